@@ -12,6 +12,7 @@
 pub mod changes;
 mod conn;
 mod error;
+pub mod housekeeping;
 pub mod jobs;
 mod listener;
 #[cfg(feature = "test-support")]

@@ -1,1 +1,25 @@
-//! placeholder
+//! The HTTP edge of GovHall: the portal's pages and the JSON API.
+//!
+//! It owns routing, the one error type and how errors render (a Chinese HTML page for people,
+//! `{"code", "message"}` JSON under `/api/`), request ids and tracing, security headers,
+//! compression, the static assets (embedded, with content-hashed names), the site layout, health
+//! and readiness probes, Prometheus metrics and the OpenAPI document. Handlers are thin: they
+//! extract, call one service function of a domain crate, and render.
+
+mod assets;
+mod calendar;
+mod error;
+mod health;
+mod layout;
+mod metrics;
+mod middleware;
+mod openapi;
+mod pages;
+mod router;
+mod state;
+
+pub use error::AppError;
+pub use metrics::Metrics;
+pub use openapi::ApiDoc;
+pub use router::router;
+pub use state::{AppContext, AppState, SiteSettings};

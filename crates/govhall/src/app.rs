@@ -1,0 +1,121 @@
+//! Wiring: the application a node runs, buildable in tests.
+
+use crate::config::Settings;
+use anyhow::Context;
+use govhall_core::WorkingCalendar;
+use govhall_db::changes::{ChangeFollower, StartAt};
+use govhall_db::housekeeping;
+use govhall_db::jobs::{JobRegistry, Worker};
+use govhall_db::{Db, DbOptions};
+use govhall_web::{AppContext, AppState, Metrics};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Every job handler of every domain, registered once.
+pub fn job_registry(settings: &Settings) -> JobRegistry {
+    let mut registry = JobRegistry::new();
+    housekeeping::register(&mut registry, settings.retention.clone());
+    registry
+}
+
+/// Opens the database the settings name and brings its schema up to date.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let mut options = DbOptions::new(settings.database_url.clone(), settings.data_dir.clone());
+    options.max_connections = settings.database_max_connections;
+    let db = Db::connect(&options).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// A running node: web server, change follower and, unless turned off, the job worker.
+#[derive(Debug)]
+pub struct App {
+    addr: SocketAddr,
+    db: Db,
+    shutdown: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl App {
+    /// Opens and migrates the database, starts the node's background tasks and binds the
+    /// listener (port 0 picks a free port: see [`App::addr`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        let db = open_database(&settings).await?;
+        let shutdown = CancellationToken::new();
+        db.spawn_listener(shutdown.clone());
+        let changes =
+            ChangeFollower::start(db.clone(), StartAt::Latest, Duration::from_secs(2), shutdown.clone()).await?;
+        let worker = if settings.run_worker {
+            housekeeping::schedule(&db, db.now()).await?;
+            let worker = Worker::new(db.clone(), job_registry(&settings), settings.jobs.clone());
+            Some(tokio::spawn(worker.run(shutdown.clone())))
+        } else {
+            None
+        };
+        let state = AppState(Arc::new(AppContext {
+            db: db.clone(),
+            site: settings.site.clone(),
+            calendar: WorkingCalendar::official(),
+            metrics: Metrics::default(),
+            changes,
+        }));
+        let listener = tokio::net::TcpListener::bind(&settings.bind)
+            .await
+            .with_context(|| format!("无法监听地址 {}（端口可能已被占用）", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let router = govhall_web::router(state);
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+        tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
+        Ok(App { addr, db, shutdown, server, worker })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The node's database handle.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A token that stops the node when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting requests, lets running requests and jobs finish, closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.server.await??;
+        if let Some(worker) = self.worker {
+            worker.await?;
+        }
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+/// Runs the worker alone until `shutdown` (`govhall worker`).
+pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let db = open_database(settings).await?;
+    db.spawn_listener(shutdown.clone());
+    housekeeping::schedule(&db, db.now()).await?;
+    Worker::new(db.clone(), job_registry(settings), settings.jobs.clone()).run(shutdown).await;
+    db.close().await;
+    Ok(())
+}

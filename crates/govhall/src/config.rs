@@ -1,0 +1,173 @@
+//! Configuration in layers: defaults in code, then an optional TOML file, then `GOVHALL_…`
+//! environment variables (`GOVHALL_JOBS__CONCURRENCY` sets `[jobs] concurrency`), then
+//! `DATABASE_URL`, then command-line flags. An unknown key anywhere is an error.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use govhall_db::housekeeping::RetentionSettings;
+use govhall_db::jobs::JobSettings;
+use govhall_web::SiteSettings;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines, for a terminal.
+    Text,
+    /// One JSON object a line, for a log collector.
+    Json,
+}
+
+/// Every setting of a GovHall node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where a hall keeps its state: the SQLite database, files, the search index.
+    pub data_dir: PathBuf,
+    /// Address and port to listen on; port 0 picks a free one.
+    pub bind: String,
+    /// `postgres://…` to run on PostgreSQL; unset for SQLite in `data_dir`. Also read from
+    /// `DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+    /// Whether `serve` also runs the job worker (turn off when `govhall worker` runs apart).
+    pub run_worker: bool,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `govhall=debug,info`; `RUST_LOG` overrides it.
+    pub log_level: String,
+    /// The portal's name, operator, hotline.
+    pub site: SiteSettings,
+    /// The job workers.
+    pub jobs: JobSettings,
+    /// How long finished records are kept.
+    pub retention: RetentionSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            bind: "127.0.0.1:8080".to_owned(),
+            database_url: None,
+            database_max_connections: 10,
+            run_worker: true,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            site: SiteSettings::default(),
+            jobs: JobSettings::default(),
+            retention: RetentionSettings::default(),
+        }
+    }
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--bind`.
+    pub bind: Option<String>,
+}
+
+/// A configuration that cannot be used: says where and what, in Chinese.
+#[derive(Debug, thiserror::Error)]
+#[error("配置有误：{0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Reads the layers: `file` (when given, it must exist), the environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError(format!("找不到配置文件 {}", file.display())));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("GOVHALL_").ignore(&["CONFIG"]).split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()));
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        if let Some(bind) = &overrides.bind {
+            figment = figment.merge(Serialized::default("bind", bind));
+        }
+        let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        if settings.database_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            settings.database_url = None;
+        }
+        Ok(settings)
+    }
+
+    /// A copy safe to print: the database password is hidden.
+    pub fn redacted(&self) -> Settings {
+        let mut copy = self.clone();
+        copy.database_url = self.database_url.as_deref().map(redact_url);
+        copy
+    }
+
+    /// The effective settings as TOML, secrets hidden (`govhall config`).
+    pub fn to_redacted_toml(&self) -> String {
+        let mut text = toml::to_string(&self.redacted()).unwrap_or_else(|e| format!("# {e}\n"));
+        if self.database_url.is_none() {
+            text = format!("# database_url unset: SQLite in data_dir\n{text}");
+        }
+        text
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:******@host/db`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
+    let masked_authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:******@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail =
+        tail.map(|t| {
+            // A password may also come as a query parameter.
+            t.split('&')
+                .map(|kv| {
+                    if kv.starts_with("password=") || kv.contains("?password=") {
+                        mask_param(kv)
+                    } else {
+                        kv.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        });
+    match tail {
+        Some(t) => format!("{scheme}://{masked_authority}/{t}"),
+        None => format!("{scheme}://{masked_authority}"),
+    }
+}
+
+fn mask_param(kv: &str) -> String {
+    match kv.rsplit_once("password=") {
+        Some((before, _)) => format!("{before}password=******"),
+        None => kv.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(redact_url("postgres://u:p%40ss@db:5432/hall"), "postgres://u:******@db:5432/hall");
+        assert_eq!(redact_url("postgres://u@db/hall"), "postgres://u@db/hall");
+        assert_eq!(redact_url("postgres://db/hall?user=u&password=x"), "postgres://db/hall?user=u&password=******");
+        assert_eq!(redact_url("postgres://db/hall?password=x"), "postgres://db/hall?password=******");
+    }
+}

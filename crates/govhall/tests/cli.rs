@@ -1,0 +1,193 @@
+//! The binary as an operator runs it: configuration layers, bad input, the SQLite single-node
+//! guard, graceful shutdown, and jobs and changes crossing processes on PostgreSQL.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers unwrap: a failure there is the test failing")]
+
+mod common;
+
+use govhall_db::changes::{self, ChangeOp};
+use govhall_db::housekeeping::PRUNE_JOB;
+use govhall_db::jobs::{self, JobState, NewJob};
+use govhall_db::testing::TestDatabase;
+use govhall_db::{Backend, Db};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_govhall");
+
+/// The binary with a clean environment: no stray GOVHALL_ or DATABASE_URL from the caller.
+fn govhall(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
+    cmd
+}
+
+fn output(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_layers_defaults_file_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = output(govhall(dir.path()).arg("config"));
+    assert!(ok, "{err}");
+    assert!(out.contains("bind = \"127.0.0.1:8080\"") && out.contains("data_dir = \"./data\""), "{out}");
+    assert!(out.contains("SQLite"), "says where the data lives: {out}");
+    assert!(!dir.path().join("data").exists(), "printing the config creates nothing");
+
+    std::fs::write(
+        dir.path().join("hall.toml"),
+        "bind = \"0.0.0.0:9000\"\n[site]\nname = \"山东省网上政务服务大厅\"\n[jobs]\nconcurrency = 2\n",
+    )
+    .unwrap();
+    let (ok, out, err) = output(
+        govhall(dir.path())
+            .args(["--config", "hall.toml", "--data-dir", "/srv/hall", "config"])
+            .env("GOVHALL_JOBS__CONCURRENCY", "6")
+            .env("DATABASE_URL", "postgres://hall:s3cret@db.internal:5432/govhall"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("bind = \"0.0.0.0:9000\""), "file over defaults: {out}");
+    assert!(out.contains("name = \"山东省网上政务服务大厅\""));
+    assert!(out.contains("concurrency = 6"), "environment over file: {out}");
+    assert!(out.contains("data_dir = \"/srv/hall\""), "flag over all");
+    assert!(out.contains("postgres://hall:******@db.internal:5432/govhall"), "{out}");
+    assert!(!out.contains("s3cret"), "secrets never print");
+}
+
+#[test]
+fn unknown_keys_and_missing_files_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "bnid = \"0.0.0.0:1\"\n").unwrap();
+    let (ok, _, err) = output(govhall(dir.path()).args(["--config", "bad.toml", "config"]));
+    assert!(!ok);
+    assert!(err.contains("配置有误") && err.contains("bnid"), "{err}");
+
+    let (ok, _, err) = output(govhall(dir.path()).arg("config").env("GOVHALL_JOBS__CONCURENCY", "3"));
+    assert!(!ok);
+    assert!(err.contains("concurency"), "{err}");
+
+    let (ok, _, err) = output(govhall(dir.path()).args(["--config", "missing.toml", "config"]));
+    assert!(!ok);
+    assert!(err.contains("找不到配置文件"), "{err}");
+}
+
+#[test]
+fn a_malformed_database_url_stops_the_node_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["postgress://localhost/hall", "mysql://root@localhost/hall"] {
+        let (ok, _, err) =
+            output(govhall(dir.path()).args(["serve", "--bind", "127.0.0.1:0"]).env("DATABASE_URL", url));
+        assert!(!ok, "{url} must not start");
+        assert!(err.contains("DATABASE_URL") && err.contains("无效"), "{err}");
+    }
+    assert!(!dir.path().join("data").exists(), "no SQLite database was created instead");
+}
+
+/// Starts `govhall serve` on port 0 and returns it with its URL, read from its first line.
+fn serve(cmd: &mut Command) -> (Child, String) {
+    let mut child =
+        cmd.args(["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit('：').next().unwrap_or_default().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "serve printed {line:?}");
+    (child, url)
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn zero_setup_serve_creates_the_data_folder_and_refuses_a_second_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, url) = serve(&mut govhall(dir.path()));
+    assert!(dir.path().join("data/govhall.db").exists(), "SQLite in ./data");
+    let body = reqwest::get(format!("{url}/readyz")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("\"sqlite\"") && body.contains("\"ready\""), "{body}");
+    let home = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(home.contains("网上政务服务大厅"));
+
+    let (ok, _, err) = output(govhall(dir.path()).args(["serve", "--bind", "127.0.0.1:0"]));
+    assert!(!ok, "a second node on the same SQLite folder must not start");
+    assert!(err.contains("只能运行一个节点"), "{err}");
+
+    assert!(terminate(&mut first).success(), "graceful shutdown exits 0");
+    // The folder is free again.
+    let (ok, out, err) = output(govhall(dir.path()).arg("migrate"));
+    assert!(ok && out.contains("已迁移"), "{out}{err}");
+}
+
+/// On PostgreSQL: a job enqueued by one process is run by another, woken by NOTIFY (its poll
+/// interval is a minute), and a change recorded here reaches the other node's change follower.
+#[tokio::test]
+async fn jobs_and_changes_cross_processes_on_postgres() {
+    let t = TestDatabase::new().await;
+    let Some(database_url) = t.database_url.clone() else {
+        // One node only on SQLite: the single-node guard above is what applies.
+        return;
+    };
+    let db: Db = t.open().await.unwrap();
+    assert_eq!(db.backend(), Backend::Postgres);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = serve(
+        govhall(dir.path())
+            .env("DATABASE_URL", &database_url)
+            .env("GOVHALL_JOBS__POLL_INTERVAL_MS", "60000")
+            .env("GOVHALL_JOBS__CONCURRENCY", "4"),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await; // LISTEN connects
+
+    // This process has no worker: only the child can run these.
+    let mut ids = Vec::new();
+    let mut tx = db.begin().await.unwrap();
+    for i in 0..20 {
+        let job = NewJob::new(PRUNE_JOB, ()).unwrap().idempotency_key(format!("cross-process-{i}"));
+        ids.push(jobs::enqueue(&mut tx, job).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in &ids {
+        loop {
+            let job = jobs::get(&db, *id).await.unwrap().unwrap();
+            if job.state == JobState::Done {
+                assert_eq!(job.attempts, 1, "each job ran exactly once");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the other process never ran {id}: {job:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    let mut tx = db.begin().await.unwrap();
+    let seq = changes::record(&mut tx, "item", "cross-process", ChangeOp::Update).await.unwrap();
+    tx.commit().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready: serde_json::Value = reqwest::get(format!("{url}/readyz")).await.unwrap().json().await.unwrap();
+        if ready["change_feed_position"].as_i64().unwrap() >= seq {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the other node never read change {seq}: {ready}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(terminate(&mut child).success());
+    db.close().await;
+    t.cleanup().await;
+}

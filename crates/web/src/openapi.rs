@@ -1,0 +1,115 @@
+//! The OpenAPI 3.1 document of the JSON API, generated from the handlers' annotations, and a
+//! readable page of it for developers of department systems and the mobile app.
+
+use crate::layout::Page;
+use crate::state::AppState;
+use crate::{AppError, calendar, health};
+use askama::Template;
+use axum::Json;
+use axum::extract::State;
+use axum::response::Html;
+use serde_json::Value;
+use utoipa::OpenApi;
+
+/// The API description. Every domain adds its paths here as it gains an API.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "GovHall API",
+        description = "网上政务服务大厅的开放接口：供移动端、微信公众号、部门业务系统调用。\
+            错误一律返回 JSON，其中 code 为稳定的英文错误码，message 为中文说明。",
+        license(name = "Apache-2.0"),
+    ),
+    paths(health::healthz, health::readyz, calendar::day, calendar::deadline, openapi_json),
+    tags(
+        (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
+        (name = "运维", description = "存活与就绪探针"),
+        (name = "接口文档", description = "本文档"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document itself.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "接口文档", summary = "OpenAPI 文档",
+    responses((status = 200, description = "OpenAPI 3.1 文档", content_type = "application/json")))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+struct OperationView {
+    method: String,
+    path: String,
+    summary: String,
+    description: String,
+    params: Vec<(String, String, bool, String)>,
+    responses: Vec<(String, String)>,
+}
+
+struct TagView {
+    name: String,
+    description: String,
+    operations: Vec<OperationView>,
+}
+
+#[derive(Template)]
+#[template(path = "api_docs.html")]
+struct ApiDocsPage {
+    page: Page,
+    version: String,
+    description: String,
+    tags: Vec<TagView>,
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// `GET /docs/api`: the API described for people, rendered on the server from the same document.
+pub(crate) async fn docs_page(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+    let doc = serde_json::to_value(ApiDoc::openapi()).map_err(AppError::internal)?;
+    let mut tags: Vec<TagView> = doc["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| TagView { name: text(t, "name"), description: text(t, "description"), operations: Vec::new() })
+        .collect();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let tag = op["tags"].get(0).and_then(Value::as_str).unwrap_or_default();
+            let params = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    (text(p, "name"), text(p, "in"), p["required"].as_bool().unwrap_or(false), text(p, "description"))
+                })
+                .collect();
+            let responses = op["responses"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(status, r)| (status.clone(), text(r, "description")))
+                .collect();
+            let view = OperationView {
+                method: method.to_uppercase(),
+                path: path.clone(),
+                summary: text(op, "summary"),
+                description: text(op, "description"),
+                params,
+                responses,
+            };
+            match tags.iter_mut().find(|t| t.name == tag) {
+                Some(t) => t.operations.push(view),
+                None => tags.push(TagView { name: tag.to_owned(), description: String::new(), operations: vec![view] }),
+            }
+        }
+    }
+    tags.retain(|t| !t.operations.is_empty());
+    let page = ApiDocsPage {
+        page: Page::new(&state, "开放接口文档"),
+        version: text(&doc["info"], "version"),
+        description: text(&doc["info"], "description"),
+        tags,
+    };
+    Ok(Html(page.render().map_err(AppError::internal)?))
+}

@@ -1,0 +1,47 @@
+//! The whole router: every route, then the layers every request passes through.
+
+use crate::middleware::{MakeUuidV7, REQUEST_ID, request_span, security_headers};
+use crate::state::AppState;
+use crate::{AppError, assets, calendar, error, health, metrics, openapi, pages};
+use axum::Router;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Bodies larger than this are refused before a handler sees them (uploads set their own limit).
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The portal and the API, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::serve))
+        .route("/static/{file}", get(assets::serve))
+        .route("/docs/api", get(openapi::docs_page))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/calendar/days/{date}", get(calendar::day))
+        .route("/api/v1/calendar/deadline", get(calendar::deadline))
+        .fallback(|| async { AppError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track));
+    app = app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUuidV7))
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CompressionLayer::new())
+            .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_errors))
+            .layer(CatchPanicLayer::new())
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+    );
+    // Outermost, so that error pages rendered above carry them too.
+    for layer in security_headers() {
+        app = app.layer(layer);
+    }
+    app.with_state(state)
+}

@@ -1,0 +1,60 @@
+//! The one state object every handler receives.
+
+use crate::metrics::Metrics;
+use govhall_core::WorkingCalendar;
+use govhall_db::Db;
+use govhall_db::changes::ChangeFollower;
+use serde::{Deserialize, Serialize};
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// What the portal shows about itself; part of the hall's configuration (`[site]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSettings {
+    /// The hall's name in the header and page titles.
+    pub name: String,
+    /// Who runs it, in the footer.
+    pub operator: String,
+    /// The service hotline in the footer.
+    pub hotline: String,
+    /// The ICP filing number in the footer, if any.
+    pub icp_filing: String,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self {
+            name: "网上政务服务大厅".to_owned(),
+            operator: "人民政府办公厅".to_owned(),
+            hotline: "12345".to_owned(),
+            icp_filing: String::new(),
+        }
+    }
+}
+
+/// Everything the web layer needs, built once by the binary.
+#[derive(Debug)]
+pub struct AppContext {
+    /// The database.
+    pub db: Db,
+    /// The portal's own settings.
+    pub site: SiteSettings,
+    /// The official working-day calendar.
+    pub calendar: WorkingCalendar,
+    /// Request and job metrics.
+    pub metrics: Metrics,
+    /// This node's follower of the change feed.
+    pub changes: ChangeFollower,
+}
+
+/// Cheap to clone: `Arc` of the context.
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<AppContext>);
+
+impl Deref for AppState {
+    type Target = AppContext;
+    fn deref(&self) -> &AppContext {
+        &self.0
+    }
+}
