@@ -1,0 +1,139 @@
+//! A person's view: the home page in headless Chromium, driven through WebDriver
+//! (Debian's chromium and chromium-driver, installed by scripts/test).
+//!
+//! Screenshots are saved under target/screenshots/ for a person to look at.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers unwrap: a failure there is the test failing")]
+
+mod common;
+
+use base64::Engine;
+use common::TestApp;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A WebDriver session on a chromedriver this test started.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (scripts/test installs Debian's chromium-driver)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_owned();
+        Browser { driver, base, session, http }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let res: Value = self.http.request(method, url).json(&body).send().await.unwrap().json().await.unwrap();
+        assert!(res["value"].get("error").is_none(), "{path}: {res}");
+        res["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+    }
+
+    async fn title(&self) -> String {
+        self.call(reqwest::Method::GET, "/title", json!({})).await.as_str().unwrap().to_owned()
+    }
+
+    /// Console messages of level SEVERE since the last call (errors, failed loads, CSP refusals).
+    async fn console_errors(&self) -> Vec<String> {
+        let entries = self.call(reqwest::Method::POST, "/se/log", json!({"type": "browser"})).await;
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
+        let id = el.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned();
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", json!({})).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    async fn quit(mut self) {
+        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test]
+async fn home_page_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("SKIP_BROWSER_TESTS=1: browser test skipped");
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let browser = Browser::start().await;
+
+    browser.goto(&t.url("/")).await;
+    assert_eq!(browser.title().await, "首页 - 网上政务服务大厅");
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors on the home page: {errors:?}");
+    let shot = browser.screenshot("home").await;
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a real page was drawn");
+
+    // Follow the footer link to the API documentation.
+    browser.click("footer a[href='/docs/api']").await;
+    assert_eq!(browser.title().await, "开放接口文档 - 网上政务服务大厅");
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors on the API docs: {errors:?}");
+    browser.screenshot("api-docs").await;
+
+    // The console check sees real errors: a missing page logs its 404.
+    browser.goto(&t.url("/no-such-page")).await;
+    assert_eq!(browser.title().await, "页面不存在 - 网上政务服务大厅");
+    let errors = browser.console_errors().await;
+    assert!(errors.iter().any(|e| e.contains("404")), "the 404 is logged: {errors:?}");
+    browser.screenshot("not-found").await;
+
+    browser.quit().await;
+    t.stop().await;
+}
