@@ -3,7 +3,11 @@
 //!
 //! Screenshots are saved under target/screenshots/ for a person to look at.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers unwrap: a failure there is the test failing")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers unwrap: a failure there is the test failing"
+)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! The binary as an operator runs it: configuration layers, bad input, the SQLite single-node
 //! guard, graceful shutdown, and jobs and changes crossing processes on PostgreSQL.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers unwrap: a failure there is the test failing")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers unwrap: a failure there is the test failing"
+)]
 
 mod common;
 

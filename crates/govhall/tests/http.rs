@@ -1,6 +1,10 @@
 //! The web skeleton over HTTP, against the real router and a fresh database.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers unwrap: a failure there is the test failing")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers unwrap: a failure there is the test failing"
+)]
 
 mod common;
 
