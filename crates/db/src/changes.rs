@@ -183,6 +183,7 @@ impl ChangeFollower {
     }
 
     async fn follow(&self, db: Db, poll_interval: Duration, shutdown: CancellationToken) {
+        let mut wake = db.wakeups().changes.subscribe();
         loop {
             loop {
                 match after(&db, self.position(), 500).await {
@@ -202,7 +203,7 @@ impl ChangeFollower {
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = db.wakeups().changes.notified() => {}
+                _ = wake.changed() => {}
                 () = tokio::time::sleep(poll_interval) => {}
             }
         }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -68,11 +68,39 @@ enum Pool {
     Postgres(PgPool),
 }
 
-/// Wakes the local worker and change follower at once instead of at their next poll.
-#[derive(Debug, Default)]
+/// Wakes every local worker and change follower at once instead of at their next poll. A
+/// counter in a watch channel: each waiter keeps its own receiver, so no wake-up is lost while
+/// it was busy and every waiter sees every wake-up.
+#[derive(Debug)]
 pub(crate) struct Wakeups {
-    pub(crate) jobs: Notify,
-    pub(crate) changes: Notify,
+    pub(crate) jobs: Wakeup,
+    pub(crate) changes: Wakeup,
+}
+
+/// One kind of wake-up.
+#[derive(Debug)]
+pub(crate) struct Wakeup(watch::Sender<u64>);
+
+impl Wakeup {
+    fn new() -> Self {
+        Self(watch::Sender::new(0))
+    }
+
+    /// Wakes every subscriber.
+    pub(crate) fn wake(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees every wake after this call (`changed().await`).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+impl Default for Wakeups {
+    fn default() -> Self {
+        Self { jobs: Wakeup::new(), changes: Wakeup::new() }
+    }
 }
 
 struct Inner {
@@ -299,10 +327,10 @@ impl Tx {
             TxInner::Postgres(tx) => tx.commit().await?,
         }
         if self.wake_jobs {
-            self.db.wakeups().jobs.notify_one();
+            self.db.wakeups().jobs.wake();
         }
         if self.wake_changes {
-            self.db.wakeups().changes.notify_one();
+            self.db.wakeups().changes.wake();
         }
         Ok(())
     }

@@ -18,13 +18,13 @@ impl Db {
                     let mut listener = PgListener::connect_with(&pool).await?;
                     listener.listen_all(["govhall_jobs", "govhall_changes"]).await?;
                     // Anything committed while we were not listening is found by the next poll.
-                    db.wakeups().jobs.notify_one();
-                    db.wakeups().changes.notify_one();
+                    db.wakeups().jobs.wake();
+                    db.wakeups().changes.wake();
                     loop {
                         let note = listener.recv().await?;
                         match note.channel() {
-                            "govhall_jobs" => db.wakeups().jobs.notify_one(),
-                            _ => db.wakeups().changes.notify_one(),
+                            "govhall_jobs" => db.wakeups().jobs.wake(),
+                            _ => db.wakeups().changes.wake(),
                         }
                     }
                     #[expect(unreachable_code, reason = "gives the async block its error type")]

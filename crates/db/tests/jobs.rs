@@ -154,13 +154,14 @@ async fn retries_wait_out_the_backoff() {
     assert_eq!(jobs::get(&db, id).await.unwrap().unwrap().attempts, 1, "not before its time");
     clock.advance(ChronoDuration::seconds(80));
     for _ in 0..500 {
-        if jobs::get(&db, id).await.unwrap().unwrap().attempts == 2 {
+        let job = jobs::get(&db, id).await.unwrap().unwrap();
+        if job.attempts == 2 && job.state == JobState::Queued {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let job = jobs::get(&db, id).await.unwrap().unwrap();
-    assert_eq!(job.attempts, 2);
+    assert_eq!((job.attempts, job.state), (2, JobState::Queued));
     let delay = job.run_at - clock.now();
     assert!(delay >= ChronoDuration::seconds(95) && delay <= ChronoDuration::seconds(145), "doubled: {delay}");
     shutdown.cancel();

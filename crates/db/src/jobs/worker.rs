@@ -184,6 +184,7 @@ impl Worker {
         let poll = Duration::from_millis(me.settings.poll_interval_ms.max(10));
         let concurrency = me.settings.concurrency.max(1);
         tracing::info!(worker = %me.id, concurrency, "job worker started");
+        let mut wake = me.db.wakeups().jobs.subscribe();
         loop {
             while running.len() < concurrency && !shutdown.is_cancelled() {
                 let free = (concurrency - running.len()) as i64;
@@ -205,7 +206,7 @@ impl Worker {
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = me.db.wakeups().jobs.notified() => {}
+                _ = wake.changed() => {}
                 () = tokio::time::sleep(poll) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
