@@ -8,16 +8,20 @@
 pub mod calendar;
 pub mod clock;
 pub mod credit_code;
+pub mod email;
 pub mod error;
 pub mod ids;
 pub mod money;
 pub mod phone;
 pub mod resident_id;
+pub mod secret;
 
 pub use calendar::{CalendarError, DayKind, WorkingCalendar};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credit_code::CreditCode;
+pub use email::EmailAddress;
 pub use error::{Coded, ValueError};
 pub use money::Money;
 pub use phone::{Phone, PostalCode};
 pub use resident_id::ResidentId;
+pub use secret::Secret;

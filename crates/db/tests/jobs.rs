@@ -364,3 +364,32 @@ async fn concurrent_workers_run_each_job_exactly_once() {
     }
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_deferred_job_waits_without_using_a_try() {
+    let t = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 14, 30, 0).unwrap());
+    let db = open(&t, Some(clock.clone())).await;
+    let morning = Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap();
+    let mut registry = JobRegistry::new();
+    registry.register("test.quiet", move |ctx| async move {
+        if ctx.db.now() < morning { Err(JobError::Defer(morning)) } else { Ok(()) }
+    });
+    let (shutdown, handle) = start(&db, registry, fast());
+    let id = enqueue(&db, NewJob::new("test.quiet", ()).unwrap().max_attempts(1)).await;
+    let mut job = jobs::get(&db, id).await.unwrap().unwrap();
+    for _ in 0..500 {
+        job = jobs::get(&db, id).await.unwrap().unwrap();
+        if job.run_at == morning && job.state == JobState::Queued {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!((job.state, job.attempts, job.run_at), (JobState::Queued, 0, morning), "deferred, no try used");
+    clock.set(morning);
+    let job = wait_for(&db, id, JobState::Done).await;
+    assert_eq!(job.attempts, 1, "one try allowed, one used");
+    shutdown.cancel();
+    handle.await.unwrap();
+    t.cleanup().await;
+}

@@ -314,8 +314,17 @@ pub(crate) async fn claim(
 /// How a claimed try ended.
 pub(crate) enum Outcome {
     Done,
-    Retry { at: DateTime<Utc>, error: String },
-    Dead { error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// Not now: back to the queue at `at`, the try not counted.
+    Defer {
+        at: DateTime<Utc>,
+    },
 }
 
 /// Records the end of a try, if the worker still holds the job (a job whose lease ended and
@@ -323,16 +332,17 @@ pub(crate) enum Outcome {
 pub(crate) async fn finish(db: &Db, job: &Claimed, worker: &str, outcome: Outcome) -> Result<bool, DbError> {
     let now = db.now();
     let mut conn = db.conn().await?;
-    let (state, run_at, error, finished_at) = match outcome {
-        Outcome::Done => ("done", None, None, Some(now)),
-        Outcome::Retry { at, error } => ("queued", Some(at), Some(error), None),
-        Outcome::Dead { error } => ("dead", None, Some(error), Some(now)),
+    let (state, run_at, error, finished_at, uncount) = match outcome {
+        Outcome::Done => ("done", None, None, Some(now), 0),
+        Outcome::Retry { at, error } => ("queued", Some(at), Some(error), None, 0),
+        Outcome::Dead { error } => ("dead", None, Some(error), Some(now), 0),
+        Outcome::Defer { at } => ("queued", Some(at), None, None, 1),
     };
     let updated = exec!(
         conn,
         sqlx::query(
-            "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, finished_at = $4,
-                    locked_by = NULL, locked_until = NULL, updated_at = $5
+            "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = COALESCE($3, last_error),
+                    finished_at = $4, locked_until = NULL, updated_at = $5, attempts = attempts - $9
              WHERE id = $6 AND locked_by = $7 AND attempts = $8 AND state = 'running'",
         )
         .bind(state)
@@ -343,6 +353,7 @@ pub(crate) async fn finish(db: &Db, job: &Claimed, worker: &str, outcome: Outcom
         .bind(job.id)
         .bind(worker)
         .bind(job.attempts)
+        .bind(uncount)
     )?;
     Ok(updated == 1)
 }

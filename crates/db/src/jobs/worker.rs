@@ -64,6 +64,9 @@ pub enum JobError {
     Retry(String),
     /// Trying again cannot help (a bad payload, a refused address): park the job at once.
     Permanent(String),
+    /// Not now (quiet hours, a rate limit, a daily cap): run again at the given time. Not
+    /// counted as a try.
+    Defer(DateTime<Utc>),
 }
 
 impl JobError {
@@ -89,6 +92,7 @@ impl fmt::Display for JobError {
         match self {
             JobError::Retry(e) => write!(f, "temporary: {e}"),
             JobError::Permanent(e) => write!(f, "permanent: {e}"),
+            JobError::Defer(at) => write!(f, "deferred to {at}"),
         }
     }
 }
@@ -226,6 +230,7 @@ impl Worker {
             match self.call_handler(&job).await {
                 Ok(()) => Outcome::Done,
                 Err(JobError::Permanent(error)) => Outcome::Dead { error },
+                Err(JobError::Defer(at)) => Outcome::Defer { at },
                 Err(JobError::Retry(error)) if job.attempts >= job.max_attempts => Outcome::Dead { error },
                 Err(JobError::Retry(error)) => {
                     let at: DateTime<Utc> = self.db.now() + backoff_delay(&self.settings, job.attempts);
@@ -237,6 +242,7 @@ impl Worker {
             Outcome::Done => tracing::debug!("job done"),
             Outcome::Retry { at, error } => tracing::warn!(%error, retry_at = %at, "job failed, will retry"),
             Outcome::Dead { error } => tracing::error!(%error, "job parked as dead"),
+            Outcome::Defer { at } => tracing::debug!(run_at = %at, "job deferred"),
         }
         match queue::finish(&self.db, &job, &self.id, outcome).await {
             Ok(true) => {}
