@@ -7,7 +7,7 @@ CREATE TABLE jobs (
     idempotency_key TEXT UNIQUE,
     state           TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')),
     attempts        INTEGER NOT NULL DEFAULT 0,
-    max_attempts    INTEGER NOT NULL CHECK (max_attempts > 0),
+    max_attempts    INTEGER CHECK (max_attempts IS NULL OR max_attempts > 0),
     run_at          TEXT NOT NULL,
     locked_by       TEXT,
     locked_until    TEXT,

@@ -1,7 +1,7 @@
 //! The working-day calendar (工作日): Monday to Friday, except official public holidays, plus the
 //! make-up working days (调休) that fall on weekends. Deadlines of cases count in these days.
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -44,9 +44,9 @@ pub struct WorkingCalendar {
 
 impl WorkingCalendar {
     /// The bundled official calendar.
+    #[expect(clippy::expect_used, reason = "compiled-in data, checked by a test: a failure is a broken build")]
     pub fn official() -> Self {
-        // The bundled file is checked by a test; an error here would be a broken build.
-        Self::from_csv(OFFICIAL_CSV).unwrap_or_default()
+        Self::from_csv(OFFICIAL_CSV).expect("the bundled calendar datasets/calendar/cn-calendar.csv parses")
     }
 
     /// Reads `date,kind,occasion` lines (kind `holiday` or `workday`) after a header line.
@@ -106,12 +106,14 @@ impl WorkingCalendar {
     }
 
     /// The `n`-th working day after `start` (the start day itself is not counted, as a time
-    /// limit runs from the day after acceptance). `n = 0` gives `start`.
+    /// limit runs from the day after acceptance). `n = 0` gives `start`. Stops at the last date
+    /// chrono can represent.
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> NaiveDate {
         let mut date = start;
         let mut left = n;
         while left > 0 {
-            date = date + Days::new(1);
+            let Some(next) = date.succ_opt() else { break };
+            date = next;
             if self.is_working_day(date) {
                 left -= 1;
             }
@@ -123,7 +125,8 @@ impl WorkingCalendar {
     pub fn next_working_day(&self, date: NaiveDate) -> NaiveDate {
         let mut d = date;
         while !self.is_working_day(d) {
-            d = d + Days::new(1);
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
         }
         d
     }
@@ -138,6 +141,7 @@ impl WorkingCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Days;
     use proptest::prelude::*;
 
     fn d(s: &str) -> NaiveDate {
@@ -179,6 +183,15 @@ mod tests {
         assert_eq!(err.to_string(), "日历文件第3行有误：日期应为 YYYY-MM-DD 格式");
         assert!(WorkingCalendar::from_csv("h\n2026-01-01,rest,z").is_err());
         assert!(WorkingCalendar::from_csv("h\n2026-01-01,holiday,z\n2026-01-01,holiday,z").is_err());
+    }
+
+    #[test]
+    fn counting_stops_at_the_end_of_time() {
+        let cal = WorkingCalendar::official();
+        assert_eq!(cal.add_working_days(NaiveDate::MAX, 5), NaiveDate::MAX);
+        let near = NaiveDate::MAX - Days::new(3);
+        assert!(cal.add_working_days(near, 100) <= NaiveDate::MAX);
+        assert!(cal.next_working_day(NaiveDate::MAX) == NaiveDate::MAX);
     }
 
     proptest! {

@@ -13,7 +13,8 @@ const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// A valid 18-character unified social credit code of an enterprise or other organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct CreditCode(String);
 
 impl CreditCode {
@@ -65,12 +66,7 @@ impl fmt::Display for CreditCode {
     }
 }
 
-impl TryFrom<&str> for CreditCode {
-    type Error = ValueError;
-    fn try_from(value: &str) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
+crate::value_conversions!(CreditCode);
 
 #[cfg(test)]
 mod tests {

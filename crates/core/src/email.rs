@@ -4,7 +4,8 @@ use crate::ValueError;
 use std::fmt;
 
 /// An email address in the common `local@domain.tld` form. `Debug` masks it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
@@ -57,6 +58,8 @@ impl fmt::Display for EmailAddress {
         f.write_str(&self.0)
     }
 }
+
+crate::value_conversions!(EmailAddress);
 
 #[cfg(test)]
 mod tests {

@@ -48,3 +48,30 @@ impl fmt::Display for ValueError {
 }
 
 impl std::error::Error for ValueError {}
+
+/// `TryFrom<&str>`, `TryFrom<String>` and `From<T> for String` for a validated value with a
+/// `parse` constructor and `as_str`, so that forms and JSON convert through `parse`.
+#[macro_export]
+macro_rules! value_conversions {
+    ($name:ident) => {
+        impl TryFrom<&str> for $name {
+            type Error = $crate::ValueError;
+            fn try_from(value: &str) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::ValueError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_owned()
+            }
+        }
+    };
+}

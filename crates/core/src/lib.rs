@@ -15,6 +15,7 @@ pub mod money;
 pub mod phone;
 pub mod resident_id;
 pub mod secret;
+pub mod serde_lenient;
 
 pub use calendar::{CalendarError, DayKind, WorkingCalendar};
 pub use clock::{Clock, ManualClock, SystemClock};

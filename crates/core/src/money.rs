@@ -33,8 +33,19 @@ impl Money {
     /// Parses yuan as people write it: `12`, `12.5`, `12.50`, `¥12.50`, `12.50元`, `1,200.00`.
     /// More than two decimal places is an error, never a rounding.
     pub fn parse_yuan(input: &str) -> Result<Self, ValueError> {
-        let s: String =
-            input.trim().trim_start_matches(['¥', '￥']).trim_end_matches('元').chars().filter(|c| *c != ',').collect();
+        let trimmed = input.trim().trim_start_matches(['¥', '￥']).trim_end_matches('元');
+        // Commas only as thousands separators: "1,200.50", never a decimal comma as in "1,5".
+        let whole_part = trimmed.split('.').next().unwrap_or_default();
+        if whole_part.contains(',') {
+            let groups: Vec<&str> = whole_part.split(',').collect();
+            let well_grouped = (1..=3).contains(&groups[0].len())
+                && groups[1..].iter().all(|g| g.len() == 3)
+                && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+            if !well_grouped {
+                return Err(ValueError::new(CODE, SUBJECT, "格式不正确，小数点请用“.”，例如 1,200.50"));
+            }
+        }
+        let s: String = trimmed.chars().filter(|c| *c != ',').collect();
         let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
         if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ValueError::new(CODE, SUBJECT, "应为数字，例如 12.50"));
@@ -101,6 +112,9 @@ mod tests {
         assert_eq!(Money::parse_yuan("12.345").unwrap_err().message(), "金额最多保留两位小数（精确到分）");
         assert_eq!(Money::parse_yuan("-1").unwrap_err().code(), "invalid_money");
         assert!(Money::parse_yuan("12.").is_err());
+        assert!(Money::parse_yuan("1,5").is_err(), "a decimal comma is not a thousands separator");
+        assert!(Money::parse_yuan("12,34.00").is_err());
+        assert_eq!(Money::parse_yuan("12,345,678.90").unwrap().fen(), 1_234_567_890);
         assert!(Money::parse_yuan("abc").is_err());
         assert!(Money::parse_yuan("99999999999999999999").is_err());
         assert!(Money::from_fen(-1).is_err());

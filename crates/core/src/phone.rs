@@ -4,7 +4,8 @@ use crate::ValueError;
 use std::fmt;
 
 /// A mainland China mobile number: 11 digits starting 13–19. `Debug` masks it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 
 impl Phone {
@@ -55,7 +56,8 @@ impl fmt::Display for Phone {
 }
 
 /// A 6-digit postal code (邮政编码).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct PostalCode(String);
 
 impl PostalCode {
@@ -73,6 +75,9 @@ impl PostalCode {
         &self.0
     }
 }
+
+crate::value_conversions!(Phone);
+crate::value_conversions!(PostalCode);
 
 #[cfg(test)]
 mod tests {

@@ -22,13 +22,21 @@ const PROVINCE_PREFIXES: [&str; 35] = [
 ];
 
 /// A valid 18-character resident ID number. `Debug` masks it: it is personal data.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ResidentId(String);
 
 impl ResidentId {
     /// Parses and checks a resident ID number: 18 characters, a known province prefix, a real
-    /// birth date not in the future, and the check character. A lowercase `x` is accepted.
+    /// birth date not after today in China (UTC+8), and the check character. A lowercase `x` is
+    /// accepted. Use [`ResidentId::parse_on`] where the date comes from a [`crate::Clock`].
     pub fn parse(input: &str) -> Result<Self, ValueError> {
+        let china_today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+        Self::parse_on(input, china_today)
+    }
+
+    /// [`ResidentId::parse`] with `today` (China's date) given.
+    pub fn parse_on(input: &str, today: NaiveDate) -> Result<Self, ValueError> {
         let s = input.trim().to_ascii_uppercase();
         let bytes = s.as_bytes();
         if bytes.len() != 18 {
@@ -48,7 +56,7 @@ impl ResidentId {
             .ok()
             .filter(|d| d.year() >= 1900)
             .ok_or_else(|| ValueError::new(CODE, SUBJECT, "中的出生日期不正确"))?;
-        if birth > Utc::now().date_naive() {
+        if birth > today {
             return Err(ValueError::new(CODE, SUBJECT, "中的出生日期晚于今天"));
         }
         if check_char(&bytes[..17]) != last {
@@ -102,12 +110,7 @@ impl fmt::Display for ResidentId {
     }
 }
 
-impl TryFrom<&str> for ResidentId {
-    type Error = ValueError;
-    fn try_from(value: &str) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
+crate::value_conversions!(ResidentId);
 
 #[cfg(test)]
 mod tests {
@@ -126,6 +129,15 @@ mod tests {
         assert_eq!(lower.as_str(), "11010519491231002X");
         assert_eq!(lower.masked(), "110105********002X");
         assert!(!format!("{lower:?}").contains("19491231"), "Debug must mask");
+        // Born today in China is fine, tomorrow is not.
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let born_today = "11010520261127001";
+        let id = format!("{born_today}{}", check_char(born_today.as_bytes()) as char);
+        assert!(ResidentId::parse_on(&id, today).is_ok());
+        assert!(ResidentId::parse_on(&id, today.pred_opt().unwrap()).is_err());
+        let json: ResidentId = serde_json::from_str("\"11010519491231002X\"").unwrap();
+        assert_eq!(json, lower);
+        assert!(serde_json::from_str::<ResidentId>("\"11010519491231002Y\"").is_err());
     }
 
     #[test]

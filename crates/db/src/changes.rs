@@ -7,9 +7,10 @@
 //! is one node, the committing transaction wakes it directly.
 //!
 //! Order: on PostgreSQL a sequence value is taken at insert but becomes visible at commit, so two
-//! writers could commit out of order and a reader could skip the smaller one. Writers therefore
-//! take a transaction-scoped advisory lock before inserting, which makes commit order equal `seq`
-//! order. Recording a change is cheap, and the lock is held only to the end of that transaction.
+//! writers could commit out of order and a reader could skip the smaller one. The entries of a
+//! transaction are therefore written at its commit, after taking a transaction-scoped advisory
+//! lock, which makes commit order equal `seq` order. The lock is held only from those inserts to
+//! the commit, and is taken after all the transaction's other locks, so it cannot deadlock.
 
 use crate::{Backend, Db, DbError, Tx, exec, run};
 use chrono::{DateTime, Utc};
@@ -75,28 +76,40 @@ pub struct Change {
     pub changed_at: DateTime<Utc>,
 }
 
-/// Records that `entity` `entity_id` changed, in the transaction that changes it. Returns its seq.
-pub async fn record(tx: &mut Tx, entity: &str, entity_id: &str, op: ChangeOp) -> Result<i64, DbError> {
+/// Records that `entity` `entity_id` changed, as part of `tx`. The entry is written when the
+/// transaction commits, under the feed's lock, so that the lock is held only for that moment.
+pub fn record(tx: &mut Tx, entity: &str, entity_id: &str, op: ChangeOp) {
+    tx.push_change(PendingChange { entity: entity.to_owned(), entity_id: entity_id.to_owned(), op });
+}
+
+/// A change waiting for its transaction to commit.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingChange {
+    entity: String,
+    entity_id: String,
+    op: ChangeOp,
+}
+
+/// Writes a transaction's changes just before it commits (called by `Tx::commit`).
+pub(crate) async fn write_pending(tx: &mut Tx, pending: &[PendingChange]) -> Result<(), DbError> {
     let now = tx.db().now();
     if tx.backend() == Backend::Postgres {
         exec!(tx, sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADVISORY_LOCK_KEY))?;
     }
-    let seq: i64 = run!(tx, |c| {
-        sqlx::query_scalar(
-            "INSERT INTO changes (entity, entity_id, op, changed_at) VALUES ($1, $2, $3, $4) RETURNING seq",
-        )
-        .bind(entity)
-        .bind(entity_id)
-        .bind(op.as_str())
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await
-    })?;
+    for change in pending {
+        exec!(
+            tx,
+            sqlx::query("INSERT INTO changes (entity, entity_id, op, changed_at) VALUES ($1, $2, $3, $4)")
+                .bind(&change.entity)
+                .bind(&change.entity_id)
+                .bind(change.op.as_str())
+                .bind(now)
+        )?;
+    }
     if tx.backend() == Backend::Postgres {
         exec!(tx, sqlx::query("SELECT pg_notify('govhall_changes', '')"))?;
     }
-    tx.mark_changed();
-    Ok(seq)
+    Ok(())
 }
 
 /// Up to `limit` changes after `seq`, in order.
@@ -145,35 +158,39 @@ pub enum StartAt {
     After(i64),
 }
 
+/// What a subscriber receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// A record changed.
+    Change(Change),
+    /// Changes were lost to this node (it was behind further than the feed keeps, or the
+    /// subscriber fell behind): rebuild everything kept from the tables.
+    Resync,
+}
+
 /// Follows the feed on this node and broadcasts each change to its subscribers.
 #[derive(Debug, Clone)]
 pub struct ChangeFollower {
-    sender: broadcast::Sender<Change>,
+    db: Db,
+    sender: broadcast::Sender<FeedEvent>,
     position: Arc<AtomicI64>,
 }
 
 impl ChangeFollower {
-    /// Starts following; the task stops when `shutdown` is cancelled.
-    pub async fn start(
-        db: Db,
-        start: StartAt,
-        poll_interval: Duration,
-        shutdown: CancellationToken,
-    ) -> Result<ChangeFollower, DbError> {
+    /// A follower positioned at `start`. Subscribe, then [`ChangeFollower::run`] it: nothing is
+    /// read before it runs, so no subscriber misses a change.
+    pub async fn new(db: Db, start: StartAt) -> Result<ChangeFollower, DbError> {
         let from = match start {
             StartAt::Latest => latest_seq(&db).await?,
             StartAt::After(seq) => seq,
         };
         let (sender, _) = broadcast::channel(1024);
-        let follower = ChangeFollower { sender, position: Arc::new(AtomicI64::new(from)) };
-        let task = follower.clone();
-        tokio::spawn(async move { task.follow(db, poll_interval, shutdown).await });
-        Ok(follower)
+        Ok(ChangeFollower { db, sender, position: Arc::new(AtomicI64::new(from)) })
     }
 
-    /// Receives every change read from now on. A subscriber that falls more than 1,024 changes
-    /// behind is told it lagged and should rebuild what it keeps.
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+    /// Receives every event read from now on. A subscriber that falls more than 1,024 events
+    /// behind gets `RecvError::Lagged` and should rebuild, as for [`FeedEvent::Resync`].
+    pub fn subscribe(&self) -> broadcast::Receiver<FeedEvent> {
         self.sender.subscribe()
     }
 
@@ -182,17 +199,26 @@ impl ChangeFollower {
         self.position.load(Ordering::Acquire)
     }
 
-    async fn follow(&self, db: Db, poll_interval: Duration, shutdown: CancellationToken) {
-        let mut wake = db.wakeups().changes.subscribe();
+    /// Starts reading in a task until `shutdown`.
+    pub fn run(&self, poll_interval: Duration, shutdown: CancellationToken) {
+        let follower = self.clone();
+        tokio::spawn(async move { follower.follow(poll_interval, shutdown).await });
+    }
+
+    async fn follow(&self, poll_interval: Duration, shutdown: CancellationToken) {
+        let mut wake = self.db.wakeups().changes.subscribe();
+        if let Err(e) = self.check_gap().await {
+            tracing::warn!(error = %e, "checking the change feed failed");
+        }
         loop {
             loop {
-                match after(&db, self.position(), 500).await {
+                match after(&self.db, self.position(), 500).await {
                     Ok(batch) if batch.is_empty() => break,
                     Ok(batch) => {
                         for change in batch {
                             self.position.store(change.seq, Ordering::Release);
                             // No subscriber is not an error.
-                            let _ = self.sender.send(change);
+                            let _ = self.sender.send(FeedEvent::Change(change));
                         }
                     }
                     Err(e) => {
@@ -207,5 +233,19 @@ impl ChangeFollower {
                 () = tokio::time::sleep(poll_interval) => {}
             }
         }
+    }
+
+    /// Tells subscribers to rebuild when changes after our position were already pruned.
+    async fn check_gap(&self) -> Result<(), DbError> {
+        let mut conn = self.db.conn().await?;
+        let oldest: Option<i64> =
+            run!(conn, |c| sqlx::query_scalar("SELECT MIN(seq) FROM changes").fetch_one(&mut *c).await)?;
+        if let Some(oldest) = oldest
+            && oldest > self.position() + 1
+        {
+            tracing::warn!(position = self.position(), oldest, "changes were pruned past this node; resyncing");
+            let _ = self.sender.send(FeedEvent::Resync);
+        }
+        Ok(())
     }
 }

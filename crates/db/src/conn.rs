@@ -42,8 +42,8 @@ impl Backend {
     }
 }
 
-/// How to open the database.
-#[derive(Debug, Clone)]
+/// How to open the database. `Debug` leaves the URL out: it may hold a password.
+#[derive(Clone)]
 pub struct DbOptions {
     /// `postgres://…` for PostgreSQL, `sqlite:PATH` for a SQLite file elsewhere, or `None` for
     /// SQLite in the data folder.
@@ -54,6 +54,16 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DbOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbOptions")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("data_dir", &self.data_dir)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DbOptions {
@@ -212,7 +222,7 @@ impl Db {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner, db: self.clone(), wake_jobs: false, wake_changes: false })
+        Ok(Tx { inner, db: self.clone(), wake_jobs: false, changes: Vec::new() })
     }
 
     /// A connection from the pool, for reads and single statements.
@@ -309,7 +319,7 @@ pub struct Tx {
     inner: TxInner,
     db: Db,
     wake_jobs: bool,
-    wake_changes: bool,
+    changes: Vec<crate::changes::PendingChange>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -321,7 +331,11 @@ impl std::fmt::Debug for Tx {
 impl Tx {
     /// Commits, then wakes this node's worker or change follower if the transaction enqueued a
     /// job or recorded a change (other nodes hear of it through NOTIFY or their next poll).
-    pub async fn commit(self) -> Result<(), DbError> {
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        let changes = std::mem::take(&mut self.changes);
+        if !changes.is_empty() {
+            crate::changes::write_pending(&mut self, &changes).await?;
+        }
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
@@ -329,7 +343,7 @@ impl Tx {
         if self.wake_jobs {
             self.db.wakeups().jobs.wake();
         }
-        if self.wake_changes {
+        if !changes.is_empty() {
             self.db.wakeups().changes.wake();
         }
         Ok(())
@@ -358,8 +372,8 @@ impl Tx {
         self.wake_jobs = true;
     }
 
-    pub(crate) fn mark_changed(&mut self) {
-        self.wake_changes = true;
+    pub(crate) fn push_change(&mut self, change: crate::changes::PendingChange) {
+        self.changes.push(change);
     }
 }
 

@@ -5,6 +5,7 @@
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use govhall_core::ids::JobId;
 use govhall_core::{Clock, ManualClock};
+use govhall_db::housekeeping;
 use govhall_db::jobs::{self, JobError, JobRegistry, JobSettings, JobState, NewJob, Worker};
 use govhall_db::testing::TestDatabase;
 use govhall_db::{Backend, Db};
@@ -323,6 +324,8 @@ async fn shutdown_waits_for_running_jobs() {
 
 #[tokio::test]
 async fn concurrent_workers_run_each_job_exactly_once() {
+    // Meaningful on PostgreSQL, where two pools stand for two nodes racing for the same rows; on
+    // SQLite it checks that one node's concurrent claims never overlap.
     let t = TestDatabase::new().await;
     let db = open(&t, None).await;
     // On PostgreSQL the workers use separate pools, as separate nodes would.
@@ -391,5 +394,125 @@ async fn a_deferred_job_waits_without_using_a_try() {
     assert_eq!(job.attempts, 1, "one try allowed, one used");
     shutdown.cancel();
     handle.await.unwrap();
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_workers_max_attempts_applies_to_jobs_that_set_none() {
+    let t = TestDatabase::new().await;
+    let db = open(&t, None).await;
+    let mut registry = JobRegistry::new();
+    registry.register("test.fail", |_ctx| async { Err(JobError::retry("down")) });
+    let (shutdown, handle) = start(&db, registry, JobSettings { max_attempts: 2, ..fast() });
+    let id = enqueue(&db, NewJob::new("test.fail", ()).unwrap()).await;
+    let job = wait_for(&db, id, JobState::Dead).await;
+    assert_eq!((job.attempts, job.max_attempts), (2, None));
+    shutdown.cancel();
+    handle.await.unwrap();
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_on_its_last_try_is_parked_not_rerun() {
+    let t = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap());
+    let db = open(&t, Some(clock.clone())).await;
+    let runs = Arc::new(AtomicU32::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let registry = || {
+        let mut r = JobRegistry::new();
+        let (n, rel) = (runs.clone(), release.clone());
+        r.register("test.once", move |_ctx| {
+            let (n, rel) = (n.clone(), rel.clone());
+            async move {
+                n.fetch_add(1, Ordering::SeqCst);
+                rel.notified().await;
+                Ok(())
+            }
+        });
+        r
+    };
+    let settings = JobSettings { lease_secs: 60, concurrency: 1, ..fast() };
+    let (stop_a, a) = start(&db, registry(), settings.clone());
+    let id = enqueue(&db, NewJob::new("test.once", ()).unwrap().max_attempts(1)).await;
+    wait_for(&db, id, JobState::Running).await;
+    clock.advance(ChronoDuration::seconds(61));
+    let (stop_b, b) = start(&db, registry(), settings);
+    let job = wait_for(&db, id, JobState::Dead).await;
+    assert_eq!(job.last_error.as_deref(), Some("worker stopped during the last try"));
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "not run a second time");
+    release.notify_one();
+    for (stop, h) in [(stop_a, a), (stop_b, b)] {
+        stop.cancel();
+        h.await.unwrap();
+    }
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_idle_worker_finds_jobs_by_polling_when_nothing_wakes_it() {
+    let t = TestDatabase::new().await;
+    let db = open(&t, None).await;
+    let mut registry = JobRegistry::new();
+    registry.register("test.noop", |_ctx| async { Ok(()) });
+    let (shutdown, handle) = start(&db, registry, fast());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Written behind the queue's back: no commit wake-up, no NOTIFY.
+    let id = JobId::new();
+    let mut conn = db.conn().await.unwrap();
+    govhall_db::exec!(
+        conn,
+        govhall_db::sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, state, attempts, run_at, created_at, updated_at)
+             VALUES ($1, 'test.noop', $2, 'queued', 0, $3, $3, $3)"
+        )
+        .bind(id.as_uuid())
+        .bind(govhall_db::sqlx::types::Json(serde_json::json!(null)))
+        .bind(db.now())
+    )
+    .unwrap();
+    drop(conn);
+    wait_for(&db, id, JobState::Done).await;
+    shutdown.cancel();
+    handle.await.unwrap();
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn housekeeping_prunes_once_a_day() {
+    let t = TestDatabase::new().await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap());
+    let db = open(&t, Some(clock.clone())).await;
+    // An old finished job and an old change.
+    let old = enqueue(&db, NewJob::new("test.noop", ()).unwrap()).await;
+    let mut noop = JobRegistry::new();
+    noop.register("test.noop", |_ctx| async { Ok(()) });
+    let (stop, h) = start(&db, noop, fast());
+    wait_for(&db, old, JobState::Done).await;
+    stop.cancel();
+    h.await.unwrap();
+    for id in ["a", "b"] {
+        let mut tx = db.begin().await.unwrap();
+        govhall_db::changes::record(&mut tx, "item", id, govhall_db::changes::ChangeOp::Update);
+        tx.commit().await.unwrap();
+    }
+    clock.advance(ChronoDuration::days(40));
+
+    housekeeping::schedule(&db, db.now()).await.unwrap();
+    housekeeping::schedule(&db, db.now()).await.unwrap();
+    let scheduled = jobs::list(&db, Some(JobState::Queued), 10).await.unwrap();
+    assert_eq!(scheduled.len(), 1, "one clean-up a day, however many nodes ask");
+
+    let mut registry = JobRegistry::new();
+    housekeeping::register(&mut registry, housekeeping::RetentionSettings::default());
+    let (stop, h) = start(&db, registry, fast());
+    wait_for(&db, scheduled[0].id, JobState::Done).await;
+    stop.cancel();
+    h.await.unwrap();
+    assert!(jobs::get(&db, old).await.unwrap().is_none(), "the old finished job is gone");
+    assert_eq!(govhall_db::changes::after(&db, 0, 10).await.unwrap().len(), 1, "the newest change is kept");
+    let next = jobs::list(&db, Some(JobState::Queued), 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].run_at, db.now() + ChronoDuration::days(1), "tomorrow's is scheduled");
     t.cleanup().await;
 }

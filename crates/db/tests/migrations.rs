@@ -39,6 +39,17 @@ async fn migrates_forward_once_and_reports_current() {
 }
 
 #[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DbOptions::new(None, dir.path().join("data"))).await.unwrap();
+    let mut conn = db.conn().await.unwrap();
+    let mode: String =
+        govhall_db::run!(conn, |c| { govhall_db::sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *c).await })
+            .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
 async fn a_malformed_url_is_an_error_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for url in

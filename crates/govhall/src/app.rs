@@ -1,7 +1,6 @@
 //! Wiring: the application a node runs, buildable in tests.
 
 use crate::config::Settings;
-use anyhow::Context;
 use govhall_core::WorkingCalendar;
 use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
@@ -23,7 +22,7 @@ pub fn job_registry(settings: &Settings) -> JobRegistry {
 
 /// Opens the database the settings name and brings its schema up to date.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let mut options = DbOptions::new(settings.database_url.clone(), settings.data_dir.clone());
+    let mut options = DbOptions::new(settings.database_url(), settings.data_dir.clone());
     options.max_connections = settings.database_max_connections;
     let db = Db::connect(&options).await?;
     db.migrate().await?;
@@ -45,13 +44,51 @@ impl App {
     /// listener (port 0 picks a free port: see [`App::addr`]).
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let db = open_database(&settings).await?;
+        // Bind before starting anything, so that a taken port leaves nothing running.
+        let listener = match tokio::net::TcpListener::bind(&settings.bind).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                db.close().await;
+                return Err(
+                    anyhow::Error::new(e).context(format!("无法监听地址 {}（端口可能已被占用）", settings.bind))
+                );
+            }
+        };
+        let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
+        match Self::start_tasks(&settings, &db, &shutdown).await {
+            Ok((state, worker)) => {
+                let router = govhall_web::router(state);
+                let stop = shutdown.clone();
+                let server = tokio::spawn(async move {
+                    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                        .with_graceful_shutdown(async move { stop.cancelled().await })
+                        .await
+                });
+                tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
+                Ok(App { addr, db, shutdown, server, worker })
+            }
+            Err(e) => {
+                shutdown.cancel();
+                db.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The change follower, the LISTEN task and the worker; the web state over them.
+    async fn start_tasks(
+        settings: &Settings,
+        db: &Db,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<(AppState, Option<JoinHandle<()>>)> {
+        let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
+        // Subscribers (caches, the search index) subscribe here, before the follower runs.
+        changes.run(Duration::from_secs(2), shutdown.clone());
         db.spawn_listener(shutdown.clone());
-        let changes =
-            ChangeFollower::start(db.clone(), StartAt::Latest, Duration::from_secs(2), shutdown.clone()).await?;
         let worker = if settings.run_worker {
-            housekeeping::schedule(&db, db.now()).await?;
-            let worker = Worker::new(db.clone(), job_registry(&settings), settings.jobs.clone());
+            housekeeping::schedule(db, db.now()).await?;
+            let worker = Worker::new(db.clone(), job_registry(settings), settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
             None
@@ -59,23 +96,12 @@ impl App {
         let state = AppState(Arc::new(AppContext {
             db: db.clone(),
             site: settings.site.clone(),
+            web: settings.web.clone(),
             calendar: WorkingCalendar::official(),
             metrics: Metrics::default(),
             changes,
         }));
-        let listener = tokio::net::TcpListener::bind(&settings.bind)
-            .await
-            .with_context(|| format!("无法监听地址 {}（端口可能已被占用）", settings.bind))?;
-        let addr = listener.local_addr()?;
-        let router = govhall_web::router(state);
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        });
-        tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-        Ok(App { addr, db, shutdown, server, worker })
+        Ok((state, worker))
     }
 
     /// The address the server listens on.
@@ -101,11 +127,12 @@ impl App {
     /// Stops accepting requests, lets running requests and jobs finish, closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
-        self.server.await??;
+        let served = self.server.await;
         if let Some(worker) = self.worker {
             worker.await?;
         }
         self.db.close().await;
+        served??;
         Ok(())
     }
 }

@@ -4,10 +4,12 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use govhall_core::serde_lenient;
 use govhall_db::housekeeping::RetentionSettings;
 use govhall_db::jobs::JobSettings;
-use govhall_web::SiteSettings;
+use govhall_web::{SiteSettings, WebSettings};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The format of log lines.
@@ -27,10 +29,11 @@ pub struct Settings {
     /// Where a hall keeps its state: the SQLite database, files, the search index.
     pub data_dir: PathBuf,
     /// Address and port to listen on; port 0 picks a free one.
+    #[serde(deserialize_with = "serde_lenient::string")]
     pub bind: String,
     /// `postgres://…` to run on PostgreSQL; unset for SQLite in `data_dir`. Also read from
     /// `DATABASE_URL`.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// Connections in the database pool.
     pub database_max_connections: u32,
     /// Whether `serve` also runs the job worker (turn off when `govhall worker` runs apart).
@@ -38,9 +41,12 @@ pub struct Settings {
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `govhall=debug,info`; `RUST_LOG` overrides it.
+    #[serde(deserialize_with = "serde_lenient::string")]
     pub log_level: String,
     /// The portal's name, operator, hotline.
     pub site: SiteSettings,
+    /// The web layer: the metrics token.
+    pub web: WebSettings,
     /// The job workers.
     pub jobs: JobSettings,
     /// How long finished records are kept.
@@ -58,6 +64,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
             site: SiteSettings::default(),
+            web: WebSettings::default(),
             jobs: JobSettings::default(),
             retention: RetentionSettings::default(),
         }
@@ -98,26 +105,56 @@ impl Settings {
             figment = figment.merge(Serialized::default("bind", bind));
         }
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
-        if settings.database_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        if settings.database_url.as_ref().is_some_and(|u| u.expose().trim().is_empty()) {
             settings.database_url = None;
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&settings.log_level) {
+            return Err(ConfigError(format!("log_level“{}”无效：{e}", settings.log_level)));
         }
         Ok(settings)
     }
 
-    /// A copy safe to print: the database password is hidden.
-    pub fn redacted(&self) -> Settings {
-        let mut copy = self.clone();
-        copy.database_url = self.database_url.as_deref().map(redact_url);
-        copy
+    /// The database URL itself, for the one place that connects.
+    pub fn database_url(&self) -> Option<String> {
+        self.database_url.as_ref().map(|u| u.expose().to_owned())
     }
 
     /// The effective settings as TOML, secrets hidden (`govhall config`).
     pub fn to_redacted_toml(&self) -> String {
-        let mut text = toml::to_string(&self.redacted()).unwrap_or_else(|e| format!("# {e}\n"));
+        let mut text = toml::to_string(self).unwrap_or_else(|e| format!("# {e}\n"));
         if self.database_url.is_none() {
             text = format!("# database_url unset: SQLite in data_dir\n{text}");
         }
         text
+    }
+}
+
+/// The database URL. It prints and serializes with its password hidden.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(#[serde(deserialize_with = "serde_lenient::string")] String);
+
+impl DatabaseUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL with its password, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&redact_url(&self.0))
     }
 }
 
@@ -169,5 +206,9 @@ mod tests {
         assert_eq!(redact_url("postgres://u@db/hall"), "postgres://u@db/hall");
         assert_eq!(redact_url("postgres://db/hall?user=u&password=x"), "postgres://db/hall?user=u&password=******");
         assert_eq!(redact_url("postgres://db/hall?password=x"), "postgres://db/hall?password=******");
+        let url = DatabaseUrl("postgres://u:pw@db/hall".to_owned());
+        assert_eq!(format!("{url:?}"), "postgres://u:******@db/hall");
+        let settings = Settings { database_url: Some(url), ..Settings::default() };
+        assert!(!format!("{settings:?}").contains("pw@"));
     }
 }

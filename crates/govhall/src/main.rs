@@ -147,7 +147,7 @@ async fn jobs_command(command: JobsCommand, settings: &Settings) -> anyhow::Resu
                     job.kind,
                     job.state,
                     job.attempts,
-                    job.max_attempts,
+                    job.max_attempts.map_or_else(|| "默认".to_owned(), |n| n.to_string()),
                     job.run_at.format("%Y-%m-%d %H:%M:%S"),
                     job.last_error.unwrap_or_default()
                 );

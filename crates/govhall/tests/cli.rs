@@ -54,12 +54,14 @@ fn config_layers_defaults_file_environment_and_flags() {
         govhall(dir.path())
             .args(["--config", "hall.toml", "--data-dir", "/srv/hall", "config"])
             .env("GOVHALL_JOBS__CONCURRENCY", "6")
+            .env("GOVHALL_SITE__HOTLINE", "12345678")
             .env("DATABASE_URL", "postgres://hall:s3cret@db.internal:5432/govhall"),
     );
     assert!(ok, "{err}");
     assert!(out.contains("bind = \"0.0.0.0:9000\""), "file over defaults: {out}");
     assert!(out.contains("name = \"山东省网上政务服务大厅\""));
     assert!(out.contains("concurrency = 6"), "environment over file: {out}");
+    assert!(out.contains("hotline = \"12345678\""), "an all-digit value for a text setting: {out}");
     assert!(out.contains("data_dir = \"/srv/hall\""), "flag over all");
     assert!(out.contains("postgres://hall:******@db.internal:5432/govhall"), "{out}");
     assert!(!out.contains("s3cret"), "secrets never print");
@@ -80,6 +82,10 @@ fn unknown_keys_and_missing_files_are_errors() {
     let (ok, _, err) = output(govhall(dir.path()).args(["--config", "missing.toml", "config"]));
     assert!(!ok);
     assert!(err.contains("找不到配置文件"), "{err}");
+
+    let (ok, _, err) = output(govhall(dir.path()).arg("config").env("GOVHALL_LOG_LEVEL", "loud=[["));
+    assert!(!ok);
+    assert!(err.contains("log_level"), "{err}");
 }
 
 #[test]
@@ -138,50 +144,90 @@ async fn zero_setup_serve_creates_the_data_folder_and_refuses_a_second_node() {
     assert!(ok && out.contains("已迁移"), "{out}{err}");
 }
 
-/// On PostgreSQL: a job enqueued by one process is run by another, woken by NOTIFY (its poll
-/// interval is a minute), and a change recorded here reaches the other node's change follower.
+/// `govhall worker` runs the jobs other processes enqueued; on SQLite after the writer let go of
+/// the folder, on PostgreSQL alongside it, woken by NOTIFY (its poll interval is a minute).
 #[tokio::test]
-async fn jobs_and_changes_cross_processes_on_postgres() {
+async fn the_standalone_worker_runs_jobs_enqueued_by_another_process() {
     let t = TestDatabase::new().await;
-    let Some(database_url) = t.database_url.clone() else {
-        // One node only on SQLite: the single-node guard above is what applies.
-        return;
-    };
     let db: Db = t.open().await.unwrap();
-    assert_eq!(db.backend(), Backend::Postgres);
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = serve(
-        govhall(dir.path())
-            .env("DATABASE_URL", &database_url)
-            .env("GOVHALL_JOBS__POLL_INTERVAL_MS", "60000")
-            .env("GOVHALL_JOBS__CONCURRENCY", "4"),
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await; // LISTEN connects
-
-    // This process has no worker: only the child can run these.
     let mut ids = Vec::new();
-    let mut tx = db.begin().await.unwrap();
-    for i in 0..20 {
-        let job = NewJob::new(PRUNE_JOB, ()).unwrap().idempotency_key(format!("cross-process-{i}"));
-        ids.push(jobs::enqueue(&mut tx, job).await.unwrap());
+    let mut enqueue_batch = async |db: &Db, from: usize| {
+        let mut tx = db.begin().await.unwrap();
+        for i in from..from + 10 {
+            let job = NewJob::new(PRUNE_JOB, ()).unwrap().idempotency_key(format!("cross-process-{i}"));
+            ids.push(jobs::enqueue(&mut tx, job).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+    };
+    enqueue_batch(&db, 0).await;
+    let sqlite = db.backend() == Backend::Sqlite;
+    let kept = if sqlite {
+        // One process at a time on a SQLite folder.
+        db.close().await;
+        drop(db);
+        None
+    } else {
+        Some(db)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = govhall(dir.path());
+    cmd.arg("--data-dir").arg(t.data_dir()).env("GOVHALL_JOBS__POLL_INTERVAL_MS", "60000");
+    if let Some(url) = &t.database_url {
+        cmd.env("DATABASE_URL", url);
     }
-    tx.commit().await.unwrap();
+    let mut worker = cmd.arg("worker").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let db = match kept {
+        None => {
+            // Give the worker time to run them, stop it, then look.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            assert!(terminate(&mut worker).success(), "the worker stops cleanly on SIGTERM");
+            t.open().await.unwrap()
+        }
+        Some(db) => {
+            tokio::time::sleep(Duration::from_millis(500)).await; // LISTEN connects
+            enqueue_batch(&db, 10).await;
+            db
+        }
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     for id in &ids {
         loop {
             let job = jobs::get(&db, *id).await.unwrap().unwrap();
             if job.state == JobState::Done {
                 assert_eq!(job.attempts, 1, "each job ran exactly once");
+                assert!(
+                    job.locked_by.is_some_and(|w| !w.contains(&format!(":{}:", std::process::id()))),
+                    "run by the other process"
+                );
                 break;
             }
-            assert!(Instant::now() < deadline, "the other process never ran {id}: {job:?}");
+            assert!(Instant::now() < deadline, "the worker never ran {id}: {job:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    if !sqlite {
+        assert!(terminate(&mut worker).success(), "the worker stops cleanly on SIGTERM");
+    }
+    db.close().await;
+    t.cleanup().await;
+}
 
+/// On PostgreSQL a change recorded by one process reaches another node's change follower.
+#[tokio::test]
+async fn changes_reach_another_node_on_postgres() {
+    let t = TestDatabase::new().await;
+    let Some(database_url) = t.database_url.clone() else {
+        // One node only on SQLite: the single-node guard above is what applies.
+        return;
+    };
+    let db: Db = t.open().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) =
+        serve(govhall(dir.path()).env("DATABASE_URL", &database_url).arg("--data-dir").arg(t.data_dir()));
     let mut tx = db.begin().await.unwrap();
-    let seq = changes::record(&mut tx, "item", "cross-process", ChangeOp::Update).await.unwrap();
+    changes::record(&mut tx, "item", "cross-process", ChangeOp::Update);
     tx.commit().await.unwrap();
+    let seq = changes::latest_seq(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let ready: serde_json::Value = reqwest::get(format!("{url}/readyz")).await.unwrap().json().await.unwrap();

@@ -212,3 +212,64 @@ async fn working_day_api_follows_the_official_calendar() {
     assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_failure_inside_is_a_chinese_500_page_that_says_nothing_internal() {
+    let t = TestApp::spawn().await;
+    let mut conn = t.app.db().conn().await.unwrap();
+    govhall_db::exec!(conn, govhall_db::sqlx::query("DROP TABLE jobs")).unwrap();
+    drop(conn);
+    let res = t.get("/metrics").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("系统繁忙") && html.contains("internal_error"), "{html}");
+    assert!(html.contains(&request_id), "the page shows the request id to quote to the hotline");
+    for leak in ["jobs", "sqlx", "no such table", "does not exist", "SELECT"] {
+        assert!(!html.contains(leak), "the page leaks {leak:?}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn request_ids_from_clients_are_kept_only_when_plain() {
+    let t = TestApp::spawn().await;
+    for bad in ["<script>alert(1)</script>", &"x".repeat(200), "请告诉热线这个编号"] {
+        let res = t.client.get(t.url("/no-such-page")).header("x-request-id", bad).send().await;
+        let Ok(res) = res else { continue }; // a header reqwest refuses to send is fine too
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, bad);
+        assert!(id.len() <= 64);
+        let html = res.text().await.unwrap();
+        assert!(!html.contains("<script>alert"), "never echoed");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token_and_never_grow_a_series_per_method() {
+    let t = TestApp::spawn_with(|s| s.web.metrics_token = govhall_core::Secret::new("scrape-me")).await;
+    assert_eq!(t.get("/metrics").await.status(), StatusCode::UNAUTHORIZED);
+    let wrong = t.client.get(t.url("/metrics")).bearer_auth("nope").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    for method in ["FOO", "BAR", "BAZ"] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        t.client.request(m, t.url("/")).send().await.unwrap();
+    }
+    let res = t.client.get(t.url("/metrics")).bearer_auth("scrape-me").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains("FOO") && text.contains(r#"method="OTHER""#), "{text}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn absurd_dates_are_refused_not_crashed_on() {
+    let t = TestApp::spawn().await;
+    for query in ["from=%2B262142-12-31&days=1", "from=9999-12-31&days=1000", "from=0001-01-01&days=1"] {
+        let res = t.get(&format!("/api/v1/calendar/deadline?{query}")).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_date");
+    }
+    t.stop().await;
+}

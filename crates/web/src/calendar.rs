@@ -14,12 +14,16 @@ use utoipa::ToSchema;
 /// The most working days one request may add (about four years).
 const MAX_DAYS: u32 = 1000;
 
+/// Dates outside these years are refused: the calendar means nothing there.
+const YEARS: std::ops::RangeInclusive<i32> = 1949..=2199;
+
 fn parse_date(field: &str, value: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+    let shown: String = value.chars().take(40).collect();
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok().filter(|d| YEARS.contains(&d.year())).ok_or_else(|| {
         AppError::new(
             StatusCode::BAD_REQUEST,
             "invalid_date",
-            format!("{field} 应为 YYYY-MM-DD 格式的日期，收到“{value}”"),
+            format!("{field} 应为 1949 至 2199 年间 YYYY-MM-DD 格式的日期，收到“{shown}”"),
         )
     })
 }

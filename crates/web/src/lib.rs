@@ -22,4 +22,4 @@ pub use error::AppError;
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 pub use router::router;
-pub use state::{AppContext, AppState, SiteSettings};
+pub use state::{AppContext, AppState, SiteSettings, WebSettings};

@@ -3,7 +3,7 @@
 use crate::AppError;
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use govhall_db::jobs;
@@ -64,7 +64,14 @@ impl Default for Metrics {
 /// could hold ids or personal data and would explode the number of series).
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = request.method().as_str().to_owned();
+    // A fixed set: any token is a valid method to hyper, and each would be a new series.
+    let method = match *request.method() {
+        Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::HEAD | Method::OPTIONS => {
+            request.method().as_str().to_owned()
+        }
+        _ => "OTHER".to_owned(),
+    };
+    tracing::Span::current().record("route", route.as_str());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
@@ -74,7 +81,15 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub(crate) async fn serve(State(state): State<AppState>) -> Result<Response, AppError> {
+pub(crate) async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let token = &state.web.metrics_token;
+    if !token.is_empty() {
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let expected = format!("Bearer {}", token.expose());
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Err(AppError::new(axum::http::StatusCode::UNAUTHORIZED, "unauthorized", "需要有效的监控令牌"));
+        }
+    }
     let counts = jobs::count_by_state(&state.db).await?;
     for (job_state, n) in counts.0 {
         state.metrics.jobs.get_or_create(&StateLabels { state: job_state.as_str().to_owned() }).set(n);
@@ -88,4 +103,9 @@ pub(crate) async fn serve(State(state): State<AppState>) -> Result<Response, App
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

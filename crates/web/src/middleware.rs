@@ -18,11 +18,28 @@ impl MakeRequestId for MakeUuidV7 {
     }
 }
 
-/// The span of one request: method, route path (never the query string, which may hold
-/// personal data) and request id.
+/// The span of one request: method, request id, and the route pattern (recorded once routing
+/// has matched; never the raw path or query string, which may hold personal data).
 pub(crate) fn request_span<B>(request: &Request<B>) -> Span {
     let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+    tracing::info_span!("request", method = %request.method(), request_id, route = tracing::field::Empty)
+}
+
+/// Drops a client's `x-request-id` unless it is a short plain token, so that ids echoed into
+/// pages and logs cannot carry markup, forged text or megabytes; a new one is made instead.
+pub(crate) async fn sanitize_request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let valid = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        !v.is_empty()
+            && v.len() <= 64
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if !valid {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// The Content Security Policy: nothing inline, nothing from elsewhere, never framed.

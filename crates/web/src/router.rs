@@ -1,6 +1,6 @@
 //! The whole router: every route, then the layers every request passes through.
 
-use crate::middleware::{MakeUuidV7, REQUEST_ID, request_span, security_headers};
+use crate::middleware::{MakeUuidV7, REQUEST_ID, request_span, sanitize_request_id, security_headers};
 use crate::state::AppState;
 use crate::{AppError, assets, calendar, error, health, metrics, openapi, pages};
 use axum::Router;
@@ -31,8 +31,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track));
     app = app.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(sanitize_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUuidV7))
-            .layer(TraceLayer::new_for_http().make_span_with(request_span))
+            // Errors are logged once, where AppError is made; the trace layer does not repeat them.
+            .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_errors))

@@ -1,7 +1,7 @@
 //! The one state object every handler receives.
 
 use crate::metrics::Metrics;
-use govhall_core::WorkingCalendar;
+use govhall_core::{Secret, WorkingCalendar, serde_lenient};
 use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
 use serde::{Deserialize, Serialize};
@@ -13,12 +13,16 @@ use std::sync::Arc;
 #[serde(deny_unknown_fields, default)]
 pub struct SiteSettings {
     /// The hall's name in the header and page titles.
+    #[serde(deserialize_with = "serde_lenient::string")]
     pub name: String,
     /// Who runs it, in the footer.
+    #[serde(deserialize_with = "serde_lenient::string")]
     pub operator: String,
     /// The service hotline in the footer.
+    #[serde(deserialize_with = "serde_lenient::string")]
     pub hotline: String,
     /// The ICP filing number in the footer, if any.
+    #[serde(deserialize_with = "serde_lenient::string")]
     pub icp_filing: String,
 }
 
@@ -33,6 +37,14 @@ impl Default for SiteSettings {
     }
 }
 
+/// Settings of the web layer itself (`[web]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: Secret,
+}
+
 /// Everything the web layer needs, built once by the binary.
 #[derive(Debug)]
 pub struct AppContext {
@@ -40,6 +52,8 @@ pub struct AppContext {
     pub db: Db,
     /// The portal's own settings.
     pub site: SiteSettings,
+    /// The web layer's settings.
+    pub web: WebSettings,
     /// The official working-day calendar.
     pub calendar: WorkingCalendar,
     /// Request and job metrics.

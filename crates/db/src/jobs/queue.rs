@@ -75,7 +75,7 @@ impl NewJob {
         self
     }
 
-    /// Overrides the worker's default number of tries before the job is parked as dead.
+    /// Overrides the workers' `max_attempts` setting: tries before the job is parked as dead.
     pub fn max_attempts(mut self, n: i32) -> Self {
         self.max_attempts = Some(n.max(1));
         self
@@ -87,7 +87,6 @@ impl NewJob {
 pub async fn enqueue(tx: &mut Tx, job: NewJob) -> Result<JobId, DbError> {
     let now = tx.db().now();
     let id = JobId::new();
-    let max_attempts = job.max_attempts.unwrap_or(super::JobSettings::default().max_attempts);
     let run_at = job.run_at.unwrap_or(now);
     let payload = Json(&job.payload);
     let inserted: Option<Uuid> = run!(tx, |c| {
@@ -101,7 +100,7 @@ pub async fn enqueue(tx: &mut Tx, job: NewJob) -> Result<JobId, DbError> {
         .bind(&job.kind)
         .bind(payload)
         .bind(&job.idempotency_key)
-        .bind(max_attempts)
+        .bind(job.max_attempts)
         .bind(run_at)
         .bind(now)
         .fetch_optional(&mut *c)
@@ -141,8 +140,8 @@ pub struct JobRecord {
     pub state: JobState,
     /// Tries so far (including a running one).
     pub attempts: i32,
-    /// Tries allowed.
-    pub max_attempts: i32,
+    /// Tries allowed, when the job set its own; otherwise the workers' setting applies.
+    pub max_attempts: Option<i32>,
     /// Not before.
     pub run_at: DateTime<Utc>,
     /// The worker holding it.
@@ -163,7 +162,7 @@ struct JobRow {
     idempotency_key: Option<String>,
     state: String,
     attempts: i32,
-    max_attempts: i32,
+    max_attempts: Option<i32>,
     run_at: DateTime<Utc>,
     locked_by: Option<String>,
     last_error: Option<String>,
@@ -277,38 +276,73 @@ pub(crate) struct Claimed {
     pub(crate) max_attempts: i32,
 }
 
-/// Claims up to `limit` due jobs for `worker`, leasing them until `lease_until`. A running job
-/// whose lease has ended (its worker died) is due again.
+/// Claims up to `limit` due jobs of the `kinds` this worker can run, leasing them until
+/// `lease_until`. A running job whose lease has ended (its worker died) is due again. A job that
+/// did not set its own `max_attempts` gets `default_max_attempts`.
 pub(crate) async fn claim(
     db: &Db,
     worker: &str,
+    kinds: &[String],
     limit: i64,
     lease_until: DateTime<Utc>,
+    default_max_attempts: i32,
 ) -> Result<Vec<Claimed>, DbError> {
-    const SQLITE: &str =
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One placeholder per kind: `kind IN ($6, $7, …)` works the same on both backends.
+    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 6)).collect();
+    let lock = match db.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
          WHERE id IN (SELECT id FROM jobs
-                      WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)
-                      ORDER BY run_at, id LIMIT $4)
-         RETURNING id, kind, payload, attempts, max_attempts";
-    const POSTGRES: &str =
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
-         WHERE id IN (SELECT id FROM jobs
-                      WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)
+                      WHERE ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3))
+                        AND kind IN ({})
                       ORDER BY run_at, id LIMIT $4
-                      FOR UPDATE SKIP LOCKED)
-         RETURNING id, kind, payload, attempts, max_attempts";
+                      {lock})
+         RETURNING id, kind, payload, attempts, COALESCE(max_attempts, $5) AS max_attempts",
+        placeholders.join(", ")
+    );
     let now = db.now();
     let mut tx = db.begin().await?;
-    let sql = match tx.backend() {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    };
     let claimed: Vec<Claimed> = run!(tx, |c| {
-        sqlx::query_as(sql).bind(worker).bind(lease_until).bind(now).bind(limit).fetch_all(&mut *c).await
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(worker)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .bind(default_max_attempts);
+        for kind in kinds {
+            query = query.bind(kind);
+        }
+        query.fetch_all(&mut *c).await
     })?;
     tx.commit().await?;
     Ok(claimed)
+}
+
+/// Extends the lease of a job this worker still holds. Returns whether it still holds it.
+pub(crate) async fn renew_lease(
+    db: &Db,
+    job: &Claimed,
+    worker: &str,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let mut conn = db.conn().await?;
+    let updated = exec!(
+        conn,
+        sqlx::query(
+            "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND attempts = $4 AND state = 'running'"
+        )
+        .bind(lease_until)
+        .bind(job.id)
+        .bind(worker)
+        .bind(job.attempts)
+    )?;
+    Ok(updated == 1)
 }
 
 /// How a claimed try ended.

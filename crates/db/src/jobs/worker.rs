@@ -156,6 +156,13 @@ impl JobRegistry {
     pub fn knows(&self, kind: &str) -> bool {
         self.handlers.contains_key(kind)
     }
+
+    /// The kinds registered, sorted.
+    pub fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self.handlers.keys().cloned().collect();
+        kinds.sort();
+        kinds
+    }
 }
 
 /// A worker: one loop per process that keeps up to `concurrency` jobs running.
@@ -189,11 +196,15 @@ impl Worker {
         let concurrency = me.settings.concurrency.max(1);
         tracing::info!(worker = %me.id, concurrency, "job worker started");
         let mut wake = me.db.wakeups().jobs.subscribe();
+        // Only kinds this worker can run: during a rolling upgrade an older node leaves new kinds
+        // to the nodes that know them instead of using up their tries.
+        let kinds = me.registry.kinds();
         loop {
             while running.len() < concurrency && !shutdown.is_cancelled() {
                 let free = (concurrency - running.len()) as i64;
-                let lease_until = me.db.now() + chrono::Duration::seconds(me.settings.lease_secs as i64);
-                match queue::claim(&me.db, &me.id, free, lease_until).await {
+                match queue::claim(&me.db, &me.id, &kinds, free, me.lease_until(), me.settings.max_attempts.max(1))
+                    .await
+                {
                     Ok(jobs) if jobs.is_empty() => break,
                     Ok(jobs) => {
                         for job in jobs {
@@ -222,12 +233,36 @@ impl Worker {
         tracing::info!(worker = %me.id, "job worker stopped");
     }
 
+    fn lease_until(&self) -> DateTime<Utc> {
+        self.db.now() + chrono::Duration::seconds(i64::try_from(self.settings.lease_secs).unwrap_or(i64::MAX / 2))
+    }
+
+    /// Runs the handler while renewing the lease every third of it, so that a long job is not
+    /// taken over by another worker while it is still running.
+    async fn call_with_lease(&self, job: &Claimed) -> Result<(), JobError> {
+        let every = Duration::from_secs((self.settings.lease_secs / 3).max(1));
+        let handler = self.call_handler(job);
+        tokio::pin!(handler);
+        loop {
+            tokio::select! {
+                result = &mut handler => return result,
+                () = tokio::time::sleep(every) => {
+                    match queue::renew_lease(&self.db, job, &self.id, self.lease_until()).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!("lost the lease of a running job"),
+                        Err(e) => tracing::warn!(error = %e, "renewing a job lease failed"),
+                    }
+                }
+            }
+        }
+    }
+
     async fn run_one(&self, job: Claimed) {
         let outcome = if job.attempts > job.max_attempts {
             // Its worker died on the last try: do not run it again.
             Outcome::Dead { error: "worker stopped during the last try".to_owned() }
         } else {
-            match self.call_handler(&job).await {
+            match self.call_with_lease(&job).await {
                 Ok(()) => Outcome::Done,
                 Err(JobError::Permanent(error)) => Outcome::Dead { error },
                 Err(JobError::Defer(at)) => Outcome::Defer { at },

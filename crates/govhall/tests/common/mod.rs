@@ -15,8 +15,15 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app on port 0 with a fresh database.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with settings changed by `change`.
+    pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDatabase::new().await;
-        let app = App::build(settings(&db)).await.expect("app starts");
+        let mut settings = settings(&db);
+        change(&mut settings);
+        let app = App::build(settings).await.expect("app starts");
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         TestApp { app, db, client }
     }
@@ -40,7 +47,7 @@ pub fn settings(db: &TestDatabase) -> Settings {
     let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
         data_dir: db.data_dir(),
-        database_url: db.database_url.clone(),
+        database_url: db.database_url.clone().map(govhall::config::DatabaseUrl::new),
         ..Settings::default()
     };
     settings.jobs.poll_interval_ms = 50;
