@@ -1,0 +1,66 @@
+//! Email over SMTP (lettre), with STARTTLS where configured.
+
+use super::{Adapter, ChannelError, Outgoing, Sent};
+use crate::{EmailSettings, MessagingError};
+use futures::future::BoxFuture;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+#[derive(Debug)]
+pub(super) struct SmtpEmail {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpEmail {
+    pub(super) fn new(settings: &EmailSettings) -> Result<Self, MessagingError> {
+        let from: Mailbox =
+            settings.from.parse().map_err(|e| MessagingError::Config(format!("email.from“{}”无效：{e}", settings.from)))?;
+        let builder = if settings.starttls {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
+                .map_err(|e| MessagingError::Config(format!("email.host：{e}")))?
+        } else {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+        };
+        let mut builder = builder.port(settings.port).timeout(Some(std::time::Duration::from_secs(15)));
+        if !settings.username.is_empty() {
+            builder = builder
+                .credentials(Credentials::new(settings.username.clone(), settings.password.expose().to_owned()));
+        }
+        Ok(Self { transport: builder.build(), from })
+    }
+
+    async fn deliver(&self, message: &Outgoing) -> Result<Sent, ChannelError> {
+        let to: Mailbox = message
+            .recipient
+            .parse()
+            .map_err(|e| ChannelError::Permanent(format!("收件地址无效：{e}")))?;
+        let email = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&message.subject)
+            .message_id(Some(format!("<{}@govhall>", message.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.body.clone())
+            .map_err(|e| ChannelError::Technical(format!("邮件无法生成：{e}")))?;
+        match self.transport.send(email).await {
+            Ok(response) => Ok(Sent {
+                provider_message_id: response.message().next().map(str::to_owned),
+                delivered: true,
+            }),
+            Err(e) if e.is_permanent() => Err(ChannelError::Permanent(format!("邮件服务器拒收：{e}"))),
+            Err(e) => Err(ChannelError::Temporary(format!("邮件发送失败：{e}"))),
+        }
+    }
+}
+
+impl Adapter for SmtpEmail {
+    fn provider(&self) -> &'static str {
+        "smtp"
+    }
+
+    fn send<'a>(&'a self, message: &'a Outgoing) -> BoxFuture<'a, Result<Sent, ChannelError>> {
+        Box::pin(self.deliver(message))
+    }
+}
