@@ -90,9 +90,15 @@ impl Deliverer {
         let quiet = self.quiet_hours();
         if message.channel == Channel::Sms && !message.is_verification && quiet.contains(now) {
             let until = quiet.end_after(now);
-            store::add_event(&mut conn, message_id, "held", &format!("夜间免打扰，将于 {} 发送", china_time_text(until)), now)
-                .await
-                .map_err(JobError::retry)?;
+            store::add_event(
+                &mut conn,
+                message_id,
+                "held",
+                &format!("夜间免打扰，将于 {} 发送", china_time_text(until)),
+                now,
+            )
+            .await
+            .map_err(JobError::retry)?;
             return Err(JobError::Defer(until));
         }
         let cap = self.daily_cap(message.channel);

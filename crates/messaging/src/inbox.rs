@@ -1,7 +1,7 @@
 //! The in-site inbox (站内信) of a GovHall account: its delivered inbox messages.
 
-use crate::model::Message;
 use crate::MessagingError;
+use crate::model::Message;
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{Db, exec, run};
 use uuid::Uuid;

@@ -16,9 +16,9 @@ pub mod channels;
 mod deliver;
 mod error;
 pub mod inbox;
-pub mod receipts;
 mod model;
 mod policy;
+pub mod receipts;
 mod send;
 mod settings;
 pub mod store;
@@ -30,7 +30,9 @@ pub use error::MessagingError;
 pub use model::{Channel, Message, MessageEvent, MessageStatus, Recipient};
 pub use policy::{QuietHours, RateLimiter};
 pub use send::{OutgoingMessage, cancel, retry, send};
-pub use settings::{EmailSettings, MessagingSettings, SmsReceiptSettings, SmsSettings, WebhookEndpoint, WechatSettings};
+pub use settings::{
+    EmailSettings, MessagingSettings, SmsReceiptSettings, SmsSettings, WebhookEndpoint, WechatSettings,
+};
 
 use govhall_db::jobs::JobRegistry;
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! SMS delivery receipts posted back by the provider: signature checked, then each receipt moves
 //! its message to delivered or failed. Replays and unknown ids change nothing.
 
-use crate::channels::verify_receipt_signature;
 use crate::channels::pointer_text;
+use crate::channels::verify_receipt_signature;
 use crate::model::{Channel, MessageStatus};
 use crate::{Messaging, MessagingError, store};
 use govhall_db::Db;

@@ -102,8 +102,14 @@ pub async fn send(tx: &mut Tx, messaging: &Messaging, message: OutgoingMessage) 
         let key = message.idempotency_key.unwrap_or_default();
         return find_by_key(tx, &key).await?.ok_or(MessagingError::NotFound);
     }
-    store::add_event(tx, id, MessageStatus::Created.as_str(), &format!("使用模板 {} 第{}版", template.code, template.version), now)
-        .await?;
+    store::add_event(
+        tx,
+        id,
+        MessageStatus::Created.as_str(),
+        &format!("使用模板 {} 第{}版", template.code, template.version),
+        now,
+    )
+    .await?;
     if let Some(detail) = held {
         store::add_event(tx, id, "held", &detail, now).await?;
     }

@@ -1,7 +1,7 @@
 //! The SQL of messages and their events.
 
-use crate::model::{Channel, Message, MessageEvent, MessageStatus};
 use crate::MessagingError;
+use crate::model::{Channel, Message, MessageEvent, MessageStatus};
 use chrono::{DateTime, Utc};
 use govhall_db::sqlx::{self, AssertSqlSafe, FromRow};
 use govhall_db::{Db, Target, exec, run};
@@ -186,7 +186,11 @@ pub async fn search(db: &Db, filter: &MessageFilter, limit: i64, offset: i64) ->
 }
 
 /// Finds the message a provider knows by its own id.
-pub(crate) async fn by_provider_id(db: &Db, provider: &str, provider_id: &str) -> Result<Option<Message>, MessagingError> {
+pub(crate) async fn by_provider_id(
+    db: &Db,
+    provider: &str,
+    provider_id: &str,
+) -> Result<Option<Message>, MessagingError> {
     let mut conn = db.conn().await?;
     let row: Option<Row> = run!(conn, |c| {
         sqlx::query_as(AssertSqlSafe(format!(
@@ -214,7 +218,12 @@ pub(crate) async fn sent_since(db: &Db, channel: Channel, since: DateTime<Utc>) 
 }
 
 /// Delivered inbox messages of one account, newest first.
-pub(crate) async fn inbox_page(db: &Db, account: &str, limit: i64, offset: i64) -> Result<Vec<Message>, MessagingError> {
+pub(crate) async fn inbox_page(
+    db: &Db,
+    account: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Message>, MessagingError> {
     let mut conn = db.conn().await?;
     let rows: Vec<Row> = run!(conn, |c| {
         sqlx::query_as(AssertSqlSafe(format!(

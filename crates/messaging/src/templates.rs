@@ -49,7 +49,8 @@ impl TryFrom<Row> for Template {
     fn try_from(r: Row) -> Result<Self, MessagingError> {
         Ok(Template {
             id: r.id,
-            channel: Channel::parse(&r.channel).ok_or_else(|| MessagingError::Template(format!("未知渠道 {}", r.channel)))?,
+            channel: Channel::parse(&r.channel)
+                .ok_or_else(|| MessagingError::Template(format!("未知渠道 {}", r.channel)))?,
             code: r.code,
             version: r.version,
             subject: r.subject,
@@ -78,10 +79,11 @@ fn environment() -> Environment<'static> {
 pub fn check(channel: Channel, subject: &str, body: &str) -> Result<Vec<String>, MessagingError> {
     let env = environment();
     let mut names = Vec::new();
-    for (name, source) in [("subject.txt", subject), (if json_body(channel) { "body.json" } else { "body.txt" }, body)] {
-        let template = env
-            .template_from_named_str(name, source)
-            .map_err(|e| MessagingError::Template(format!("第{}行：{}", e.line().unwrap_or(0), e.detail().unwrap_or("语法错误"))))?;
+    for (name, source) in [("subject.txt", subject), (if json_body(channel) { "body.json" } else { "body.txt" }, body)]
+    {
+        let template = env.template_from_named_str(name, source).map_err(|e| {
+            MessagingError::Template(format!("第{}行：{}", e.line().unwrap_or(0), e.detail().unwrap_or("语法错误")))
+        })?;
         names.extend(template.undeclared_variables(false));
     }
     if body.trim().is_empty() {

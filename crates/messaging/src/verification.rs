@@ -25,6 +25,16 @@ pub struct IssuedCode {
     pub expires_at: DateTime<chrono::Utc>,
 }
 
+/// A code as stored.
+#[derive(sqlx::FromRow)]
+struct StoredCode {
+    id: Uuid,
+    code_hash: String,
+    tries: i32,
+    expires_at: DateTime<chrono::Utc>,
+    consumed_at: Option<DateTime<chrono::Utc>>,
+}
+
 fn hash(id: Uuid, code: &str) -> String {
     hex::encode(Sha256::digest(format!("{id}:{code}").as_bytes()))
 }
@@ -100,7 +110,7 @@ pub async fn check(
     let max_tries = messaging.settings().code_max_tries.max(1);
     let mut tx = db.begin().await?;
     let now = db.now();
-    let latest: Option<(Uuid, String, i32, DateTime<chrono::Utc>, Option<DateTime<chrono::Utc>>)> = run!(tx, |c| {
+    let latest: Option<StoredCode> = run!(tx, |c| {
         sqlx::query_as(
             "SELECT id, code_hash, tries, expires_at, consumed_at FROM verification_codes
              WHERE purpose = $1 AND recipient = $2 ORDER BY created_at DESC LIMIT 1",
@@ -110,7 +120,7 @@ pub async fn check(
         .fetch_optional(&mut *c)
         .await
     })?;
-    let Some((id, code_hash, tries, expires_at, consumed_at)) = latest else {
+    let Some(StoredCode { id, code_hash, tries, expires_at, consumed_at }) = latest else {
         return Err(MessagingError::CodeExpired);
     };
     if consumed_at.is_some() || expires_at <= now {

@@ -15,8 +15,10 @@ pub(super) struct SmtpEmail {
 
 impl SmtpEmail {
     pub(super) fn new(settings: &EmailSettings) -> Result<Self, MessagingError> {
-        let from: Mailbox =
-            settings.from.parse().map_err(|e| MessagingError::Config(format!("email.from“{}”无效：{e}", settings.from)))?;
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| MessagingError::Config(format!("email.from“{}”无效：{e}", settings.from)))?;
         let builder = if settings.starttls {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
                 .map_err(|e| MessagingError::Config(format!("email.host：{e}")))?
@@ -25,17 +27,15 @@ impl SmtpEmail {
         };
         let mut builder = builder.port(settings.port).timeout(Some(std::time::Duration::from_secs(15)));
         if !settings.username.is_empty() {
-            builder = builder
-                .credentials(Credentials::new(settings.username.clone(), settings.password.expose().to_owned()));
+            builder =
+                builder.credentials(Credentials::new(settings.username.clone(), settings.password.expose().to_owned()));
         }
         Ok(Self { transport: builder.build(), from })
     }
 
     async fn deliver(&self, message: &Outgoing) -> Result<Sent, ChannelError> {
-        let to: Mailbox = message
-            .recipient
-            .parse()
-            .map_err(|e| ChannelError::Permanent(format!("收件地址无效：{e}")))?;
+        let to: Mailbox =
+            message.recipient.parse().map_err(|e| ChannelError::Permanent(format!("收件地址无效：{e}")))?;
         let email = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -45,10 +45,9 @@ impl SmtpEmail {
             .body(message.body.clone())
             .map_err(|e| ChannelError::Technical(format!("邮件无法生成：{e}")))?;
         match self.transport.send(email).await {
-            Ok(response) => Ok(Sent {
-                provider_message_id: response.message().next().map(str::to_owned),
-                delivered: true,
-            }),
+            Ok(response) => {
+                Ok(Sent { provider_message_id: response.message().next().map(str::to_owned), delivered: true })
+            }
             Err(e) if e.is_permanent() => Err(ChannelError::Permanent(format!("邮件服务器拒收：{e}"))),
             Err(e) => Err(ChannelError::Temporary(format!("邮件发送失败：{e}"))),
         }

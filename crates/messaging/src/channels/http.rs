@@ -15,5 +15,9 @@ pub(super) fn client() -> Result<reqwest::Client, MessagingError> {
 
 /// Classifies a transport error: it never reached a decision, so it is temporary.
 pub(super) fn transport_error(e: &reqwest::Error) -> super::ChannelError {
-    super::ChannelError::Temporary(if e.is_timeout() { "请求超时".to_owned() } else { format!("连接失败：{e}") })
+    super::ChannelError::Temporary(if e.is_timeout() {
+        "请求超时".to_owned()
+    } else {
+        format!("连接失败：{e}")
+    })
 }

@@ -9,8 +9,8 @@ mod sms;
 mod webhook;
 mod wechat;
 
-pub use sms::{pointer_text, verify_receipt_signature};
 pub use sandbox::{SANDBOX_PERMANENT_FAILURE_EMAIL, SANDBOX_PERMANENT_FAILURE_PHONE, SANDBOX_TEMPORARY_FAILURE_PHONE};
+pub use sms::{pointer_text, verify_receipt_signature};
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign as sign_webhook};
 
 use crate::model::Channel;
@@ -86,12 +86,16 @@ impl Adapters {
         let email: Arc<dyn Adapter> = match settings.email.provider.as_str() {
             "sandbox" => Arc::new(sandbox::SandboxEmail),
             "smtp" => Arc::new(email::SmtpEmail::new(&settings.email)?),
-            other => return Err(MessagingError::Config(format!("email.provider 应为 sandbox 或 smtp，而不是“{other}”"))),
+            other => {
+                return Err(MessagingError::Config(format!("email.provider 应为 sandbox 或 smtp，而不是“{other}”")));
+            }
         };
         let wechat: Arc<dyn Adapter> = match settings.wechat.provider.as_str() {
             "sandbox" => Arc::new(sandbox::SandboxWechat),
             "api" => Arc::new(wechat::WechatApi::new(settings.wechat.clone(), client.clone())?),
-            other => return Err(MessagingError::Config(format!("wechat.provider 应为 sandbox 或 api，而不是“{other}”"))),
+            other => {
+                return Err(MessagingError::Config(format!("wechat.provider 应为 sandbox 或 api，而不是“{other}”")));
+            }
         };
         Ok(Adapters {
             inbox: Arc::new(inbox::Inbox),

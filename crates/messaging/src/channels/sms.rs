@@ -49,7 +49,8 @@ impl HttpSms {
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let code = pointer_text(&json, &self.settings.error_code_pointer);
         let ok_flag = self.settings.success_pointer.is_empty()
-            || pointer_text(&json, &self.settings.success_pointer).as_deref() == Some(self.settings.success_value.as_str());
+            || pointer_text(&json, &self.settings.success_pointer).as_deref()
+                == Some(self.settings.success_value.as_str());
         if status.is_success() && ok_flag {
             let id = pointer_text(&json, &self.settings.message_id_pointer);
             return Ok(Sent { provider_message_id: id, delivered: false });
