@@ -6,6 +6,7 @@ use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
 use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
+use govhall_messaging::Messaging;
 use govhall_web::{AppContext, AppState, Metrics};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,10 +15,18 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Every job handler of every domain, registered once.
-pub fn job_registry(settings: &Settings) -> JobRegistry {
+pub fn job_registry(settings: &Settings, messaging: &Messaging) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
+    messaging.register_jobs(&mut registry);
     registry
+}
+
+/// The message center the settings describe, with its default templates installed.
+async fn message_center(settings: &Settings, db: &Db) -> anyhow::Result<Messaging> {
+    let messaging = Messaging::new(settings.messaging.clone())?;
+    govhall_messaging::templates::install_defaults(db).await?;
+    Ok(messaging)
 }
 
 /// Opens the database the settings name and brings its schema up to date.
@@ -82,13 +91,14 @@ impl App {
         db: &Db,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<(AppState, Option<JoinHandle<()>>)> {
+        let messaging = message_center(settings, db).await?;
         let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
         db.spawn_listener(shutdown.clone());
         let worker = if settings.run_worker {
             housekeeping::schedule(db, db.now()).await?;
-            let worker = Worker::new(db.clone(), job_registry(settings), settings.jobs.clone());
+            let worker = Worker::new(db.clone(), job_registry(settings, &messaging), settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
             None
@@ -100,6 +110,7 @@ impl App {
             calendar: WorkingCalendar::official(),
             metrics: Metrics::default(),
             changes,
+            messaging,
         }));
         Ok((state, worker))
     }
@@ -140,9 +151,10 @@ impl App {
 /// Runs the worker alone until `shutdown` (`govhall worker`).
 pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = open_database(settings).await?;
+    let messaging = message_center(settings, &db).await?;
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
-    Worker::new(db.clone(), job_registry(settings), settings.jobs.clone()).run(shutdown).await;
+    Worker::new(db.clone(), job_registry(settings, &messaging), settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())
 }

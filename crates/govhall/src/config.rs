@@ -7,6 +7,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use govhall_core::serde_lenient;
 use govhall_db::housekeeping::RetentionSettings;
 use govhall_db::jobs::JobSettings;
+use govhall_messaging::MessagingSettings;
 use govhall_web::{SiteSettings, WebSettings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -51,6 +52,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// How long finished records are kept.
     pub retention: RetentionSettings,
+    /// The message center: channels, limits, quiet hours, verification codes.
+    pub messaging: MessagingSettings,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             web: WebSettings::default(),
             jobs: JobSettings::default(),
             retention: RetentionSettings::default(),
+            messaging: MessagingSettings::default(),
         }
     }
 }

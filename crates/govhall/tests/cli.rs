@@ -27,6 +27,12 @@ fn govhall(dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// A GET with a client that has a TLS provider (the process's reqwest is built without a default).
+async fn http_get(url: impl AsRef<str>) -> reqwest::Result<reqwest::Response> {
+    govhall_messaging::install_crypto();
+    reqwest::get(url.as_ref()).await
+}
+
 fn output(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().expect("runs");
     (
@@ -129,9 +135,9 @@ async fn zero_setup_serve_creates_the_data_folder_and_refuses_a_second_node() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, url) = serve(&mut govhall(dir.path()));
     assert!(dir.path().join("data/govhall.db").exists(), "SQLite in ./data");
-    let body = reqwest::get(format!("{url}/readyz")).await.unwrap().text().await.unwrap();
+    let body = http_get(format!("{url}/readyz")).await.unwrap().text().await.unwrap();
     assert!(body.contains("\"sqlite\"") && body.contains("\"ready\""), "{body}");
-    let home = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let home = http_get(&url).await.unwrap().text().await.unwrap();
     assert!(home.contains("网上政务服务大厅"));
 
     let (ok, _, err) = output(govhall(dir.path()).args(["serve", "--bind", "127.0.0.1:0"]));
@@ -230,7 +236,7 @@ async fn changes_reach_another_node_on_postgres() {
     let seq = changes::latest_seq(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let ready: serde_json::Value = reqwest::get(format!("{url}/readyz")).await.unwrap().json().await.unwrap();
+        let ready: serde_json::Value = http_get(format!("{url}/readyz")).await.unwrap().json().await.unwrap();
         if ready["change_feed_position"].as_i64().unwrap() >= seq {
             break;
         }

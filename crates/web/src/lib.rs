@@ -6,11 +6,13 @@
 //! and readiness probes, Prometheus metrics and the OpenAPI document. Handlers are thin: they
 //! extract, call one service function of a domain crate, and render.
 
+mod admin_auth;
 mod assets;
 mod calendar;
 mod error;
 mod health;
 mod layout;
+mod messaging;
 mod metrics;
 mod middleware;
 mod openapi;

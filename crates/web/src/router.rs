@@ -2,7 +2,7 @@
 
 use crate::middleware::{MakeUuidV7, REQUEST_ID, request_span, sanitize_request_id, security_headers};
 use crate::state::AppState;
-use crate::{AppError, assets, calendar, error, health, metrics, openapi, pages};
+use crate::{AppError, assets, calendar, error, health, messaging, metrics, openapi, pages};
 use axum::Router;
 use axum::routing::get;
 use tower::ServiceBuilder;
@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/calendar/days/{date}", get(calendar::day))
         .route("/api/v1/calendar/deadline", get(calendar::deadline))
+        .merge(messaging::router())
         .fallback(|| async { AppError::not_found() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track));
     app = app.layer(

@@ -4,6 +4,7 @@ use crate::metrics::Metrics;
 use govhall_core::{Secret, WorkingCalendar, serde_lenient};
 use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
+use govhall_messaging::Messaging;
 use serde::{Deserialize, Serialize};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ impl Default for SiteSettings {
 pub struct WebSettings {
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     pub metrics_token: Secret,
+    /// The administrators' token for the admin pages, until accounts and roles exist; the admin
+    /// pages are off while it is empty.
+    pub admin_token: Secret,
 }
 
 /// Everything the web layer needs, built once by the binary.
@@ -60,6 +64,8 @@ pub struct AppContext {
     pub metrics: Metrics,
     /// This node's follower of the change feed.
     pub changes: ChangeFollower,
+    /// The message center.
+    pub messaging: Messaging,
 }
 
 /// Cheap to clone: `Arc` of the context.

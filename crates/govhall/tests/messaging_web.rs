@@ -1,0 +1,282 @@
+//! The message center on the web: the admin pages behind the admin token, and the provider's
+//! receipt callback.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers unwrap: a failure there is the test failing"
+)]
+
+mod common;
+
+use common::TestApp;
+use govhall_core::{Phone, Secret};
+use govhall_messaging::channels::SANDBOX_PERMANENT_FAILURE_PHONE;
+use govhall_messaging::{Channel, MessageStatus, Messaging, OutgoingMessage, Recipient, send, store, templates};
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::time::Duration;
+use uuid::Uuid;
+
+async fn hall() -> TestApp {
+    govhall_messaging::install_crypto();
+    TestApp::spawn_with(|s| {
+        s.web.admin_token = Secret::new("admin-token-123");
+        s.messaging.sms.receipts.secret = Secret::new("receipt-secret");
+    })
+    .await
+}
+
+/// Signs in and returns the cookie header to send.
+async fn login(t: &TestApp) -> String {
+    let res = t
+        .client
+        .post(t.url("/admin/login"))
+        .header("origin", t.app.url())
+        .form(&[("token", "admin-token-123"), ("next", "/admin/templates")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/admin/templates");
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn send_sms(t: &TestApp, phone: &str, text: &str) -> Uuid {
+    let messaging = Messaging::new(Default::default()).unwrap();
+    let mut tx = t.app.db().begin().await.unwrap();
+    let to = Recipient::Phone(Phone::parse(phone).unwrap());
+    let id = send(&mut tx, &messaging, OutgoingMessage::new("notice", to, json!({ "text": text }))).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn wait_status(t: &TestApp, id: Uuid, status: MessageStatus) {
+    for _ in 0..2000 {
+        let mut conn = t.app.db().conn().await.unwrap();
+        if store::get(&mut conn, id).await.unwrap().unwrap().status == status {
+            return;
+        }
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("message {id} never reached {status:?}");
+}
+
+#[tokio::test]
+async fn admin_pages_are_off_without_a_token_and_closed_without_login() {
+    let off = TestApp::spawn().await;
+    let res = off.get("/admin/messages").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("管理后台未启用"));
+    off.stop().await;
+
+    let t = hall().await;
+    let res = t.get("/admin/messages?status=delivered").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/admin/login?next=/admin/messages%3Fstatus%3Ddelivered");
+    let res = t.client.get(t.url("/admin/messages")).header("cookie", "govhall_admin=forged").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let wrong = t
+        .client
+        .post(t.url("/admin/login"))
+        .header("origin", t.app.url())
+        .form(&[("token", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("令牌不正确"));
+    let cross = t
+        .client
+        .post(t.url("/admin/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("token", "admin-token-123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN, "a post from another site is refused");
+    // After login, never sent off-site.
+    let res = t
+        .client
+        .post(t.url("/admin/login"))
+        .header("origin", t.app.url())
+        .form(&[("token", "admin-token-123"), ("next", "//evil.example/x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/admin/messages");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_delivery_log_masks_recipients_finds_them_and_retries_failures() {
+    let t = hall().await;
+    let cookie = login(&t).await;
+    templates::create_version(
+        t.app.db(),
+        templates::NewTemplate {
+            code: "notice".into(),
+            channel: Channel::Sms,
+            subject: String::new(),
+            body: "{{ text }}".into(),
+            note: String::new(),
+            created_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let ok = send_sms(&t, "13912345678", "您的办件已受理").await;
+    let failed = send_sms(&t, SANDBOX_PERMANENT_FAILURE_PHONE, "<script>alert(1)</script>").await;
+    wait_status(&t, ok, MessageStatus::Delivered).await;
+    wait_status(&t, failed, MessageStatus::PermanentFailure).await;
+
+    let page = |path: String| {
+        let (client, cookie, url) = (t.client.clone(), cookie.clone(), t.url(&path));
+        async move { client.get(url).header("cookie", cookie).send().await.unwrap() }
+    };
+    let html = page("/admin/messages".into()).await.text().await.unwrap();
+    assert!(html.contains("139****5678") && !html.contains("13912345678"), "phones are masked in lists");
+    assert!(html.contains("沙箱") && html.contains("已送达") && html.contains("永久失败"));
+    let html = page("/admin/messages?recipient=139+1234+5678".into()).await.text().await.unwrap();
+    assert!(html.contains("139****5678") && !html.contains("138****0001"), "found by the number as people type it");
+    let html = page("/admin/messages?status=permanent_failure".into()).await.text().await.unwrap();
+    assert!(html.contains("138****0001") && !html.contains("139****5678"));
+    let res = page("/admin/messages?from=2026-13-01".into()).await;
+    assert!(res.text().await.unwrap().contains("起始日期应为 YYYY-MM-DD 格式的日期"));
+
+    let html = page(format!("/admin/messages/{failed}")).await.text().await.unwrap();
+    assert!(html.contains("重新发送") && html.contains("号码不存在"));
+    assert!(html.contains("alert(1)") && !html.contains("<script>alert"), "content is escaped");
+    let res = t
+        .client
+        .post(t.url(&format!("/admin/messages/{failed}/retry")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no Origin, no retry");
+    let res = t
+        .client
+        .post(t.url(&format!("/admin/messages/{failed}/retry")))
+        .header("cookie", &cookie)
+        .header("origin", t.app.url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let events = store::events(t.app.db(), failed).await.unwrap();
+    assert!(events.iter().any(|e| e.detail.contains("管理员 重新发送")), "{events:?}");
+    let res = t
+        .client
+        .post(t.url(&format!("/admin/messages/{ok}/retry")))
+        .header("cookie", &cookie)
+        .header("origin", t.app.url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT, "a delivered message is not sent again");
+    assert_eq!(page(format!("/admin/messages/{}", Uuid::now_v7())).await.status(), StatusCode::NOT_FOUND);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn templates_are_edited_previewed_and_versioned_in_the_admin() {
+    let t = hall().await;
+    let cookie = login(&t).await;
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let (client, cookie, url, origin) = (t.client.clone(), cookie.clone(), t.url("/admin/templates"), t.app.url());
+        async move { client.post(url).header("cookie", cookie).header("origin", origin).form(&form).send().await.unwrap() }
+    };
+    let res = post(vec![("code", "case.accepted"), ("channel", ""), ("body", "x"), ("action", "save")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("请选择渠道"));
+    let res =
+        post(vec![("code", "case.accepted"), ("channel", "inbox"), ("body", "{{ name "), ("action", "save")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("消息模板有误") && html.contains("{{ name "), "the error, and what was typed is kept");
+    let body = "{{ name }}，您的办件 {{ serial }} 已受理。";
+    let res = post(vec![
+        ("code", "case.accepted"),
+        ("channel", "inbox"),
+        ("subject", "办件已受理"),
+        ("body", body),
+        ("sample", r#"{"name": "<b>张三</b>"}"#),
+        ("action", "preview"),
+    ])
+    .await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("消息模板缺少参数：serial"), "preview names the missing placeholder");
+    let res = post(vec![
+        ("code", "case.accepted"),
+        ("channel", "inbox"),
+        ("subject", "办件已受理"),
+        ("body", body),
+        ("sample", r#"{"name": "<b>张三</b>", "serial": "370101000001"}"#),
+        ("action", "preview"),
+    ])
+    .await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("张三") && html.contains("，您的办件 370101000001 已受理。"), "a preview");
+    assert!(!html.contains("<b>张三</b>"), "escaped");
+    for note in ["初版", "改版"] {
+        let res = t
+            .client
+            .post(t.url("/admin/templates"))
+            .header("cookie", &cookie)
+            .header("origin", t.app.url())
+            .form(&[
+                ("code", "case.accepted"),
+                ("channel", "inbox"),
+                ("subject", "办件已受理"),
+                ("body", body),
+                ("note", note),
+                ("action", "save"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let versions = templates::versions(t.app.db(), "case.accepted", Channel::Inbox).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+    let html =
+        t.client.get(t.url("/admin/templates")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("case.accepted") && html.contains("第2版") && html.contains("verification_code"));
+    t.stop().await;
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"receipt-secret").unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn sms_receipts_need_the_providers_signature() {
+    let t = hall().await;
+    let url = t.url("/api/v1/messaging/sms-receipts");
+    let body = br#"{"message_id": "unknown", "status": "DELIVRD"}"#.to_vec();
+    let res = t.client.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_signature");
+    let res = t.client.post(&url).header("X-Signature", "00ff").body(body.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = t.client.post(&url).header("X-Signature", sign(&body)).body(body.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"updated": 0, "ignored": 1}));
+    let junk = b"[1, 2".to_vec();
+    let res = t.client.post(&url).header("X-Signature", sign(&junk)).body(junk).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_receipt");
+    assert!(body["message"].as_str().unwrap().starts_with("回执格式不正确"));
+    t.stop().await;
+}
