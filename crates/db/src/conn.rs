@@ -119,6 +119,9 @@ struct Inner {
     wakeups: Wakeups,
     /// Held for the life of the handle: the SQLite single-node guard.
     _lock: Option<File>,
+    /// SQLite allows one writer at a time. Write transactions queue here, in order, instead of
+    /// spinning in SQLite's busy handler (which sleeps up to 100 ms a turn under contention).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The handle to the database, cheap to clone.
@@ -183,7 +186,13 @@ impl Db {
                 (Pool::Sqlite(open_sqlite(connect, options.max_connections).await?), Some(lock))
             }
         };
-        Ok(Db(Arc::new(Inner { pool, clock: options.clock.clone(), wakeups: Wakeups::default(), _lock: lock })))
+        Ok(Db(Arc::new(Inner {
+            pool,
+            clock: options.clock.clone(),
+            wakeups: Wakeups::default(),
+            _lock: lock,
+            write_gate: Arc::default(),
+        })))
     }
 
     /// Which backend is open.
@@ -215,14 +224,23 @@ impl Db {
         }
     }
 
-    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
-    /// that two transactions never deadlock upgrading a read to a write.
+    /// Begins a transaction. On SQLite it waits its turn at the node's write gate, then takes
+    /// the write lock at once (`BEGIN IMMEDIATE`), so that two transactions never deadlock
+    /// upgrading a read to a write. (A task must not begin a second transaction while it holds
+    /// one: on SQLite it would wait for itself.)
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        let inner = match &self.0.pool {
-            Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        let (inner, gate) = match &self.0.pool {
+            Pool::Sqlite(pool) => {
+                // Bounded, so that a task that begins while holding a transaction fails loudly
+                // instead of waiting for itself forever.
+                let gate = tokio::time::timeout(Duration::from_secs(30), self.0.write_gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| DbError::Busy)?;
+                (TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?), Some(gate))
+            }
+            Pool::Postgres(pool) => (TxInner::Postgres(pool.begin().await?), None),
         };
-        Ok(Tx { inner, db: self.clone(), wake_jobs: false, changes: Vec::new() })
+        Ok(Tx { inner, db: self.clone(), wake_jobs: false, changes: Vec::new(), _gate: gate })
     }
 
     /// A connection from the pool, for reads and single statements.
@@ -320,6 +338,8 @@ pub struct Tx {
     db: Db,
     wake_jobs: bool,
     changes: Vec<crate::changes::PendingChange>,
+    /// SQLite: this node's turn to write, released when the transaction ends.
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl std::fmt::Debug for Tx {

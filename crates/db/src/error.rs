@@ -27,6 +27,9 @@ pub enum DbError {
     /// Any other database error.
     #[error("数据库错误：{0}")]
     Sqlx(#[from] sqlx::Error),
+    /// No turn to write came within 30 seconds (SQLite).
+    #[error("数据库繁忙，请稍后重试")]
+    Busy,
     /// A stored value could not be read back (a JSON payload, say).
     #[error("数据格式错误：{0}")]
     Decode(String),
@@ -46,6 +49,7 @@ impl Coded for DbError {
             DbError::DataDirLocked(_) => "data_dir_locked",
             DbError::DataDir { .. } => "data_dir_unusable",
             DbError::Migrate(_) => "migration_failed",
+            DbError::Busy => "database_busy",
             DbError::Sqlx(_) | DbError::Decode(_) => "database_error",
         }
     }

@@ -26,6 +26,7 @@ pub fn job_registry(settings: &Settings, messaging: &Messaging) -> JobRegistry {
 async fn message_center(settings: &Settings, db: &Db) -> anyhow::Result<Messaging> {
     let messaging = Messaging::new(settings.messaging.clone())?;
     govhall_messaging::templates::install_defaults(db).await?;
+    govhall_messaging::schedule_expiry(db, db.now()).await?;
     Ok(messaging)
 }
 
@@ -111,6 +112,7 @@ impl App {
             metrics: Metrics::default(),
             changes,
             messaging,
+            admin_logins: Default::default(),
         }));
         Ok((state, worker))
     }

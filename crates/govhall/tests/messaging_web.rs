@@ -133,6 +133,14 @@ async fn the_delivery_log_masks_recipients_finds_them_and_retries_failures() {
     .await
     .unwrap();
     let ok = send_sms(&t, "13912345678", "您的办件已受理").await;
+    let email = {
+        let messaging = Messaging::new(Default::default()).unwrap();
+        let to = Recipient::Email(govhall_core::EmailAddress::parse("zhangsan@example.com").unwrap());
+        govhall_messaging::verification::issue(t.app.db(), &messaging, "register", "注册账号", &to)
+            .await
+            .unwrap()
+            .message_id
+    };
     let failed = send_sms(&t, SANDBOX_PERMANENT_FAILURE_PHONE, "<script>alert(1)</script>").await;
     wait_status(&t, ok, MessageStatus::Delivered).await;
     wait_status(&t, failed, MessageStatus::PermanentFailure).await;
@@ -143,6 +151,9 @@ async fn the_delivery_log_masks_recipients_finds_them_and_retries_failures() {
     };
     let html = page("/admin/messages".into()).await.text().await.unwrap();
     assert!(html.contains("139****5678") && !html.contains("13912345678"), "phones are masked in lists");
+    assert!(html.contains("z***@example.com") && !html.contains("zhangsan@"), "emails too");
+    let detail = page(format!("/admin/messages/{email}")).await.text().await.unwrap();
+    assert!(detail.contains("验证码内容不予显示"), "administrators do not see codes");
     assert!(html.contains("沙箱") && html.contains("已送达") && html.contains("永久失败"));
     let html = page("/admin/messages?recipient=139+1234+5678".into()).await.text().await.unwrap();
     assert!(html.contains("139****5678") && !html.contains("138****0001"), "found by the number as people type it");
@@ -270,13 +281,82 @@ async fn sms_receipts_need_the_providers_signature() {
     let res = t.client.post(&url).header("X-Signature", "00ff").body(body.clone()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = t.client.post(&url).header("X-Signature", sign(&body)).body(body.clone()).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<Value>().await.unwrap(), json!({"updated": 0, "ignored": 1}));
+    assert_eq!(res.status(), StatusCode::CONFLICT, "an id not known yet: the provider should send it again");
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "unknown_message");
     let junk = b"[1, 2".to_vec();
     let res = t.client.post(&url).header("X-Signature", sign(&junk)).body(junk).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "invalid_receipt");
     assert!(body["message"].as_str().unwrap().starts_with("回执格式不正确"));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_receipt_through_the_callback_settles_a_real_message() {
+    govhall_messaging::install_crypto();
+    let provider = axum::Router::new().route(
+        "/send",
+        axum::routing::post(|body: String| async move {
+            let request: Value = serde_json::from_str(&body).unwrap();
+            axum::Json(json!({"code": 0, "message_id": format!("gw-{}", request["ref"].as_str().unwrap())}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider_url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, provider).await.unwrap() });
+    let t = TestApp::spawn_with(|s| {
+        s.messaging.sms.provider = "http".into();
+        s.messaging.sms.url = provider_url;
+        s.messaging.sms.receipts.secret = Secret::new("receipt-secret");
+    })
+    .await;
+    templates::create_version(
+        t.app.db(),
+        templates::NewTemplate {
+            code: "notice".into(),
+            channel: Channel::Sms,
+            subject: String::new(),
+            body: "{{ text }}".into(),
+            note: String::new(),
+            created_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut settings = govhall_messaging::MessagingSettings::default();
+    settings.sms.provider = "http".into();
+    settings.sms.url = "http://127.0.0.1:9/unused".into();
+    let messaging = Messaging::new(settings).unwrap();
+    let mut tx = t.app.db().begin().await.unwrap();
+    let to = Recipient::Phone(Phone::parse("13912345678").unwrap());
+    let id =
+        send(&mut tx, &messaging, OutgoingMessage::new("notice", to, json!({"text": "您的办件已办结"}))).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut provider_id = None;
+    for _ in 0..2000 {
+        let mut conn = t.app.db().conn().await.unwrap();
+        let m = store::get(&mut conn, id).await.unwrap().unwrap();
+        if m.status == MessageStatus::Sending && m.provider_message_id.is_some() {
+            provider_id = m.provider_message_id;
+            break;
+        }
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let provider_id = provider_id.expect("handed to the provider");
+    assert_eq!(provider_id, format!("gw-{id}"));
+    let body = serde_json::to_vec(&json!([{"message_id": provider_id, "status": "DELIVRD"}])).unwrap();
+    let res = t
+        .client
+        .post(t.url("/api/v1/messaging/sms-receipts"))
+        .header("X-Signature", format!("sha256={}", sign(&body)))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"updated": 1, "ignored": 0, "unknown": 0}));
+    wait_status(&t, id, MessageStatus::Delivered).await;
     t.stop().await;
 }

@@ -5,7 +5,7 @@
 //! `cargo bench -p govhall-messaging --bench deliver` (MESSAGES=n to change the count).
 //! The target is at least 1,000 messages/s on SQLite on a 2-core machine.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark: failing loudly is right")]
+#![expect(clippy::unwrap_used, reason = "a benchmark: failing loudly is right")]
 
 use chrono::TimeZone;
 use govhall_core::{ManualClock, Phone};

@@ -1,6 +1,6 @@
 //! The delivery job: walks one message through its lifecycle.
 
-use crate::channels::{Adapters, ChannelError, Outgoing};
+use crate::channels::{Adapters, ChannelError, Outgoing, SandboxOutbox};
 use crate::model::{Channel, MessageStatus};
 use crate::policy::{QuietHours, RateLimiter, china_day_start, china_time_text};
 use crate::{MessagingError, MessagingSettings, store};
@@ -26,6 +26,8 @@ pub(crate) struct Deliverer {
     settings: MessagingSettings,
     adapters: Adapters,
     limiters: HashMap<Channel, RateLimiter>,
+    /// What the sandbox channels "sent", for tests and demonstrations.
+    pub(crate) sandbox: Option<SandboxOutbox>,
 }
 
 impl Deliverer {
@@ -40,7 +42,7 @@ impl Deliverer {
         .into_iter()
         .map(|(channel, limits)| (channel, RateLimiter::new(limits, now)))
         .collect();
-        Ok(Self { settings, adapters, limiters })
+        Ok(Self { settings, adapters, limiters, sandbox: Some(SandboxOutbox::default()) })
     }
 
     pub(crate) fn settings(&self) -> &MessagingSettings {
@@ -66,12 +68,15 @@ impl Deliverer {
     }
 
     /// Delivers one message. Idempotent: a message already handed over, delivered, failed or
-    /// cancelled is left as it is.
+    /// cancelled is left as it is. The hand-over and the outcome are each one transaction.
     pub(crate) async fn deliver(&self, ctx: JobContext) -> Result<(), JobError> {
         let DeliverPayload { message_id } = ctx.payload()?;
         let db = &ctx.db;
-        let mut conn = db.conn().await?;
-        let Some(message) = store::get(&mut conn, message_id).await.map_err(JobError::retry)? else {
+        let message = {
+            let mut conn = db.conn().await?;
+            store::get(&mut conn, message_id).await.map_err(JobError::retry)?
+        };
+        let Some(message) = message else {
             return Err(JobError::permanent(format!("message {message_id} does not exist")));
         };
         match message.status {
@@ -87,30 +92,11 @@ impl Deliverer {
         if message.send_at > now {
             return Err(JobError::Defer(message.send_at));
         }
-        let quiet = self.quiet_hours();
-        if message.channel == Channel::Sms && !message.is_verification && quiet.contains(now) {
-            let until = quiet.end_after(now);
-            store::add_event(
-                &mut conn,
-                message_id,
-                "held",
-                &format!("夜间免打扰，将于 {} 发送", china_time_text(until)),
-                now,
-            )
-            .await
-            .map_err(JobError::retry)?;
+        if let Some((until, why)) = self.hold(&message, db, now).await? {
+            let mut tx = db.begin().await?;
+            store::add_event(&mut tx, message_id, "held", &why, now).await.map_err(JobError::retry)?;
+            tx.commit().await?;
             return Err(JobError::Defer(until));
-        }
-        let cap = self.daily_cap(message.channel);
-        if cap > 0 && !message.is_verification {
-            let sent = store::sent_since(db, message.channel, china_day_start(now)).await.map_err(JobError::retry)?;
-            if sent >= cap {
-                let tomorrow = china_day_start(now) + Duration::days(1);
-                store::add_event(&mut conn, message_id, "held", &format!("已达每日发送上限 {cap} 条，顺延至次日"), now)
-                    .await
-                    .map_err(JobError::retry)?;
-                return Err(JobError::Defer(tomorrow));
-            }
         }
         if let Some(limiter) = self.limiters.get(&message.channel)
             && let Err(at) = limiter.try_take(now)
@@ -118,12 +104,14 @@ impl Deliverer {
             return Err(JobError::Defer(at));
         }
         let adapter = self.adapters.get(message.channel);
+        let mut tx = db.begin().await?;
         let from = [MessageStatus::Created, MessageStatus::Sending];
         let detail = format!("第{}次提交至 {}", ctx.attempt, adapter.provider());
-        if !store::transition(&mut conn, message_id, &from, MessageStatus::Sending, &detail, now)
+        let handed = store::transition(&mut tx, message_id, &from, MessageStatus::Sending, &detail, now)
             .await
-            .map_err(JobError::retry)?
-        {
+            .map_err(JobError::retry)?;
+        tx.commit().await?;
+        if !handed {
             // Cancelled in the meantime.
             return Ok(());
         }
@@ -135,15 +123,18 @@ impl Deliverer {
             body: message.body.clone(),
         };
         let result = adapter.send(&outgoing).await;
+        if let (Some(outbox), Ok(_)) = (&self.sandbox, &result)
+            && adapter.provider() == "sandbox"
+        {
+            outbox.keep(&outgoing, message.channel);
+        }
         let now = db.now();
         let sending = [MessageStatus::Sending];
-        let record = async |conn: &mut govhall_db::PooledConn, to: MessageStatus, detail: &str| {
-            store::transition(conn, message_id, &sending, to, detail, now).await.map_err(JobError::retry)
-        };
-        match result {
+        let mut tx = db.begin().await?;
+        let outcome = match result {
             Ok(sent) => {
                 exec!(
-                    conn,
+                    tx,
                     sqlx::query("UPDATE messages SET provider = $1, provider_message_id = $2 WHERE id = $3")
                         .bind(adapter.provider())
                         .bind(&sent.provider_message_id)
@@ -151,30 +142,89 @@ impl Deliverer {
                 )
                 .map_err(JobError::retry)?;
                 if sent.delivered {
-                    record(&mut conn, MessageStatus::Delivered, "已送达").await?;
+                    store::transition(&mut tx, message_id, &sending, MessageStatus::Delivered, "已送达", now).await
                 } else {
-                    store::add_event(&mut conn, message_id, "accepted", "服务商已受理，等待送达回执", now)
+                    store::add_event(&mut tx, message_id, "accepted", "服务商已受理，等待送达回执", now)
                         .await
-                        .map_err(JobError::retry)?;
+                        .map(|()| true)
                 }
-                Ok(())
+                .map(|_| Ok(()))
             }
             Err(ChannelError::Temporary(error)) if ctx.attempt < self.settings.max_attempts.max(1) => {
-                record(&mut conn, MessageStatus::Created, &format!("暂时失败：{error}，稍后重试")).await?;
-                Err(JobError::Retry(error))
+                let detail = format!("暂时失败：{error}，稍后重试");
+                store::transition(&mut tx, message_id, &sending, MessageStatus::Created, &detail, now)
+                    .await
+                    .map(|_| Err(JobError::Retry(error)))
             }
             Err(ChannelError::Temporary(error)) => {
-                record(&mut conn, MessageStatus::TemporaryFailure, &format!("多次重试仍失败：{error}")).await?;
-                Ok(())
+                let detail = format!("多次重试仍失败：{error}");
+                store::transition(&mut tx, message_id, &sending, MessageStatus::TemporaryFailure, &detail, now)
+                    .await
+                    .map(|_| Ok(()))
             }
             Err(ChannelError::Permanent(error)) => {
-                record(&mut conn, MessageStatus::PermanentFailure, &error).await?;
-                Ok(())
+                store::transition(&mut tx, message_id, &sending, MessageStatus::PermanentFailure, &error, now)
+                    .await
+                    .map(|_| Ok(()))
             }
             Err(ChannelError::Technical(error)) => {
-                record(&mut conn, MessageStatus::TechnicalFailure, &error).await?;
-                Ok(())
+                store::transition(&mut tx, message_id, &sending, MessageStatus::TechnicalFailure, &error, now)
+                    .await
+                    .map(|_| Ok(()))
             }
         }
+        .map_err(JobError::retry)?;
+        tx.commit().await?;
+        outcome
     }
+
+    /// Whether the message must wait (quiet hours, the daily cap), until when and why.
+    async fn hold(
+        &self,
+        message: &crate::Message,
+        db: &govhall_db::Db,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<(chrono::DateTime<Utc>, String)>, JobError> {
+        let quiet = self.quiet_hours();
+        if message.channel == Channel::Sms && !message.is_verification && quiet.contains(now) {
+            let until = quiet.end_after(now);
+            return Ok(Some((until, format!("夜间免打扰，将于 {} 发送", china_time_text(until)))));
+        }
+        let cap = self.daily_cap(message.channel);
+        if cap > 0 && !message.is_verification {
+            let sent = store::sent_since(db, message.channel, china_day_start(now)).await.map_err(JobError::retry)?;
+            if sent >= cap {
+                let tomorrow = china_day_start(now) + Duration::days(1);
+                return Ok(Some((tomorrow, format!("已达每日发送上限 {cap} 条，顺延至次日"))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Gives up on SMS that never got a receipt (GOV.UK Notify waits 72 hours), then schedules its
+/// next run in an hour.
+pub(crate) async fn expire_sending(ctx: JobContext) -> Result<(), JobError> {
+    let now = ctx.db.now();
+    let expired = store::expire_sending(&ctx.db, now - Duration::hours(72), "72小时内未收到送达回执")
+        .await
+        .map_err(JobError::retry)?;
+    if expired > 0 {
+        tracing::warn!(expired, "messages without a receipt for 72 hours marked as failed");
+    }
+    schedule_expiry(&ctx.db, now + Duration::hours(1)).await.map_err(JobError::retry)
+}
+
+/// The job kind of [`expire_sending`].
+pub const EXPIRE_JOB: &str = "messaging.expire_sending";
+
+/// Makes sure one expiry run is scheduled for the hour of `at` (one per hour across nodes).
+pub async fn schedule_expiry(db: &govhall_db::Db, at: chrono::DateTime<Utc>) -> Result<(), MessagingError> {
+    let mut tx = db.begin().await?;
+    let job = govhall_db::jobs::NewJob::new(EXPIRE_JOB, ())?
+        .idempotency_key(format!("{EXPIRE_JOB}:{}", at.format("%Y-%m-%dT%H")))
+        .run_at(at);
+    govhall_db::jobs::enqueue(&mut tx, job).await?;
+    tx.commit().await?;
+    Ok(())
 }

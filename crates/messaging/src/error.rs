@@ -30,6 +30,9 @@ pub enum MessagingError {
     /// A message that cannot be cancelled or retried in its state.
     #[error("消息当前状态为“{0}”，不能进行此操作")]
     WrongState(&'static str),
+    /// Verification messages are not sent again: the person asks for a new code.
+    #[error("验证码消息不能重新发送，请让用户重新获取验证码")]
+    VerificationNotRetried,
     /// No such message.
     #[error("消息不存在")]
     NotFound,
@@ -73,6 +76,7 @@ impl Coded for MessagingError {
             MessagingError::UnknownEndpoint(_) => "unknown_webhook_endpoint",
             MessagingError::WrongState(_) => "message_wrong_state",
             MessagingError::NotFound => "message_not_found",
+            MessagingError::VerificationNotRetried => "verification_not_retried",
             MessagingError::CodeTooSoon(_) => "code_sent_too_often",
             MessagingError::CodeWrong => "code_wrong",
             MessagingError::CodeExpired => "code_expired",

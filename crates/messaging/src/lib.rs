@@ -25,7 +25,7 @@ pub mod store;
 pub mod templates;
 pub mod verification;
 
-pub use deliver::DELIVER_JOB;
+pub use deliver::{DELIVER_JOB, EXPIRE_JOB, schedule_expiry};
 pub use error::MessagingError;
 pub use model::{Channel, Message, MessageEvent, MessageStatus, Recipient};
 pub use policy::{QuietHours, RateLimiter};
@@ -53,13 +53,19 @@ impl Messaging {
         self.0.settings()
     }
 
-    /// Registers the delivery job.
+    /// Registers the delivery job and the hourly expiry of messages without a receipt.
     pub fn register_jobs(&self, registry: &mut JobRegistry) {
         let deliverer = self.0.clone();
         registry.register(DELIVER_JOB, move |ctx| {
             let deliverer = deliverer.clone();
             async move { deliverer.deliver(ctx).await }
         });
+        registry.register(EXPIRE_JOB, deliver::expire_sending);
+    }
+
+    /// What the sandbox channels sent on this node (the text a person would have received).
+    pub fn sandbox_outbox(&self) -> Option<&channels::SandboxOutbox> {
+        self.0.sandbox.as_ref()
     }
 }
 

@@ -13,8 +13,11 @@ use serde_json::Value;
 pub struct ReceiptOutcome {
     /// Messages moved to delivered or failed.
     pub updated: usize,
-    /// Receipts for unknown or already final messages.
+    /// Receipts for messages already settled (replays are harmless).
     pub ignored: usize,
+    /// Receipts for ids not known (yet): the provider should send them again later, as a
+    /// receipt can overtake the recording of the provider's id.
+    pub unknown: usize,
 }
 
 /// Why receipts were refused.
@@ -57,7 +60,7 @@ pub async fn apply(
         let status = pointer_text(&receipt, &settings.status_pointer)
             .ok_or_else(|| ReceiptError::Malformed(format!("缺少状态（{}）", settings.status_pointer)))?;
         let Some(message) = store::by_provider_id(db, provider, &id).await? else {
-            outcome.ignored += 1;
+            outcome.unknown += 1;
             continue;
         };
         if message.channel != Channel::Sms || message.status != MessageStatus::Sending {
@@ -71,8 +74,10 @@ pub async fn apply(
         } else {
             (MessageStatus::TemporaryFailure, format!("未送达回执：{status}"))
         };
-        let mut conn = db.conn().await.map_err(MessagingError::from)?;
-        if store::transition(&mut conn, message.id, &[MessageStatus::Sending], to, &detail, db.now()).await? {
+        let mut tx = db.begin().await.map_err(MessagingError::from)?;
+        let moved = store::transition(&mut tx, message.id, &[MessageStatus::Sending], to, &detail, db.now()).await?;
+        tx.commit().await.map_err(MessagingError::from)?;
+        if moved {
             outcome.updated += 1;
         } else {
             outcome.ignored += 1;

@@ -157,9 +157,16 @@ pub async fn retry(db: &Db, messaging: &Messaging, id: Uuid, by: &str) -> Result
     if !message.status.is_failure() {
         return Err(MessagingError::WrongState(message.status.label()));
     }
+    if message.is_verification {
+        // Its code is not kept, and a new code is what the person needs.
+        return Err(MessagingError::VerificationNotRetried);
+    }
     let now = db.now();
     let from = [MessageStatus::TemporaryFailure, MessageStatus::PermanentFailure, MessageStatus::TechnicalFailure];
-    store::transition(&mut tx, id, &from, MessageStatus::Created, &format!("{by} 重新发送"), now).await?;
+    if !store::transition(&mut tx, id, &from, MessageStatus::Created, &format!("{by} 重新发送"), now).await? {
+        // Another retry got there first.
+        return Err(MessagingError::WrongState(MessageStatus::Created.label()));
+    }
     enqueue_delivery(&mut tx, messaging, id, now, &format!("retry-{}", Uuid::now_v7().simple())).await?;
     tx.commit().await?;
     Ok(())

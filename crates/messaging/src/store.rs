@@ -117,13 +117,24 @@ pub(crate) async fn transition(
     at: DateTime<Utc>,
 ) -> Result<bool, MessagingError> {
     let stamp = match to {
-        MessageStatus::Sending => ", sending_at = $1, attempts = attempts + 1",
+        // A new hand-over forgets the previous one's provider id, so a late receipt for the
+        // old send cannot settle the new one.
+        MessageStatus::Sending => {
+            ", sending_at = $1, attempts = attempts + 1, provider = NULL, provider_message_id = NULL"
+        }
         MessageStatus::Delivered => ", delivered_at = $1",
         MessageStatus::TemporaryFailure | MessageStatus::PermanentFailure | MessageStatus::TechnicalFailure => {
             ", failed_at = $1"
         }
         MessageStatus::Cancelled => ", cancelled_at = $1",
         MessageStatus::Created => "",
+    };
+    // Once a verification code's message is settled its text is not kept: only the hash is.
+    let scrub = if to.is_final() {
+        ", body = CASE WHEN is_verification THEN '（验证码内容已清除）' ELSE body END, \
+           subject = CASE WHEN is_verification THEN '' ELSE subject END"
+    } else {
+        ""
     };
     // A failure, or a return to the queue after one, keeps its reason.
     let error = matches!(
@@ -136,7 +147,7 @@ pub(crate) async fn transition(
     .then_some(detail);
     let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let sql = format!(
-        "UPDATE messages SET status = $2, updated_at = $1, last_error = COALESCE($4, last_error){stamp}
+        "UPDATE messages SET status = $2, updated_at = $1, last_error = COALESCE($4, last_error){stamp}{scrub}
          WHERE id = $3 AND status IN ({})",
         allowed.join(", ")
     );
@@ -237,4 +248,24 @@ pub(crate) async fn inbox_page(
         .await
     })?;
     rows.into_iter().map(Message::try_from).collect()
+}
+
+/// Gives up on messages handed to a provider before `before` that never got a receipt.
+pub(crate) async fn expire_sending(db: &Db, before: DateTime<Utc>, detail: &str) -> Result<u64, MessagingError> {
+    let mut tx = db.begin().await?;
+    let ids: Vec<Uuid> = run!(tx, |c| {
+        sqlx::query_scalar("SELECT id FROM messages WHERE status = 'sending' AND sending_at < $1 LIMIT 1000")
+            .bind(before)
+            .fetch_all(&mut *c)
+            .await
+    })?;
+    let now = db.now();
+    let mut expired = 0;
+    for id in ids {
+        if transition(&mut tx, id, &[MessageStatus::Sending], MessageStatus::TemporaryFailure, detail, now).await? {
+            expired += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(expired)
 }

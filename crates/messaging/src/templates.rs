@@ -98,8 +98,11 @@ pub fn check(channel: Channel, subject: &str, body: &str) -> Result<Vec<String>,
 /// that names it, never a blank.
 pub fn render(template: &Template, params: &Value) -> Result<(String, String), MessagingError> {
     let placeholders = check(template.channel, &template.subject, &template.body)?;
-    let missing: Vec<&str> =
-        placeholders.iter().filter(|name| params.get(name.as_str()).is_none()).map(String::as_str).collect();
+    let missing: Vec<&str> = placeholders
+        .iter()
+        .filter(|name| params.get(name.as_str()).is_none_or(Value::is_null))
+        .map(String::as_str)
+        .collect();
     if !missing.is_empty() {
         return Err(MessagingError::MissingPlaceholder(missing.join("、")));
     }

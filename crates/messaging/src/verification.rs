@@ -1,5 +1,8 @@
 //! Verification codes (验证码) by SMS or email: issued, expiring after five minutes, at most five
-//! tries, a minimum interval between sends to one recipient, stored only as a hash.
+//! tries, a minimum interval between sends to one recipient, stored only as a hash (salted with
+//! the code's id; a code has 10^6 values and lives five minutes, so the hash protects a leaked
+//! table only for as long as the code would work anyway). The message that carried a code has
+//! its text cleared once it is settled.
 
 use crate::model::{Channel, Recipient};
 use crate::send::{OutgoingMessage, send};
@@ -54,6 +57,10 @@ pub async fn issue(
     let settings = messaging.settings();
     let recipient = to.as_stored();
     let mut tx = db.begin().await?;
+    if tx.backend() == govhall_db::Backend::Postgres {
+        // Two requests at once for one recipient: the second waits and then sees the first.
+        exec!(tx, sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(format!("verification:{recipient}")))?;
+    }
     let now = db.now();
     let last: Option<DateTime<chrono::Utc>> = run!(tx, |c| {
         sqlx::query_scalar("SELECT MAX(created_at) FROM verification_codes WHERE recipient = $1")
@@ -131,14 +138,34 @@ pub async fn check(
     }
     let typed = typed.trim();
     let right = typed.len() == 6 && constant_time_eq(hash(id, typed).as_bytes(), code_hash.as_bytes());
+    // Conditional updates: concurrent checks cannot use a code twice or exceed the tries.
     if right {
-        exec!(tx, sqlx::query("UPDATE verification_codes SET consumed_at = $1 WHERE id = $2").bind(now).bind(id))?;
+        let used = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE verification_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL AND tries < $3"
+            )
+            .bind(now)
+            .bind(id)
+            .bind(max_tries)
+        )?;
         tx.commit().await?;
-        return Ok(());
+        return if used == 1 { Ok(()) } else { Err(MessagingError::CodeExpired) };
     }
-    exec!(tx, sqlx::query("UPDATE verification_codes SET tries = tries + 1 WHERE id = $1").bind(id))?;
+    let counted = exec!(
+        tx,
+        sqlx::query(
+            "UPDATE verification_codes SET tries = tries + 1 WHERE id = $1 AND tries < $2 AND consumed_at IS NULL"
+        )
+        .bind(id)
+        .bind(max_tries)
+    )?;
     tx.commit().await?;
-    if tries + 1 >= max_tries { Err(MessagingError::CodeLocked) } else { Err(MessagingError::CodeWrong) }
+    if counted == 0 || tries + 1 >= max_tries {
+        Err(MessagingError::CodeLocked)
+    } else {
+        Err(MessagingError::CodeWrong)
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -191,28 +191,31 @@ async fn rate_limits_and_daily_caps_defer_without_using_tries() {
         }
         ids
     };
-    hall.wait_for(ids[0], MessageStatus::Delivered).await;
-    hall.settle().await;
-    for id in &ids[1..] {
-        let waiting = hall.message(*id).await;
-        assert_eq!((waiting.status, waiting.attempts), (MessageStatus::Created, 0), "the bucket is empty");
-    }
-    // One token a second: one of the two goes; then the day's cap of two holds the other.
-    hall.clock.advance(Duration::seconds(1));
-    let mut delivered = None;
-    for _ in 0..2000 {
-        for id in &ids[1..] {
-            if hall.message(*id).await.status == MessageStatus::Delivered {
-                delivered = Some(*id);
+    // One token at a time, in no particular order: wait for the first, then for the second.
+    let delivered = async |n: usize| {
+        for _ in 0..2000 {
+            let mut done = Vec::new();
+            let mut waiting = Vec::new();
+            for id in &ids {
+                let m = hall.message(*id).await;
+                if m.status == MessageStatus::Delivered { done.push(*id) } else { waiting.push(m) }
             }
+            if done.len() == n {
+                return waiting;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        if delivered.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        panic!("never {n} delivered");
+    };
+    let waiting = delivered(1).await;
+    hall.settle().await;
+    assert_eq!(delivered(1).await.len(), 2, "the bucket is empty");
+    for m in &waiting {
+        assert_eq!((m.status, m.attempts), (MessageStatus::Created, 0));
     }
-    let delivered = delivered.expect("one more went after a second");
-    let other = if delivered == ids[1] { ids[2] } else { ids[1] };
+    hall.clock.advance(Duration::seconds(1));
+    let waiting = delivered(2).await;
+    let other = waiting[0].id;
     hall.clock.advance(Duration::seconds(5));
     hall.settle().await;
     let capped = hall.message(other).await;
@@ -225,22 +228,33 @@ async fn rate_limits_and_daily_caps_defer_without_using_tries() {
     hall.stop().await;
 }
 
+/// The code a person received, from the sandbox's outbox (the database keeps only its hash).
+async fn received_code(hall: &Hall, message_id: Uuid) -> String {
+    hall.wait_for(message_id, MessageStatus::Delivered).await;
+    let entry = hall.messaging.sandbox_outbox().unwrap().find(message_id).unwrap();
+    entry.subject.chars().filter(char::is_ascii_digit).collect()
+}
+
 #[tokio::test]
 async fn verification_codes_expire_limit_tries_and_sends() {
     let hall = Hall::start(MessagingSettings::default()).await;
     let to = Recipient::Email(EmailAddress::parse("zhangsan@example.com").unwrap());
     let issued = verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to).await.unwrap();
-    let m = hall.wait_for(issued.message_id, MessageStatus::Delivered).await;
-    let code: String = m.subject.chars().filter(char::is_ascii_digit).collect();
+    let code = received_code(&hall, issued.message_id).await;
     assert_eq!(code.len(), 6);
-    assert!(m.body.contains(&code) && m.body.contains("注册账号") && m.body.contains("5 分钟"));
+    let sent = hall.messaging.sandbox_outbox().unwrap().find(issued.message_id).unwrap();
+    assert!(sent.body.contains(&code) && sent.body.contains("注册账号") && sent.body.contains("5 分钟"));
+    let stored = hall.message(issued.message_id).await;
+    assert!(!stored.body.contains(&code) && !stored.subject.contains(&code), "the settled message keeps no code");
     let mut conn = hall.db.conn().await.unwrap();
-    let stored: String = govhall_db::run!(conn, |c| {
+    let hash: String = govhall_db::run!(conn, |c| {
         govhall_db::sqlx::query_scalar("SELECT code_hash FROM verification_codes").fetch_one(&mut *c).await
     })
     .unwrap();
-    assert!(!stored.contains(&code), "stored hashed");
+    assert!(!hash.contains(&code), "stored hashed");
     drop(conn);
+    let err = retry(&hall.db, &hall.messaging, issued.message_id, "管理员").await.unwrap_err();
+    assert!(err.code() == "message_wrong_state" || err.code() == "verification_not_retried");
 
     let err = verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to).await.unwrap_err();
     assert!(matches!(err, MessagingError::CodeTooSoon(60)), "{err:?}");
@@ -264,10 +278,7 @@ async fn verification_codes_expire_limit_tries_and_sends() {
     // Five wrong tries kill a code; an old one expires.
     hall.clock.advance(Duration::seconds(61));
     let issued = verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to).await.unwrap();
-    let code = {
-        let m = hall.wait_for(issued.message_id, MessageStatus::Delivered).await;
-        m.subject.chars().filter(char::is_ascii_digit).collect::<String>()
-    };
+    let code = received_code(&hall, issued.message_id).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..4 {
         assert_eq!(
@@ -286,14 +297,36 @@ async fn verification_codes_expire_limit_tries_and_sends() {
 
     hall.clock.advance(Duration::seconds(61));
     let issued = verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to).await.unwrap();
-    let code = {
-        let m = hall.wait_for(issued.message_id, MessageStatus::Delivered).await;
-        m.subject.chars().filter(char::is_ascii_digit).collect::<String>()
-    };
+    let code = received_code(&hall, issued.message_id).await;
     hall.clock.advance(Duration::seconds(301));
     assert_eq!(
         verification::check(&hall.db, &hall.messaging, "register", &to, &code).await.unwrap_err().code(),
         "code_expired"
     );
+    hall.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_that_falls_due_in_quiet_hours_is_held_at_delivery_too() {
+    let hall = Hall::start_at(MessagingSettings::default(), china(27, 21, 50)).await;
+    hall.template("notice", Channel::Sms, "", "{{ text }}").await;
+    // Due at 21:59, before quiet hours; the worker only gets to it at 23:00.
+    let id = hall
+        .send(OutgoingMessage::new("notice", phone("13912345678"), json!({"text": "提醒"})).send_at(china(27, 21, 59)))
+        .await;
+    hall.clock.set(china(27, 23, 0));
+    let mut held = false;
+    for _ in 0..500 {
+        let events = store::events(&hall.db, id).await.unwrap();
+        if events.iter().any(|e| e.status == "held" && e.detail.contains("2026-11-28 08:00")) {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(held, "held when the delivery job ran in quiet hours");
+    assert_eq!(hall.message(id).await.status, MessageStatus::Created);
+    hall.clock.set(china(28, 8, 0));
+    hall.wait_for(id, MessageStatus::Delivered).await;
     hall.stop().await;
 }

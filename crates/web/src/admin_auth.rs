@@ -8,21 +8,64 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 /// The admin cookie's name.
 pub(crate) const COOKIE: &str = "govhall_admin";
 
-/// The cookie value that proves knowledge of `token`.
-pub(crate) fn cookie_value(token: &str) -> String {
-    hex::encode(Sha256::digest(format!("govhall-admin:{token}").as_bytes()))
+/// How long a sign-in lasts.
+const SESSION_SECS: i64 = 8 * 3600;
+
+fn mac(token: &str, expires: i64) -> String {
+    // Any key length is valid for HMAC.
+    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(format!("govhall-admin:{expires}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A cookie value that proves knowledge of `token` until eight hours from `now`:
+/// `{expiry}.{HMAC-SHA256(token, expiry)}`. It does not reveal the token.
+pub(crate) fn cookie_value(token: &str, now: i64) -> String {
+    let expires = now + SESSION_SECS;
+    format!("{expires}.{}", mac(token, expires))
+}
+
+/// Whether a cookie value is current and was made with `token`.
+pub(crate) fn cookie_valid(token: &str, value: &str, now: i64) -> bool {
+    let Some((expires, given)) = value.split_once('.') else { return false };
+    let Ok(expires) = expires.parse::<i64>() else { return false };
+    expires > now && expires <= now + SESSION_SECS && constant_time_eq(given.as_bytes(), mac(token, expires).as_bytes())
+}
+
+/// Failed logins on this node: after five within fifteen minutes, logins wait for the window.
+#[derive(Debug, Default)]
+pub struct LoginThrottle(std::sync::Mutex<std::collections::VecDeque<std::time::Instant>>);
+
+impl LoginThrottle {
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    const LIMIT: usize = 5;
+
+    /// Whether another try is allowed now.
+    pub(crate) fn allowed(&self) -> bool {
+        let mut failures = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while failures.front().is_some_and(|t| t.elapsed() > Self::WINDOW) {
+            failures.pop_front();
+        }
+        failures.len() < Self::LIMIT
+    }
+
+    /// Records a failed try.
+    pub(crate) fn failed(&self) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(std::time::Instant::now());
+    }
 }
 
 /// The `Set-Cookie` header that signs in (or, with `None`, out).
 pub(crate) fn set_cookie(value: Option<&str>, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     match value {
-        Some(v) => format!("{COOKIE}={v}; Path=/admin; HttpOnly; SameSite=Strict{secure}"),
+        Some(v) => format!("{COOKIE}={v}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{secure}"),
         None => format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     }
 }
@@ -64,9 +107,9 @@ impl FromRequestParts<AppState> for Admin {
             )
             .into_response());
         }
-        let expected = cookie_value(token.expose());
+        let now = state.db.now().timestamp();
         match cookie(&parts.headers, COOKIE) {
-            Some(v) if constant_time_eq(v.as_bytes(), expected.as_bytes()) => Ok(Admin),
+            Some(v) if cookie_valid(token.expose(), v, now) => Ok(Admin),
             _ => {
                 let next = parts.uri.path_and_query().map_or("/admin/messages", |p| p.as_str());
                 Err(Redirect::to(&format!("/admin/login?next={}", urlencode(next))).into_response())

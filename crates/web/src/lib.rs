@@ -6,7 +6,7 @@
 //! and readiness probes, Prometheus metrics and the OpenAPI document. Handlers are thin: they
 //! extract, call one service function of a domain crate, and render.
 
-mod admin_auth;
+pub mod admin_auth;
 mod assets;
 mod calendar;
 mod error;

@@ -66,6 +66,8 @@ pub struct AppContext {
     pub changes: ChangeFollower,
     /// The message center.
     pub messaging: Messaging,
+    /// Failed admin logins on this node.
+    pub admin_logins: crate::admin_auth::LoginThrottle,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -331,7 +331,7 @@ pub(crate) async fn renew_lease(
     worker: &str,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let mut conn = db.conn().await?;
+    let mut conn = db.begin().await?;
     let updated = exec!(
         conn,
         sqlx::query(
@@ -342,6 +342,7 @@ pub(crate) async fn renew_lease(
         .bind(worker)
         .bind(job.attempts)
     )?;
+    conn.commit().await?;
     Ok(updated == 1)
 }
 
@@ -365,7 +366,8 @@ pub(crate) enum Outcome {
 /// that another worker claimed is left to that worker). Returns whether it was recorded.
 pub(crate) async fn finish(db: &Db, job: &Claimed, worker: &str, outcome: Outcome) -> Result<bool, DbError> {
     let now = db.now();
-    let mut conn = db.conn().await?;
+    // A transaction, so that on SQLite it queues at the write gate instead of busy-waiting.
+    let mut conn = db.begin().await?;
     let (state, run_at, error, finished_at, uncount) = match outcome {
         Outcome::Done => ("done", None, None, Some(now), 0),
         Outcome::Retry { at, error } => ("queued", Some(at), Some(error), None, 0),
@@ -389,5 +391,6 @@ pub(crate) async fn finish(db: &Db, job: &Claimed, worker: &str, outcome: Outcom
         .bind(job.attempts)
         .bind(uncount)
     )?;
+    conn.commit().await?;
     Ok(updated == 1)
 }

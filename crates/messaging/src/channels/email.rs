@@ -48,6 +48,10 @@ impl SmtpEmail {
             Ok(response) => {
                 Ok(Sent { provider_message_id: response.message().next().map(str::to_owned), delivered: true })
             }
+            // 530/534/535: the server refused our credentials, not the address.
+            Err(e) if e.status().is_some_and(|c| ["530", "534", "535"].contains(&c.to_string().as_str())) => Err(
+                ChannelError::Technical(format!("邮件服务器拒绝认证，请检查 email.username 和 email.password：{e}")),
+            ),
             Err(e) if e.is_permanent() => Err(ChannelError::Permanent(format!("邮件服务器拒收：{e}"))),
             Err(e) => Err(ChannelError::Temporary(format!("邮件发送失败：{e}"))),
         }

@@ -9,7 +9,10 @@ mod sms;
 mod webhook;
 mod wechat;
 
-pub use sandbox::{SANDBOX_PERMANENT_FAILURE_EMAIL, SANDBOX_PERMANENT_FAILURE_PHONE, SANDBOX_TEMPORARY_FAILURE_PHONE};
+pub use sandbox::{
+    SANDBOX_PERMANENT_FAILURE_EMAIL, SANDBOX_PERMANENT_FAILURE_PHONE, SANDBOX_TEMPORARY_FAILURE_PHONE, SandboxEntry,
+    SandboxOutbox,
+};
 pub use sms::{pointer_text, verify_receipt_signature};
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign as sign_webhook};
 

@@ -65,3 +65,46 @@ impl Adapter for SandboxWechat {
         Box::pin(async move { Ok(Sent { provider_message_id: sandbox_id(message), delivered: true }) })
     }
 }
+
+/// The last 1,000 messages the sandbox channels "sent" on this node, with their text, so that
+/// tests and demonstrations can read what a person would have received (verification codes
+/// included, which the database does not keep).
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOutbox(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<SandboxEntry>>>);
+
+/// One message the sandbox "sent".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxEntry {
+    /// The message id.
+    pub message_id: uuid::Uuid,
+    /// Its channel.
+    pub channel: crate::Channel,
+    /// The stored recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+}
+
+impl SandboxOutbox {
+    pub(crate) fn keep(&self, message: &Outgoing, channel: crate::Channel) {
+        let mut entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() == 1000 {
+            entries.pop_front();
+        }
+        entries.push_back(SandboxEntry {
+            message_id: message.id,
+            channel,
+            recipient: message.recipient.clone(),
+            subject: message.subject.clone(),
+            body: message.body.clone(),
+        });
+    }
+
+    /// The entry of one message, if the sandbox sent it on this node.
+    pub fn find(&self, message_id: uuid::Uuid) -> Option<SandboxEntry> {
+        let entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.iter().find(|e| e.message_id == message_id).cloned()
+    }
+}

@@ -43,17 +43,18 @@ impl HttpSms {
         for (name, value) in &self.settings.headers {
             request = request.header(name, value.expose());
         }
-        let response = request.send().await.map_err(|e| transport_error(&e))?;
+        let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| transport_error(&e))?;
+        let text = response.text().await.map_err(transport_error)?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let code = pointer_text(&json, &self.settings.error_code_pointer);
         let ok_flag = self.settings.success_pointer.is_empty()
             || pointer_text(&json, &self.settings.success_pointer).as_deref()
                 == Some(self.settings.success_value.as_str());
         if status.is_success() && ok_flag {
-            let id = pointer_text(&json, &self.settings.message_id_pointer);
-            return Ok(Sent { provider_message_id: id, delivered: false });
+            // Without an id of the provider's, receipts are matched by ours (sent as `message_id`).
+            let id = pointer_text(&json, &self.settings.message_id_pointer).unwrap_or_else(|| message.id.to_string());
+            return Ok(Sent { provider_message_id: Some(id), delivered: false });
         }
         let detail = format!("短信服务商返回 HTTP {}，错误码 {}", status.as_u16(), code.clone().unwrap_or_default());
         if code.is_some_and(|c| self.settings.permanent_error_codes.contains(&c)) {

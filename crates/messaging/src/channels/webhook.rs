@@ -50,7 +50,7 @@ impl Webhooks {
             .body(message.body.clone())
             .send()
             .await
-            .map_err(|e| transport_error(&e))?;
+            .map_err(transport_error)?;
         let status = response.status();
         if status.is_success() {
             return Ok(Sent { provider_message_id: None, delivered: true });

@@ -45,10 +45,10 @@ impl WechatApi {
             ])
             .send()
             .await
-            .map_err(|e| transport_error(&e))?
+            .map_err(transport_error)?
             .json()
             .await
-            .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{e}")))?;
+            .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{}", e.without_url())))?;
         let Some(token) = answer["access_token"].as_str() else {
             let code = answer["errcode"].as_i64().unwrap_or(-1);
             // 40013 bad AppID, 40125 bad secret, 40164 IP not whitelisted: configuration.
@@ -90,10 +90,10 @@ impl WechatApi {
             .json(&request)
             .send()
             .await
-            .map_err(|e| transport_error(&e))?
+            .map_err(transport_error)?
             .json()
             .await
-            .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{e}")))?;
+            .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{}", e.without_url())))?;
         let code = answer["errcode"].as_i64().unwrap_or(-1);
         match code {
             0 => Ok(Sent { provider_message_id: answer["msgid"].as_i64().map(|id| id.to_string()), delivered: true }),

@@ -88,15 +88,22 @@ pub(crate) async fn login(
             "管理后台未启用：请在配置中设置 web.admin_token",
         ));
     }
+    if !state.admin_logins.allowed() {
+        let page = LoginPage {
+            page: Page::new(&state, "管理员登录"),
+            next,
+            error: "登录失败次数过多，请15分钟后再试".to_owned(),
+        };
+        return Ok(with_status(StatusCode::TOO_MANY_REQUESTS, render(page)?));
+    }
     if !constant_time_eq(form.token.trim().as_bytes(), token.expose().as_bytes()) {
-        // Slow down guessing.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        state.admin_logins.failed();
         tracing::warn!("admin login with a wrong token");
         let page = LoginPage { page: Page::new(&state, "管理员登录"), next, error: "令牌不正确".to_owned() };
         return Ok(with_status(StatusCode::UNAUTHORIZED, render(page)?));
     }
     let mut response = Redirect::to(&next).into_response();
-    let cookie = set_cookie(Some(&cookie_value(token.expose())), is_https(&headers));
+    let cookie = set_cookie(Some(&cookie_value(token.expose(), state.db.now().timestamp())), is_https(&headers));
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(AppError::internal)?);
     Ok(response)
 }
@@ -329,6 +336,7 @@ pub(crate) async fn retry(
     same_origin(&headers)?;
     let id = parse_id(&id)?;
     govhall_messaging::retry(&state.db, &state.messaging, id, "管理员").await.map_err(|e| coded(&e))?;
+    tracing::info!(message.id = %id, "administrator retried a message");
     Ok(Redirect::to(&format!("/admin/messages/{id}")))
 }
 

@@ -15,8 +15,10 @@ use utoipa::ToSchema;
 pub(crate) struct ReceiptResult {
     /// Messages moved to delivered or failed.
     updated: usize,
-    /// Receipts for unknown or already final messages (replays are harmless).
+    /// Receipts for messages already settled (replays are harmless).
     ignored: usize,
+    /// Receipts for ids not known yet (answered with 409 so that the provider sends them again).
+    unknown: usize,
 }
 
 /// Receives SMS delivery receipts, signed with the shared secret.
@@ -28,6 +30,7 @@ pub(crate) struct ReceiptResult {
         (status = 200, description = "已处理", body = ReceiptResult),
         (status = 400, description = "回执格式不正确：code 为 invalid_receipt"),
         (status = 401, description = "签名无效：code 为 invalid_signature"),
+        (status = 409, description = "部分回执的消息编号暂不存在（回执可能早于发送结果记录），请稍后重发：code 为 unknown_message"),
     ))]
 pub(crate) async fn sms_receipts(
     State(state): State<AppState>,
@@ -37,7 +40,15 @@ pub(crate) async fn sms_receipts(
     let header = &state.messaging.settings().sms.receipts.signature_header;
     let signature = headers.get(header.as_str()).and_then(|v| v.to_str().ok());
     match receipts::apply(&state.db, &state.messaging, &body, signature).await {
-        Ok(outcome) => Ok(Json(ReceiptResult { updated: outcome.updated, ignored: outcome.ignored })),
+        Ok(outcome) if outcome.unknown > 0 => {
+            let message = format!(
+                "已处理 {} 条；{} 条回执的消息编号暂不存在，请稍后重发",
+                outcome.updated + outcome.ignored,
+                outcome.unknown
+            );
+            Err(AppError::new(StatusCode::CONFLICT, "unknown_message", message))
+        }
+        Ok(outcome) => Ok(Json(ReceiptResult { updated: outcome.updated, ignored: outcome.ignored, unknown: 0 })),
         Err(ReceiptError::BadSignature) => {
             tracing::warn!("SMS receipt with a bad signature refused");
             Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_signature", "回执签名无效"))
