@@ -19,11 +19,15 @@ use tokio_util::sync::CancellationToken;
 
 const TABLES: [&str; 3] = ["messages", "message_events", "jobs"];
 
+fn env_or(name: &str, default: u32) -> u32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 async fn open(dir: &std::path::Path) -> Db {
     let noon = chrono::FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
     let mut options = DbOptions::new(std::env::var("BENCH_DATABASE_URL").ok(), dir.join("data"));
     options.clock = Arc::new(ManualClock::new(noon.with_timezone(&chrono::Utc)));
-    options.max_connections = 16;
+    options.max_connections = env_or("POOL", 16);
     let db = Db::connect(&options).await.unwrap();
     if db.backend() == Backend::Postgres {
         // A clean slate in the bench database.
@@ -104,7 +108,8 @@ async fn pass(db: &Db, n: usize) -> (Duration, Duration) {
     let enqueued = started.elapsed();
     let mut registry = JobRegistry::new();
     messaging.register_jobs(&mut registry);
-    let jobs = JobSettings { concurrency: 16, poll_interval_ms: 5, ..JobSettings::default() };
+    let jobs =
+        JobSettings { concurrency: env_or("CONCURRENCY", 32) as usize, poll_interval_ms: 5, ..JobSettings::default() };
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn(Worker::new(db.clone(), registry, jobs).run(shutdown.clone()));
     let started = Instant::now();
@@ -138,7 +143,11 @@ fn main() {
         }
         drop(conn);
         let per_sec = |d: Duration| n as f64 / d.as_secs_f64();
-        println!("backend: {backend}, messages: {n}, channel: sms (sandbox), worker concurrency: 16");
+        println!(
+            "backend: {backend}, messages: {n}, channel: sms (sandbox), worker concurrency: {}, pool: {}",
+            env_or("CONCURRENCY", 32),
+            env_or("POOL", 16)
+        );
         println!("enqueue:     {:>8.0} messages/s ({:.2} s)", per_sec(enqueue), enqueue.as_secs_f64());
         println!("delivery:    {:>8.0} messages/s ({:.2} s)", per_sec(delivery), delivery.as_secs_f64());
         println!("end to end:  {:>8.0} messages/s", per_sec(enqueue + delivery));

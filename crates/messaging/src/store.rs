@@ -269,3 +269,34 @@ pub(crate) async fn expire_sending(db: &Db, before: DateTime<Utc>, detail: &str)
     tx.commit().await?;
     Ok(expired)
 }
+
+/// Records a successful hand-over in one statement: the provider and its id, and, when the
+/// channel confirmed delivery, the move to `delivered` (text of a verification message cleared).
+pub(crate) async fn record_sent(
+    conn: &mut impl Target,
+    id: Uuid,
+    provider: &str,
+    provider_message_id: Option<&str>,
+    delivered: bool,
+    at: DateTime<Utc>,
+) -> Result<(), MessagingError> {
+    let sql = if delivered {
+        "UPDATE messages SET provider = $1, provider_message_id = $2, status = 'delivered', delivered_at = $3,
+                updated_at = $3,
+                body = CASE WHEN is_verification THEN '（验证码内容已清除）' ELSE body END,
+                subject = CASE WHEN is_verification THEN '' ELSE subject END
+         WHERE id = $4 AND status = 'sending'"
+    } else {
+        "UPDATE messages SET provider = $1, provider_message_id = $2, updated_at = $3 WHERE id = $4 AND status = 'sending'"
+    };
+    let updated = exec!(conn, sqlx::query(sql).bind(provider).bind(provider_message_id).bind(at).bind(id))?;
+    if updated == 1 {
+        let (status, detail) = if delivered {
+            ("delivered", "已送达")
+        } else {
+            ("accepted", "服务商已受理，等待送达回执")
+        };
+        add_event(conn, id, status, detail, at).await?;
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Workers: claim due jobs, run their handlers, record the outcome.
 
 use super::queue::{self, Claimed, Outcome};
-use crate::{Db, DbError};
+use crate::{Db, DbError, Tx, exec};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use govhall_core::ids::JobId;
@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -110,9 +111,33 @@ pub struct JobContext {
     pub attempt: i32,
     /// The database.
     pub db: Db,
+    worker: String,
+    completed: Arc<AtomicBool>,
 }
 
 impl JobContext {
+    /// Marks the job done inside the handler's own transaction, saving the worker a write of
+    /// its own: the job is done exactly when the handler's work commits. The handler must commit
+    /// `tx` before it returns `Ok`; if `tx` rolls back, the handler returns an error as usual.
+    pub async fn complete_in(&self, tx: &mut Tx) -> Result<(), DbError> {
+        let now = tx.db().now();
+        let done = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL, updated_at = $1
+                 WHERE id = $2 AND locked_by = $3 AND attempts = $4 AND state = 'running'"
+            )
+            .bind(now)
+            .bind(self.id.as_uuid())
+            .bind(&self.worker)
+            .bind(self.attempt)
+        )?;
+        if done == 1 {
+            self.completed.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     /// The payload as `T`; a payload that does not fit is a permanent failure.
     pub fn payload<T: DeserializeOwned>(&self) -> Result<T, JobError> {
         serde_json::from_value(self.payload.clone())
@@ -200,7 +225,8 @@ impl Worker {
         // to the nodes that know them instead of using up their tries.
         let kinds = me.registry.kinds();
         loop {
-            while running.len() < concurrency && !shutdown.is_cancelled() {
+            // Refill in batches (once half the slots are free): one claim serves several jobs.
+            while running.len() <= concurrency / 2 && !shutdown.is_cancelled() {
                 let free = (concurrency - running.len()) as i64;
                 match queue::claim(&me.db, &me.id, &kinds, free, me.lease_until(), me.settings.max_attempts.max(1))
                     .await
@@ -239,9 +265,9 @@ impl Worker {
 
     /// Runs the handler while renewing the lease every third of it, so that a long job is not
     /// taken over by another worker while it is still running.
-    async fn call_with_lease(&self, job: &Claimed) -> Result<(), JobError> {
+    async fn call_with_lease(&self, job: &Claimed, completed: Arc<AtomicBool>) -> Result<(), JobError> {
         let every = Duration::from_secs((self.settings.lease_secs / 3).max(1));
-        let handler = self.call_handler(job);
+        let handler = self.call_handler(job, completed);
         tokio::pin!(handler);
         loop {
             tokio::select! {
@@ -258,11 +284,14 @@ impl Worker {
     }
 
     async fn run_one(&self, job: Claimed) {
+        let completed = Arc::new(AtomicBool::new(false));
         let outcome = if job.attempts > job.max_attempts {
             // Its worker died on the last try: do not run it again.
             Outcome::Dead { error: "worker stopped during the last try".to_owned() }
         } else {
-            match self.call_with_lease(&job).await {
+            match self.call_with_lease(&job, completed.clone()).await {
+                // The handler recorded it in its own transaction.
+                Ok(()) if completed.load(Ordering::Acquire) => return,
                 Ok(()) => Outcome::Done,
                 Err(JobError::Permanent(error)) => Outcome::Dead { error },
                 Err(JobError::Defer(at)) => Outcome::Defer { at },
@@ -286,7 +315,7 @@ impl Worker {
         }
     }
 
-    async fn call_handler(&self, job: &Claimed) -> Result<(), JobError> {
+    async fn call_handler(&self, job: &Claimed, completed: Arc<AtomicBool>) -> Result<(), JobError> {
         let Some(handler) = self.registry.handlers.get(&job.kind).cloned() else {
             // Another node (a newer version) may know it: retry rather than park at once.
             return Err(JobError::Retry(format!("no handler for job kind {}", job.kind)));
@@ -297,6 +326,8 @@ impl Worker {
             payload: job.payload.0.clone(),
             attempt: job.attempts,
             db: self.db.clone(),
+            worker: self.id.clone(),
+            completed,
         };
         // A panicking handler fails the try instead of the worker.
         match tokio::spawn(handler(ctx)).await {
