@@ -516,3 +516,29 @@ async fn housekeeping_prunes_once_a_day() {
     assert_eq!(next[0].run_at, db.now() + ChronoDuration::days(1), "tomorrow's is scheduled");
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_handler_can_complete_its_job_in_its_own_transaction() {
+    let t = TestDatabase::new().await;
+    let db = open(&t, None).await;
+    let mut registry = JobRegistry::new();
+    registry.register("test.in_tx", |ctx| async move {
+        let mut tx = ctx.db.begin().await?;
+        ctx.complete_in(&mut tx).await?;
+        if ctx.attempt == 1 {
+            // The work fails: the completion rolls back with it.
+            tx.rollback().await?;
+            return Err(JobError::retry("first try fails"));
+        }
+        tx.commit().await?;
+        Ok(())
+    });
+    let (shutdown, handle) = start(&db, registry, fast());
+    let id = enqueue(&db, NewJob::new("test.in_tx", ()).unwrap()).await;
+    let job = wait_for(&db, id, JobState::Done).await;
+    assert_eq!(job.attempts, 2, "the rolled-back completion did not count");
+    assert!(job.finished_at.is_some());
+    shutdown.cancel();
+    handle.await.unwrap();
+    t.cleanup().await;
+}
