@@ -47,6 +47,19 @@ async fn login(t: &TestApp) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
+/// An SMS template `notice` with one placeholder, `text`.
+async fn notice_template(t: &TestApp) {
+    let new = templates::NewTemplate {
+        code: "notice".into(),
+        channel: Channel::Sms,
+        subject: String::new(),
+        body: "{{ text }}".into(),
+        note: String::new(),
+        created_by: "test".into(),
+    };
+    templates::create_version(t.app.db(), new).await.unwrap();
+}
+
 async fn send_sms(t: &TestApp, phone: &str, text: &str) -> Uuid {
     let messaging = Messaging::new(Default::default()).unwrap();
     let mut tx = t.app.db().begin().await.unwrap();
@@ -119,19 +132,7 @@ async fn admin_pages_are_off_without_a_token_and_closed_without_login() {
 async fn the_delivery_log_masks_recipients_finds_them_and_retries_failures() {
     let t = hall().await;
     let cookie = login(&t).await;
-    templates::create_version(
-        t.app.db(),
-        templates::NewTemplate {
-            code: "notice".into(),
-            channel: Channel::Sms,
-            subject: String::new(),
-            body: "{{ text }}".into(),
-            note: String::new(),
-            created_by: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    notice_template(&t).await;
     let ok = send_sms(&t, "13912345678", "您的办件已受理").await;
     let email = {
         let messaging = Messaging::new(Default::default()).unwrap();
@@ -311,19 +312,7 @@ async fn a_receipt_through_the_callback_settles_a_real_message() {
         s.messaging.sms.receipts.secret = Secret::new("receipt-secret");
     })
     .await;
-    templates::create_version(
-        t.app.db(),
-        templates::NewTemplate {
-            code: "notice".into(),
-            channel: Channel::Sms,
-            subject: String::new(),
-            body: "{{ text }}".into(),
-            note: String::new(),
-            created_by: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    notice_template(&t).await;
     let mut settings = govhall_messaging::MessagingSettings::default();
     settings.sms.provider = "http".into();
     settings.sms.url = "http://127.0.0.1:9/unused".into();
