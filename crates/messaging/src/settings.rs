@@ -160,8 +160,11 @@ pub struct EmailSettings {
     pub host: String,
     /// SMTP port.
     pub port: u16,
-    /// Upgrade the connection with STARTTLS.
+    /// Upgrade the connection with STARTTLS (required: a server that does not offer it is an error).
     pub starttls: bool,
+    /// A PEM file of extra root certificates to trust for STARTTLS (an internal CA), besides the
+    /// system's.
+    pub ca_file: String,
     /// SMTP user, if the server wants one.
     pub username: String,
     /// SMTP password.
@@ -179,6 +182,7 @@ impl Default for EmailSettings {
             host: "localhost".to_owned(),
             port: 25,
             starttls: true,
+            ca_file: String::new(),
             username: String::new(),
             password: Secret::default(),
             from: "网上政务服务大厅 <noreply@govhall.invalid>".to_owned(),

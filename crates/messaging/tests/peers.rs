@@ -317,3 +317,131 @@ async fn wechat_template_messages_through_the_official_api_shape() {
     hall.wait_for(gone, MessageStatus::PermanentFailure).await;
     hall.stop().await;
 }
+
+/// Runs openssl with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl {args:?}");
+}
+
+#[tokio::test]
+async fn email_over_starttls_trusts_an_internal_ca_and_nothing_else() {
+    // A CA and a certificate for localhost signed by it, as a department's mail server may have.
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=GovHall Test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let maildir = tempfile::tempdir().unwrap();
+    let mut sink = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("localhost:{port}"), "--tlscert"])
+        .arg(dir.join("leaf.pem"))
+        .arg("--tlskey")
+        .arg(dir.join("leaf.key"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir.path().join("box"))
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let settings = |ca_file: String| {
+        let mut s = MessagingSettings { max_attempts: 1, ..MessagingSettings::default() };
+        s.email.provider = "smtp".into();
+        s.email.host = "localhost".into();
+        s.email.port = port;
+        s.email.starttls = true;
+        s.email.ca_file = ca_file;
+        s
+    };
+    let to = || Recipient::Email(EmailAddress::parse("wangwu@example.com").unwrap());
+
+    let hall = Hall::start(settings(dir.join("ca.pem").to_string_lossy().into_owned())).await;
+    let code =
+        govhall_messaging::verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to()).await.unwrap();
+    hall.wait_for(code.message_id, MessageStatus::Delivered).await;
+    hall.stop().await;
+    let mut arrived = false;
+    for _ in 0..100 {
+        if std::fs::read_dir(maildir.path().join("box/new")).is_ok_and(|mut d| d.next().is_some()) {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(arrived, "the mail went through STARTTLS");
+
+    // Without the internal CA the server's certificate is not trusted: nothing is sent in clear.
+    let hall = Hall::start(settings(String::new())).await;
+    let code =
+        govhall_messaging::verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to()).await.unwrap();
+    let mut failed = None;
+    for _ in 0..2000 {
+        let m = hall.message(code.message_id).await;
+        if m.status.is_final() {
+            failed = Some(m);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let m = failed.expect("the send settled");
+    assert_ne!(m.status, MessageStatus::Delivered, "an untrusted certificate must not deliver");
+    assert!(m.last_error.is_some_and(|e| !e.is_empty()), "the failure says why");
+    hall.stop().await;
+    let _ = sink.kill();
+    let _ = sink.wait();
+}

@@ -5,6 +5,7 @@ use crate::{EmailSettings, MessagingError};
 use futures::future::BoxFuture;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 #[derive(Debug)]
@@ -19,11 +20,20 @@ impl SmtpEmail {
             .from
             .parse()
             .map_err(|e| MessagingError::Config(format!("email.from“{}”无效：{e}", settings.from)))?;
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host);
         let builder = if settings.starttls {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
-                .map_err(|e| MessagingError::Config(format!("email.host：{e}")))?
+            let mut tls = TlsParameters::builder(settings.host.clone());
+            if !settings.ca_file.is_empty() {
+                let pem = std::fs::read(&settings.ca_file)
+                    .map_err(|e| MessagingError::Config(format!("无法读取 email.ca_file {}：{e}", settings.ca_file)))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| MessagingError::Config(format!("email.ca_file 不是有效的 PEM 证书：{e}")))?;
+                tls = tls.add_root_certificate(cert);
+            }
+            let tls = tls.build_rustls().map_err(|e| MessagingError::Config(format!("email TLS：{e}")))?;
+            builder.tls(Tls::Required(tls))
         } else {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+            builder
         };
         let mut builder = builder.port(settings.port).timeout(Some(std::time::Duration::from_secs(15)));
         if !settings.username.is_empty() {
