@@ -1,14 +1,21 @@
 //! The in-site inbox (站内信) of a GovHall account: its delivered inbox messages.
 
 use crate::MessagingError;
-use crate::model::Message;
+use crate::model::{Channel, Message, MessageStatus};
+use crate::store::MessageFilter;
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{Db, exec, run};
 use uuid::Uuid;
 
 /// The account's inbox, newest first.
 pub async fn list(db: &Db, account: Uuid, limit: i64, offset: i64) -> Result<Vec<Message>, MessagingError> {
-    crate::store::inbox_page(db, &account.to_string(), limit, offset).await
+    let filter = MessageFilter {
+        channel: Some(Channel::Inbox),
+        recipient: Some(account.to_string()),
+        status: Some(MessageStatus::Delivered),
+        ..MessageFilter::default()
+    };
+    crate::store::search(db, &filter, limit, offset).await
 }
 
 /// How many delivered inbox messages the account has not read.

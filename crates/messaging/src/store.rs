@@ -228,48 +228,6 @@ pub(crate) async fn sent_since(db: &Db, channel: Channel, since: DateTime<Utc>) 
     Ok(n)
 }
 
-/// Delivered inbox messages of one account, newest first.
-pub(crate) async fn inbox_page(
-    db: &Db,
-    account: &str,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Message>, MessagingError> {
-    let mut conn = db.conn().await?;
-    let rows: Vec<Row> = run!(conn, |c| {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE channel = 'inbox' AND recipient = $1 AND status = 'delivered'
-             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        )))
-        .bind(account)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *c)
-        .await
-    })?;
-    rows.into_iter().map(Message::try_from).collect()
-}
-
-/// Gives up on messages handed to a provider before `before` that never got a receipt.
-pub(crate) async fn expire_sending(db: &Db, before: DateTime<Utc>, detail: &str) -> Result<u64, MessagingError> {
-    let mut tx = db.begin().await?;
-    let ids: Vec<Uuid> = run!(tx, |c| {
-        sqlx::query_scalar("SELECT id FROM messages WHERE status = 'sending' AND sending_at < $1 LIMIT 1000")
-            .bind(before)
-            .fetch_all(&mut *c)
-            .await
-    })?;
-    let now = db.now();
-    let mut expired = 0;
-    for id in ids {
-        if transition(&mut tx, id, &[MessageStatus::Sending], MessageStatus::TemporaryFailure, detail, now).await? {
-            expired += 1;
-        }
-    }
-    tx.commit().await?;
-    Ok(expired)
-}
-
 /// Records a successful hand-over in one statement: the provider and its id, and, when the
 /// channel confirmed delivery, the move to `delivered` (text of a verification message cleared).
 pub(crate) async fn record_sent(
@@ -299,4 +257,24 @@ pub(crate) async fn record_sent(
         add_event(conn, id, status, detail, at).await?;
     }
     Ok(())
+}
+
+/// Gives up on messages handed to a provider before `before` that never got a receipt.
+pub(crate) async fn expire_sending(db: &Db, before: DateTime<Utc>, detail: &str) -> Result<u64, MessagingError> {
+    let mut tx = db.begin().await?;
+    let ids: Vec<Uuid> = run!(tx, |c| {
+        sqlx::query_scalar("SELECT id FROM messages WHERE status = 'sending' AND sending_at < $1 LIMIT 1000")
+            .bind(before)
+            .fetch_all(&mut *c)
+            .await
+    })?;
+    let now = db.now();
+    let mut expired = 0;
+    for id in ids {
+        if transition(&mut tx, id, &[MessageStatus::Sending], MessageStatus::TemporaryFailure, detail, now).await? {
+            expired += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(expired)
 }

@@ -35,20 +35,12 @@ impl WechatApi {
             return Ok(token.clone());
         }
         let url = format!("{}/cgi-bin/token", self.settings.api_base.trim_end_matches('/'));
-        let answer: Value = self
-            .client
-            .get(url)
-            .query(&[
-                ("grant_type", "client_credential"),
-                ("appid", self.settings.app_id.as_str()),
-                ("secret", self.settings.app_secret.expose()),
-            ])
-            .send()
-            .await
-            .map_err(transport_error)?
-            .json()
-            .await
-            .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{}", e.without_url())))?;
+        let answer = answer(self.client.get(url).query(&[
+            ("grant_type", "client_credential"),
+            ("appid", self.settings.app_id.as_str()),
+            ("secret", self.settings.app_secret.expose()),
+        ]))
+        .await?;
         let Some(token) = answer["access_token"].as_str() else {
             let code = answer["errcode"].as_i64().unwrap_or(-1);
             // 40013 bad AppID, 40125 bad secret, 40164 IP not whitelisted: configuration.
@@ -83,17 +75,7 @@ impl WechatApi {
         }
         let token = self.access_token().await?;
         let url = format!("{}/cgi-bin/message/template/send", self.settings.api_base.trim_end_matches('/'));
-        let answer: Value = self
-            .client
-            .post(url)
-            .query(&[("access_token", token.as_str())])
-            .json(&request)
-            .send()
-            .await
-            .map_err(transport_error)?
-            .json()
-            .await
-            .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{}", e.without_url())))?;
+        let answer = answer(self.client.post(url).query(&[("access_token", token.as_str())]).json(&request)).await?;
         let code = answer["errcode"].as_i64().unwrap_or(-1);
         match code {
             0 => Ok(Sent { provider_message_id: answer["msgid"].as_i64().map(|id| id.to_string()), delivered: true }),
@@ -108,6 +90,18 @@ impl WechatApi {
             _ => Err(ChannelError::Temporary(format!("微信接口错误码 {code}"))),
         }
     }
+}
+
+/// Sends a request to the WeChat API and reads its JSON answer. Errors never carry the URL: its
+/// query string holds the AppSecret or the access token.
+async fn answer(request: reqwest::RequestBuilder) -> Result<Value, ChannelError> {
+    request
+        .send()
+        .await
+        .map_err(transport_error)?
+        .json()
+        .await
+        .map_err(|e| ChannelError::Temporary(format!("微信接口应答无法解析：{}", e.without_url())))
 }
 
 impl Adapter for WechatApi {

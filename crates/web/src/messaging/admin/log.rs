@@ -225,27 +225,35 @@ pub(crate) async fn message(
 }
 
 pub(crate) async fn retry(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    same_origin(&headers)?;
-    let id = parse_id(&id)?;
-    govhall_messaging::retry(&state.db, &state.messaging, id, "管理员").await.map_err(|e| coded(&e))?;
-    tracing::info!(message.id = %id, "administrator retried a message");
-    Ok(Redirect::to(&format!("/admin/messages/{id}")))
+    act(admin, &headers, &id, async |id| govhall_messaging::retry(&state.db, &state.messaging, id, "管理员").await)
+        .await
 }
 
 pub(crate) async fn cancel(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    same_origin(&headers)?;
-    let id = parse_id(&id)?;
-    govhall_messaging::cancel(&state.db, id, "管理员取消").await.map_err(|e| coded(&e))?;
+    act(admin, &headers, &id, async |id| govhall_messaging::cancel(&state.db, id, "管理员取消").await).await
+}
+
+/// An administrator's action on one message from its page: same-site post, then back to the page.
+async fn act(
+    _: Admin,
+    headers: &HeaderMap,
+    id: &str,
+    action: impl AsyncFnOnce(Uuid) -> Result<(), govhall_messaging::MessagingError>,
+) -> Result<Redirect, AppError> {
+    same_origin(headers)?;
+    let id = parse_id(id)?;
+    action(id).await.map_err(|e| coded(&e))?;
+    tracing::info!(message.id = %id, "administrator acted on a message");
     Ok(Redirect::to(&format!("/admin/messages/{id}")))
 }
 
