@@ -86,9 +86,10 @@ impl ResidentId {
         &self.0[..6]
     }
 
-    /// For display where the full number is not needed: `370102********123X`.
+    /// For display where the full number is not needed: `3701**********123X` (region to the
+    /// prefecture and the last four; the birth date stays hidden).
     pub fn masked(&self) -> String {
-        format!("{}********{}", &self.0[..6], &self.0[14..])
+        format!("{}**********{}", &self.0[..4], &self.0[14..])
     }
 }
 
@@ -127,7 +128,7 @@ mod tests {
         assert!(ResidentId::parse("440524188001010014").is_err(), "before 1900");
         let lower = ResidentId::parse(" 11010519491231002x ").unwrap();
         assert_eq!(lower.as_str(), "11010519491231002X");
-        assert_eq!(lower.masked(), "110105********002X");
+        assert_eq!(lower.masked(), "1101**********002X");
         assert!(!format!("{lower:?}").contains("19491231"), "Debug must mask");
         // Born today in China is fine, tomorrow is not.
         let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();

@@ -6,6 +6,7 @@ use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
 use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
+use govhall_identity::Identity;
 use govhall_messaging::Messaging;
 use govhall_web::{AppContext, AppState, Metrics};
 use std::net::SocketAddr;
@@ -15,6 +16,25 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Every job handler of every domain, registered once.
+/// Identity over `db`: keys, the built-in roles, the regions.
+pub async fn identity(settings: &Settings, db: &Db, messaging: &Messaging) -> anyhow::Result<Arc<Identity>> {
+    let identity = Identity::new(db.clone(), messaging.clone(), settings.identity.clone(), &settings.data_dir)?;
+    identity.prepare().await?;
+    Ok(Arc::new(identity))
+}
+
+/// The database and identity's services, for a command-line task.
+pub async fn identity_for_cli(settings: &Settings) -> anyhow::Result<(Db, Arc<Identity>)> {
+    let db = open_database(settings).await?;
+    match async { identity(settings, &db, &message_center(settings, &db).await?).await }.await {
+        Ok(identity) => Ok((db, identity)),
+        Err(e) => {
+            db.close().await;
+            Err(e)
+        }
+    }
+}
+
 pub fn job_registry(settings: &Settings, messaging: &Messaging) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
@@ -47,6 +67,7 @@ pub struct App {
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     worker: Option<JoinHandle<()>>,
+    identity: Arc<Identity>,
 }
 
 impl App {
@@ -68,6 +89,7 @@ impl App {
         let shutdown = CancellationToken::new();
         match Self::start_tasks(&settings, &db, &shutdown).await {
             Ok((state, worker)) => {
+                let identity = state.identity.clone();
                 let router = govhall_web::router(state);
                 let stop = shutdown.clone();
                 let server = tokio::spawn(async move {
@@ -76,7 +98,7 @@ impl App {
                         .await
                 });
                 tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-                Ok(App { addr, db, shutdown, server, worker })
+                Ok(App { addr, db, shutdown, server, worker, identity })
             }
             Err(e) => {
                 shutdown.cancel();
@@ -93,6 +115,7 @@ impl App {
         shutdown: &CancellationToken,
     ) -> anyhow::Result<(AppState, Option<JoinHandle<()>>)> {
         let messaging = message_center(settings, db).await?;
+        let identity = identity(settings, db, &messaging).await?;
         let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -112,7 +135,7 @@ impl App {
             metrics: Metrics::default(),
             changes,
             messaging,
-            admin_logins: Default::default(),
+            identity,
         }));
         Ok((state, worker))
     }
@@ -130,6 +153,11 @@ impl App {
     /// The node's database handle.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The node's identity services.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// A token that stops the node when cancelled.

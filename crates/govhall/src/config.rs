@@ -7,6 +7,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use govhall_core::serde_lenient;
 use govhall_db::housekeeping::RetentionSettings;
 use govhall_db::jobs::JobSettings;
+use govhall_identity::IdentitySettings;
 use govhall_messaging::MessagingSettings;
 use govhall_web::{SiteSettings, WebSettings};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// The message center: channels, limits, quiet hours, verification codes.
     pub messaging: MessagingSettings,
+    /// Identity: the master key, session lifetimes, login throttling.
+    pub identity: IdentitySettings,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             retention: RetentionSettings::default(),
             messaging: MessagingSettings::default(),
+            identity: IdentitySettings::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! this node's change follower and (unless told not to) its job worker, and binds the web
 //! server, reporting the port it got, so that tests start the real application on port 0.
 
-mod app;
+pub mod app;
 pub mod config;
 pub mod telemetry;
 

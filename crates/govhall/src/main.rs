@@ -1,10 +1,14 @@
 //! `govhall`: the online government service hall. Parses the command line and calls the library.
 
 use clap::{Parser, Subcommand};
+use govhall::app::identity_for_cli;
 use govhall::config::Overrides;
 use govhall::{App, Settings, open_database, run_worker, telemetry};
+use govhall_core::Coded as _;
 use govhall_core::ids::JobId;
 use govhall_db::jobs::{self, JobState};
+use govhall_identity::AdminRole;
+use govhall_identity::audit::Actor;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +47,56 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
+    },
+    /// Accounts from the command line: the first administrators, a new master key.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Import reference data.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an administrator holding exactly one role: system, security or audit. The password
+    /// is read from NEW_ADMIN_PASSWORD, or made up and printed once.
+    AddAdmin {
+        /// system (系统管理员), security (安全管理员) or audit (审计管理员).
+        #[arg(long)]
+        role: String,
+        /// Mobile number, used to sign in.
+        #[arg(long)]
+        phone: String,
+        /// Real name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print a new random master key for `identity.master_key`.
+    GenKey,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain; name the first entry edited, removed or moved.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Administrative divisions (the bundled dataset, or a file in the same CSV format).
+    Regions {
+        /// A CSV file instead of the bundled dataset.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
     },
 }
 
@@ -124,7 +178,68 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs { command } => jobs_command(command, &settings).await,
+        Command::User { command: UserCommand::GenKey } => {
+            println!("{}", govhall_identity::Keys::generate_master_hex());
+            Ok(())
+        }
+        Command::User { command: UserCommand::AddAdmin { role, phone, name } } => {
+            let role =
+                AdminRole::parse(&role).ok_or_else(|| anyhow::anyhow!("管理员角色应为 system、security 或 audit"))?;
+            let (db, identity) = identity_for_cli(&settings).await?;
+            let (password, made_up) = match std::env::var("NEW_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (random_password(), true),
+            };
+            let result = identity.create_admin(&Actor::system("命令行"), role, &phone, &name, &password).await;
+            db.close().await;
+            let id = result.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已创建{}：{name}（账号编号 {id}）", role.label());
+            if made_up {
+                println!("初始密码（只显示这一次，请登录后修改）：{password}");
+            }
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open_database(&settings).await?;
+            let result = govhall_identity::audit::verify(&db).await;
+            db.close().await;
+            let report = result.map_err(|e| anyhow::anyhow!(e.message()))?;
+            match report.first_problem {
+                None => {
+                    println!("审计日志完整：共 {} 条记录，哈希链校验通过", report.checked);
+                    Ok(())
+                }
+                Some((seq, what)) => {
+                    anyhow::bail!("审计日志被篡改：{what}（第 {seq} 条之前的 {} 条完好）", report.checked)
+                }
+            }
+        }
+        Command::Import { command: ImportCommand::Regions { file } } => {
+            let text = match &file {
+                Some(path) => {
+                    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", path.display()))?
+                }
+                None => govhall_identity::regions::BUNDLED.to_owned(),
+            };
+            let regions = govhall_identity::regions::parse(&text).map_err(|e| anyhow::anyhow!(e.message()))?;
+            let db = open_database(&settings).await?;
+            let result = govhall_identity::regions::import(&db, &regions).await;
+            db.close().await;
+            let count = result.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已导入 {count} 个行政区划");
+            Ok(())
+        }
     }
+}
+
+/// A password made up for a new administrator: 16 characters from an unambiguous alphabet,
+/// with letters and digits.
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYabcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let body: String = (0..14).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    format!("{body}{}{}", rng.random_range(2..10), ['#', '@', '%', '+'][rng.random_range(0..4)])
 }
 
 async fn jobs_command(command: JobsCommand, settings: &Settings) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
-//! The message center on the web: the admin pages behind the admin token, and the provider's
-//! receipt callback.
+//! The message center on the web: the admin pages for the system administrator, and the
+//! provider's receipt callback.
 
 #![expect(
     clippy::unwrap_used,
@@ -9,13 +9,14 @@
 
 mod common;
 
-use common::TestApp;
+use common::{Agent, TestApp};
 use govhall_core::{Phone, Secret};
+use govhall_identity::AdminRole;
 use govhall_messaging::channels::SANDBOX_PERMANENT_FAILURE_PHONE;
 use govhall_messaging::{Channel, MessageStatus, Messaging, OutgoingMessage, Recipient, send, store, templates};
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
-use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::time::Duration;
@@ -24,27 +25,14 @@ use uuid::Uuid;
 async fn hall() -> TestApp {
     govhall_messaging::install_crypto();
     TestApp::spawn_with(|s| {
-        s.web.admin_token = Secret::new("admin-token-123");
         s.messaging.sms.receipts.secret = Secret::new("receipt-secret");
     })
     .await
 }
 
-/// Signs in and returns the cookie header to send.
-async fn login(t: &TestApp) -> String {
-    let res = t
-        .client
-        .post(t.url("/admin/login"))
-        .header("origin", t.app.url())
-        .form(&[("token", "admin-token-123"), ("next", "/admin/templates")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()[LOCATION], "/admin/templates");
-    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    cookie.split(';').next().unwrap().to_owned()
+/// Signs in as the system administrator, who runs the message center.
+async fn login(t: &TestApp) -> Agent {
+    t.admin(AdminRole::System, "13700000001").await
 }
 
 /// An SMS template `notice` with one placeholder, `text`.
@@ -82,49 +70,16 @@ async fn wait_status(t: &TestApp, id: Uuid, status: MessageStatus) {
 }
 
 #[tokio::test]
-async fn admin_pages_are_off_without_a_token_and_closed_without_login() {
-    let off = TestApp::spawn().await;
-    let res = off.get("/admin/messages").await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(res.text().await.unwrap().contains("管理后台未启用"));
-    off.stop().await;
-
+async fn the_message_center_is_for_its_administrators_only() {
     let t = hall().await;
     let res = t.get("/admin/messages?status=delivered").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()[LOCATION], "/admin/login?next=/admin/messages%3Fstatus%3Ddelivered");
-    let res = t.client.get(t.url("/admin/messages")).header("cookie", "govhall_admin=forged").send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-
-    let wrong = t
-        .client
-        .post(t.url("/admin/login"))
-        .header("origin", t.app.url())
-        .form(&[("token", "guess")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(wrong.text().await.unwrap().contains("令牌不正确"));
-    let cross = t
-        .client
-        .post(t.url("/admin/login"))
-        .header("origin", "https://evil.example")
-        .form(&[("token", "admin-token-123")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cross.status(), StatusCode::FORBIDDEN, "a post from another site is refused");
-    // After login, never sent off-site.
-    let res = t
-        .client
-        .post(t.url("/admin/login"))
-        .header("origin", t.app.url())
-        .form(&[("token", "admin-token-123"), ("next", "//evil.example/x")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.headers()[LOCATION], "/admin/messages");
+    assert_eq!(res.headers()[LOCATION], "/login?next=/admin/messages%3Fstatus%3Ddelivered");
+    let res = t.client.get(t.url("/admin/messages")).header("cookie", "govhall_session=forged").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "a forged session is no session");
+    let auditor = t.admin(AdminRole::Audit, "13700000002").await;
+    assert_eq!(auditor.get("/admin/messages").await.status(), StatusCode::FORBIDDEN, "the auditor does not send");
+    assert_eq!(login(&t).await.get("/admin/messages").await.status(), StatusCode::OK);
     t.stop().await;
 }
 
@@ -147,8 +102,8 @@ async fn the_delivery_log_masks_recipients_finds_them_and_retries_failures() {
     wait_status(&t, failed, MessageStatus::PermanentFailure).await;
 
     let page = |path: String| {
-        let (client, cookie, url) = (t.client.clone(), cookie.clone(), t.url(&path));
-        async move { client.get(url).header("cookie", cookie).send().await.unwrap() }
+        let agent = cookie.clone();
+        async move { agent.get(&path).await }
     };
     let html = page("/admin/messages".into()).await.text().await.unwrap();
     assert!(html.contains("139****5678") && !html.contains("13912345678"), "phones are masked in lists");
@@ -169,30 +124,17 @@ async fn the_delivery_log_masks_recipients_finds_them_and_retries_failures() {
     let res = t
         .client
         .post(t.url(&format!("/admin/messages/{failed}/retry")))
-        .header("cookie", &cookie)
+        .header("cookie", &cookie.cookie)
+        .form(&[("csrf", &cookie.csrf)])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "no Origin, no retry");
-    let res = t
-        .client
-        .post(t.url(&format!("/admin/messages/{failed}/retry")))
-        .header("cookie", &cookie)
-        .header("origin", t.app.url())
-        .send()
-        .await
-        .unwrap();
+    let res = cookie.post(&format!("/admin/messages/{failed}/retry"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let events = store::events(t.app.db(), failed).await.unwrap();
-    assert!(events.iter().any(|e| e.detail.contains("管理员 重新发送")), "{events:?}");
-    let res = t
-        .client
-        .post(t.url(&format!("/admin/messages/{ok}/retry")))
-        .header("cookie", &cookie)
-        .header("origin", t.app.url())
-        .send()
-        .await
-        .unwrap();
+    assert!(events.iter().any(|e| e.detail.contains("系统管理员:测试管理员 重新发送")), "{events:?}");
+    let res = cookie.post(&format!("/admin/messages/{ok}/retry"), &[]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT, "a delivered message is not sent again");
     assert_eq!(page(format!("/admin/messages/{}", Uuid::now_v7())).await.status(), StatusCode::NOT_FOUND);
     t.stop().await;
@@ -203,8 +145,8 @@ async fn templates_are_edited_previewed_and_versioned_in_the_admin() {
     let t = hall().await;
     let cookie = login(&t).await;
     let post = |form: Vec<(&'static str, &'static str)>| {
-        let (client, cookie, url, origin) = (t.client.clone(), cookie.clone(), t.url("/admin/templates"), t.app.url());
-        async move { client.post(url).header("cookie", cookie).header("origin", origin).form(&form).send().await.unwrap() }
+        let agent = cookie.clone();
+        async move { agent.post("/admin/templates", &form).await }
     };
     let res = post(vec![("code", "case.accepted"), ("channel", ""), ("body", "x"), ("action", "save")]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -239,28 +181,24 @@ async fn templates_are_edited_previewed_and_versioned_in_the_admin() {
     assert!(html.contains("张三") && html.contains("，您的办件 370101000001 已受理。"), "a preview");
     assert!(!html.contains("<b>张三</b>"), "escaped");
     for note in ["初版", "改版"] {
-        let res = t
-            .client
-            .post(t.url("/admin/templates"))
-            .header("cookie", &cookie)
-            .header("origin", t.app.url())
-            .form(&[
-                ("code", "case.accepted"),
-                ("channel", "inbox"),
-                ("subject", "办件已受理"),
-                ("body", body),
-                ("note", note),
-                ("action", "save"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = cookie
+            .post(
+                "/admin/templates",
+                &[
+                    ("code", "case.accepted"),
+                    ("channel", "inbox"),
+                    ("subject", "办件已受理"),
+                    ("body", body),
+                    ("note", note),
+                    ("action", "save"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
     }
     let versions = templates::versions(t.app.db(), "case.accepted", Channel::Inbox).await.unwrap();
     assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
-    let html =
-        t.client.get(t.url("/admin/templates")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let html = cookie.get("/admin/templates").await.text().await.unwrap();
     assert!(html.contains("case.accepted") && html.contains("第2版") && html.contains("verification_code"));
     t.stop().await;
 }

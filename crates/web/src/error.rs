@@ -68,6 +68,11 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    /// The Chinese message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<govhall_db::DbError> for AppError {

@@ -1,6 +1,7 @@
 //! What every page's layout needs: titles, the site's name, asset URLs, the footer.
 
 use crate::assets;
+use crate::auth::RequestContext;
 use crate::state::AppState;
 
 /// Passed to every template as `page`; `templates/base.html` reads it.
@@ -17,6 +18,14 @@ pub(crate) struct Page {
     /// Which header section to mark as current (`home`, `personal`, `enterprise`, `departments`),
     /// or empty for none.
     pub(crate) section: &'static str,
+    /// The signed-in person's name, or empty.
+    pub(crate) viewer_name: String,
+    /// Whether the signed-in account is staff or an administrator (shows the back office link).
+    pub(crate) viewer_is_staff: bool,
+    /// The CSRF token every form on the page carries.
+    pub(crate) csrf: String,
+    /// The back office's sections this viewer may open.
+    pub(crate) admin_nav: Vec<(&'static str, &'static str)>,
 }
 
 impl Page {
@@ -30,7 +39,22 @@ impl Page {
             css: assets::url("app.css"),
             icon: assets::url("icon.svg"),
             section: "",
+            viewer_name: String::new(),
+            viewer_is_staff: false,
+            csrf: String::new(),
+            admin_nav: Vec::new(),
         }
+    }
+
+    /// A page for this request: the header shows who is signed in, forms carry the CSRF token.
+    pub(crate) fn with(mut self, ctx: &RequestContext) -> Self {
+        if let Some(v) = &ctx.viewer {
+            self.viewer_name = v.account.real_name.clone();
+            self.viewer_is_staff = v.account.kind != govhall_identity::AccountKind::Person;
+            self.admin_nav = crate::admin::sections(&v.access);
+        }
+        self.csrf = ctx.csrf.clone();
+        self
     }
 
     /// Marks a header section as the current one.

@@ -6,11 +6,14 @@
 //! and readiness probes, Prometheus metrics and the OpenAPI document. Handlers are thin: they
 //! extract, call one service function of a domain crate, and render.
 
-pub mod admin_auth;
+mod admin;
 mod assets;
+pub mod auth;
 mod calendar;
 mod error;
 mod health;
+mod html;
+mod identity;
 mod layout;
 mod messaging;
 mod metrics;
@@ -18,10 +21,12 @@ mod middleware;
 mod openapi;
 mod pages;
 mod router;
+mod routes;
 mod state;
 
 pub use error::AppError;
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 pub use router::router;
+pub use routes::{RouteSpec, route_table};
 pub use state::{AppContext, AppState, SiteSettings, WebSettings};

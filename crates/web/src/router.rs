@@ -1,10 +1,12 @@
 //! The whole router: every route, then the layers every request passes through.
 
+use crate::auth::{enforce, resolve};
 use crate::middleware::{MakeUuidV7, REQUEST_ID, request_span, sanitize_request_id, security_headers};
 use crate::state::AppState;
-use crate::{AppError, assets, calendar, error, health, messaging, metrics, openapi, pages};
+use crate::{AppError, error, metrics, routes};
 use axum::Router;
-use axum::routing::get;
+use axum::routing::MethodRouter;
+use std::collections::BTreeMap;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -13,22 +15,27 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 /// Bodies larger than this are refused before a handler sees them (uploads set their own limit).
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The portal and the API, ready to serve.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::serve))
-        .route("/static/{file}", get(assets::serve))
-        .route("/docs/api", get(openapi::docs_page))
-        .route("/api/v1/openapi.json", get(openapi::openapi_json))
-        .route("/api/v1/calendar/days/{date}", get(calendar::day))
-        .route("/api/v1/calendar/deadline", get(calendar::deadline))
-        .merge(messaging::router())
+    // One method router per path, each method behind its own guard.
+    let mut paths: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
+    for (spec, handler) in routes::table() {
+        let guarded = handler.route_layer(axum::middleware::from_fn_with_state((state.clone(), spec.guard), enforce));
+        let merged = match paths.remove(spec.path) {
+            Some(existing) => existing.merge(guarded),
+            None => guarded,
+        };
+        paths.insert(spec.path, merged);
+    }
+    let mut app = Router::new();
+    for (path, handler) in paths {
+        app = app.route(path, handler);
+    }
+    let mut app = app
         .fallback(|| async { AppError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), resolve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track));
     app = app.layer(
         ServiceBuilder::new()

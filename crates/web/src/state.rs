@@ -4,6 +4,7 @@ use crate::metrics::Metrics;
 use govhall_core::{Secret, WorkingCalendar, serde_lenient};
 use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
+use govhall_identity::Identity;
 use govhall_messaging::Messaging;
 use serde::{Deserialize, Serialize};
 use std::ops::Deref;
@@ -44,9 +45,9 @@ impl Default for SiteSettings {
 pub struct WebSettings {
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     pub metrics_token: Secret,
-    /// The administrators' token for the admin pages, until accounts and roles exist; the admin
-    /// pages are off while it is empty.
-    pub admin_token: Secret,
+    /// Whether a reverse proxy (nginx) stands in front: then the client's address is taken from
+    /// its `X-Real-IP` header, otherwise from the connection.
+    pub behind_proxy: bool,
 }
 
 /// Everything the web layer needs, built once by the binary.
@@ -66,8 +67,8 @@ pub struct AppContext {
     pub changes: ChangeFollower,
     /// The message center.
     pub messaging: Messaging,
-    /// Failed admin logins on this node.
-    pub admin_logins: crate::admin_auth::LoginThrottle,
+    /// Identity and access.
+    pub identity: Arc<Identity>,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -51,5 +51,87 @@ pub fn settings(db: &TestDatabase) -> Settings {
         ..Settings::default()
     };
     settings.jobs.poll_interval_ms = 50;
+    settings.identity.master_key = govhall_core::Secret::new(MASTER_KEY);
     settings
+}
+
+/// The test master key (tests on PostgreSQL need one configured).
+pub const MASTER_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// A password every test account uses.
+pub const PASSWORD: &str = "Test-pass-123";
+
+/// A signed-in browser: its session cookie and the CSRF token of its pages.
+#[derive(Clone)]
+pub struct Agent {
+    pub cookie: String,
+    pub csrf: String,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Agent {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap()
+    }
+
+    /// Posts a form as a page of the site would: same origin, with the CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &self.csrf));
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The CSRF token in a page's forms.
+pub fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The value of a cookie set by a response.
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+impl TestApp {
+    /// Signs in through the login form and returns the signed-in agent.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Agent {
+        let page = self.get("/login").await;
+        let visitor = set_cookie(&page, "govhall_visitor").unwrap();
+        let csrf = csrf_of(&page.text().await.unwrap());
+        let res = self
+            .client
+            .post(self.url("/login"))
+            .header("cookie", &visitor)
+            .header("origin", self.app.url())
+            .form(&[("login", login), ("password", password), ("csrf", &csrf), ("next", "/account")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER, "signed in as {login}");
+        let cookie = set_cookie(&res, "govhall_session").expect("a session cookie");
+        let mut agent = Agent { cookie, csrf: String::new(), base: self.app.url(), client: self.client.clone() };
+        agent.csrf = csrf_of(&agent.get("/account").await.text().await.unwrap());
+        agent
+    }
+
+    /// Creates an administrator with `role` and signs in as them.
+    pub async fn admin(&self, role: govhall_identity::AdminRole, phone: &str) -> Agent {
+        let actor = govhall_identity::audit::Actor::system("test");
+        self.app.identity().create_admin(&actor, role, phone, "测试管理员", PASSWORD).await.unwrap();
+        self.sign_in(phone, PASSWORD).await
+    }
 }

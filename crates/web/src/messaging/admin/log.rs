@@ -1,15 +1,16 @@
 //! The delivery log and one message: its content, its transitions, retry and cancel.
 
-use super::{china, render, time};
+use super::{render, time};
 use crate::AppError;
-use crate::admin_auth::{Admin, same_origin};
+use crate::auth::RequestContext;
+use crate::html::parse_day;
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, Redirect};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use govhall_identity::audit::{self, Event};
 use govhall_messaging::store::{self, MessageFilter};
 use govhall_messaging::{Channel, Message, MessageStatus, Recipient};
 use serde::Deserialize;
@@ -99,18 +100,6 @@ impl LogQuery {
     }
 }
 
-fn parse_day(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, String> {
-    if s.trim().is_empty() {
-        return Ok(None);
-    }
-    let day =
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{field}应为 YYYY-MM-DD 格式的日期"))?;
-    Ok(china()
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|d| d.with_timezone(&Utc)))
-}
-
 /// Builds the filter; a field that cannot be read becomes a message beside the form.
 fn filter(q: &LogQuery) -> Result<MessageFilter, String> {
     let channel = match q.channel.as_str() {
@@ -141,7 +130,7 @@ fn filter(q: &LogQuery) -> Result<MessageFilter, String> {
 }
 
 pub(crate) async fn messages(
-    _: Admin,
+    ctx: RequestContext,
     State(state): State<AppState>,
     Query(q): Query<LogQuery>,
 ) -> Result<Html<String>, AppError> {
@@ -158,7 +147,7 @@ pub(crate) async fn messages(
     let has_more = rows.len() as i64 > PAGE_SIZE;
     let rows: Vec<Row> = rows.iter().take(PAGE_SIZE as usize).map(Row::from).collect();
     render(MessagesPage {
-        page: Page::new(&state, "消息发送记录"),
+        page: Page::new(&state, "消息发送记录").with(&ctx),
         rows,
         prev: (page_no > 1).then(|| q.link(page_no - 1)),
         next: has_more.then(|| q.link(page_no + 1)),
@@ -189,7 +178,7 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
 }
 
 pub(crate) async fn message(
-    _: Admin,
+    ctx: RequestContext,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
@@ -202,7 +191,7 @@ pub(crate) async fn message(
     let body = if m.is_verification { "（验证码内容不予显示）".to_owned() } else { m.body.clone() };
     let subject = if m.is_verification { String::new() } else { m.subject.clone() };
     render(MessagePage {
-        page: Page::new(&state, "消息详情"),
+        page: Page::new(&state, "消息详情").with(&ctx),
         row: Row::from(&m),
         subject,
         body,
@@ -225,35 +214,37 @@ pub(crate) async fn message(
 }
 
 pub(crate) async fn retry(
-    admin: Admin,
+    ctx: RequestContext,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    act(admin, &headers, &id, async |id| govhall_messaging::retry(&state.db, &state.messaging, id, "管理员").await)
-        .await
+    let by = ctx.actor().label;
+    act(&state, &ctx, "message.retry", &id, async |id| {
+        govhall_messaging::retry(&state.db, &state.messaging, id, &by).await
+    })
+    .await
 }
 
 pub(crate) async fn cancel(
-    admin: Admin,
+    ctx: RequestContext,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    act(admin, &headers, &id, async |id| govhall_messaging::cancel(&state.db, id, "管理员取消").await).await
+    act(&state, &ctx, "message.cancel", &id, async |id| govhall_messaging::cancel(&state.db, id, "管理员取消").await)
+        .await
 }
 
-/// An administrator's action on one message from its page: same-site post, then back to the page.
+/// An administrator's action on one message from its page, audited, then back to the page.
 async fn act(
-    _: Admin,
-    headers: &HeaderMap,
+    state: &AppState,
+    ctx: &RequestContext,
+    what: &str,
     id: &str,
     action: impl AsyncFnOnce(Uuid) -> Result<(), govhall_messaging::MessagingError>,
 ) -> Result<Redirect, AppError> {
-    same_origin(headers)?;
     let id = parse_id(id)?;
     action(id).await.map_err(|e| coded(&e))?;
-    tracing::info!(message.id = %id, "administrator acted on a message");
+    audit::record_alone(&state.db, &ctx.actor(), Event::success(what, "message", id)).await?;
     Ok(Redirect::to(&format!("/admin/messages/{id}")))
 }
 

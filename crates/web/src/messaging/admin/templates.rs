@@ -2,15 +2,16 @@
 
 use super::{render, time, with_status};
 use crate::AppError;
-use crate::admin_auth::{Admin, same_origin};
+use crate::auth::RequestContext;
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_core::Coded;
+use govhall_identity::audit::{self, Event};
 use govhall_messaging::Channel;
 use govhall_messaging::templates::{self as store, NewTemplate};
 use serde::Deserialize;
@@ -33,10 +34,10 @@ struct TemplatesPage {
     rows: Vec<TemplateRow>,
 }
 
-pub(crate) async fn templates(_: Admin, State(state): State<AppState>) -> Result<Html<String>, AppError> {
+pub(crate) async fn templates(ctx: RequestContext, State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let list = store::list_latest(&state.db).await.map_err(AppError::internal)?;
     render(TemplatesPage {
-        page: Page::new(&state, "消息模板"),
+        page: Page::new(&state, "消息模板").with(&ctx),
         rows: list
             .into_iter()
             .map(|t| TemplateRow {
@@ -86,6 +87,7 @@ pub(crate) struct TemplateForm {
 
 async fn form_page(
     state: &AppState,
+    ctx: &RequestContext,
     form: TemplateForm,
     error: String,
     preview: Option<(String, String)>,
@@ -102,7 +104,7 @@ async fn form_page(
         _ => Vec::new(),
     };
     render(TemplateFormPage {
-        page: Page::new(state, "编辑消息模板"),
+        page: Page::new(state, "编辑消息模板").with(ctx),
         channels: Channel::ALL.iter().map(|c| (c.as_str(), c.label())).collect(),
         form,
         error,
@@ -113,7 +115,7 @@ async fn form_page(
 }
 
 pub(crate) async fn template_form(
-    _: Admin,
+    ctx: RequestContext,
     State(state): State<AppState>,
     Query(q): Query<TemplateForm>,
 ) -> Result<Html<String>, AppError> {
@@ -127,20 +129,18 @@ pub(crate) async fn template_form(
             form.body = t.body;
         }
     }
-    form_page(&state, form, String::new(), None).await
+    form_page(&state, &ctx, form, String::new(), None).await
 }
 
 pub(crate) async fn save_template(
-    _: Admin,
+    ctx: RequestContext,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Form(form): Form<TemplateForm>,
 ) -> Result<Response, AppError> {
-    same_origin(&headers)?;
     let Some(channel) = Channel::parse(&form.channel) else {
         return Ok(with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            form_page(&state, form, "请选择渠道".to_owned(), None).await?,
+            form_page(&state, &ctx, form, "请选择渠道".to_owned(), None).await?,
         ));
     };
     if form.action == "preview" {
@@ -153,7 +153,7 @@ pub(crate) async fn save_template(
                     let error = "示例参数应为 JSON 对象，例如 {\"name\": \"张三\"}".to_owned();
                     return Ok(with_status(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        form_page(&state, form, error, None).await?,
+                        form_page(&state, &ctx, form, error, None).await?,
                     ));
                 }
             }
@@ -170,10 +170,11 @@ pub(crate) async fn save_template(
             created_at: state.db.now(),
         };
         return match store::render(&draft, &sample) {
-            Ok(preview) => Ok(form_page(&state, form, String::new(), Some(preview)).await?.into_response()),
-            Err(e) => {
-                Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, form_page(&state, form, e.message(), None).await?))
-            }
+            Ok(preview) => Ok(form_page(&state, &ctx, form, String::new(), Some(preview)).await?.into_response()),
+            Err(e) => Ok(with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form_page(&state, &ctx, form, e.message(), None).await?,
+            )),
         };
     }
     let new = NewTemplate {
@@ -182,12 +183,19 @@ pub(crate) async fn save_template(
         subject: form.subject.clone(),
         body: form.body.clone(),
         note: form.note.clone(),
-        created_by: "管理员".to_owned(),
+        created_by: ctx.actor().label,
     };
     match store::create_version(&state.db, new).await {
-        Ok(t) => Ok(Redirect::to(&format!("/admin/templates/new?code={}&channel={}", t.code, t.channel.as_str()))
-            .into_response()),
+        Ok(t) => {
+            let event = Event::success("message_template.save", "message_template", &t.code)
+                .detail(format!("第{}版", t.version));
+            audit::record_alone(&state.db, &ctx.actor(), event).await?;
+            Ok(Redirect::to(&format!("/admin/templates/new?code={}&channel={}", t.code, t.channel.as_str()))
+                .into_response())
+        }
         Err(govhall_messaging::MessagingError::Db(e)) => Err(AppError::internal(e)),
-        Err(e) => Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, form_page(&state, form, e.message(), None).await?)),
+        Err(e) => {
+            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, form_page(&state, &ctx, form, e.message(), None).await?))
+        }
     }
 }

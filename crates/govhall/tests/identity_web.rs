@@ -1,0 +1,553 @@
+//! Identity and access over HTTP: registration with an SMS code, sign-in, sessions, CSRF,
+//! lockout and throttling, data scopes, the authorization matrix of every route, bearer tokens,
+//! and the audit chain's tamper detection.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers unwrap: a failure there is the test failing"
+)]
+
+mod common;
+
+use common::{Agent, PASSWORD, TestApp, csrf_of, set_cookie};
+use govhall_db::{exec, run, sqlx};
+use govhall_identity::accounts::{NewStaff, Registration};
+use govhall_identity::audit::{self, Actor};
+use govhall_identity::rbac::Grantee;
+use govhall_identity::{AccountId, AdminRole, DepartmentId, Permission, Scope, departments};
+use govhall_web::auth::Guard;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use serde_json::{Value, json};
+
+/// The newest verification code sent to `phone`, read from the outbox.
+async fn code_sent_to(t: &TestApp, phone: &str) -> String {
+    let mut conn = t.app.db().conn().await.unwrap();
+    let body: String = run!(conn, |c| {
+        sqlx::query_scalar("SELECT body FROM messages WHERE recipient = $1 ORDER BY created_at DESC LIMIT 1")
+            .bind(phone)
+            .fetch_one(&mut *c)
+            .await
+    })
+    .unwrap();
+    let digits: Vec<char> = body.chars().collect();
+    digits
+        .windows(6)
+        .find(|w| w.iter().all(char::is_ascii_digit))
+        .map(|w| w.iter().collect())
+        .unwrap_or_else(|| panic!("no code in {body:?}"))
+}
+
+/// Registers a person directly (code issued and read back) and returns their id.
+async fn person(t: &TestApp, phone: &str, id_number: &str) -> AccountId {
+    let identity = t.app.identity();
+    identity.send_registration_code(phone).await.unwrap();
+    let code = code_sent_to(t, phone).await;
+    let form = Registration {
+        phone: phone.into(),
+        code,
+        password: PASSWORD.into(),
+        real_name: "张三".into(),
+        id_number: id_number.into(),
+    };
+    identity.register_person(&form, "127.0.0.1").await.unwrap()
+}
+
+async fn department(t: &TestApp, name: &str, region: &str, parent: Option<DepartmentId>) -> DepartmentId {
+    departments::create(t.app.db(), &Actor::system("test"), name, region, parent).await.unwrap()
+}
+
+async fn staff(t: &TestApp, phone: &str, department: DepartmentId) -> AccountId {
+    let new = NewStaff {
+        phone: phone.into(),
+        real_name: "李四".into(),
+        id_number: String::new(),
+        department,
+        password: PASSWORD.into(),
+    };
+    t.app.identity().create_staff(&Actor::system("test"), &new).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_person_registers_with_an_sms_code_signs_in_sees_a_masked_profile_and_signs_out() {
+    let t = TestApp::spawn().await;
+    let page = t.get("/register").await;
+    let visitor = set_cookie(&page, "govhall_visitor").unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (client, url, visitor, csrf, origin) =
+            (t.client.clone(), t.url("/register"), visitor.clone(), csrf.clone(), t.app.url());
+        async move {
+            let mut form = fields;
+            form.push(("csrf", csrf));
+            client.post(url).header("cookie", visitor).header("origin", origin).form(&form).send().await.unwrap()
+        }
+    };
+    let res = post(vec![("action", "send_code".into()), ("phone", "1380013800".into())]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("手机号码"), "the field is named");
+    let res =
+        post(vec![("action", "send_code".into()), ("phone", "13800138000".into()), ("real_name", "王五".into())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("验证码已发送") && html.contains("value=\"王五\""), "what was typed is kept");
+    let code = code_sent_to(&t, "13800138000").await;
+    let full = |code: &str, id: &str, pw: &str| {
+        vec![
+            ("action", "register".to_owned()),
+            ("phone", "13800138000".to_owned()),
+            ("code", code.to_owned()),
+            ("real_name", "王五".to_owned()),
+            ("id_number", id.to_owned()),
+            ("password", pw.to_owned()),
+            ("password_again", pw.to_owned()),
+        ]
+    };
+    let res = post(full(&code, "370102199003071235", PASSWORD)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a wrong check digit");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("身份证") && html.contains("value=\"370102199003071235\""), "{html}");
+    let res = post(full(&code, "370102199003071238", "short")).await;
+    assert!(res.text().await.unwrap().contains("密码长度"));
+    let res = post(full("000000", "370102199003071238", PASSWORD)).await;
+    assert!(res.text().await.unwrap().contains("验证码"));
+    let res = post(full(&code, "370102199003071238", PASSWORD)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/login?done=registered");
+
+    // Stored encrypted, found by keyed hash.
+    let mut conn = t.app.db().conn().await.unwrap();
+    let (phone_enc, id_enc): (String, String) = run!(conn, |c| {
+        sqlx::query_as("SELECT phone_enc, id_number_enc FROM accounts WHERE kind = 'person'").fetch_one(&mut *c).await
+    })
+    .unwrap();
+    drop(conn);
+    assert!(!phone_enc.contains("13800138000") && !id_enc.contains("3701021990"));
+
+    let me = t.sign_in("370102199003071238", PASSWORD).await;
+    let html = me.get("/account").await.text().await.unwrap();
+    assert!(html.contains("138****8000") && html.contains("3701**********1238") && html.contains("王五"));
+    assert!(!html.contains("13800138000") && !html.contains("370102199003071238"), "masked");
+    let res = me.post("/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&res, "govhall_session").unwrap().ends_with('='), "cookie cleared");
+    let res = me.get("/account").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the session is gone on the server too");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn forms_without_a_valid_csrf_token_or_from_another_site_are_refused() {
+    let t = TestApp::spawn().await;
+    person(&t, "13800138001", "370102199003071238").await;
+    let me = t.sign_in("13800138001", PASSWORD).await;
+    let bare = |token: Option<&str>, origin: &str| {
+        let mut req = t
+            .client
+            .post(t.url("/account/sessions/revoke-others"))
+            .header("cookie", &me.cookie)
+            .header("origin", origin);
+        req = match token {
+            Some(tok) => req.form(&[("csrf", tok)]),
+            None => req.form(&[("x", "y")]),
+        };
+        req.send()
+    };
+    let res = bare(None, &t.app.url()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("页面已过期"));
+    assert_eq!(bare(Some("forged"), &t.app.url()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(bare(Some(&me.csrf), "https://evil.example").await.unwrap().status(), StatusCode::FORBIDDEN);
+    // Another visitor's token does not work for this session.
+    let other = csrf_of(&t.get("/login").await.text().await.unwrap());
+    assert_eq!(bare(Some(&other), &t.app.url()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(bare(Some(&me.csrf), &t.app.url()).await.unwrap().status(), StatusCode::SEE_OTHER);
+    // Login itself needs the visitor's token.
+    let res = t
+        .client
+        .post(t.url("/login"))
+        .header("origin", t.app.url())
+        .form(&[("login", "13800138001"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_and_a_reset_by_sms_unlocks_it() {
+    let t = TestApp::spawn_with(|s| s.messaging.code_min_interval_secs = 0).await;
+    person(&t, "13800138002", "370102199003071238").await;
+    let page = t.get("/login").await;
+    let visitor = set_cookie(&page, "govhall_visitor").unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let try_login = |password: &'static str| {
+        let (client, url, visitor, csrf, origin) =
+            (t.client.clone(), t.url("/login"), visitor.clone(), csrf.clone(), t.app.url());
+        async move {
+            client
+                .post(url)
+                .header("cookie", visitor)
+                .header("origin", origin)
+                .form(&[("login", "13800138002"), ("password", password), ("csrf", &csrf)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..4 {
+        let res = try_login("wrong-pass-1").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(res.text().await.unwrap().contains("账号或密码不正确"));
+    }
+    let res = try_login("wrong-pass-1").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "the fifth failure locks");
+    let res = try_login(PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(res.text().await.unwrap().contains("临时锁定"));
+
+    let identity = t.app.identity();
+    identity.send_reset_code("13800138002").await.unwrap();
+    let code = code_sent_to(&t, "13800138002").await;
+    identity.reset_password("13800138002", &code, "New-pass-456", "127.0.0.1").await.unwrap();
+    t.sign_in("13800138002", "New-pass-456").await;
+
+    // An address that fails too often waits, whatever account it tries.
+    let many = TestApp::spawn_with(|s| s.identity.address_failures = 3).await;
+    for login in ["13900000001", "13900000002", "13900000003"] {
+        let err = many
+            .app
+            .identity()
+            .login(
+                &govhall_identity::sessions::Credentials {
+                    login: login.into(),
+                    password: "x".into(),
+                    client_ip: "10.0.0.9".into(),
+                    user_agent: String::new(),
+                },
+                govhall_identity::sessions::SessionKind::Web,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, govhall_identity::IdentityError::BadCredentials), "{err:?}");
+    }
+    let err = many
+        .app
+        .identity()
+        .login(
+            &govhall_identity::sessions::Credentials {
+                login: "13900000004".into(),
+                password: "x".into(),
+                client_ip: "10.0.0.9".into(),
+                user_agent: String::new(),
+            },
+            govhall_identity::sessions::SessionKind::Web,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, govhall_identity::IdentityError::Throttled), "{err:?}");
+    many.stop().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn people_see_and_end_only_their_own_sessions_and_enterprises() {
+    let t = TestApp::spawn().await;
+    person(&t, "13800138003", "370102199003071238").await;
+    person(&t, "13800138004", "11010519491231002X").await;
+    let a = t.sign_in("13800138003", PASSWORD).await;
+    let a_phone = t.sign_in("13800138003", PASSWORD).await;
+    let b = t.sign_in("13800138004", PASSWORD).await;
+    let sessions_of_a = t
+        .app
+        .identity()
+        .sessions_of(t.app.identity().find_account("13800138003").await.unwrap().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sessions_of_a.len(), 2);
+    for s in &sessions_of_a {
+        let res = b.post(&format!("/account/sessions/{}/revoke", s.id), &[]).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "B cannot end A's session by its id");
+    }
+    assert_eq!(a.get("/account").await.status(), StatusCode::OK);
+    // "Log out everywhere" ends A's other session, not this one.
+    assert_eq!(a.post("/account/sessions/revoke-others", &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(a.get("/account").await.status(), StatusCode::OK);
+    assert_eq!(a_phone.get("/account").await.status(), StatusCode::SEE_OTHER);
+
+    // Enterprises: A registers one and invites B as an agent; B accepts and acts for it.
+    let res = a
+        .post(
+            "/account/enterprises",
+            &[("credit_code", "91350100M000100Y40"), ("name", "测试公司"), ("legal_representative", "张三")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a wrong check character is named");
+    let res = a
+        .post(
+            "/account/enterprises",
+            &[("credit_code", "91350100M000100Y43"), ("name", "测试公司"), ("legal_representative", "张三")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = a.get("/account/enterprises").await.text().await.unwrap();
+    let enterprise = html.split("/account/enterprises/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let res = b
+        .post(&format!("/account/enterprises/{enterprise}/invite"), &[("phone", "13800138003"), ("role", "admin")])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "only the enterprise's administrators invite");
+    let res = b.post(&format!("/account/enterprises/{enterprise}/accept"), &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "no invitation yet");
+    let res = a
+        .post(&format!("/account/enterprises/{enterprise}/invite"), &[("phone", "13800138004"), ("role", "agent")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = b.post("/account/acting", &[("enterprise", &enterprise)]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "not a member until accepted");
+    assert_eq!(b.post(&format!("/account/enterprises/{enterprise}/accept"), &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.post("/account/acting", &[("enterprise", &enterprise)]).await.status(), StatusCode::SEE_OTHER);
+    let html = b.get("/account").await.text().await.unwrap();
+    assert!(html.contains("测试公司"), "B acts for the enterprise");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn data_scopes_limit_staff_and_every_view_of_personal_data_is_audited() {
+    let t = TestApp::spawn().await;
+    let identity = t.app.identity();
+    let province = department(&t, "山东省政务服务管理办公室", "370000", None).await;
+    let jinan = department(&t, "济南市行政审批服务局", "370100", Some(province)).await;
+    let qingdao = department(&t, "青岛市行政审批服务局", "370200", Some(province)).await;
+    let clerk = staff(&t, "13600000001", jinan).await;
+    let other = staff(&t, "13600000002", qingdao).await;
+    let citizen = person(&t, "13800138005", "370102199003071238").await;
+    let actor = Actor::system("test");
+    let role = identity
+        .save_role(&actor, "registry", "户籍窗口", &[Permission::PersonView, Permission::PersonViewPersonalData])
+        .await
+        .unwrap();
+    // Administrators' permissions cannot be put in a business role.
+    assert!(identity.save_role(&actor, "sneaky", "越权", &[Permission::AuditView]).await.is_err());
+
+    let system = identity.roles().await.unwrap().into_iter().find(|r| r.admin_role == Some(AdminRole::System)).unwrap();
+    assert!(
+        identity.grant(&actor, system.id, Grantee::Account(clerk), Scope::All).await.is_err(),
+        "admin roles are not granted"
+    );
+    identity.grant(&actor, role, Grantee::Department(jinan), Scope::Own).await.unwrap();
+    let access = identity.access(clerk).await.unwrap();
+    assert!(access.has(Permission::PersonView) && !access.has(Permission::AuditView));
+    let me = t.sign_in("13600000001", PASSWORD).await;
+    // With scope "own", the clerk sees only records they own: not the citizen's numbers.
+    let res = me.post(&format!("/admin/people/{citizen}/reveal"), &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Staff management is the system administrator's, never a business role's.
+    let res = me.post(&format!("/admin/staff/{other}/status"), &[("active", "false")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    identity.grant(&actor, role, Grantee::Account(clerk), Scope::All).await.unwrap();
+    let res = me.post(&format!("/admin/people/{citizen}/reveal"), &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("370102199003071238"));
+    let html = me.get("/admin/people").await.text().await.unwrap();
+    assert!(html.contains("3701**********1238") && !html.contains("370102199003071238"), "lists stay masked");
+
+    let views = audit::search(
+        t.app.db(),
+        &audit::Filter { action: Some("person.view_personal_data".into()), ..Default::default() },
+        10,
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(views.iter().map(|e| e.result.as_str()).collect::<Vec<_>>(), ["success", "denied"]);
+    assert!(views.iter().all(|e| e.target_id == citizen.to_string() && e.actor_id == Some(clerk.as_uuid())));
+    t.stop().await;
+}
+
+/// Every route, called by every kind of viewer: allowed exactly when the guard says so.
+#[tokio::test]
+async fn every_route_allows_exactly_the_viewers_its_guard_names() {
+    let t = TestApp::spawn().await;
+    person(&t, "13800138006", "370102199003071238").await;
+    let jinan = department(&t, "济南市行政审批服务局", "370100", None).await;
+    let clerk = staff(&t, "13600000003", jinan).await;
+    let identity = t.app.identity();
+    let actor = Actor::system("test");
+    let role = identity
+        .save_role(&actor, "reviewer", "审查", &[Permission::CaseReview, Permission::PersonView])
+        .await
+        .unwrap();
+    identity.grant(&actor, role, Grantee::Account(clerk), Scope::Department).await.unwrap();
+
+    let login_page = t.get("/login").await;
+    let anonymous = Agent {
+        cookie: set_cookie(&login_page, "govhall_visitor").unwrap(),
+        csrf: csrf_of(&login_page.text().await.unwrap()),
+        base: t.app.url(),
+        client: t.client.clone(),
+    };
+    let viewers: Vec<(&str, Option<Agent>)> = vec![
+        ("anonymous", None),
+        ("person", Some(t.sign_in("13800138006", PASSWORD).await)),
+        ("staff", Some(t.sign_in("13600000003", PASSWORD).await)),
+        ("system", Some(t.admin(AdminRole::System, "13700000011").await)),
+        ("security", Some(t.admin(AdminRole::Security, "13700000012").await)),
+        ("audit", Some(t.admin(AdminRole::Audit, "13700000013").await)),
+    ];
+    let holds = |who: &str, p: Permission| match who {
+        "staff" => matches!(p, Permission::CaseReview | Permission::PersonView),
+        "system" => p.admin_role() == Some(AdminRole::System),
+        "security" => p.admin_role() == Some(AdminRole::Security),
+        "audit" => p.admin_role() == Some(AdminRole::Audit),
+        _ => false,
+    };
+    let mut checked = 0;
+    for spec in govhall_web::route_table() {
+        if spec.path.starts_with("/api/") || spec.path == "/logout" {
+            continue; // the API is checked with bearer tokens below; signing out would end the session
+        }
+        let path = spec
+            .path
+            .replace("{id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{file}", "none.css")
+            .replace("{date}", "2026-10-01");
+        for (who, agent) in &viewers {
+            let allowed = match spec.guard {
+                Guard::Public => true,
+                Guard::SignedIn => agent.is_some(),
+                Guard::Permission(p) => holds(who, p),
+            };
+            let agent = agent.as_ref().unwrap_or(&anonymous);
+            let res = if spec.method == "POST" { agent.post(&path, &[]).await } else { agent.get(&path).await };
+            let status = res.status();
+            let denied = status == StatusCode::FORBIDDEN
+                || status == StatusCode::UNAUTHORIZED
+                || (status == StatusCode::SEE_OTHER
+                    && res.headers()[LOCATION].to_str().unwrap().starts_with("/login?next="));
+            assert_eq!(!denied, allowed, "{who} {} {path}: {status}", spec.method);
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_app_signs_in_with_bearer_tokens_that_can_be_revoked() {
+    let t = TestApp::spawn().await;
+    person(&t, "13800138007", "370102199003071238").await;
+    let res = t
+        .client
+        .post(t.url("/api/v1/sessions"))
+        .json(&json!({"login": "13800138007", "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "bad_credentials");
+    let res = t
+        .client
+        .post(t.url("/api/v1/sessions"))
+        .body("not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = t
+        .client
+        .post(t.url("/api/v1/sessions"))
+        .json(&json!({"login": "13800138007", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(body["account"]["phone"], "138****8007");
+    let me = |token: String| t.client.get(t.url("/api/v1/me")).bearer_auth(token).send();
+    let res = me(token.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["id_number"], "3701**********1238");
+    assert_eq!(me("forged".into()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // A token is not a cookie, and a cookie is not a token.
+    let res =
+        t.client.get(t.url("/account")).header("cookie", format!("govhall_session={token}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut conn = t.app.db().conn().await.unwrap();
+    let stored: i64 = run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
+        .bind(&token)
+        .fetch_one(&mut *c)
+        .await)
+    .unwrap();
+    drop(conn);
+    assert_eq!(stored, 0, "tokens are stored hashed");
+    let res = t.client.delete(t.url("/api/v1/sessions/current")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(token).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    t.stop().await;
+}
+
+async fn drop_guards(t: &TestApp) {
+    let mut tx = t.app.db().begin().await.unwrap();
+    if tx.backend() == govhall_db::Backend::Postgres {
+        exec!(tx, sqlx::query("DROP TRIGGER audit_log_append_only ON audit_log")).unwrap();
+    } else {
+        exec!(tx, sqlx::query("DROP TRIGGER audit_log_no_update")).unwrap();
+        exec!(tx, sqlx::query("DROP TRIGGER audit_log_no_delete")).unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn sql(t: &TestApp, statement: &'static str) -> Result<u64, govhall_db::DbError> {
+    let mut tx = t.app.db().begin().await?;
+    let n = exec!(tx, sqlx::query(statement))?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_edits_and_verify_names_the_first_tampered_entry() {
+    for tamper in ["edit", "delete", "reorder"] {
+        let t = TestApp::spawn().await;
+        for i in 0..6 {
+            audit::record_alone(t.app.db(), &Actor::system("test"), audit::Event::success("test.action", "thing", i))
+                .await
+                .unwrap();
+        }
+        let clean = audit::verify(t.app.db()).await.unwrap();
+        assert_eq!((clean.checked, clean.first_problem), (6, None));
+        assert!(
+            sql(&t, "UPDATE audit_log SET detail = 'x' WHERE seq = 3").await.is_err(),
+            "the database refuses edits"
+        );
+        assert!(sql(&t, "DELETE FROM audit_log WHERE seq = 3").await.is_err(), "and deletions");
+        drop_guards(&t).await;
+        let expected = match tamper {
+            "edit" => {
+                sql(&t, "UPDATE audit_log SET actor_label = 'someone else' WHERE seq = 3").await.unwrap();
+                (3, "内容被修改")
+            }
+            "delete" => {
+                sql(&t, "DELETE FROM audit_log WHERE seq = 3").await.unwrap();
+                (3, "缺失")
+            }
+            _ => {
+                // Swap the contents of entries 3 and 4, hashes and all: each is intact alone.
+                sql(&t, "UPDATE audit_log SET seq = -3 WHERE seq = 3").await.unwrap();
+                sql(&t, "UPDATE audit_log SET seq = 3 WHERE seq = 4").await.unwrap();
+                sql(&t, "UPDATE audit_log SET seq = 4 WHERE seq = -3").await.unwrap();
+                (3, "内容被修改")
+            }
+        };
+        let report = audit::verify(t.app.db()).await.unwrap();
+        let (seq, what) = report.first_problem.expect("tampering found");
+        assert_eq!(seq, expected.0, "{tamper}: {what}");
+        assert!(what.contains(expected.1), "{tamper}: {what}");
+        assert_eq!(report.checked, 2);
+        t.stop().await;
+    }
+}

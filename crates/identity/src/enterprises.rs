@@ -1,0 +1,245 @@
+//! Enterprises (法人) and their members: the person who registers an enterprise becomes its
+//! administrator (管理员) and invites others as administrators or agents (经办人); a person may
+//! belong to several enterprises and acts for one at a time.
+
+use crate::audit::{self, Actor, Event};
+use crate::ids::{AccountId, EnterpriseId};
+use crate::{Identity, IdentityError};
+use chrono::{DateTime, Utc};
+use govhall_core::{CreditCode, Phone};
+use govhall_db::sqlx::{self, AssertSqlSafe};
+use govhall_db::{exec, run};
+use uuid::Uuid;
+
+/// An enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Enterprise {
+    /// Id.
+    pub id: Uuid,
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Name.
+    pub name: String,
+    /// Legal representative.
+    pub legal_representative: String,
+    /// When registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A membership, with the enterprise's and the member's names.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Membership {
+    /// The enterprise.
+    pub enterprise_id: Uuid,
+    /// Its name.
+    pub enterprise_name: String,
+    /// Its credit code.
+    pub credit_code: String,
+    /// The member.
+    pub account_id: Uuid,
+    /// The member's real name.
+    pub member_name: String,
+    /// `admin` or `agent`.
+    pub role: String,
+    /// `invited` or `active`.
+    pub status: String,
+}
+
+impl Membership {
+    /// The role in Chinese.
+    pub fn role_label(&self) -> &'static str {
+        if self.role == "admin" { "管理员" } else { "经办人" }
+    }
+}
+
+const MEMBERSHIPS: &str = "SELECT m.enterprise_id, e.name AS enterprise_name, e.credit_code, m.account_id,
+                                  a.real_name AS member_name, m.role, m.status
+                           FROM enterprise_members m JOIN enterprises e ON e.id = m.enterprise_id
+                           JOIN accounts a ON a.id = m.account_id";
+
+fn text(field: &str, value: &str, max: usize) -> Result<String, IdentityError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(|c| c.is_control() || "<>".contains(c)) {
+        return Err(IdentityError::field("invalid_field", format!("{field}不能为空，不超过 {max} 个字，且不含尖括号")));
+    }
+    Ok(value.to_owned())
+}
+
+impl Identity {
+    /// Registers an enterprise; the person registering it becomes its administrator.
+    pub async fn register_enterprise(
+        &self,
+        actor: &Actor,
+        by: AccountId,
+        credit_code: &str,
+        name: &str,
+        legal_representative: &str,
+    ) -> Result<EnterpriseId, IdentityError> {
+        let code = CreditCode::parse(credit_code)?;
+        let name = text("企业名称", name, 100)?;
+        let legal = text("法定代表人", legal_representative, 50)?;
+        let id = EnterpriseId::new();
+        let now = self.db.now();
+        let mut tx = self.db.begin().await?;
+        let n = exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO enterprises (id, credit_code, name, legal_representative, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credit_code) DO NOTHING"
+            )
+            .bind(id.as_uuid())
+            .bind(code.as_str())
+            .bind(&name)
+            .bind(&legal)
+            .bind(by.as_uuid())
+            .bind(now)
+        )?;
+        if n == 0 {
+            return Err(IdentityError::Conflict("该统一社会信用代码已注册，请联系企业管理员邀请您加入".to_owned()));
+        }
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO enterprise_members (enterprise_id, account_id, role, status, invited_by, created_at)
+                 VALUES ($1, $2, 'admin', 'active', NULL, $3)"
+            )
+            .bind(id.as_uuid())
+            .bind(by.as_uuid())
+            .bind(now)
+        )?;
+        audit::record(&mut tx, actor, Event::success("enterprise.register", "enterprise", id).detail(name)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// One enterprise.
+    pub async fn enterprise(&self, id: EnterpriseId) -> Result<Enterprise, IdentityError> {
+        let mut conn = self.db.conn().await?;
+        let found: Option<Enterprise> = run!(conn, |c| {
+            sqlx::query_as(
+                "SELECT id, credit_code, name, legal_representative, created_at FROM enterprises WHERE id = $1",
+            )
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await
+        })?;
+        found.ok_or(IdentityError::NotFound("企业"))
+    }
+
+    /// One account's membership of one enterprise.
+    pub async fn membership(
+        &self,
+        enterprise: EnterpriseId,
+        account: AccountId,
+    ) -> Result<Option<Membership>, IdentityError> {
+        let mut conn = self.db.conn().await?;
+        let sql = format!("{MEMBERSHIPS} WHERE m.enterprise_id = $1 AND m.account_id = $2");
+        Ok(run!(conn, |c| {
+            sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(enterprise.as_uuid())
+                .bind(account.as_uuid())
+                .fetch_optional(&mut *c)
+                .await
+        })?)
+    }
+
+    /// The enterprises an account belongs to or is invited to.
+    pub async fn memberships_of(&self, account: AccountId) -> Result<Vec<Membership>, IdentityError> {
+        let mut conn = self.db.conn().await?;
+        let sql = format!("{MEMBERSHIPS} WHERE m.account_id = $1 ORDER BY e.name");
+        Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(account.as_uuid()).fetch_all(&mut *c).await)?)
+    }
+
+    /// The members of an enterprise, for one of its administrators.
+    pub async fn members(
+        &self,
+        enterprise: EnterpriseId,
+        asked_by: AccountId,
+    ) -> Result<Vec<Membership>, IdentityError> {
+        self.require_enterprise_admin(enterprise, asked_by).await?;
+        let mut conn = self.db.conn().await?;
+        let sql = format!("{MEMBERSHIPS} WHERE m.enterprise_id = $1 ORDER BY m.created_at");
+        Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(enterprise.as_uuid())
+            .fetch_all(&mut *c)
+            .await)?)
+    }
+
+    async fn require_enterprise_admin(
+        &self,
+        enterprise: EnterpriseId,
+        account: AccountId,
+    ) -> Result<(), IdentityError> {
+        match self.membership(enterprise, account).await? {
+            Some(m) if m.role == "admin" && m.status == "active" => Ok(()),
+            _ => Err(IdentityError::Forbidden),
+        }
+    }
+
+    /// Invites a registered person, by mobile number, as `admin` or `agent`.
+    pub async fn invite_member(
+        &self,
+        actor: &Actor,
+        enterprise: EnterpriseId,
+        by: AccountId,
+        phone: &str,
+        role: &str,
+    ) -> Result<AccountId, IdentityError> {
+        self.require_enterprise_admin(enterprise, by).await?;
+        if !matches!(role, "admin" | "agent") {
+            return Err(IdentityError::field("invalid_member_role", "成员角色应为管理员或经办人"));
+        }
+        let phone = Phone::parse(phone)?;
+        let Some((invitee, _)) = self.find_login(phone.as_str()).await? else {
+            return Err(IdentityError::field("invitee_not_registered", "该手机号码尚未注册个人账号，请对方先注册"));
+        };
+        if invitee.kind != crate::AccountKind::Person {
+            return Err(IdentityError::field("invitee_not_person", "只能邀请个人用户"));
+        }
+        let mut tx = self.db.begin().await?;
+        let n = exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO enterprise_members (enterprise_id, account_id, role, status, invited_by, created_at)
+                 VALUES ($1, $2, $3, 'invited', $4, $5) ON CONFLICT DO NOTHING"
+            )
+            .bind(enterprise.as_uuid())
+            .bind(invitee.id.as_uuid())
+            .bind(role)
+            .bind(by.as_uuid())
+            .bind(self.db.now())
+        )?;
+        if n == 0 {
+            return Err(IdentityError::Conflict("对方已是该企业成员或已被邀请".to_owned()));
+        }
+        audit::record(&mut tx, actor, Event::success("enterprise.invite", "enterprise", enterprise).detail(role))
+            .await?;
+        tx.commit().await?;
+        Ok(invitee.id)
+    }
+
+    /// Accepts an invitation addressed to this account.
+    pub async fn accept_invitation(
+        &self,
+        actor: &Actor,
+        enterprise: EnterpriseId,
+        account: AccountId,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin().await?;
+        let n = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE enterprise_members SET status = 'active'
+                 WHERE enterprise_id = $1 AND account_id = $2 AND status = 'invited'"
+            )
+            .bind(enterprise.as_uuid())
+            .bind(account.as_uuid())
+        )?;
+        if n == 0 {
+            return Err(IdentityError::NotFound("邀请"));
+        }
+        audit::record(&mut tx, actor, Event::success("enterprise.join", "enterprise", enterprise)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

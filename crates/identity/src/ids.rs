@@ -1,0 +1,30 @@
+//! Typed ids of identity's records.
+
+govhall_core::define_id!(
+    /// An account: a person, a staff member or an administrator.
+    AccountId
+);
+govhall_core::define_id!(
+    /// A department (部门).
+    DepartmentId
+);
+govhall_core::define_id!(
+    /// An enterprise (法人).
+    EnterpriseId
+);
+govhall_core::define_id!(
+    /// A group of accounts.
+    GroupId
+);
+govhall_core::define_id!(
+    /// A role.
+    RoleId
+);
+govhall_core::define_id!(
+    /// A grant of a role.
+    GrantId
+);
+govhall_core::define_id!(
+    /// A session (web sign-in or API token).
+    SessionId
+);

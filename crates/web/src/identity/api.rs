@@ -1,0 +1,107 @@
+//! Bearer tokens for the mobile app and partners: sign in, see who you are, sign out.
+
+use crate::AppError;
+use crate::auth::{RequestContext, SignedIn};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use govhall_identity::sessions::{Credentials, SessionKind};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Sign-in by mobile number or ID number and password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct SessionRequest {
+    /// Mobile number or resident ID number.
+    login: String,
+    /// Password.
+    password: String,
+}
+
+/// A new bearer token: send it as `Authorization: Bearer <token>`. It is shown only now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionCreated {
+    token: String,
+    expires_at: DateTime<Utc>,
+    account: Me,
+}
+
+/// The signed-in account; numbers are masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    id: String,
+    kind: String,
+    real_name: String,
+    phone: String,
+    id_number: String,
+    permissions: Vec<String>,
+}
+
+fn me(account: &govhall_identity::Account, access: &govhall_identity::Access) -> Me {
+    Me {
+        id: account.id.to_string(),
+        kind: account.kind.label().to_owned(),
+        real_name: account.real_name.clone(),
+        phone: account.phone_masked(),
+        id_number: account.id_number_masked(),
+        permissions: access.grants.keys().map(|p| p.name().to_owned()).collect(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "账号",
+    summary = "登录，获取访问令牌",
+    description = "用手机号码或身份证号码和密码登录，返回访问令牌（只显示这一次，服务端仅保存其摘要）。\
+        连续输错密码会临时锁定账号；同一地址失败过多会被限流。",
+    request_body = SessionRequest,
+    responses(
+        (status = 201, description = "登录成功", body = SessionCreated),
+        (status = 401, description = "账号或密码不正确：code 为 bad_credentials"),
+        (status = 429, description = "账号已锁定或尝试过于频繁：code 为 account_locked 或 login_throttled"),
+    ))]
+pub(crate) async fn create_session(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    body: Result<Json<SessionRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(body) = body.map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("请求体应为 JSON：{{\"login\", \"password\"}}（{e}）"),
+        )
+    })?;
+    let creds = Credentials {
+        login: body.login,
+        password: body.password,
+        client_ip: ctx.client_ip,
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+    };
+    let session = state.identity.login(&creds, SessionKind::Api).await?;
+    let account = state.identity.account(session.account).await?;
+    let access = state.identity.access(session.account).await?;
+    let created =
+        SessionCreated { token: session.token, expires_at: session.expires_at, account: me(&account, &access) };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "账号", summary = "当前账号",
+    security(("bearer" = [])),
+    responses((status = 200, description = "当前账号（号码已打码）", body = Me), (status = 401, description = "未登录：code 为 unauthenticated")))]
+pub(crate) async fn current(SignedIn(viewer, _): SignedIn) -> Json<Me> {
+    Json(me(&viewer.account, &viewer.access))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "账号", summary = "注销当前令牌",
+    security(("bearer" = [])),
+    responses((status = 204, description = "令牌已失效"), (status = 401, description = "未登录：code 为 unauthenticated")))]
+pub(crate) async fn delete_current(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+) -> Result<StatusCode, AppError> {
+    state.identity.logout(&ctx.actor(), viewer.session.session_id()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,159 @@
+//! Enterprises on the account page: register one, invite members, accept invitations, and
+//! choose whom to act for.
+
+use crate::AppError;
+use crate::auth::{SignedIn, Viewer};
+use crate::html::{form_error, render, with_status};
+use crate::layout::Page;
+use crate::state::AppState;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_identity::EnterpriseId;
+use govhall_identity::enterprises::Membership;
+use serde::Deserialize;
+use uuid::Uuid;
+
+struct EnterpriseRow {
+    membership: Membership,
+    acting: bool,
+    members: Vec<Membership>,
+}
+
+#[derive(Template)]
+#[template(path = "identity/enterprises.html")]
+struct EnterprisesPage {
+    page: Page,
+    rows: Vec<EnterpriseRow>,
+    form: RegisterForm,
+    error: String,
+    notice: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RegisterForm {
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    legal_representative: String,
+}
+
+async fn page(
+    state: &AppState,
+    viewer: &Viewer,
+    page: Page,
+    form: RegisterForm,
+    error: String,
+    notice: &str,
+) -> Result<Html<String>, AppError> {
+    let mut rows = Vec::new();
+    for m in state.identity.memberships_of(viewer.account.id).await? {
+        let members = if m.role == "admin" && m.status == "active" {
+            state.identity.members(EnterpriseId::from_uuid(m.enterprise_id), viewer.account.id).await?
+        } else {
+            Vec::new()
+        };
+        let acting = viewer.session.acting_enterprise_id == Some(m.enterprise_id);
+        rows.push(EnterpriseRow { membership: m, acting, members });
+    }
+    render(EnterprisesPage { page, rows, form, error, notice: notice.to_owned() })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Done {
+    done: Option<String>,
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    axum::extract::Query(q): axum::extract::Query<Done>,
+) -> Result<Html<String>, AppError> {
+    let notice = match q.done.as_deref() {
+        Some("registered") => "企业已登记，您是该企业的管理员",
+        Some("invited") => "邀请已发出，对方登录后在此页接受",
+        Some("joined") => "已加入企业",
+        Some("acting") => "已切换办事身份",
+        _ => "",
+    };
+    page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), String::new(), notice)
+        .await
+}
+
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Form(form): Form<RegisterForm>,
+) -> Result<Response, AppError> {
+    let result = state
+        .identity
+        .register_enterprise(&ctx.actor(), viewer.account.id, &form.credit_code, &form.name, &form.legal_representative)
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/account/enterprises?done=registered").into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            let html = page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), form, error, "").await?;
+            Ok(with_status(status, html))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct InviteForm {
+    phone: String,
+    role: String,
+}
+
+pub(crate) async fn invite(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<Uuid>,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    let result = state
+        .identity
+        .invite_member(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id, &form.phone, &form.role)
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/account/enterprises?done=invited").into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            let html =
+                page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "")
+                    .await?;
+            Ok(with_status(status, html))
+        }
+    }
+}
+
+pub(crate) async fn accept(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    state.identity.accept_invitation(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id).await?;
+    Ok(Redirect::to("/account/enterprises?done=joined").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActForm {
+    #[serde(default)]
+    enterprise: String,
+}
+
+pub(crate) async fn act_for(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Form(form): Form<ActForm>,
+) -> Result<Response, AppError> {
+    let enterprise = match form.enterprise.trim() {
+        "" => None,
+        id => Some(EnterpriseId::from_uuid(Uuid::parse_str(id).map_err(|_| AppError::not_found())?)),
+    };
+    state.identity.act_for(&ctx.actor(), viewer.session.session_id(), viewer.account.id, enterprise).await?;
+    Ok(Redirect::to("/account/enterprises?done=acting").into_response())
+}

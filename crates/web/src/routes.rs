@@ -1,0 +1,100 @@
+//! Every route of the portal and the API in one table, each with the [`Guard`] it requires.
+//! The router is built from this table, and the authorization test walks it, so a route
+//! cannot exist without saying who may use it.
+
+use crate::auth::Guard;
+use crate::state::AppState;
+use crate::{admin, assets, calendar, health, identity, messaging, metrics, openapi, pages};
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, post};
+use govhall_identity::Permission as P;
+
+/// One route: method, path pattern, who may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path pattern (`/admin/staff/{id}/status`).
+    pub path: &'static str,
+    /// Who may call it.
+    pub guard: Guard,
+}
+
+type Entry = (RouteSpec, MethodRouter<AppState>);
+
+fn r(method: Method, path: &'static str, guard: Guard, handler: MethodRouter<AppState>) -> Entry {
+    let method = match method {
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        _ => "GET",
+    };
+    (RouteSpec { method, path, guard }, handler)
+}
+
+pub(crate) fn table() -> Vec<Entry> {
+    use Guard::{Permission as Needs, Public, SignedIn};
+    use Method as M;
+    vec![
+        r(M::GET, "/", Public, get(pages::home)),
+        r(M::GET, "/healthz", Public, get(health::healthz)),
+        r(M::GET, "/readyz", Public, get(health::readyz)),
+        r(M::GET, "/metrics", Public, get(metrics::serve)),
+        r(M::GET, "/static/{file}", Public, get(assets::serve)),
+        r(M::GET, "/docs/api", Public, get(openapi::docs_page)),
+        r(M::GET, "/api/v1/openapi.json", Public, get(openapi::openapi_json)),
+        r(M::GET, "/api/v1/calendar/days/{date}", Public, get(calendar::day)),
+        r(M::GET, "/api/v1/calendar/deadline", Public, get(calendar::deadline)),
+        // Signed with the provider's key, not a session.
+        r(M::POST, "/api/v1/messaging/sms-receipts", Public, post(messaging::receipts::sms_receipts)),
+        // People.
+        r(M::GET, "/login", Public, get(identity::sign_in::login_page)),
+        r(M::POST, "/login", Public, post(identity::sign_in::login)),
+        r(M::POST, "/logout", SignedIn, post(identity::sign_in::logout)),
+        r(M::GET, "/register", Public, get(identity::register::register_page)),
+        r(M::POST, "/register", Public, post(identity::register::register)),
+        r(M::GET, "/password/reset", Public, get(identity::sign_in::reset_page)),
+        r(M::POST, "/password/reset", Public, post(identity::sign_in::reset)),
+        r(M::GET, "/account", SignedIn, get(identity::account::show)),
+        r(M::POST, "/account/password", SignedIn, post(identity::account::change_password)),
+        r(M::POST, "/account/sessions/{id}/revoke", SignedIn, post(identity::account::revoke_session)),
+        r(M::POST, "/account/sessions/revoke-others", SignedIn, post(identity::account::revoke_others)),
+        r(M::GET, "/account/enterprises", SignedIn, get(identity::enterprises::show)),
+        r(M::POST, "/account/enterprises", SignedIn, post(identity::enterprises::register)),
+        r(M::POST, "/account/enterprises/{id}/invite", SignedIn, post(identity::enterprises::invite)),
+        r(M::POST, "/account/enterprises/{id}/accept", SignedIn, post(identity::enterprises::accept)),
+        r(M::POST, "/account/acting", SignedIn, post(identity::enterprises::act_for)),
+        r(M::POST, "/api/v1/sessions", Public, post(identity::api::create_session)),
+        r(M::GET, "/api/v1/me", SignedIn, get(identity::api::current)),
+        r(M::DELETE, "/api/v1/sessions/current", SignedIn, delete(identity::api::delete_current)),
+        // The back office.
+        r(M::GET, "/admin", SignedIn, get(admin::home)),
+        r(M::GET, "/admin/departments", Needs(P::DepartmentManage), get(admin::organisation::departments)),
+        r(M::POST, "/admin/departments", Needs(P::DepartmentManage), post(admin::organisation::create_department)),
+        r(M::GET, "/admin/staff", Needs(P::StaffManage), get(admin::organisation::staff)),
+        r(M::POST, "/admin/staff", Needs(P::StaffManage), post(admin::organisation::create_staff)),
+        r(M::POST, "/admin/staff/{id}/status", Needs(P::StaffManage), post(admin::organisation::set_staff_status)),
+        r(M::GET, "/admin/groups", Needs(P::GroupManage), get(admin::organisation::groups)),
+        r(M::POST, "/admin/groups", Needs(P::GroupManage), post(admin::organisation::create_group)),
+        r(M::POST, "/admin/groups/{id}/members", Needs(P::GroupManage), post(admin::organisation::add_member)),
+        r(M::GET, "/admin/people", Needs(P::PersonView), get(admin::people::people)),
+        r(M::POST, "/admin/people/{id}/reveal", Needs(P::PersonViewPersonalData), post(admin::people::reveal)),
+        r(M::GET, "/admin/roles", Needs(P::RoleManage), get(admin::rights::roles)),
+        r(M::POST, "/admin/roles", Needs(P::RoleManage), post(admin::rights::save_role)),
+        r(M::GET, "/admin/grants", Needs(P::GrantManage), get(admin::rights::grants)),
+        r(M::POST, "/admin/grants", Needs(P::GrantManage), post(admin::rights::create_grant)),
+        r(M::POST, "/admin/grants/{id}/revoke", Needs(P::GrantManage), post(admin::rights::revoke_grant)),
+        r(M::GET, "/admin/audit", Needs(P::AuditView), get(admin::audit::search)),
+        r(M::GET, "/admin/messages", Needs(P::MessageManage), get(messaging::admin::messages)),
+        r(M::GET, "/admin/messages/{id}", Needs(P::MessageManage), get(messaging::admin::message)),
+        r(M::POST, "/admin/messages/{id}/retry", Needs(P::MessageManage), post(messaging::admin::retry)),
+        r(M::POST, "/admin/messages/{id}/cancel", Needs(P::MessageManage), post(messaging::admin::cancel)),
+        r(M::GET, "/admin/templates", Needs(P::MessageManage), get(messaging::admin::templates)),
+        r(M::POST, "/admin/templates", Needs(P::MessageManage), post(messaging::admin::save_template)),
+        r(M::GET, "/admin/templates/new", Needs(P::MessageManage), get(messaging::admin::template_form)),
+    ]
+}
+
+/// Every route with its guard, for tests and documentation.
+pub fn route_table() -> Vec<RouteSpec> {
+    table().into_iter().map(|(spec, _)| spec).collect()
+}
