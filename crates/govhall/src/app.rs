@@ -68,6 +68,7 @@ pub struct App {
     server: JoinHandle<std::io::Result<()>>,
     worker: Option<JoinHandle<()>>,
     identity: Arc<Identity>,
+    messaging: Messaging,
 }
 
 impl App {
@@ -90,6 +91,7 @@ impl App {
         match Self::start_tasks(&settings, &db, &shutdown).await {
             Ok((state, worker)) => {
                 let identity = state.identity.clone();
+                let messaging = state.messaging.clone();
                 let router = govhall_web::router(state);
                 let stop = shutdown.clone();
                 let server = tokio::spawn(async move {
@@ -98,7 +100,7 @@ impl App {
                         .await
                 });
                 tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-                Ok(App { addr, db, shutdown, server, worker, identity })
+                Ok(App { addr, db, shutdown, server, worker, identity, messaging })
             }
             Err(e) => {
                 shutdown.cancel();
@@ -153,6 +155,11 @@ impl App {
     /// The node's database handle.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The node's message center.
+    pub fn messaging(&self) -> &Messaging {
+        &self.messaging
     }
 
     /// The node's identity services.

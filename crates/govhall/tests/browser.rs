@@ -90,6 +90,17 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
     }
 
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
+        let id = el.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned();
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), json!({})).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
+    }
+
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", json!({})).await.as_str().unwrap().to_owned()
+    }
+
     async fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", json!({})).await;
         let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
@@ -138,6 +149,48 @@ async fn home_page_in_chromium() {
     assert!(errors.iter().any(|e| e.contains("404")), "the 404 is logged: {errors:?}");
     browser.screenshot("not-found").await;
 
+    browser.quit().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_person_registers_signs_in_sees_the_profile_and_signs_out_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("SKIP_BROWSER_TESTS=1: browser test skipped");
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    browser.goto(&t.url("/")).await;
+    browser.click(".header-account a[href='/register']").await;
+    assert_eq!(browser.title().await, "注册个人账号 - 网上政务服务大厅");
+    browser.type_into("#phone", "13800138000").await;
+    browser.type_into("#real_name", "王五").await;
+    browser.click("button[value='send_code']").await;
+    assert!(browser.source().await.contains("验证码已发送"));
+    let code = t.sms_code("13800138000", 1).await;
+    browser.type_into("#code", &code).await;
+    browser.type_into("#id_number", "370102199003071238").await;
+    browser.type_into("#password", "Test-pass-123").await;
+    browser.type_into("#password_again", "Test-pass-123").await;
+    browser.screenshot("register").await;
+    browser.click("button[value='register']").await;
+    assert_eq!(browser.title().await, "登录 - 网上政务服务大厅");
+    assert!(browser.source().await.contains("注册成功"));
+    browser.type_into("#login", "370102199003071238").await;
+    browser.type_into("#password", "Test-pass-123").await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    assert_eq!(browser.title().await, "我的账号 - 网上政务服务大厅");
+    let html = browser.source().await;
+    assert!(html.contains("138****8000") && html.contains("3701**********1238") && html.contains("本设备"));
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.screenshot("account").await;
+    browser.click(".header-account button[type='submit']").await;
+    assert_eq!(browser.title().await, "首页 - 网上政务服务大厅");
+    assert!(browser.source().await.contains("href=\"/login\""), "signed out");
+    browser.goto(&t.url("/account")).await;
+    assert_eq!(browser.title().await, "登录 - 网上政务服务大厅", "the account page needs a session again");
     browser.quit().await;
     t.stop().await;
 }

@@ -21,29 +21,11 @@ use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
-/// The newest verification code sent to `phone`, read from the outbox.
-async fn code_sent_to(t: &TestApp, phone: &str) -> String {
-    let mut conn = t.app.db().conn().await.unwrap();
-    let body: String = run!(conn, |c| {
-        sqlx::query_scalar("SELECT body FROM messages WHERE recipient = $1 ORDER BY created_at DESC LIMIT 1")
-            .bind(phone)
-            .fetch_one(&mut *c)
-            .await
-    })
-    .unwrap();
-    let digits: Vec<char> = body.chars().collect();
-    digits
-        .windows(6)
-        .find(|w| w.iter().all(char::is_ascii_digit))
-        .map(|w| w.iter().collect())
-        .unwrap_or_else(|| panic!("no code in {body:?}"))
-}
-
 /// Registers a person directly (code issued and read back) and returns their id.
 async fn person(t: &TestApp, phone: &str, id_number: &str) -> AccountId {
     let identity = t.app.identity();
     identity.send_registration_code(phone).await.unwrap();
-    let code = code_sent_to(t, phone).await;
+    let code = t.sms_code(phone, 1).await;
     let form = Registration {
         phone: phone.into(),
         code,
@@ -92,7 +74,7 @@ async fn a_person_registers_with_an_sms_code_signs_in_sees_a_masked_profile_and_
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("验证码已发送") && html.contains("value=\"王五\""), "what was typed is kept");
-    let code = code_sent_to(&t, "13800138000").await;
+    let code = t.sms_code("13800138000", 1).await;
     let full = |code: &str, id: &str, pw: &str| {
         vec![
             ("action", "register".to_owned()),
@@ -210,7 +192,7 @@ async fn wrong_passwords_lock_the_account_and_a_reset_by_sms_unlocks_it() {
 
     let identity = t.app.identity();
     identity.send_reset_code("13800138002").await.unwrap();
-    let code = code_sent_to(&t, "13800138002").await;
+    let code = t.sms_code("13800138002", 2).await;
     identity.reset_password("13800138002", &code, "New-pass-456", "127.0.0.1").await.unwrap();
     t.sign_in("13800138002", "New-pass-456").await;
 

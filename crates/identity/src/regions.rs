@@ -150,7 +150,6 @@ pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Region>, Iden
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
     #[test]

@@ -135,3 +135,22 @@ impl TestApp {
         self.sign_in(phone, PASSWORD).await
     }
 }
+
+impl TestApp {
+    /// The six-digit code in the `nth` SMS (from 1) the sandbox sent to `phone`, waiting for the
+    /// worker to send it.
+    pub async fn sms_code(&self, phone: &str, nth: usize) -> String {
+        let outbox = self.app.messaging().sandbox_outbox().expect("the SMS sandbox in tests");
+        for _ in 0..1000 {
+            if let Some(sms) = outbox.sent_to(phone).get(nth - 1) {
+                let digits: Vec<char> = sms.body.chars().collect();
+                if let Some(code) = digits.windows(6).find(|w| w.iter().all(char::is_ascii_digit)) {
+                    return code.iter().collect();
+                }
+                panic!("no code in {:?}", sms.body);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no SMS number {nth} to {phone}");
+    }
+}

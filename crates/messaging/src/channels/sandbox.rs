@@ -102,6 +102,12 @@ impl SandboxOutbox {
         });
     }
 
+    /// What the sandbox sent to one recipient on this node, oldest first.
+    pub fn sent_to(&self, recipient: &str) -> Vec<SandboxEntry> {
+        let entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.iter().filter(|e| e.recipient == recipient).cloned().collect()
+    }
+
     /// The entry of one message, if the sandbox sent it on this node.
     pub fn find(&self, message_id: uuid::Uuid) -> Option<SandboxEntry> {
         let entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
