@@ -228,8 +228,13 @@ async fn changes_reach_another_node_on_postgres() {
     };
     let db: Db = t.open().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) =
-        serve(govhall(dir.path()).env("DATABASE_URL", &database_url).arg("--data-dir").arg(t.data_dir()));
+    let (mut child, url) = serve(
+        govhall(dir.path())
+            .env("DATABASE_URL", &database_url)
+            .env("GOVHALL_IDENTITY__MASTER_KEY", common::MASTER_KEY)
+            .arg("--data-dir")
+            .arg(t.data_dir()),
+    );
     let mut tx = db.begin().await.unwrap();
     changes::record(&mut tx, "item", "cross-process", ChangeOp::Update);
     tx.commit().await.unwrap();
