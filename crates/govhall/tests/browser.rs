@@ -84,15 +84,19 @@ impl Browser {
             .collect()
     }
 
-    async fn click(&self, css: &str) {
+    /// The WebDriver id of the first element matching `css`.
+    async fn element(&self, css: &str) -> String {
         let el = self.call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
-        let id = el.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned();
+        el.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let el = self.call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
-        let id = el.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_owned();
+        let id = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), json!({})).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
     }
@@ -119,14 +123,18 @@ impl Browser {
     }
 }
 
-#[tokio::test]
-async fn home_page_in_chromium() {
+/// A running hall and a browser, unless SKIP_BROWSER_TESTS=1.
+async fn hall_and_browser() -> Option<(TestApp, Browser)> {
     if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
         eprintln!("SKIP_BROWSER_TESTS=1: browser test skipped");
-        return;
+        return None;
     }
-    let t = TestApp::spawn().await;
-    let browser = Browser::start().await;
+    Some((TestApp::spawn().await, Browser::start().await))
+}
+
+#[tokio::test]
+async fn home_page_in_chromium() {
+    let Some((t, browser)) = hall_and_browser().await else { return };
 
     browser.goto(&t.url("/")).await;
     assert_eq!(browser.title().await, "首页 - 网上政务服务大厅");
@@ -155,12 +163,7 @@ async fn home_page_in_chromium() {
 
 #[tokio::test]
 async fn a_person_registers_signs_in_sees_the_profile_and_signs_out_in_chromium() {
-    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
-        eprintln!("SKIP_BROWSER_TESTS=1: browser test skipped");
-        return;
-    }
-    let t = TestApp::spawn().await;
-    let browser = Browser::start().await;
+    let Some((t, browser)) = hall_and_browser().await else { return };
     browser.goto(&t.url("/")).await;
     browser.click(".header-account a[href='/register']").await;
     assert_eq!(browser.title().await, "注册个人账号 - 网上政务服务大厅");

@@ -3,8 +3,8 @@
 
 use crate::access::AdminRole;
 use crate::audit::{self, Actor, Event};
-use crate::crypto::{hash_password, verify_password};
 use crate::ids::{AccountId, DepartmentId};
+use crate::passwords::{check_password, hash_blocking};
 use crate::{Identity, IdentityError};
 use chrono::{DateTime, Utc};
 use govhall_core::{Phone, ResidentId};
@@ -128,26 +128,6 @@ pub struct NewStaff {
     pub password: String,
 }
 
-/// Checks a new password: 8 to 64 characters, with at least two of letters, digits and others.
-pub fn check_password(password: &str) -> Result<(), IdentityError> {
-    let len = password.chars().count();
-    let kinds = [
-        password.chars().any(|c| c.is_ascii_alphabetic()),
-        password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ]
-    .iter()
-    .filter(|k| **k)
-    .count();
-    if !(8..=64).contains(&len) {
-        return Err(IdentityError::field("weak_password", "密码长度应为 8 到 64 位"));
-    }
-    if kinds < 2 {
-        return Err(IdentityError::field("weak_password", "密码应至少包含字母、数字、符号中的两类"));
-    }
-    Ok(())
-}
-
 fn check_name(name: &str) -> Result<String, IdentityError> {
     let name = name.trim();
     let len = name.chars().count();
@@ -159,9 +139,6 @@ fn check_name(name: &str) -> Result<String, IdentityError> {
 
 /// The purpose of registration codes.
 pub const REGISTER: &str = "register";
-/// The purpose of password-reset codes.
-pub const RESET_PASSWORD: &str = "reset_password";
-
 impl Identity {
     fn account_from(&self, row: Row) -> Result<Account, IdentityError> {
         let kind = match (row.kind.as_str(), row.admin_role.as_deref().and_then(AdminRole::parse)) {
@@ -229,7 +206,7 @@ impl Identity {
         Ok(self.find_login(login).await?.map(|(account, _)| account.id))
     }
 
-    async fn phone_taken(&self, phone: &Phone) -> Result<bool, IdentityError> {
+    pub(crate) async fn phone_taken(&self, phone: &Phone) -> Result<bool, IdentityError> {
         let mut conn = self.db.conn().await?;
         let hash = self.keys.lookup_hash("phone", phone.as_str());
         let n: i64 = run!(conn, |c| {
@@ -415,87 +392,6 @@ impl Identity {
         Ok(())
     }
 
-    /// Changes one's own password after checking the current one; other sessions end.
-    pub async fn change_password(
-        &self,
-        actor: &Actor,
-        id: AccountId,
-        current: &str,
-        new: &str,
-        keep_session: Option<crate::ids::SessionId>,
-    ) -> Result<(), IdentityError> {
-        check_password(new)?;
-        let mut conn = self.db.conn().await?;
-        let stored: Option<String> = run!(conn, |c| {
-            sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *c)
-                .await
-        })?;
-        drop(conn);
-        let stored = stored.ok_or(IdentityError::NotFound("账号"))?;
-        let current_ok = {
-            let (current, stored) = (current.to_owned(), stored.clone());
-            tokio::task::spawn_blocking(move || verify_password(&current, &stored)).await.unwrap_or(false)
-        };
-        if !current_ok {
-            audit::record_alone(
-                &self.db,
-                actor,
-                Event::success("account.change_password", "account", id).outcome(audit::Outcome::Failure),
-            )
-            .await?;
-            return Err(IdentityError::field("wrong_password", "当前密码不正确"));
-        }
-        let hash = hash_blocking(new.to_owned()).await?;
-        let mut tx = self.db.begin().await?;
-        exec!(tx, sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id.as_uuid()))?;
-        self.revoke_sessions_in(&mut tx, id, keep_session).await?;
-        audit::record(&mut tx, actor, Event::success("account.change_password", "account", id)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Sends a password-reset code to a registered mobile number. An unknown number gets the same
-    /// answer and no message, so the form does not tell who is registered.
-    pub async fn send_reset_code(&self, phone: &str) -> Result<(), IdentityError> {
-        let phone = Phone::parse(phone)?;
-        if !self.phone_taken(&phone).await? {
-            return Ok(());
-        }
-        verification::issue(&self.db, &self.messaging, RESET_PASSWORD, "找回密码", &Recipient::Phone(phone)).await?;
-        Ok(())
-    }
-
-    /// Sets a new password with an SMS code; unlocks the account and ends all its sessions.
-    pub async fn reset_password(
-        &self,
-        phone: &str,
-        code: &str,
-        new: &str,
-        client_ip: &str,
-    ) -> Result<AccountId, IdentityError> {
-        let phone = Phone::parse(phone)?;
-        check_password(new)?;
-        verification::check(&self.db, &self.messaging, RESET_PASSWORD, &Recipient::Phone(phone.clone()), code).await?;
-        let Some((account, _)) = self.find_login(phone.as_str()).await? else {
-            return Err(IdentityError::Messaging(govhall_messaging::MessagingError::CodeExpired));
-        };
-        let hash = hash_blocking(new.to_owned()).await?;
-        let mut tx = self.db.begin().await?;
-        exec!(
-            tx,
-            sqlx::query("UPDATE accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
-                .bind(&hash)
-                .bind(account.id.as_uuid())
-        )?;
-        self.revoke_sessions_in(&mut tx, account.id, None).await?;
-        let actor = Actor { id: Some(account.id), label: account.audit_label(), client_ip: client_ip.to_owned() };
-        audit::record(&mut tx, &actor, Event::success("account.reset_password", "account", account.id)).await?;
-        tx.commit().await?;
-        Ok(account.id)
-    }
-
     /// Accounts of one kind (`person`, `staff`, `admin`), newest first; staff of `department` only
     /// when given.
     pub async fn list_accounts(
@@ -521,13 +417,6 @@ impl Identity {
         })?;
         rows.into_iter().map(|r| self.account_from(r)).collect()
     }
-}
-
-/// Argon2id off the async threads.
-pub(crate) async fn hash_blocking(password: String) -> Result<String, IdentityError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| IdentityError::Internal(e.to_string()))?
 }
 
 impl Identity {

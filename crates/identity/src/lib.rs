@@ -1,6 +1,7 @@
 //! Identity and access: who someone is, and whether they may do something.
 //!
-//! - [`accounts`]: people (register with an SMS code), staff, administrators; passwords.
+//! - [`accounts`]: people (register with an SMS code), staff, administrators.
+//! - [`passwords`]: the password rule, changing and resetting passwords.
 //! - [`sessions`]: sign-in with throttling and lockout, sessions and bearer tokens.
 //! - [`enterprises`]: enterprises and their members.
 //! - [`departments`] and [`regions`]: where staff belong.
@@ -16,6 +17,7 @@ pub mod departments;
 pub mod enterprises;
 mod error;
 pub mod ids;
+pub mod passwords;
 pub mod rbac;
 pub mod regions;
 pub mod sessions;

@@ -5,7 +5,7 @@ use crate::AppError;
 use crate::error::KeepBody;
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 
 pub(crate) fn render(page: impl Template) -> Result<Html<String>, AppError> {
@@ -25,6 +25,23 @@ pub(crate) fn with_status(status: StatusCode, page: Html<String>) -> Response {
 pub(crate) fn form_error(e: impl Into<AppError>) -> Result<(StatusCode, String), AppError> {
     let e: AppError = e.into();
     if e.status().is_client_error() { Ok((e.status(), e.message().to_owned())) } else { Err(e) }
+}
+
+/// The answer to a form post: on success, go to `to` (post, redirect, get); on a client error,
+/// the form page again, made by `page` from the Chinese message, with the error's status; a
+/// server error propagates.
+pub(crate) async fn after_post<T, E: Into<AppError>>(
+    result: Result<T, E>,
+    to: &str,
+    page: impl AsyncFnOnce(String) -> Result<Html<String>, AppError>,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(_) => Ok(Redirect::to(to).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, page(error).await?))
+        }
+    }
 }
 
 /// China Standard Time.

@@ -154,3 +154,43 @@ impl TestApp {
         panic!("no SMS number {nth} to {phone}");
     }
 }
+
+impl TestApp {
+    /// Registers a person (code issued and read back from the SMS sandbox); returns their id.
+    pub async fn person(&self, phone: &str, id_number: &str) -> govhall_identity::AccountId {
+        let identity = self.app.identity();
+        identity.send_registration_code(phone).await.unwrap();
+        let code = self.sms_code(phone, 1).await;
+        let form = govhall_identity::accounts::Registration {
+            phone: phone.into(),
+            code,
+            password: PASSWORD.into(),
+            real_name: "张三".into(),
+            id_number: id_number.into(),
+        };
+        identity.register_person(&form, "127.0.0.1").await.unwrap()
+    }
+
+    /// Creates a department in a region.
+    pub async fn department(
+        &self,
+        name: &str,
+        region: &str,
+        parent: Option<govhall_identity::DepartmentId>,
+    ) -> govhall_identity::DepartmentId {
+        let actor = govhall_identity::audit::Actor::system("test");
+        govhall_identity::departments::create(self.app.db(), &actor, name, region, parent).await.unwrap()
+    }
+
+    /// Creates a staff member in a department.
+    pub async fn staff(&self, phone: &str, department: govhall_identity::DepartmentId) -> govhall_identity::AccountId {
+        let new = govhall_identity::accounts::NewStaff {
+            phone: phone.into(),
+            real_name: "李四".into(),
+            id_number: String::new(),
+            department,
+            password: PASSWORD.into(),
+        };
+        self.app.identity().create_staff(&govhall_identity::audit::Actor::system("test"), &new).await.unwrap()
+    }
+}

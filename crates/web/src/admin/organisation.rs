@@ -2,7 +2,7 @@
 
 use crate::AppError;
 use crate::auth::{RequestContext, SignedIn};
-use crate::html::{form_error, render, time, with_status};
+use crate::html::{after_post, render, time, with_status};
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
@@ -65,13 +65,8 @@ pub(crate) async fn create_department(
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, AppError> {
     let parent = parse_uuid(&form.parent).map(DepartmentId::from_uuid);
-    match departments::create(&state.db, &ctx.actor(), &form.name, form.region_code.trim(), parent).await {
-        Ok(_) => Ok(Redirect::to("/admin/departments").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            Ok(with_status(status, departments_page(&state, &ctx, form, error).await?))
-        }
-    }
+    let result = departments::create(&state.db, &ctx.actor(), &form.name, form.region_code.trim(), parent).await;
+    after_post(result, "/admin/departments", async |error| departments_page(&state, &ctx, form, error).await).await
 }
 
 struct StaffRow {
@@ -173,13 +168,7 @@ pub(crate) async fn create_staff(
             state.identity.create_staff(&ctx.actor(), &new).await
         }
     };
-    match result {
-        Ok(_) => Ok(Redirect::to("/admin/staff").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            Ok(with_status(status, staff_page(&state, &ctx, form, error).await?))
-        }
-    }
+    after_post(result, "/admin/staff", async |error| staff_page(&state, &ctx, form, error).await).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,22 +203,12 @@ struct GroupsPage {
     error: String,
 }
 
-async fn groups_page(
-    state: &AppState,
-    ctx: &RequestContext,
-    status: StatusCode,
-    error: String,
-) -> Result<Response, AppError> {
-    let html = render(GroupsPage {
-        page: Page::new(state, "用户组").with(ctx),
-        groups: state.identity.groups().await?,
-        error,
-    })?;
-    Ok(with_status(status, html))
+async fn groups_page(state: &AppState, ctx: &RequestContext, error: String) -> Result<Html<String>, AppError> {
+    render(GroupsPage { page: Page::new(state, "用户组").with(ctx), groups: state.identity.groups().await?, error })
 }
 
-pub(crate) async fn groups(State(state): State<AppState>, ctx: RequestContext) -> Result<Response, AppError> {
-    groups_page(&state, &ctx, StatusCode::OK, String::new()).await
+pub(crate) async fn groups(State(state): State<AppState>, ctx: RequestContext) -> Result<Html<String>, AppError> {
+    groups_page(&state, &ctx, String::new()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,13 +221,8 @@ pub(crate) async fn create_group(
     ctx: RequestContext,
     Form(form): Form<GroupForm>,
 ) -> Result<Response, AppError> {
-    match state.identity.create_group(&ctx.actor(), &form.name).await {
-        Ok(_) => Ok(Redirect::to("/admin/groups").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            groups_page(&state, &ctx, status, error).await
-        }
-    }
+    let result = state.identity.create_group(&ctx.actor(), &form.name).await;
+    after_post(result, "/admin/groups", async |error| groups_page(&state, &ctx, error).await).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,14 +237,9 @@ pub(crate) async fn add_member(
     Form(form): Form<MemberForm>,
 ) -> Result<Response, AppError> {
     let Some(account) = parse_uuid(&form.account) else {
-        return groups_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, "请填写工作人员的账号编号".to_owned())
-            .await;
+        let page = groups_page(&state, &ctx, "请填写工作人员的账号编号".to_owned()).await?;
+        return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page));
     };
-    match state.identity.add_to_group(&ctx.actor(), GroupId::from_uuid(id), AccountId::from_uuid(account)).await {
-        Ok(()) => Ok(Redirect::to("/admin/groups").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            groups_page(&state, &ctx, status, error).await
-        }
-    }
+    let result = state.identity.add_to_group(&ctx.actor(), GroupId::from_uuid(id), AccountId::from_uuid(account)).await;
+    after_post(result, "/admin/groups", async |error| groups_page(&state, &ctx, error).await).await
 }

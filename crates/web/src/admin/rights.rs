@@ -2,13 +2,12 @@
 
 use crate::AppError;
 use crate::auth::RequestContext;
-use crate::html::{form_error, render, with_status};
+use crate::html::{after_post, render};
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_identity::rbac::{Grant, Grantee, Group, Role};
 use govhall_identity::{AccountId, DepartmentId, GrantId, GroupId, IdentityError, Permission, RoleId, Scope};
 use serde::Deserialize;
@@ -23,13 +22,8 @@ struct RolesPage {
     error: String,
 }
 
-async fn roles_page(
-    state: &AppState,
-    ctx: &RequestContext,
-    status: StatusCode,
-    error: String,
-) -> Result<Response, AppError> {
-    let html = render(RolesPage {
+async fn roles_page(state: &AppState, ctx: &RequestContext, error: String) -> Result<Html<String>, AppError> {
+    render(RolesPage {
         page: Page::new(state, "角色管理").with(ctx),
         roles: state.identity.roles().await?,
         permissions: Permission::ALL
@@ -38,12 +32,11 @@ async fn roles_page(
             .map(|p| (p.name(), p.label()))
             .collect(),
         error,
-    })?;
-    Ok(with_status(status, html))
+    })
 }
 
-pub(crate) async fn roles(State(state): State<AppState>, ctx: RequestContext) -> Result<Response, AppError> {
-    roles_page(&state, &ctx, StatusCode::OK, String::new()).await
+pub(crate) async fn roles(State(state): State<AppState>, ctx: RequestContext) -> Result<Html<String>, AppError> {
+    roles_page(&state, &ctx, String::new()).await
 }
 
 /// The role form: `code`, `name` and one `permission` field per ticked box (so read as pairs).
@@ -66,13 +59,7 @@ pub(crate) async fn save_role(
         Some(name) => Err(IdentityError::field("unknown_permission", format!("未知的权限“{name}”"))),
         None => state.identity.save_role(&ctx.actor(), get("code").trim(), &get("name"), &permissions).await,
     };
-    match result {
-        Ok(_) => Ok(Redirect::to("/admin/roles").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            roles_page(&state, &ctx, status, error).await
-        }
-    }
+    after_post(result, "/admin/roles", async |error| roles_page(&state, &ctx, error).await).await
 }
 
 struct Choice {
@@ -93,17 +80,12 @@ struct GrantsPage {
     error: String,
 }
 
-async fn grants_page(
-    state: &AppState,
-    ctx: &RequestContext,
-    status: StatusCode,
-    error: String,
-) -> Result<Response, AppError> {
+async fn grants_page(state: &AppState, ctx: &RequestContext, error: String) -> Result<Html<String>, AppError> {
     let roles = state.identity.roles().await?;
     let staff = state.identity.list_accounts("staff", None, 1000, 0).await?;
     let groups: Vec<Group> = state.identity.groups().await?;
     let departments = govhall_identity::departments::list(&state.db).await?;
-    let html = render(GrantsPage {
+    render(GrantsPage {
         page: Page::new(state, "授权管理").with(ctx),
         grants: state.identity.grants().await?,
         roles: roles
@@ -119,12 +101,11 @@ async fn grants_page(
         departments: departments.into_iter().map(|d| Choice { id: d.id.to_string(), label: d.name }).collect(),
         scopes: Scope::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
         error,
-    })?;
-    Ok(with_status(status, html))
+    })
 }
 
-pub(crate) async fn grants(State(state): State<AppState>, ctx: RequestContext) -> Result<Response, AppError> {
-    grants_page(&state, &ctx, StatusCode::OK, String::new()).await
+pub(crate) async fn grants(State(state): State<AppState>, ctx: RequestContext) -> Result<Html<String>, AppError> {
+    grants_page(&state, &ctx, String::new()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,13 +145,7 @@ pub(crate) async fn create_grant(
         state.identity.grant(&ctx.actor(), RoleId::from_uuid(role), grantee(&form)?, scope).await
     }
     .await;
-    match result {
-        Ok(_) => Ok(Redirect::to("/admin/grants").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            grants_page(&state, &ctx, status, error).await
-        }
-    }
+    after_post(result, "/admin/grants", async |error| grants_page(&state, &ctx, error).await).await
 }
 
 pub(crate) async fn revoke_grant(

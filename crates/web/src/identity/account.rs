@@ -2,7 +2,7 @@
 
 use crate::AppError;
 use crate::auth::{SignedIn, Viewer};
-use crate::html::{form_error, render, time, with_status};
+use crate::html::{after_post, render, time};
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
@@ -119,14 +119,10 @@ pub(crate) async fn change_password(
     } else {
         Err(IdentityError::field("password_mismatch", "两次输入的新密码不一致"))
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/account?done=password").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            let html = page(&state, &viewer, Page::new(&state, "我的账号").with(&ctx), error, "").await?;
-            Ok(with_status(status, html))
-        }
-    }
+    after_post(result, "/account?done=password", async |error| {
+        page(&state, &viewer, Page::new(&state, "我的账号").with(&ctx), error, "").await
+    })
+    .await
 }
 
 pub(crate) async fn revoke_session(

@@ -3,7 +3,7 @@
 
 use crate::AppError;
 use crate::auth::{SignedIn, Viewer};
-use crate::html::{form_error, render, with_status};
+use crate::html::{after_post, render};
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
@@ -92,14 +92,10 @@ pub(crate) async fn register(
         .identity
         .register_enterprise(&ctx.actor(), viewer.account.id, &form.credit_code, &form.name, &form.legal_representative)
         .await;
-    match result {
-        Ok(_) => Ok(Redirect::to("/account/enterprises?done=registered").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            let html = page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), form, error, "").await?;
-            Ok(with_status(status, html))
-        }
-    }
+    after_post(result, "/account/enterprises?done=registered", async |error| {
+        page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), form, error, "").await
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,16 +114,10 @@ pub(crate) async fn invite(
         .identity
         .invite_member(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id, &form.phone, &form.role)
         .await;
-    match result {
-        Ok(_) => Ok(Redirect::to("/account/enterprises?done=invited").into_response()),
-        Err(e) => {
-            let (status, error) = form_error(e)?;
-            let html =
-                page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "")
-                    .await?;
-            Ok(with_status(status, html))
-        }
-    }
+    after_post(result, "/account/enterprises?done=invited", async |error| {
+        page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "").await
+    })
+    .await
 }
 
 pub(crate) async fn accept(
