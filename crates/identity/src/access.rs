@@ -64,8 +64,12 @@ permissions! {
     PersonView = "person.view", "查看注册用户", None;
     /// See people's full ID and mobile numbers (every view audited).
     PersonViewPersonalData = "person.view_personal_data", "查看用户完整个人信息", None;
-    /// Edit service items.
+    /// Edit service items (as drafts for review).
     ItemEdit = "item.edit", "编辑事项", None;
+    /// Review and publish edited items.
+    ItemPublish = "item.publish", "审核发布事项", None;
+    /// Edit the navigations' tags and the mapping from source data.
+    CatalogManage = "catalog.manage", "管理事项分类", None;
     /// See cases.
     CaseView = "case.view", "查看办件", None;
     /// Review cases.

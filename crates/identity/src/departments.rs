@@ -101,3 +101,32 @@ pub async fn subtree(db: &Db, id: DepartmentId) -> Result<BTreeSet<DepartmentId>
     })?;
     Ok(ids.into_iter().map(DepartmentId::from_uuid).collect())
 }
+
+/// The department called `name` in `region`, created if missing, inside the caller's
+/// transaction (for importers, whose whole run commits or nothing does).
+pub async fn ensure_in(tx: &mut govhall_db::Tx, name: &str, region_code: &str) -> Result<DepartmentId, IdentityError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(IdentityError::field("invalid_department_name", "部门名称不能为空，且不超过 100 个字"));
+    }
+    let now = tx.db().now();
+    exec!(
+        tx,
+        sqlx::query(
+            "INSERT INTO departments (id, name, region_code, parent_id, created_at) VALUES ($1, $2, $3, NULL, $4)
+             ON CONFLICT (region_code, name) DO NOTHING"
+        )
+        .bind(Uuid::now_v7())
+        .bind(name)
+        .bind(region_code)
+        .bind(now)
+    )?;
+    let id: Uuid = run!(tx, |c| {
+        sqlx::query_scalar("SELECT id FROM departments WHERE region_code = $1 AND name = $2")
+            .bind(region_code)
+            .bind(name)
+            .fetch_one(&mut *c)
+            .await
+    })?;
+    Ok(DepartmentId::from_uuid(id))
+}
