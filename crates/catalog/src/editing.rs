@@ -123,8 +123,8 @@ pub async fn validate(db: &Db, content: &ItemContent) -> Result<(), CatalogError
     if let Some(m) = content.materials.iter().find(|m| m.name.trim().is_empty() || m.name.chars().count() > 200) {
         return bad(format!("材料名称不能为空且不超过 200 个字（“{}”）", m.name));
     }
-    if let Some(f) = content.fees.iter().find(|f| f.amount_fen < 0) {
-        return bad(format!("收费“{}”的金额不能为负数", f.name));
+    if let Some(f) = content.fees.iter().find(|f| f.name.trim().is_empty()) {
+        return bad(format!("金额为 {} 的收费缺少名称", f.amount));
     }
     for r in &content.related {
         if !RELATION_KINDS.iter().any(|(k, _)| *k == r.kind) {

@@ -79,6 +79,12 @@ impl Catalog {
         Ok(Some(guide))
     }
 
+    /// Forgets this node's copy of a guide (after publishing here; other nodes hear of it from
+    /// the change feed).
+    pub fn forget(&self, code: &str) {
+        self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(code);
+    }
+
     /// Makes sure what the catalogue needs exists: the default tag mapping and, when
     /// `import_bundled` and the catalogue is empty, the bundled catalogues.
     pub async fn prepare(&self, import_bundled: bool) -> Result<(), CatalogError> {
@@ -87,5 +93,19 @@ impl Catalog {
             import::ensure_imported(&self.db).await?;
         }
         Ok(())
+    }
+}
+
+/// The catalogue's part of the configuration (`[catalog]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogSettings {
+    /// Whether the first start of an empty database imports the bundled real catalogues.
+    pub import_on_start: bool,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self { import_on_start: true }
     }
 }

@@ -1,5 +1,6 @@
 //! What an item (事项) is: its guide as one document, versioned as a whole.
 
+use govhall_core::Money;
 use serde::{Deserialize, Serialize};
 
 /// The unit of a time limit.
@@ -95,8 +96,8 @@ pub struct Fee {
     /// The payment item code (缴费项目编码).
     #[serde(default)]
     pub code: String,
-    /// The amount in fen.
-    pub amount_fen: i64,
+    /// The amount (stored in fen).
+    pub amount: Money,
 }
 
 /// Who an item is for.
@@ -267,7 +268,7 @@ impl ItemContent {
 
     /// Whether the guide says nothing about fees: free.
     pub fn is_free(&self) -> bool {
-        self.fees.iter().all(|f| f.amount_fen == 0)
+        self.fees.iter().all(|f| f.amount == Money::ZERO)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Wiring: the application a node runs, buildable in tests.
 
 use crate::config::Settings;
+use govhall_catalog::Catalog;
 use govhall_core::WorkingCalendar;
 use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
@@ -119,6 +120,8 @@ impl App {
         let messaging = message_center(settings, db).await?;
         let identity = identity(settings, db, &messaging).await?;
         let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
+        let catalog = Catalog::new(db.clone(), &changes);
+        catalog.prepare(settings.catalog.import_on_start).await?;
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
         db.spawn_listener(shutdown.clone());
@@ -138,6 +141,7 @@ impl App {
             changes,
             messaging,
             identity,
+            catalog,
         }));
         Ok((state, worker))
     }

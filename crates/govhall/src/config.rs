@@ -4,6 +4,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use govhall_catalog::CatalogSettings;
 use govhall_core::serde_lenient;
 use govhall_db::housekeeping::RetentionSettings;
 use govhall_db::jobs::JobSettings;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub messaging: MessagingSettings,
     /// Identity: the master key, session lifetimes, login throttling.
     pub identity: IdentitySettings,
+    /// The catalogue: whether the first start imports the bundled catalogues.
+    pub catalog: CatalogSettings,
 }
 
 impl Default for Settings {
@@ -75,6 +78,7 @@ impl Default for Settings {
             retention: RetentionSettings::default(),
             messaging: MessagingSettings::default(),
             identity: IdentitySettings::default(),
+            catalog: CatalogSettings::default(),
         }
     }
 }

@@ -98,6 +98,16 @@ enum ImportCommand {
         #[arg(long)]
         file: Option<std::path::PathBuf>,
     },
+    /// The service catalogues: the bundled Guangdong and Sichuan ones, or files in their formats.
+    /// Idempotent; every rejected line is listed; all or nothing per file.
+    Catalog {
+        /// A Guangdong-format file (JSON lines) instead of the bundled one.
+        #[arg(long)]
+        gd: Option<std::path::PathBuf>,
+        /// A Sichuan-format file instead of the bundled one.
+        #[arg(long)]
+        sc: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +224,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Import { command: ImportCommand::Catalog { gd, sc } } => import_catalog(&settings, gd, sc).await,
         Command::Import { command: ImportCommand::Regions { file } } => {
             let text = match &file {
                 Some(path) => {
@@ -230,6 +241,59 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import_catalog(settings: &Settings, gd: Option<PathBuf>, sc: Option<PathBuf>) -> anyhow::Result<()> {
+    use govhall_catalog::import;
+    let read =
+        |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", path.display()));
+    let both = gd.is_none() && sc.is_none();
+    let gd_text = match &gd {
+        Some(path) => Some(read(path)?),
+        None if both => Some(import::GD_BUNDLED.to_owned()),
+        None => None,
+    };
+    let sc_text = match &sc {
+        Some(path) => Some(read(path)?),
+        None if both => Some(import::SC_BUNDLED.to_owned()),
+        None => None,
+    };
+    let db = open_database(settings).await?;
+    let result = async {
+        govhall_identity::regions::ensure_imported(&db).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+        govhall_catalog::taxonomy::ensure_defaults(&db).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+        let progress = |label: &'static str| {
+            move |done: usize, total: usize| {
+                eprint!("\r{label}：{done}/{total}{}", if done == total { "\n" } else { "" })
+            }
+        };
+        let mut reports = Vec::new();
+        if let Some(text) = &gd_text {
+            reports.push(import::import_gd(&db, text, progress("广东省事项目录")).await);
+        }
+        if let Some(text) = &sc_text {
+            reports.push(import::import_sc(&db, text, progress("四川省广安区事项目录")).await);
+        }
+        let mut failed = false;
+        for report in reports {
+            match report {
+                Ok(report) => {
+                    println!("{}", report.summary());
+                    for (line, reason) in &report.rejected {
+                        println!("  第 {line} 条被拒绝：{reason}");
+                    }
+                }
+                Err(e) => {
+                    failed = true;
+                    eprintln!("导入失败，目录未作改动：{}", e.message());
+                }
+            }
+        }
+        if failed { anyhow::bail!("有文件未能导入") } else { Ok(()) }
+    }
+    .await;
+    db.close().await;
+    result
 }
 
 /// A password made up for a new administrator: 16 characters from an unambiguous alphabet,

@@ -63,7 +63,9 @@ async fn every_route_allows_exactly_the_viewers_its_guard_names() {
             .path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
             .replace("{file}", "none.css")
-            .replace("{date}", "2026-10-01");
+            .replace("{date}", "2026-10-01")
+            .replace("{code}", "NO-SUCH-ITEM")
+            .replace("{action}", "submit");
         for (who, agent) in &viewers {
             let allowed = match spec.guard {
                 Guard::Public => true,

@@ -197,3 +197,27 @@ async fn a_person_registers_signs_in_sees_the_profile_and_signs_out_in_chromium(
     browser.quit().await;
     t.stop().await;
 }
+
+#[tokio::test]
+async fn from_personal_services_through_a_life_event_to_a_guide_in_chromium() {
+    let Some((t, browser)) = hall_and_browser().await else { return };
+    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(400).collect::<Vec<_>>().join("\n");
+    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
+    browser.goto(&t.url("/")).await;
+    browser.click(".site-nav a[href='/personal']").await;
+    assert_eq!(browser.title().await, "个人办事 - 网上政务服务大厅");
+    browser.screenshot("personal").await;
+    browser.click(".tag-grid a").await;
+    let list = browser.source().await;
+    assert!(list.contains("item-list") && list.contains("共 "), "a list of items");
+    browser.screenshot("life-event").await;
+    browser.click(".item-list a").await;
+    let guide = browser.source().await;
+    assert!(guide.contains("申请材料") && guide.contains("class=\"materials\""), "the guide with its materials table");
+    assert!(guide.contains("<td>1</td>"), "at least one material row");
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.screenshot("guide").await;
+    browser.quit().await;
+    t.stop().await;
+}

@@ -26,6 +26,8 @@ pub(crate) struct Page {
     pub(crate) csrf: String,
     /// The back office's sections this viewer may open.
     pub(crate) admin_nav: Vec<(&'static str, &'static str)>,
+    /// A print version: no header, navigation or footer.
+    pub(crate) print: bool,
 }
 
 impl Page {
@@ -43,6 +45,7 @@ impl Page {
             viewer_is_staff: false,
             csrf: String::new(),
             admin_nav: Vec::new(),
+            print: false,
         }
     }
 

@@ -20,10 +20,14 @@ use utoipa::OpenApi;
             错误一律返回 JSON，其中 code 为稳定的英文错误码，message 为中文说明。",
         license(name = "Apache-2.0"),
     ),
-    paths(health::healthz, health::readyz, calendar::day, calendar::deadline, openapi_json, crate::messaging::receipts::sms_receipts),
+    paths(health::healthz, health::readyz, calendar::day, calendar::deadline, openapi_json, crate::messaging::receipts::sms_receipts,
+        crate::identity::api::create_session, crate::identity::api::current, crate::identity::api::delete_current,
+        crate::catalog::api::items, crate::catalog::api::item, crate::catalog::api::departments, crate::catalog::api::taxonomies),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),
+        (name = "账号", description = "登录获取访问令牌（Authorization: Bearer），查询当前账号，注销令牌"),
+        (name = "事项目录", description = "事项、办事指南、实施部门和导航分类"),
         (name = "运维", description = "存活与就绪探针"),
         (name = "接口文档", description = "本文档"),
     )

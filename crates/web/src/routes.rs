@@ -4,7 +4,7 @@
 
 use crate::auth::Guard;
 use crate::state::AppState;
-use crate::{admin, assets, calendar, health, identity, messaging, metrics, openapi, pages};
+use crate::{admin, assets, calendar, catalog, health, identity, messaging, metrics, openapi, pages};
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
 use govhall_identity::Permission as P;
@@ -46,6 +46,18 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/calendar/deadline", Public, get(calendar::deadline)),
         // Signed with the provider's key, not a session.
         r(M::POST, "/api/v1/messaging/sms-receipts", Public, post(messaging::receipts::sms_receipts)),
+        // The catalogue.
+        r(M::GET, "/personal", Public, get(catalog::navigation::personal)),
+        r(M::GET, "/enterprise", Public, get(catalog::navigation::enterprise)),
+        r(M::GET, "/departments", Public, get(catalog::navigation::departments)),
+        r(M::GET, "/departments/{id}", Public, get(catalog::navigation::department)),
+        r(M::GET, "/tags/{id}", Public, get(catalog::navigation::tag)),
+        r(M::GET, "/items/{code}", Public, get(catalog::guide::guide)),
+        r(M::GET, "/items/{code}/print", Public, get(catalog::guide::print)),
+        r(M::GET, "/api/v1/items", Public, get(catalog::api::items)),
+        r(M::GET, "/api/v1/items/{code}", Public, get(catalog::api::item)),
+        r(M::GET, "/api/v1/departments", Public, get(catalog::api::departments)),
+        r(M::GET, "/api/v1/taxonomies", Public, get(catalog::api::taxonomies)),
         // People.
         r(M::GET, "/login", Public, get(identity::sign_in::login_page)),
         r(M::POST, "/login", Public, post(identity::sign_in::login)),
@@ -84,6 +96,16 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::POST, "/admin/grants", Needs(P::GrantManage), post(admin::rights::create_grant)),
         r(M::POST, "/admin/grants/{id}/revoke", Needs(P::GrantManage), post(admin::rights::revoke_grant)),
         r(M::GET, "/admin/audit", Needs(P::AuditView), get(admin::audit::search)),
+        // Editors and reviewers share the item pages; the catalogue's rules check each item's
+        // department against the viewer's scope.
+        r(M::GET, "/admin/items", SignedIn, get(admin::items::items)),
+        r(M::GET, "/admin/items/export.csv", Needs(P::ItemEdit), get(admin::items::export)),
+        r(M::GET, "/admin/items/{code}", SignedIn, get(admin::items::edit)),
+        r(M::POST, "/admin/items/{code}", SignedIn, post(admin::items::save)),
+        r(M::POST, "/admin/items/{code}/{action}", SignedIn, post(admin::items::act)),
+        r(M::GET, "/admin/taxonomy", Needs(P::CatalogManage), get(admin::items::taxonomy_view)),
+        r(M::POST, "/admin/taxonomy/mappings", Needs(P::CatalogManage), post(admin::items::add_mapping)),
+        r(M::POST, "/admin/taxonomy/mappings/{id}/delete", Needs(P::CatalogManage), post(admin::items::remove_mapping)),
         r(M::GET, "/admin/messages", Needs(P::MessageManage), get(messaging::admin::messages)),
         r(M::GET, "/admin/messages/{id}", Needs(P::MessageManage), get(messaging::admin::message)),
         r(M::POST, "/admin/messages/{id}/retry", Needs(P::MessageManage), post(messaging::admin::retry)),

@@ -1,6 +1,7 @@
 //! The one state object every handler receives.
 
 use crate::metrics::Metrics;
+use govhall_catalog::Catalog;
 use govhall_core::{Secret, WorkingCalendar, serde_lenient};
 use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
@@ -69,6 +70,8 @@ pub struct AppContext {
     pub messaging: Messaging,
     /// Identity and access.
     pub identity: Arc<Identity>,
+    /// The service catalogue.
+    pub catalog: Catalog,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -52,6 +52,8 @@ pub fn settings(db: &TestDatabase) -> Settings {
     };
     settings.jobs.poll_interval_ms = 50;
     settings.identity.master_key = govhall_core::Secret::new(MASTER_KEY);
+    // Tests that need the catalogue import it (or a part) themselves.
+    settings.catalog.import_on_start = false;
     settings
 }
 

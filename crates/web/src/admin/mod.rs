@@ -3,6 +3,7 @@
 //! which records a page shows, by the viewer's data scope.
 
 pub(crate) mod audit;
+pub(crate) mod items;
 pub(crate) mod organisation;
 pub(crate) mod people;
 pub(crate) mod rights;
@@ -26,13 +27,20 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/roles", "角色", Permission::RoleManage),
     ("/admin/grants", "授权", Permission::GrantManage),
     ("/admin/audit", "审计日志", Permission::AuditView),
+    ("/admin/items", "事项管理", Permission::ItemEdit),
+    ("/admin/items", "事项审核", Permission::ItemPublish),
+    ("/admin/taxonomy", "事项分类", Permission::CatalogManage),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];
 
 /// The sections `access` opens.
 pub(crate) fn sections(access: &Access) -> Vec<(&'static str, &'static str)> {
-    SECTIONS.iter().filter(|(_, _, p)| access.has(*p)).map(|(href, label, _)| (*href, *label)).collect()
+    let mut sections: Vec<(&str, &str)> =
+        SECTIONS.iter().filter(|(_, _, p)| access.has(*p)).map(|(href, label, _)| (*href, *label)).collect();
+    // Editing and reviewing share one page.
+    sections.dedup_by_key(|(href, _)| *href);
+    sections
 }
 
 #[derive(Template)]

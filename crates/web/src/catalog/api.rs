@@ -1,0 +1,145 @@
+//! The catalogue's JSON API for the mobile app and partners.
+
+use super::PAGE;
+use crate::AppError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use govhall_catalog::store::{self, DepartmentCount, Guide, ItemFilter, ItemSummary};
+use govhall_catalog::taxonomy::{self, KINDS};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Filters of `GET /api/v1/items`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ItemsQuery {
+    /// `person` or `enterprise` (items for both are included).
+    audience: Option<String>,
+    /// A tag id (from `/api/v1/taxonomies`).
+    tag: Option<String>,
+    /// A department id (from `/api/v1/departments`).
+    department: Option<String>,
+    /// A division code: items of this region and below.
+    region: Option<String>,
+    /// Item type, e.g. 行政许可.
+    r#type: Option<String>,
+    /// Minimum online depth, 1–5.
+    depth: Option<i32>,
+    /// Name or everyday phrase containing this.
+    q: Option<String>,
+    /// Items per page, 1–100 (default 20).
+    limit: Option<i64>,
+    /// Items to skip.
+    offset: Option<i64>,
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemsPage {
+    /// Items matching, in all.
+    total: i64,
+    /// This page.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<ItemSummary>,
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn uuid(field: &str, value: &Option<String>) -> Result<Option<Uuid>, AppError> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => {
+            Uuid::parse_str(v).map(Some).map_err(|_| bad("invalid_filter", format!("参数 {field} 应为编号（UUID）")))
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/items", tag = "事项目录", summary = "查询事项",
+    description = "已发布的事项，按名称排序，可按服务对象、分类、部门、区划、事项类型、网办深度和关键词筛选，分页返回。",
+    params(ItemsQuery),
+    responses((status = 200, description = "事项列表", body = ItemsPage), (status = 400, description = "参数有误：code 为 invalid_filter")))]
+pub(crate) async fn items(
+    State(state): State<AppState>,
+    Query(q): Query<ItemsQuery>,
+) -> Result<Json<ItemsPage>, AppError> {
+    let audience = match q.audience.as_deref() {
+        None | Some("") => None,
+        Some(a @ ("person" | "enterprise")) => Some(a.to_owned()),
+        Some(_) => return Err(bad("invalid_filter", "参数 audience 应为 person 或 enterprise")),
+    };
+    if let Some(region) = &q.region
+        && (region.len() != 6 || !region.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(bad("invalid_filter", "参数 region 应为 6 位行政区划代码"));
+    }
+    if q.depth.is_some_and(|d| !(1..=5).contains(&d)) {
+        return Err(bad("invalid_filter", "参数 depth 应为 1 到 5"));
+    }
+    let limit = q.limit.unwrap_or(PAGE);
+    if !(1..=100).contains(&limit) || q.offset.is_some_and(|o| o < 0) {
+        return Err(bad("invalid_filter", "参数 limit 应为 1 到 100，offset 不能为负数"));
+    }
+    let filter = ItemFilter {
+        tag: uuid("tag", &q.tag)?,
+        department: uuid("department", &q.department)?,
+        region_prefix: q.region.as_deref().map(|r| govhall_identity::access::region_prefix(r).to_owned()),
+        audience,
+        type_text: q.r#type.clone().filter(|t| !t.trim().is_empty()),
+        min_depth: q.depth,
+        level: None,
+        text: q.q.clone().filter(|t| !t.trim().is_empty()).map(|t| t.chars().take(50).collect()),
+    };
+    let (total, items) = store::list(&state.db, &filter, limit, q.offset.unwrap_or(0)).await?;
+    Ok(Json(ItemsPage { total, items }))
+}
+
+#[utoipa::path(get, path = "/api/v1/items/{code}", tag = "事项目录", summary = "事项办事指南",
+    description = "事项已发布版本的办事指南，含申请材料和相关事项。",
+    params(("code" = String, Path, description = "事项编码（实施编码）")),
+    responses((status = 200, description = "办事指南", body = Object), (status = 404, description = "没有该事项：code 为 not_found")))]
+pub(crate) async fn item(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<Guide>, AppError> {
+    let guide = state.catalog.guide(&code).await?.ok_or_else(AppError::not_found)?;
+    Ok(Json(Guide::clone(&guide)))
+}
+
+#[utoipa::path(get, path = "/api/v1/departments", tag = "事项目录", summary = "实施部门",
+    description = "有已发布事项的部门，按区划排列，带事项数。",
+    responses((status = 200, description = "部门列表", body = Vec<Object>)))]
+pub(crate) async fn departments(State(state): State<AppState>) -> Result<Json<Vec<DepartmentCount>>, AppError> {
+    Ok(Json(store::departments(&state.db).await?))
+}
+
+/// One navigation with its tags.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Taxonomy {
+    /// `life_event`, `object`, `theme`, `activity`, `enterprise_type`, `industry`.
+    kind: String,
+    /// Its Chinese name.
+    name: String,
+    /// `person`, `enterprise` or `both`.
+    audience: String,
+    /// Tags with the count of published items.
+    #[schema(value_type = Vec<Object>)]
+    tags: Vec<taxonomy::Tag>,
+}
+
+#[utoipa::path(get, path = "/api/v1/taxonomies", tag = "事项目录", summary = "导航分类",
+    description = "人生事件、特定对象、主题分类、企业活动、面向类型、行业类型，各分类带已发布事项数。",
+    responses((status = 200, description = "分类", body = Vec<Taxonomy>)))]
+pub(crate) async fn taxonomies(State(state): State<AppState>) -> Result<Json<Vec<Taxonomy>>, AppError> {
+    let mut out = Vec::new();
+    for (kind, name, audience) in KINDS {
+        out.push(Taxonomy {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            audience: audience.to_owned(),
+            tags: taxonomy::tags(&state.db, kind).await?,
+        });
+    }
+    Ok(Json(out))
+}
