@@ -25,34 +25,41 @@ use govhall_db::Db;
 use govhall_db::changes::{ChangeFollower, FeedEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use store::Guide;
+use store::{Guide, ItemFilter, ItemSummary};
 
 /// The catalogue's services with this node's cache of published guides.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     db: Db,
     cache: Arc<RwLock<HashMap<String, Arc<Guide>>>>,
+    lists: Arc<RwLock<HashMap<ListKey, Arc<ListPage>>>>,
+}
+
+/// A filter, a page size and an offset.
+type ListKey = (ItemFilter, i64, i64);
+/// The total and one page of items.
+pub type ListPage = (i64, Vec<ItemSummary>);
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Catalog {
     /// The catalogue over `db`; `changes` keeps the cache current.
     pub fn new(db: Db, changes: &ChangeFollower) -> Catalog {
-        let catalog = Catalog { db, cache: Arc::default() };
+        let catalog = Catalog { db, cache: Arc::default(), lists: Arc::default() };
         let mut events = changes.subscribe();
-        let cache = catalog.cache.clone();
+        let listener = catalog.clone();
         tokio::spawn(async move {
             loop {
-                let forget_all = match events.recv().await {
-                    Ok(FeedEvent::Change(change)) if change.entity == "item" => {
-                        cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&change.entity_id);
-                        false
+                match events.recv().await {
+                    Ok(FeedEvent::Change(change)) if change.entity == "item" => listener.forget(&change.entity_id),
+                    Ok(FeedEvent::Change(_)) => {}
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        write(&listener.cache).clear();
+                        write(&listener.lists).clear();
                     }
-                    Ok(FeedEvent::Change(_)) => false,
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                };
-                if forget_all {
-                    cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
                 }
             }
         });
@@ -71,7 +78,7 @@ impl Catalog {
         }
         let Some(guide) = store::guide(&self.db, code).await? else { return Ok(None) };
         let guide = Arc::new(guide);
-        let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = write(&self.cache);
         if cache.len() >= 10_000 {
             cache.clear();
         }
@@ -82,7 +89,24 @@ impl Catalog {
     /// Forgets this node's copy of a guide (after publishing here; other nodes hear of it from
     /// the change feed).
     pub fn forget(&self, code: &str) {
-        self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(code);
+        write(&self.cache).remove(code);
+        // Any list may hold the item: lists are cheap to make again.
+        write(&self.lists).clear();
+    }
+
+    /// A page of published items (see [`store::list`]), from this node's cache when it has it.
+    pub async fn list(&self, filter: &ItemFilter, limit: i64, offset: i64) -> Result<Arc<ListPage>, CatalogError> {
+        let key = (filter.clone(), limit, offset);
+        if let Some(hit) = self.lists.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+            return Ok(hit.clone());
+        }
+        let page = Arc::new(store::list(&self.db, filter, limit, offset).await?);
+        let mut lists = write(&self.lists);
+        if lists.len() >= 5_000 {
+            lists.clear();
+        }
+        lists.insert(key, page.clone());
+        Ok(page)
     }
 
     /// Makes sure what the catalogue needs exists: the default tag mapping and, when

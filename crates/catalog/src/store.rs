@@ -204,7 +204,7 @@ const SUMMARY: &str = "SELECT i.id, i.code, i.name, i.department_id, d.name AS d
                        FROM items i JOIN departments d ON d.id = i.department_id JOIN regions r ON r.code = i.region_code";
 
 /// What a list of published items is narrowed by.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ItemFilter {
     /// Carrying this tag.
     pub tag: Option<Uuid>,

@@ -94,8 +94,8 @@ pub(crate) async fn items(
         level: None,
         text: q.q.clone().filter(|t| !t.trim().is_empty()).map(|t| t.chars().take(50).collect()),
     };
-    let (total, items) = store::list(&state.db, &filter, limit, q.offset.unwrap_or(0)).await?;
-    Ok(Json(ItemsPage { total, items }))
+    let page = state.catalog.list(&filter, limit, q.offset.unwrap_or(0)).await?;
+    Ok(Json(ItemsPage { total: page.0, items: page.1.clone() }))
 }
 
 #[utoipa::path(get, path = "/api/v1/items/{code}", tag = "事项目录", summary = "事项办事指南",

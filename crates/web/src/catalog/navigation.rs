@@ -170,7 +170,8 @@ async fn items_page(
 ) -> Result<Html<String>, AppError> {
     let offset = q.offset.max(0);
     let filter = q.apply(filter);
-    let (total, items) = store::list(&state.db, &filter, PAGE, offset).await?;
+    let page = state.catalog.list(&filter, PAGE, offset).await?;
+    let (total, items) = (page.0, page.1.clone());
     let (current, last) = pages(total, offset);
     let link = |o: i64| format!("{action}?{}&offset={o}", q.query());
     render(ItemsPage {
