@@ -7,6 +7,7 @@
 //! - [`taxonomy`]: tags and the editable mapping from source values.
 //! - [`import`]: the Guangdong and Sichuan importers.
 //! - [`editing`]: drafts, review, publishing, with permissions and data scopes.
+//! - [`sheet`]: the catalogue as an Excel workbook, and edits read back from one.
 //!
 //! [`Catalog`] keeps published guides in memory on each node and forgets one when the change
 //! feed says it changed.
@@ -15,6 +16,7 @@ pub mod editing;
 mod error;
 pub mod import;
 pub mod model;
+pub mod sheet;
 pub mod store;
 pub mod taxonomy;
 

@@ -53,6 +53,16 @@ impl TimeLimit {
         Ok(TimeLimit { amount, unit })
     }
 
+    /// The sources' form, which [`TimeLimit::parse`] reads back: `30(工作日)`, `即办`, `无`.
+    pub fn source_text(&self) -> String {
+        match self.unit {
+            LimitUnit::None => "无".to_owned(),
+            LimitUnit::Immediate => "即办".to_owned(),
+            LimitUnit::WorkingDays => format!("{}(工作日)", self.amount),
+            LimitUnit::NaturalDays => format!("{}(自然日)", self.amount),
+        }
+    }
+
     /// As people read it: 30个工作日, 即办, 无.
     pub fn label(&self) -> String {
         match self.unit {
@@ -86,6 +96,44 @@ pub struct Material {
     /// Whether it can come from the electronic license registry instead of an upload.
     #[serde(default)]
     pub from_license: bool,
+}
+
+impl Material {
+    /// One line of the editors' text form: `名称|必要|份数|格式|可用电子证照 是/否`.
+    pub fn to_line(&self) -> String {
+        let yes = if self.from_license { "是" } else { "否" };
+        format!(
+            "{}|{}|{}|{}|{yes}",
+            self.name,
+            if self.required { "必要" } else { "非必要" },
+            self.copies,
+            self.formats
+        )
+    }
+
+    /// Materials from the text form, one a line; links of a material of the same name in
+    /// `before` are kept. An error names the line.
+    pub fn parse_lines(text: &str, before: &[Material]) -> Result<Vec<Material>, String> {
+        let mut materials = Vec::new();
+        for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+            let required = match parts.get(1).copied().unwrap_or("必要") {
+                "" | "必要" | "是" => true,
+                "非必要" | "否" => false,
+                other => return Err(format!("材料第 {} 行的“{other}”应为“必要”或“非必要”", i + 1)),
+            };
+            let kept = before.iter().find(|m| m.name == parts[0]).cloned().unwrap_or_default();
+            materials.push(Material {
+                name: parts[0].to_owned(),
+                required,
+                copies: parts.get(2).copied().unwrap_or_default().to_owned(),
+                formats: parts.get(3).copied().unwrap_or_default().to_owned(),
+                from_license: parts.get(4).copied() == Some("是"),
+                ..kept
+            });
+        }
+        Ok(materials)
+    }
 }
 
 /// A fee (收费).

@@ -117,3 +117,85 @@ async fn an_edit_waits_for_review_and_staff_edit_only_their_departments_items() 
     assert_eq!(versions[1].content.name, "临时价格干预范围事项提价申报", "the old version never changed");
     t.cleanup().await;
 }
+
+/// A workbook with only the columns the rows use (an editor may delete the others).
+fn workbook(rows: &[&[(&str, &str)]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let mut titles: Vec<&str> = Vec::new();
+    for (title, _) in rows.iter().flat_map(|r| r.iter()) {
+        if !titles.contains(title) {
+            titles.push(title);
+        }
+    }
+    for (col, title) in (0u16..).zip(&titles) {
+        sheet.write_string(0, col, *title).unwrap();
+    }
+    for (row, cells) in (1u32..).zip(rows) {
+        for (title, value) in cells.iter() {
+            let col = titles.iter().position(|c| c == title).unwrap() as u16;
+            sheet.write_string(row, col, *value).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn the_excel_export_reads_back_unchanged_and_edits_become_drafts_for_review() {
+    use govhall_catalog::sheet;
+    let (t, db) = catalogue().await;
+    let lines: String = import::GD_BUNDLED.lines().take(40).collect::<Vec<_>>().join("\n");
+    import::import_gd(&db, &lines, |_, _| {}).await.unwrap();
+    let code = "11440000006939756B2440101007000";
+    let item = store::summary(&db, code).await.unwrap().unwrap();
+    let (_, all) = store::list(&db, &ItemFilter::default(), 100, 0).await.unwrap();
+    let other = all.iter().find(|i| i.department_id != item.department_id).unwrap();
+    let everyone = Access { grants: [(Permission::ItemEdit, [Scope::All].into())].into(), ..Access::default() };
+
+    // What was exported reads back as no change at all.
+    let exported = sheet::export(&db).await.unwrap();
+    let rows = sheet::read(&exported).unwrap();
+    assert_eq!(rows.len(), 40);
+    assert!(sheet::preview(&db, &everyone, &rows).await.unwrap().is_empty(), "a round trip changes nothing");
+
+    let staff = editor(item.department_id, &[Permission::ItemEdit]);
+    let edited = workbook(&[
+        &[
+            ("事项编码", code),
+            ("事项名称", "提价申报"),
+            ("申请材料", "提价申报申请报告|必要\n价格测算表|非必要"),
+            ("承诺办结时限", "5(工作日)"),
+        ],
+        &[("事项编码", "NO-SUCH"), ("事项名称", "x")],
+        &[("事项编码", other.code.as_str()), ("事项名称", "越权")],
+        &[("事项编码", code), ("事项名称", "重复")],
+    ]);
+    let rows = sheet::read(&edited).unwrap();
+    let preview = sheet::preview(&db, &staff, &rows).await.unwrap();
+    let problems: Vec<Option<&str>> = preview.iter().map(|(c, _)| c.problem.as_deref()).collect();
+    assert_eq!(problems[0], None);
+    assert_eq!(
+        preview[0].0.fields.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        ["事项名称", "申请材料", "承诺办结时限"]
+    );
+    assert!(problems[1].unwrap().contains("没有该编码"));
+    assert!(problems[2].unwrap().contains("不属于您可以编辑"));
+    assert!(problems[3].unwrap().contains("重复"));
+    let (applied, refused) = sheet::apply(&db, &Actor::system("测试"), &staff, &rows).await.unwrap();
+    assert_eq!((applied, refused), (1, 3));
+    let (_, versions) = editing::versions(&db, &staff, code).await.unwrap();
+    assert_eq!((versions[0].status.as_str(), versions[0].content.materials.len()), ("in_review", 2));
+    let published = store::guide(&db, code).await.unwrap().unwrap();
+    assert_eq!(published.content.name, "临时价格干预范围事项提价申报", "published only after review");
+
+    // A bad row names itself; a foreign column or a non-workbook is refused whole.
+    let bad = workbook(&[&[("事项编码", other.code.as_str()), ("网上办理深度", "9")]]);
+    let preview = sheet::preview(&db, &everyone, &sheet::read(&bad).unwrap()).await.unwrap();
+    assert!(preview[0].0.problem.as_deref().unwrap().contains("网上办理深度"));
+    assert!(sheet::read(b"not a workbook").unwrap_err().to_string().contains("Excel"));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().write_string(0, 0, "事项编码").unwrap().write_string(0, 1, "备注").unwrap();
+    let err = sheet::read(&book.save_to_buffer().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("备注"), "{err}");
+    t.cleanup().await;
+}

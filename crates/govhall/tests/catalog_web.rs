@@ -183,3 +183,52 @@ async fn staff_edit_their_departments_items_and_the_guide_changes_only_when_a_re
     assert_eq!(actions, ["item.publish", "item.submit", "item.save_draft"]);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn an_edited_workbook_is_previewed_then_sent_for_review() {
+    let t = hall(30).await;
+    let identity = t.app.identity();
+    let item = store::summary(t.app.db(), CODE).await.unwrap().unwrap();
+    let editor = t.staff("13600000031", DepartmentId::from_uuid(item.department_id)).await;
+    let actor = Actor::system("test");
+    let edit = identity.save_role(&actor, "item_editor", "事项编辑", &[Permission::ItemEdit]).await.unwrap();
+    identity.grant(&actor, edit, Grantee::Account(editor), Scope::Department).await.unwrap();
+    let e = t.sign_in("13600000031", PASSWORD).await;
+
+    let res = e.get("/admin/items/export.xlsx").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    assert!(res.bytes().await.unwrap().starts_with(b"PK"), "an xlsx is a zip");
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "事项编码").unwrap().write_string(0, 1, "事项名称").unwrap();
+    sheet.write_string(1, 0, CODE).unwrap().write_string(1, 1, "提价申报（表格修订）").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let upload = |csrf: String, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name("edited.xlsx"));
+        e.client
+            .post(t.url("/admin/items/import"))
+            .header("cookie", &e.cookie)
+            .header("origin", t.app.url())
+            .multipart(form)
+            .send()
+    };
+    assert_eq!(upload("forged".into(), bytes.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let res = upload(e.csrf.clone(), b"not a workbook".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("不是有效的 Excel"));
+    let res = upload(e.csrf.clone(), bytes).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("提价申报（表格修订）") && html.contains("确认导入 1 个事项"), "{html}");
+    let id = html.split("/admin/items/import/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let res = e.post(&format!("/admin/items/import/{id}/apply"), &[]).await;
+    assert!(res.text().await.unwrap().contains("已导入 1 个事项的修改"));
+    assert_eq!(e.post(&format!("/admin/items/import/{id}/apply"), &[]).await.status(), StatusCode::NOT_FOUND, "once");
+    let page = e.get(&format!("/admin/items/{CODE}")).await.text().await.unwrap();
+    assert!(page.contains("待审核"));
+    t.stop().await;
+}

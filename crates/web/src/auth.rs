@@ -212,24 +212,40 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
     if let Some(token) = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if keys.csrf_valid(binding, token) { Ok(request) } else { Err(csrf_refused()) };
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    if !is_form && !is_multipart {
         return Err(csrf_refused());
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, crate::router::MAX_BODY_BYTES).await.map_err(|_| {
         AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "提交的内容过大").into_response()
     })?;
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let token = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
-    if !keys.csrf_valid(binding, token) {
+    let token = if is_form {
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        fields.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v).unwrap_or_default()
+    } else {
+        multipart_field(&content_type, bytes.clone(), CSRF_FIELD).await.unwrap_or_default()
+    };
+    if !keys.csrf_valid(binding, &token) {
         return Err(csrf_refused());
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The text of one field of a multipart body (forms put the CSRF token first).
+async fn multipart_field(content_type: &str, body: axum::body::Bytes, name: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// What a route requires.

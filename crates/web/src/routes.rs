@@ -99,7 +99,10 @@ pub(crate) fn table() -> Vec<Entry> {
         // Editors and reviewers share the item pages; the catalogue's rules check each item's
         // department against the viewer's scope.
         r(M::GET, "/admin/items", SignedIn, get(admin::items::items)),
-        r(M::GET, "/admin/items/export.csv", Needs(P::ItemEdit), get(admin::items::export)),
+        r(M::GET, "/admin/items/export.csv", Needs(P::ItemEdit), get(admin::item_sheets::export_csv)),
+        r(M::GET, "/admin/items/export.xlsx", Needs(P::ItemEdit), get(admin::item_sheets::export_xlsx)),
+        r(M::POST, "/admin/items/import", Needs(P::ItemEdit), post(admin::item_sheets::upload)),
+        r(M::POST, "/admin/items/import/{id}/apply", Needs(P::ItemEdit), post(admin::item_sheets::apply)),
         r(M::GET, "/admin/items/{code}", SignedIn, get(admin::items::edit)),
         r(M::POST, "/admin/items/{code}", SignedIn, post(admin::items::save)),
         r(M::POST, "/admin/items/{code}/{action}", SignedIn, post(admin::items::act)),

@@ -7,15 +7,14 @@ use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Redirect, Response};
 use govhall_catalog::CatalogError;
 use govhall_catalog::editing::{self, Pending, Version, status_label};
 use govhall_catalog::model::{
     Audience, Fee, ItemContent, LEVELS, LimitUnit, Material, ONLINE_DEPTHS, RELATION_KINDS, Related, TagRef, TimeLimit,
     nature_code,
 };
-use govhall_catalog::store::{self, ItemFilter, ItemSummary};
+use govhall_catalog::store::ItemSummary;
 use govhall_catalog::taxonomy::{self, KINDS, Mapping, SOURCE_FIELDS, Tag};
 use govhall_core::Money;
 use serde::Deserialize;
@@ -90,7 +89,6 @@ const UNITS: [(&str, &str); 4] =
 
 impl ItemForm {
     fn from_content(c: &ItemContent) -> ItemForm {
-        let yes = |b: bool| if b { "是" } else { "否" };
         ItemForm {
             name: c.name.clone(),
             short_name: c.short_name.clone(),
@@ -99,21 +97,7 @@ impl ItemForm {
             level: c.level.clone(),
             audience: c.audience.as_str().to_owned(),
             conditions: c.conditions.join("\n"),
-            materials: c
-                .materials
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{}|{}|{}|{}|{}",
-                        m.name,
-                        if m.required { "必要" } else { "非必要" },
-                        m.copies,
-                        m.formats,
-                        yes(m.from_license)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
+            materials: c.materials.iter().map(Material::to_line).collect::<Vec<_>>().join("\n"),
             statutory_amount: c.statutory_limit.amount.to_string(),
             statutory_unit: unit_code(c.statutory_limit.unit).to_owned(),
             promised_amount: c.promised_limit.amount.to_string(),
@@ -190,23 +174,7 @@ impl ItemForm {
                 .ok_or_else(|| bad(format!("{label}应为 1 到 3650 之间的天数")))?;
             Ok(TimeLimit { amount, unit })
         };
-        let mut materials = Vec::new();
-        for (i, line) in lines(&self.materials).iter().enumerate() {
-            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
-            let required = match parts.get(1).copied().unwrap_or("必要") {
-                "" | "必要" | "是" => true,
-                "非必要" | "否" => false,
-                other => return Err(bad(format!("材料第 {} 行的“{other}”应为“必要”或“非必要”", i + 1))),
-            };
-            materials.push(Material {
-                name: parts[0].to_owned(),
-                required,
-                copies: parts.get(2).copied().unwrap_or_default().to_owned(),
-                formats: parts.get(3).copied().unwrap_or_default().to_owned(),
-                from_license: parts.get(4).copied() == Some("是"),
-                ..base.materials.iter().find(|m| m.name == parts[0]).cloned().unwrap_or_default()
-            });
-        }
+        let materials = Material::parse_lines(&self.materials, &base.materials).map_err(bad)?;
         let mut fees = Vec::new();
         for (i, line) in lines(&self.fees).iter().enumerate() {
             let parts: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -415,50 +383,6 @@ pub(crate) async fn act(
     };
     let to = format!("/admin/items/{}?done={done}", crate::auth::urlencode(&code));
     after_post(result, &to, async |error| edit_page(&state, &viewer, &ctx, &code, None, error, "").await).await
-}
-
-/// The whole published catalogue as CSV (UTF-8 with BOM, so that Excel reads the Chinese).
-pub(crate) async fn export(State(state): State<AppState>) -> Result<Response, AppError> {
-    let mut out = String::from(
-        "\u{feff}事项编码,事项名称,实施部门,行政区划,层级,服务对象,事项类型,网办深度,可网上申办,公众语言\n",
-    );
-    let cell = |s: &str| {
-        // A leading =, +, - or @ would be a formula in a spreadsheet.
-        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
-        format!("\"{}\"", s.replace('"', "\"\""))
-    };
-    let mut offset = 0;
-    loop {
-        let (_, page) = store::list(&state.db, &ItemFilter::default(), 500, offset).await?;
-        for i in &page {
-            let row = [
-                cell(&i.code),
-                cell(&i.name),
-                cell(&i.department),
-                cell(&i.region),
-                cell(govhall_catalog::model::level_label(&i.level)),
-                cell(Audience::parse(&i.audience).map_or("", Audience::label)),
-                cell(&i.type_text),
-                i.online_depth.to_string(),
-                if i.online_apply { "是".to_owned() } else { "否".to_owned() },
-                cell(&i.phrases),
-            ];
-            out.push_str(&row.join(","));
-            out.push('\n');
-        }
-        if page.len() < 500 {
-            break;
-        }
-        offset += 500;
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"catalog.csv\""),
-        ],
-        out,
-    )
-        .into_response())
 }
 
 #[derive(Template)]
