@@ -65,6 +65,15 @@ async fn the_navigations_lead_to_exactly_the_items_with_a_tag_and_to_their_guide
     let print = t.get(&format!("/items/{CODE}/print")).await.text().await.unwrap();
     assert!(print.contains("提价申报申请报告") && !print.contains("site-header"), "the print version is bare");
     assert_eq!(t.get("/items/NO-SUCH").await.status(), StatusCode::NOT_FOUND);
+    // The search box finds by name or everyday phrase, and hostile input is only text.
+    let found = t.get("/search?q=临时价格").await.text().await.unwrap();
+    assert!(found.contains(&format!("/items/{CODE}")) && found.contains("搜索：临时价格"));
+    for hostile in ["%27%20OR%201=1--", "%3Cscript%3Ealert(1)%3C/script%3E", "%25%25%25", ""] {
+        let res = t.get(&format!("/search?q={hostile}")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{hostile}");
+        let html = res.text().await.unwrap();
+        assert!(!html.contains("<script>alert"), "escaped");
+    }
     let departments = t.get("/departments").await.text().await.unwrap();
     assert!(departments.contains("广东省发展和改革委员会"));
     t.stop().await;

@@ -52,6 +52,7 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/departments", Public, get(catalog::navigation::departments)),
         r(M::GET, "/departments/{id}", Public, get(catalog::navigation::department)),
         r(M::GET, "/tags/{id}", Public, get(catalog::navigation::tag)),
+        r(M::GET, "/search", Public, get(catalog::navigation::search)),
         r(M::GET, "/items/{code}", Public, get(catalog::guide::guide)),
         r(M::GET, "/items/{code}/print", Public, get(catalog::guide::print)),
         r(M::GET, "/api/v1/items", Public, get(catalog::api::items)),
