@@ -32,6 +32,7 @@ CREATE TABLE item_versions (
     note           TEXT NOT NULL DEFAULT '',
     review_comment TEXT NOT NULL DEFAULT '',
     created_by     TEXT NOT NULL,
+    created_by_id  UUID,                                -- the editor's account (none for imports)
     created_at     TIMESTAMPTZ NOT NULL,
     reviewed_by    TEXT,
     published_at   TIMESTAMPTZ,

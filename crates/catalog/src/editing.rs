@@ -28,6 +28,8 @@ pub struct Version {
     pub review_comment: String,
     /// Who made it.
     pub created_by: String,
+    /// Their account, if a person made it.
+    pub created_by_id: Option<Uuid>,
     /// When.
     pub created_at: DateTime<Utc>,
 }
@@ -40,6 +42,7 @@ struct VersionRow {
     note: String,
     review_comment: String,
     created_by: String,
+    created_by_id: Option<Uuid>,
     created_at: DateTime<Utc>,
 }
 
@@ -79,7 +82,7 @@ pub async fn versions(db: &Db, access: &Access, code: &str) -> Result<(ItemSumma
     let mut conn = db.conn().await?;
     let rows: Vec<VersionRow> = run!(conn, |c| {
         sqlx::query_as(
-            "SELECT version, status, content, note, review_comment, created_by, created_at FROM item_versions
+            "SELECT version, status, content, note, review_comment, created_by, created_by_id, created_at FROM item_versions
              WHERE item_id = $1 ORDER BY version DESC",
         )
         .bind(item.id)
@@ -97,6 +100,7 @@ pub async fn versions(db: &Db, access: &Access, code: &str) -> Result<(ItemSumma
                 note: r.note,
                 review_comment: r.review_comment,
                 created_by: r.created_by,
+                created_by_id: r.created_by_id,
                 created_at: r.created_at,
             })
         })
@@ -172,19 +176,20 @@ pub async fn save_draft(
             exec!(
                 tx,
                 sqlx::query(
-                    "UPDATE item_versions SET content = $1, note = $2, created_by = $3, created_at = $4
-                     WHERE item_id = $5 AND version = $6 AND status = 'draft'"
+                    "UPDATE item_versions SET content = $1, note = $2, created_by = $3, created_by_id = $4, created_at = $5
+                     WHERE item_id = $6 AND version = $7 AND status = 'draft'"
                 )
                 .bind(&json)
                 .bind(note)
                 .bind(&actor.label)
+                .bind(actor.id.map(|a| a.as_uuid()))
                 .bind(now)
                 .bind(item.id)
                 .bind(version)
             )?;
             version
         }
-        None => store::add_version(&mut tx, item.id, content, "draft", &actor.label, note).await?,
+        None => store::add_version(&mut tx, item.id, content, "draft", actor, note).await?,
     };
     audit::record(&mut tx, actor, Event::success("item.save_draft", "item", code).detail(format!("第{version}版")))
         .await?;
@@ -203,16 +208,22 @@ async fn transition(
 ) -> Result<(ItemSummary, i32, ItemContent, govhall_db::Tx), CatalogError> {
     let item = item_for(db, access, code, permission).await?;
     let mut tx = db.begin().await?;
-    let open: Option<(i32, String)> = run!(tx, |c| {
-        sqlx::query_as("SELECT version, content FROM item_versions WHERE item_id = $1 AND status = $2 ORDER BY version DESC LIMIT 1")
-            .bind(item.id)
-            .bind(from)
-            .fetch_optional(&mut *c)
-            .await
+    let open: Option<(i32, String, Option<Uuid>)> = run!(tx, |c| {
+        sqlx::query_as(
+            "SELECT version, content, created_by_id FROM item_versions WHERE item_id = $1 AND status = $2
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(item.id)
+        .bind(from)
+        .fetch_optional(&mut *c)
+        .await
     })?;
-    let Some((version, content)) = open else {
+    let Some((version, content, editor)) = open else {
         return Err(CatalogError::WrongState(format!("该事项没有{}的版本", status_label(from))));
     };
+    if permission == Permission::ItemPublish && editor.is_some() && editor == actor.id.map(|a| a.as_uuid()) {
+        return Err(CatalogError::WrongState("不能审核自己编辑的版本，请由其他审核人员审核".to_owned()));
+    }
     let content = serde_json::from_str(&content).map_err(|e| CatalogError::Invalid(e.to_string()))?;
     audit::record(&mut tx, actor, Event::success(action, "item", code).detail(format!("第{version}版"))).await?;
     Ok((item, version, content, tx))

@@ -52,8 +52,9 @@ fn cells(c: &ItemContent) -> [String; 11] {
     ]
 }
 
-/// Every published item as an .xlsx workbook.
-pub async fn export(db: &Db) -> Result<Vec<u8>, CatalogError> {
+/// The published items `access` may edit as an .xlsx workbook.
+pub async fn export(db: &Db, access: &Access) -> Result<Vec<u8>, CatalogError> {
+    let scope = access.filter(Permission::ItemEdit);
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name("事项目录").map_err(xlsx)?;
@@ -68,6 +69,9 @@ pub async fn export(db: &Db) -> Result<Vec<u8>, CatalogError> {
     loop {
         let (_, page) = store::list(db, &ItemFilter::default(), 500, offset).await?;
         for item in &page {
+            if !scope.allows(None, Some(DepartmentId::from_uuid(item.department_id)), Some(&item.region_code)) {
+                continue;
+            }
             let Some(guide) = store::guide(db, &item.code).await? else { continue };
             let c = &guide.content;
             let [name, short, phrases, kind, conditions, materials, statutory, promised, place, consult, complaint] =
@@ -101,6 +105,9 @@ pub async fn export(db: &Db) -> Result<Vec<u8>, CatalogError> {
     workbook.save_to_buffer().map_err(xlsx)
 }
 
+/// The most a workbook may unpack to (a full export of the bundled catalogue is about 3 MB).
+const MAX_UNPACKED: u128 = 40_000_000;
+
 /// One row read from a workbook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetRow {
@@ -128,6 +135,19 @@ fn text(cell: &Data) -> String {
 /// item. Columns it does not know are an error (a typo would silently drop an edit).
 pub fn read(bytes: &[u8]) -> Result<Vec<SheetRow>, CatalogError> {
     let bad = |m: String| CatalogError::Import(m);
+    // An .xlsx is a zip: refuse one that would unpack to more than a real catalogue ever needs,
+    // before anything is unpacked.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|_| bad("不是有效的 Excel（.xlsx）文件".to_owned()))?;
+    let mut unpacked: u128 = 0;
+    for i in 0..archive.len() {
+        // The central directory's sizes, read without unpacking anything.
+        let entry = archive.by_index_raw(i).map_err(|_| bad("不是有效的 Excel（.xlsx）文件".to_owned()))?;
+        unpacked += u128::from(entry.size());
+    }
+    if unpacked > MAX_UNPACKED {
+        return Err(bad(format!("文件解压后超过 {} MB，请只导出需要修改的事项", MAX_UNPACKED / 1_000_000)));
+    }
     let mut workbook: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
         .map_err(|_| bad("不是有效的 Excel（.xlsx）文件".to_owned()))?;
     let range = workbook
@@ -287,6 +307,10 @@ pub async fn preview(
             continue;
         };
         change.name = guide.content.name.clone();
+        // Rows that change nothing are not news, whoever's items they are.
+        if apply_row(row, &guide.content).is_ok_and(|(_, fields)| fields.is_empty()) {
+            continue;
+        }
         let target = Target {
             owner: None,
             department: Some(DepartmentId::from_uuid(guide.item.department_id)),
@@ -377,4 +401,25 @@ pub async fn take_upload(db: &Db, account: uuid::Uuid, id: uuid::Uuid) -> Result
     })?;
     tx.commit().await?;
     content.ok_or(CatalogError::NotFound("上传的文件（可能已导入或已过期）"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_workbook_that_would_unpack_to_gigabytes_is_refused_before_unpacking() {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/sharedStrings.xml", options).unwrap();
+        let zeros = vec![b'0'; 1_000_000];
+        for _ in 0..50 {
+            zip.write_all(&zeros).unwrap();
+        }
+        let bytes = zip.finish().unwrap().into_inner();
+        assert!(bytes.len() < 1_000_000, "small on the wire: {}", bytes.len());
+        let err = read(&bytes).unwrap_err();
+        assert!(err.to_string().contains("MB"), "{err}");
+    }
 }

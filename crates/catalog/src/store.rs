@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use govhall_db::changes::{self, ChangeOp};
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{Db, Tx, exec, run};
+use govhall_identity::audit::Actor;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -53,7 +54,7 @@ pub(crate) async fn add_version(
     item: Uuid,
     content: &ItemContent,
     status: &str,
-    by: &str,
+    by: &Actor,
     note: &str,
 ) -> Result<i32, CatalogError> {
     let last: Option<i32> =
@@ -67,15 +68,16 @@ pub(crate) async fn add_version(
     exec!(
         tx,
         sqlx::query(
-            "INSERT INTO item_versions (item_id, version, status, content, note, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO item_versions (item_id, version, status, content, note, created_by, created_by_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         )
         .bind(item)
         .bind(version)
         .bind(status)
         .bind(json)
         .bind(note)
-        .bind(by)
+        .bind(&by.label)
+        .bind(by.id.map(|a| a.as_uuid()))
         .bind(now)
     )?;
     Ok(version)

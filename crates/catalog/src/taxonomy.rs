@@ -258,17 +258,20 @@ impl MappingTable {
     }
 }
 
-/// Tags of a kind with their counts of published items (only those with items).
-pub async fn tags(db: &Db, kind: &str) -> Result<Vec<Tag>, CatalogError> {
+/// Tags of a kind with their counts of published items (only those with items), counting only
+/// items for `audience` (`person` or `enterprise`; items for both count for each) when given.
+pub async fn tags(db: &Db, kind: &str, audience: Option<&str>) -> Result<Vec<Tag>, CatalogError> {
     let mut conn = db.conn().await?;
     Ok(run!(conn, |c| {
         sqlx::query_as(
             "SELECT t.id, t.kind, t.name, COUNT(i.id) AS items
              FROM tags t JOIN item_tags it ON it.tag_id = t.id
              JOIN items i ON i.id = it.item_id AND i.status = 'published'
+               AND ($2 IS NULL OR i.audience = $2 OR i.audience = 'both')
              WHERE t.kind = $1 GROUP BY t.id, t.kind, t.name, t.sort ORDER BY t.sort, t.name",
         )
         .bind(kind)
+        .bind(audience)
         .fetch_all(&mut *c)
         .await
     })?)

@@ -57,7 +57,7 @@ async fn the_bundled_catalogues_import_completely_once_and_their_navigations_lis
     // 结婚登记 lists exactly the items whose source themes are 结婚 or 婚姻登记.
     let expected =
         import::GD_BUNDLED.lines().filter(|l| l.contains("\"结婚\"") || l.contains("\"婚姻登记\"")).count() as i64;
-    let tags = taxonomy::tags(&db, "life_event").await.unwrap();
+    let tags = taxonomy::tags(&db, "life_event", None).await.unwrap();
     let marriage = tags.iter().find(|t| t.name == "结婚登记").unwrap();
     assert_eq!(marriage.items, expected);
     let filter = ItemFilter { tag: Some(marriage.id), ..ItemFilter::default() };
@@ -153,7 +153,7 @@ async fn the_excel_export_reads_back_unchanged_and_edits_become_drafts_for_revie
     let everyone = Access { grants: [(Permission::ItemEdit, [Scope::All].into())].into(), ..Access::default() };
 
     // What was exported reads back as no change at all.
-    let exported = sheet::export(&db).await.unwrap();
+    let exported = sheet::export(&db, &everyone).await.unwrap();
     let rows = sheet::read(&exported).unwrap();
     assert_eq!(rows.len(), 40);
     assert!(sheet::preview(&db, &everyone, &rows).await.unwrap().is_empty(), "a round trip changes nothing");

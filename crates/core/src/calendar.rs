@@ -26,6 +26,23 @@ pub struct SpecialDay {
     pub occasion: String,
 }
 
+impl SpecialDay {
+    /// The occasion in Chinese (the bundled source names them in English).
+    pub fn occasion_label(&self) -> &str {
+        match self.occasion.as_str() {
+            "New Year's Day" => "元旦",
+            "Spring Festival" => "春节",
+            "Tomb-sweeping Day" => "清明节",
+            "Labour Day" => "劳动节",
+            "Dragon Boat Festival" => "端午节",
+            "Mid-autumn Festival" => "中秋节",
+            "National Day" => "国庆节",
+            "Anti-Fascist 70th Day" => "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+            other => other,
+        }
+    }
+}
+
 /// A line of a calendar file that could not be read.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("日历文件第{line}行有误：{reason}")]

@@ -80,6 +80,13 @@ enum UserCommand {
         #[arg(long)]
         name: String,
     },
+    /// Set an account's password (administrators cannot reset theirs by SMS); unlocks it and ends
+    /// its sessions. The password is read from NEW_ADMIN_PASSWORD, or made up and printed once.
+    ResetPassword {
+        /// The mobile or ID number the account signs in with.
+        #[arg(long)]
+        login: String,
+    },
     /// Print a new random master key for `identity.master_key`.
     GenKey,
 }
@@ -196,16 +203,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let role =
                 AdminRole::parse(&role).ok_or_else(|| anyhow::anyhow!("管理员角色应为 system、security 或 audit"))?;
             let (db, identity) = identity_for_cli(&settings).await?;
-            let (password, made_up) = match std::env::var("NEW_ADMIN_PASSWORD") {
-                Ok(p) if !p.is_empty() => (p, false),
-                _ => (random_password(), true),
-            };
+            let (password, made_up) = new_password();
             let result = identity.create_admin(&Actor::system("命令行"), role, &phone, &name, &password).await;
             db.close().await;
             let id = result.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已创建{}：{name}（账号编号 {id}）", role.label());
             if made_up {
                 println!("初始密码（只显示这一次，请登录后修改）：{password}");
+            }
+            Ok(())
+        }
+        Command::User { command: UserCommand::ResetPassword { login } } => {
+            let (db, identity) = identity_for_cli(&settings).await?;
+            let (password, made_up) = new_password();
+            let result = identity.set_password(&Actor::system("命令行"), &login, &password).await;
+            db.close().await;
+            let id = result.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已重置账号 {id} 的密码，该账号的所有登录已退出");
+            if made_up {
+                println!("新密码（只显示这一次，请登录后修改）：{password}");
             }
             Ok(())
         }
@@ -294,6 +310,14 @@ async fn import_catalog(settings: &Settings, gd: Option<PathBuf>, sc: Option<Pat
     .await;
     db.close().await;
     result
+}
+
+/// The password from NEW_ADMIN_PASSWORD, or one made up (and whether it was).
+fn new_password() -> (String, bool) {
+    match std::env::var("NEW_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (random_password(), true),
+    }
 }
 
 /// A password made up for a new administrator: 16 characters from an unambiguous alphabet,

@@ -71,6 +71,7 @@ async fn every_route_allows_exactly_the_viewers_its_guard_names() {
                 Guard::Public => true,
                 Guard::SignedIn => agent.is_some(),
                 Guard::Permission(p) => holds(who, p),
+                Guard::AnyOf(ps) => ps.iter().any(|p| holds(who, *p)),
             };
             let agent = agent.as_ref().unwrap_or(&anonymous);
             let res = if spec.method == "POST" { agent.post(&path, &[]).await } else { agent.get(&path).await };

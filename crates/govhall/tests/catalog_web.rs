@@ -35,7 +35,7 @@ async fn hall(lines: usize) -> TestApp {
 async fn the_navigations_lead_to_exactly_the_items_with_a_tag_and_to_their_guides() {
     let t = hall(400).await;
     let html = t.get("/personal?nav=theme").await.text().await.unwrap();
-    let tags = taxonomy::tags(t.app.db(), "theme").await.unwrap();
+    let tags = taxonomy::tags(t.app.db(), "theme", None).await.unwrap();
     let culture = tags.iter().find(|tag| tag.name == "文化体育").unwrap();
     assert!(html.contains(&format!("/tags/{}", culture.id)) && html.contains("文化体育"));
     // The list pages through exactly the items with the tag.
@@ -65,6 +65,18 @@ async fn the_navigations_lead_to_exactly_the_items_with_a_tag_and_to_their_guide
     let print = t.get(&format!("/items/{CODE}/print")).await.text().await.unwrap();
     assert!(print.contains("提价申报申请报告") && !print.contains("site-header"), "the print version is bare");
     assert_eq!(t.get("/items/NO-SUCH").await.status(), StatusCode::NOT_FOUND);
+    // 企业办事 counts only what enterprises can apply for.
+    let enterprise = t.get("/enterprise?nav=theme").await.text().await.unwrap();
+    let for_enterprises = taxonomy::tags(t.app.db(), "theme", Some("enterprise")).await.unwrap();
+    let culture_e = for_enterprises.iter().find(|tag| tag.name == "文化体育").unwrap();
+    assert!(culture_e.items < culture.items, "some culture items are for people only");
+    assert!(enterprise.contains(&format!(
+        "/tags/{}?for=enterprise\">文化体育 <span class=\"count\">{}<",
+        culture.id, culture_e.items
+    )));
+    let list = t.get(&format!("/tags/{}?for=enterprise", culture.id)).await.text().await.unwrap();
+    assert!(list.contains(&format!("共 {} 项", culture_e.items)));
+
     // The search box finds by name or everyday phrase, and hostile input is only text.
     let found = t.get("/search?q=临时价格").await.text().await.unwrap();
     assert!(found.contains(&format!("/items/{CODE}")) && found.contains("搜索：临时价格"));
@@ -92,7 +104,17 @@ async fn the_api_filters_pages_and_says_what_is_wrong() {
     assert_eq!(all["items"].as_array().unwrap().len(), 5);
     let permits: Value = api("?type=行政许可&limit=100").await.json().await.unwrap();
     assert!(permits["items"].as_array().unwrap().iter().all(|i| i["type_text"] == "行政许可"));
-    for bad in ["?audience=robot", "?region=44", "?depth=7", "?limit=1000", "?tag=x"] {
+    for bad in [
+        "?audience=robot",
+        "?region=44",
+        "?depth=7",
+        "?depth=abc",
+        "?limit=1000",
+        "?limit=x",
+        "?level=zzz",
+        "?offset=-1",
+        "?tag=x",
+    ] {
         let res = api(bad).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
         let body: Value = res.json().await.unwrap();
@@ -103,7 +125,9 @@ async fn the_api_filters_pages_and_says_what_is_wrong() {
     assert_eq!(guide["content"]["statutory_limit"]["amount"], 30);
     let res = t.get("/api/v1/items/NO-SUCH").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_found");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+    assert!(body["message"].as_str().unwrap().contains("NO-SUCH"), "{body}");
     let taxonomies: Value = t.get("/api/v1/taxonomies").await.json().await.unwrap();
     assert_eq!(taxonomies.as_array().unwrap().len(), 6);
     let departments: Value = t.get("/api/v1/departments").await.json().await.unwrap();
@@ -174,6 +198,11 @@ async fn staff_edit_their_departments_items_and_the_guide_changes_only_when_a_re
     );
     assert_eq!(e.post(&format!("/admin/items/{CODE}/submit"), &[]).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(e.post(&format!("/admin/items/{CODE}/approve"), &[]).await.status(), StatusCode::FORBIDDEN);
+    // Even holding both rights, nobody reviews their own edit.
+    identity.grant(&actor, review, Grantee::Account(editor), Scope::Department).await.unwrap();
+    let page = e.get(&format!("/admin/items/{CODE}")).await.text().await.unwrap();
+    assert!(page.contains("需由其他审核人员审核") && !page.contains("审核通过并发布"));
+    assert_eq!(e.post(&format!("/admin/items/{CODE}/approve"), &[]).await.status(), StatusCode::CONFLICT);
     let queue = r.get("/admin/items").await.text().await.unwrap();
     assert!(queue.contains("待审核") && queue.contains("第2版"));
     assert_eq!(r.post(&format!("/admin/items/{CODE}/approve"), &[]).await.status(), StatusCode::SEE_OTHER);
@@ -235,7 +264,9 @@ async fn an_edited_workbook_is_previewed_then_sent_for_review() {
     assert!(html.contains("提价申报（表格修订）") && html.contains("确认导入 1 个事项"), "{html}");
     let id = html.split("/admin/items/import/").nth(1).unwrap().split('/').next().unwrap().to_owned();
     let res = e.post(&format!("/admin/items/import/{id}/apply"), &[]).await;
-    assert!(res.text().await.unwrap().contains("已导入 1 个事项的修改"));
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(e.get(&location).await.text().await.unwrap().contains("已导入 1 个事项的修改"));
     assert_eq!(e.post(&format!("/admin/items/import/{id}/apply"), &[]).await.status(), StatusCode::NOT_FOUND, "once");
     let page = e.get(&format!("/admin/items/{CODE}")).await.text().await.unwrap();
     assert!(page.contains("待审核"));

@@ -186,7 +186,7 @@ async fn working_day_api_follows_the_official_calendar() {
     let day: Value = t.get("/api/v1/calendar/days/2026-10-10").await.json().await.unwrap();
     assert_eq!(day["working_day"], true);
     assert_eq!(day["kind"], "workday");
-    assert_eq!(day["occasion"], "National Day");
+    assert_eq!(day["occasion"], "国庆节");
     let day: Value = t.get("/api/v1/calendar/days/2026-10-05").await.json().await.unwrap();
     assert_eq!((day["working_day"].as_bool(), day["kind"].as_str()), (Some(false), Some("holiday")));
 

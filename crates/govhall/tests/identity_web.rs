@@ -165,6 +165,17 @@ async fn wrong_passwords_lock_the_account_and_a_reset_by_sms_unlocks_it() {
     identity.reset_password("13800138002", &code, "New-pass-456", "127.0.0.1").await.unwrap();
     t.sign_in("13800138002", "New-pass-456").await;
 
+    // Administrators are never reset by SMS: no code is sent, and a guessed one does not work;
+    // an operator resets them from the command line.
+    t.admin(AdminRole::Audit, "13700000009").await;
+    identity.send_reset_code("13700000009").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let outbox = t.app.messaging().sandbox_outbox().unwrap();
+    assert!(outbox.sent_to("13700000009").is_empty(), "no code for an administrator");
+    assert!(identity.reset_password("13700000009", "123456", "Other-pass-789", "127.0.0.1").await.is_err());
+    identity.set_password(&Actor::system("test"), "13700000009", "Other-pass-789").await.unwrap();
+    t.sign_in("13700000009", "Other-pass-789").await;
+
     // An address that fails too often waits, whatever account it tries.
     let many = TestApp::spawn_with(|s| s.identity.address_failures = 3).await;
     let from_one_address = async |login: &str| {
@@ -269,6 +280,10 @@ async fn data_scopes_limit_staff_and_every_view_of_personal_data_is_audited() {
     assert!(
         identity.grant(&actor, system.id, Grantee::Account(clerk), Scope::All).await.is_err(),
         "admin roles are not granted"
+    );
+    assert!(
+        identity.grant(&actor, role, Grantee::Account(citizen), Scope::All).await.is_err(),
+        "business roles go to staff, never to the people who use the hall"
     );
     identity.grant(&actor, role, Grantee::Department(jinan), Scope::Own).await.unwrap();
     let access = identity.access(clerk).await.unwrap();

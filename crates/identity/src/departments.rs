@@ -38,8 +38,8 @@ pub async fn create(
     parent: Option<DepartmentId>,
 ) -> Result<DepartmentId, IdentityError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(IdentityError::field("invalid_department_name", "部门名称不能为空，且不超过 100 个字"));
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(|c| c.is_control() || "<>".contains(c)) {
+        return Err(IdentityError::field("invalid_department_name", "部门名称不能为空，不超过 100 个字，且不含尖括号"));
     }
     if crate::regions::get(db, region_code).await?.is_none() {
         return Err(IdentityError::field("unknown_region", format!("行政区划代码“{region_code}”不存在")));

@@ -80,10 +80,15 @@ impl Identity {
     /// answer and no message, so the form does not tell who is registered.
     pub async fn send_reset_code(&self, phone: &str) -> Result<(), IdentityError> {
         let phone = Phone::parse(phone)?;
-        if !self.phone_taken(&phone).await? {
-            return Ok(());
+        match self.find_login(phone.as_str()).await? {
+            // Administrators are reset by an operator (`govhall user reset-password`), never by
+            // whoever holds their phone for a moment; they get the same answer and no message.
+            Some((account, _)) if !matches!(account.kind, crate::AccountKind::Admin(_)) => {
+                verification::issue(&self.db, &self.messaging, RESET_PASSWORD, "找回密码", &Recipient::Phone(phone))
+                    .await?;
+            }
+            _ => {}
         }
-        verification::issue(&self.db, &self.messaging, RESET_PASSWORD, "找回密码", &Recipient::Phone(phone)).await?;
         Ok(())
     }
 
@@ -98,7 +103,9 @@ impl Identity {
         let phone = Phone::parse(phone)?;
         check_password(new)?;
         verification::check(&self.db, &self.messaging, RESET_PASSWORD, &Recipient::Phone(phone.clone()), code).await?;
-        let Some((account, _)) = self.find_login(phone.as_str()).await? else {
+        let Some((account, _)) =
+            self.find_login(phone.as_str()).await?.filter(|(a, _)| !matches!(a.kind, crate::AccountKind::Admin(_)))
+        else {
             return Err(IdentityError::Messaging(govhall_messaging::MessagingError::CodeExpired));
         };
         let hash = hash_blocking(new.to_owned()).await?;
@@ -122,4 +129,27 @@ pub(crate) async fn hash_blocking(password: String) -> Result<String, IdentityEr
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| IdentityError::Internal(e.to_string()))?
+}
+
+impl Identity {
+    /// Sets an account's password from the command line (`govhall user reset-password`), for
+    /// administrators, who cannot reset theirs by SMS: unlocks it and ends its sessions.
+    pub async fn set_password(&self, actor: &Actor, login: &str, new: &str) -> Result<AccountId, IdentityError> {
+        check_password(new)?;
+        let Some((account, _)) = self.find_login(login).await? else {
+            return Err(IdentityError::NotFound("账号"));
+        };
+        let hash = hash_blocking(new.to_owned()).await?;
+        let mut tx = self.db.begin().await?;
+        exec!(
+            tx,
+            sqlx::query("UPDATE accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+                .bind(&hash)
+                .bind(account.id.as_uuid())
+        )?;
+        self.revoke_sessions_in(&mut tx, account.id, None).await?;
+        audit::record(&mut tx, actor, Event::success("account.set_password", "account", account.id)).await?;
+        tx.commit().await?;
+        Ok(account.id)
+    }
 }

@@ -307,7 +307,8 @@ impl Identity {
     }
 
     /// Grants a role. Built-in administrator roles are never granted here (an administrator is
-    /// created with one, by `govhall user add-admin`), and administrators get no business roles.
+    /// created with one, by `govhall user add-admin`); business roles go to staff only, never to
+    /// administrators or to the people who use the hall.
     pub async fn grant(
         &self,
         actor: &Actor,
@@ -324,14 +325,14 @@ impl Identity {
         let exists: i64 = {
             let mut conn = self.db.conn().await?;
             let sql = match grantee {
-                Grantee::Account(_) => "SELECT COUNT(*) FROM accounts WHERE id = $1 AND kind <> 'admin'",
+                Grantee::Account(_) => "SELECT COUNT(*) FROM accounts WHERE id = $1 AND kind = 'staff'",
                 Grantee::Group(_) => "SELECT COUNT(*) FROM account_groups WHERE id = $1",
                 Grantee::Department(_) => "SELECT COUNT(*) FROM departments WHERE id = $1",
             };
             run!(conn, |c| sqlx::query_scalar(sql).bind(grantee_id).fetch_one(&mut *c).await)?
         };
         if exists == 0 {
-            return Err(IdentityError::NotFound("授权对象（管理员账号不能被授予业务角色）"));
+            return Err(IdentityError::NotFound("授权对象（业务角色只能授予工作人员、用户组和部门）"));
         }
         let id = GrantId::new();
         let mut tx = self.db.begin().await?;
@@ -405,10 +406,11 @@ impl Identity {
     /// Everything an account may do: its own grants, its groups' and its department's.
     pub async fn access(&self, account: AccountId) -> Result<Access, IdentityError> {
         let mut conn = self.db.conn().await?;
+        // People who use the hall hold no grants, whatever the table says.
         let info: Option<(Option<Uuid>, Option<String>)> = run!(conn, |c| {
             sqlx::query_as(
                 "SELECT a.department_id, d.region_code FROM accounts a LEFT JOIN departments d ON d.id = a.department_id
-                 WHERE a.id = $1 AND a.status = 'active'",
+                 WHERE a.id = $1 AND a.status = 'active' AND a.kind <> 'person'",
             )
             .bind(account.as_uuid())
             .fetch_optional(&mut *c)

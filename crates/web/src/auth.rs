@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use govhall_core::Coded as _;
 use govhall_identity::audit::{self, Actor, Event, Outcome};
 use govhall_identity::sessions::{Session, SessionKind};
 use govhall_identity::{Access, Account, IdentityError, Permission, crypto};
@@ -257,6 +258,8 @@ pub enum Guard {
     SignedIn,
     /// A signed-in account holding the permission (in some scope).
     Permission(Permission),
+    /// A signed-in account holding any of the permissions (pages editors and reviewers share).
+    AnyOf(&'static [Permission]),
 }
 
 impl Guard {
@@ -266,6 +269,7 @@ impl Guard {
             Guard::Public => true,
             Guard::SignedIn => viewer.is_some(),
             Guard::Permission(p) => viewer.is_some_and(|v| v.access.has(p)),
+            Guard::AnyOf(ps) => viewer.is_some_and(|v| ps.iter().any(|p| v.access.has(*p))),
         }
     }
 }
@@ -285,10 +289,15 @@ pub(crate) async fn enforce(State((state, guard)): State<(AppState, Guard)>, req
         }
         return AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录").into_response();
     }
-    if let (Some(ctx), Guard::Permission(p)) = (&ctx, guard) {
+    let needed = match guard {
+        Guard::Permission(p) => Some(p.name().to_owned()),
+        Guard::AnyOf(ps) => Some(ps.iter().map(|p| p.name()).collect::<Vec<_>>().join("|")),
+        Guard::Public | Guard::SignedIn => None,
+    };
+    if let (Some(ctx), Some(needed)) = (&ctx, needed) {
         let event = Event::success("access.denied", "route", format!("{} {path}", request.method()))
             .outcome(Outcome::Denied)
-            .detail(p.name());
+            .detail(needed);
         if let Err(e) = audit::record_alone(&state.db, &ctx.actor(), event).await {
             return AppError::from(e).into_response();
         }
@@ -298,7 +307,13 @@ pub(crate) async fn enforce(State((state, guard)): State<(AppState, Guard)>, req
 
 /// Only a path on this site may be a place to go back to after login.
 pub(crate) fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next } else { "/account" }
+    // Printable ASCII only: it goes into a Location header as it is.
+    let printable = next.bytes().all(|b| b.is_ascii_graphic());
+    if printable && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/account"
+    }
 }
 
 pub(crate) fn urlencode(s: &str) -> String {
@@ -333,4 +348,14 @@ impl From<IdentityError> for AppError {
     }
 }
 
-use govhall_core::Coded as _;
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_paths_of_this_site_are_places_to_go_back_to() {
+        use super::safe_next;
+        assert_eq!(safe_next("/admin/items?q=x"), "/admin/items?q=x");
+        for bad in ["//evil.example", "https://evil.example", "/a\r\nX: y", "/账号", "/\\evil", "", "/a b"] {
+            assert_eq!(safe_next(bad), "/account", "{bad:?}");
+        }
+    }
+}

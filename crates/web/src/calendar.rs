@@ -69,7 +69,7 @@ pub(crate) async fn day(
         date,
         working_day: state.calendar.is_working_day(date),
         kind,
-        occasion: special.map(|d| d.occasion.clone()),
+        occasion: special.map(|d| d.occasion_label().to_owned()),
         covered: state.calendar.covers(date),
     }))
 }

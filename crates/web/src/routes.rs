@@ -32,7 +32,8 @@ fn r(method: Method, path: &'static str, guard: Guard, handler: MethodRouter<App
 }
 
 pub(crate) fn table() -> Vec<Entry> {
-    use Guard::{Permission as Needs, Public, SignedIn};
+    use Guard::{AnyOf as Needs2, Permission as Needs, Public, SignedIn};
+    const EDITORS: &[P] = &[P::ItemEdit, P::ItemPublish];
     use Method as M;
     vec![
         r(M::GET, "/", Public, get(pages::home)),
@@ -98,15 +99,15 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::POST, "/admin/grants/{id}/revoke", Needs(P::GrantManage), post(admin::rights::revoke_grant)),
         r(M::GET, "/admin/audit", Needs(P::AuditView), get(admin::audit::search)),
         // Editors and reviewers share the item pages; the catalogue's rules check each item's
-        // department against the viewer's scope.
-        r(M::GET, "/admin/items", SignedIn, get(admin::items::items)),
+        // department against the viewer's scope, and that the reviewer is not the editor.
+        r(M::GET, "/admin/items", Needs2(EDITORS), get(admin::items::items)),
         r(M::GET, "/admin/items/export.csv", Needs(P::ItemEdit), get(admin::item_sheets::export_csv)),
         r(M::GET, "/admin/items/export.xlsx", Needs(P::ItemEdit), get(admin::item_sheets::export_xlsx)),
         r(M::POST, "/admin/items/import", Needs(P::ItemEdit), post(admin::item_sheets::upload)),
         r(M::POST, "/admin/items/import/{id}/apply", Needs(P::ItemEdit), post(admin::item_sheets::apply)),
-        r(M::GET, "/admin/items/{code}", SignedIn, get(admin::items::edit)),
-        r(M::POST, "/admin/items/{code}", SignedIn, post(admin::items::save)),
-        r(M::POST, "/admin/items/{code}/{action}", SignedIn, post(admin::items::act)),
+        r(M::GET, "/admin/items/{code}", Needs2(EDITORS), get(admin::items::edit)),
+        r(M::POST, "/admin/items/{code}", Needs(P::ItemEdit), post(admin::items::save)),
+        r(M::POST, "/admin/items/{code}/{action}", Needs2(EDITORS), post(admin::items::act)),
         r(M::GET, "/admin/taxonomy", Needs(P::CatalogManage), get(admin::items::taxonomy_view)),
         r(M::POST, "/admin/taxonomy/mappings", Needs(P::CatalogManage), post(admin::items::add_mapping)),
         r(M::POST, "/admin/taxonomy/mappings/{id}/delete", Needs(P::CatalogManage), post(admin::items::remove_mapping)),

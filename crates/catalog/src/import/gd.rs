@@ -78,12 +78,15 @@ fn item(line: &str, mapping: &MappingTable) -> Result<(Candidate, Option<String>
         (true, 1) => 4,
         (true, _) => 3,
     };
-    let phrases: Vec<String> = text(v.get("matter_daily"))
-        .split([',', '，', '、', ';', '；'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let short_name = text(v.get("matter_short"));
+    let mut phrases: Vec<String> = Vec::new();
+    for phrase in text(v.get("matter_daily")).split([',', '，', '、', ';', '；']) {
+        // The source wraps some phrases in quotes and repeats the item's own name.
+        let phrase = phrase.trim().trim_matches(['“', '”', '"', '\'', '‘', '’']).trim();
+        if !phrase.is_empty() && phrase != name && phrase != short_name && !phrases.iter().any(|p| p == phrase) {
+            phrases.push(phrase.to_owned());
+        }
+    }
     let mut tags = mapping.tags("theme_category", &themes.iter().map(String::as_str).collect::<Vec<_>>());
     tags.extend(mapping.tags("service_object_name", &objects.iter().map(String::as_str).collect::<Vec<_>>()));
     tags.extend(mapping.tags("department", &[department.as_str()]));
@@ -94,9 +97,10 @@ fn item(line: &str, mapping: &MappingTable) -> Result<(Candidate, Option<String>
         "市级" => "city",
         _ => "county",
     };
+    let short_name = if short_name == name { String::new() } else { short_name };
     let content = ItemContent {
         name,
-        short_name: text(v.get("matter_short")),
+        short_name,
         phrases,
         type_code: text(v.get("TASK_TYPE")),
         nature_code: nature_code(&type_text).to_owned(),

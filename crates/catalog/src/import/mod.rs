@@ -106,10 +106,11 @@ pub async fn write(
     for (done, candidate) in candidates.iter().enumerate() {
         let json = serde_json::to_string(&candidate.content).map_err(|e| CatalogError::Invalid(e.to_string()))?;
         let by = format!("导入：{}", source_label(source));
+        let importer = Actor::system(&by);
         match existing.get(&candidate.code) {
             Some((_, Some(published))) if *published == json => report.unchanged += 1,
             Some((id, _)) => {
-                let version = store::add_version(&mut tx, *id, &candidate.content, "in_review", &by, "").await?;
+                let version = store::add_version(&mut tx, *id, &candidate.content, "in_review", &importer, "").await?;
                 store::publish(&mut tx, *id, &candidate.code, version, &candidate.content, &by).await?;
                 written.push((*id, candidate));
                 report.updated += 1;
@@ -133,7 +134,7 @@ pub async fn write(
                     &candidate.content,
                 )
                 .await?;
-                let version = store::add_version(&mut tx, id, &candidate.content, "in_review", &by, "").await?;
+                let version = store::add_version(&mut tx, id, &candidate.content, "in_review", &importer, "").await?;
                 store::publish(&mut tx, id, &candidate.code, version, &candidate.content, &by).await?;
                 written.push((id, candidate));
                 report.created += 1;

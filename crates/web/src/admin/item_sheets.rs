@@ -9,14 +9,17 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use govhall_catalog::model::Audience;
 use govhall_catalog::sheet::{self, RowChange};
 use govhall_catalog::store::{self, ItemFilter};
 use uuid::Uuid;
 
-pub(crate) async fn export_xlsx(State(state): State<AppState>) -> Result<Response, AppError> {
-    let bytes = sheet::export(&state.db).await?;
+pub(crate) async fn export_xlsx(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+) -> Result<Response, AppError> {
+    let bytes = sheet::export(&state.db, &viewer.access).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -80,7 +83,6 @@ struct PreviewPage {
     changes: Vec<RowChange>,
     ready: usize,
     error: String,
-    notice: String,
 }
 
 pub(crate) async fn upload(
@@ -105,13 +107,7 @@ pub(crate) async fn upload(
     let page = |file_name: String, upload, changes: Vec<RowChange>, error: String| {
         let ready = changes.iter().filter(|c| c.problem.is_none()).count();
         PreviewPage {
-            page: Page::new(&state, "导入事项 Excel").with(&ctx),
-            file_name,
-            upload,
-            changes,
-            ready,
-            error,
-            notice: String::new(),
+            page: Page::new(&state, "导入事项 Excel").with(&ctx), file_name, upload, changes, ready, error
         }
     };
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
@@ -139,15 +135,5 @@ pub(crate) async fn apply(
     let bytes = sheet::take_upload(&state.db, viewer.account.id.as_uuid(), id).await?;
     let rows = sheet::read(&bytes)?;
     let (applied, refused) = sheet::apply(&state.db, &ctx.actor(), &viewer.access, &rows).await?;
-    let notice = format!("已导入 {applied} 个事项的修改，均已提交审核；{refused} 行未导入");
-    let html = render(PreviewPage {
-        page: Page::new(&state, "导入事项 Excel").with(&ctx),
-        file_name: String::new(),
-        upload: None,
-        changes: Vec::new(),
-        ready: 0,
-        error: String::new(),
-        notice,
-    })?;
-    Ok(html.into_response())
+    Ok(Redirect::to(&format!("/admin/items?imported={applied}&refused={refused}")).into_response())
 }

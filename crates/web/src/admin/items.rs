@@ -27,12 +27,15 @@ struct ItemsPage {
     q: String,
     items: Vec<ItemSummary>,
     pending: Vec<Pending>,
+    notice: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Search {
     #[serde(default)]
     q: String,
+    imported: Option<usize>,
+    refused: Option<usize>,
 }
 
 pub(crate) async fn items(
@@ -42,7 +45,13 @@ pub(crate) async fn items(
 ) -> Result<Html<String>, AppError> {
     let items = editing::editable(&state.db, &viewer.access, &search.q, 100).await?;
     let pending = editing::review_queue(&state.db, &viewer.access).await?;
-    render(ItemsPage { page: Page::new(&state, "事项管理").with(&ctx), q: search.q, items, pending })
+    let notice = match (search.imported, search.refused) {
+        (Some(applied), refused) => {
+            format!("已导入 {applied} 个事项的修改，均已提交审核；{} 行未导入", refused.unwrap_or(0))
+        }
+        _ => String::new(),
+    };
+    render(ItemsPage { page: Page::new(&state, "事项管理").with(&ctx), q: search.q, items, pending, notice })
 }
 
 /// The edit form's fields, as text.
@@ -265,6 +274,7 @@ struct EditPage {
     units: Vec<(&'static str, &'static str)>,
     can_edit: bool,
     can_review: bool,
+    own_version: bool,
     error: String,
     notice: String,
 }
@@ -294,6 +304,7 @@ async fn edit_page(
         page: Page::new(state, &format!("编辑：{}", item.name)).with(ctx),
         can_edit: viewer.access.covers(govhall_identity::Permission::ItemEdit, &target),
         can_review: viewer.access.covers(govhall_identity::Permission::ItemPublish, &target),
+        own_version: latest.is_some_and(|v| v.created_by_id == Some(viewer.account.id.as_uuid())),
         item,
         form,
         versions: versions

@@ -64,8 +64,16 @@ pub(crate) async fn create_department(
     ctx: RequestContext,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, AppError> {
-    let parent = parse_uuid(&form.parent).map(DepartmentId::from_uuid);
-    let result = departments::create(&state.db, &ctx.actor(), &form.name, form.region_code.trim(), parent).await;
+    let result = match form.parent.trim() {
+        "" => Ok(None),
+        p => parse_uuid(p)
+            .map(|id| Some(DepartmentId::from_uuid(id)))
+            .ok_or_else(|| govhall_identity::IdentityError::field("invalid_parent", "上级部门无效，请从列表中选择")),
+    };
+    let result = match result {
+        Ok(parent) => departments::create(&state.db, &ctx.actor(), &form.name, form.region_code.trim(), parent).await,
+        Err(e) => Err(e),
+    };
     after_post(result, "/admin/departments", async |error| departments_page(&state, &ctx, form, error).await).await
 }
 

@@ -12,36 +12,38 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// Filters of `GET /api/v1/items`.
+/// Filters of `GET /api/v1/items` (the field docs are the API's Chinese descriptions).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ItemsQuery {
-    /// `person` or `enterprise` (items for both are included).
+    /// 服务对象：person（个人）或 enterprise（法人），同时面向两者的事项也包括在内
     audience: Option<String>,
-    /// A tag id (from `/api/v1/taxonomies`).
+    /// 分类编号（见 /api/v1/taxonomies）
     tag: Option<String>,
-    /// A department id (from `/api/v1/departments`).
+    /// 部门编号（见 /api/v1/departments）
     department: Option<String>,
-    /// A division code: items of this region and below.
+    /// 6 位行政区划代码：该区划及下级区划的事项
     region: Option<String>,
-    /// Item type, e.g. 行政许可.
+    /// 事项类型，如 行政许可
     r#type: Option<String>,
-    /// Minimum online depth, 1–5.
-    depth: Option<i32>,
-    /// Name or everyday phrase containing this.
+    /// 网上办理深度至少为（1 至 5）
+    depth: Option<String>,
+    /// 层级：province（省级）、city（市级）或 county（县级）
+    level: Option<String>,
+    /// 名称或日常说法中包含的文字
     q: Option<String>,
-    /// Items per page, 1–100 (default 20).
-    limit: Option<i64>,
-    /// Items to skip.
-    offset: Option<i64>,
+    /// 每页条数，1 至 100，默认 20
+    limit: Option<String>,
+    /// 跳过的条数
+    offset: Option<String>,
 }
 
-/// A page of items.
+/// 一页事项。
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ItemsPage {
-    /// Items matching, in all.
+    /// 符合条件的事项总数
     total: i64,
-    /// This page.
+    /// 本页事项
     #[schema(value_type = Vec<Object>)]
     items: Vec<ItemSummary>,
 }
@@ -77,24 +79,35 @@ pub(crate) async fn items(
     {
         return Err(bad("invalid_filter", "参数 region 应为 6 位行政区划代码"));
     }
-    if q.depth.is_some_and(|d| !(1..=5).contains(&d)) {
-        return Err(bad("invalid_filter", "参数 depth 应为 1 到 5"));
-    }
-    let limit = q.limit.unwrap_or(PAGE);
-    if !(1..=100).contains(&limit) || q.offset.is_some_and(|o| o < 0) {
-        return Err(bad("invalid_filter", "参数 limit 应为 1 到 100，offset 不能为负数"));
-    }
+    let number = |field: &str, value: &Option<String>, range: std::ops::RangeInclusive<i64>, default: i64| match value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(default),
+        Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            bad("invalid_filter", format!("参数 {field} 应为 {} 到 {} 的整数", range.start(), range.end()))
+        }),
+    };
+    let depth = number("depth", &q.depth, 1..=5, 0)?;
+    let limit = number("limit", &q.limit, 1..=100, PAGE)?;
+    let offset = number("offset", &q.offset, 0..=1_000_000, 0)?;
+    let level = match q.level.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(l @ ("province" | "city" | "county")) => Some(l.to_owned()),
+        Some(_) => return Err(bad("invalid_filter", "参数 level 应为 province、city 或 county")),
+    };
     let filter = ItemFilter {
         tag: uuid("tag", &q.tag)?,
         department: uuid("department", &q.department)?,
         region_prefix: q.region.as_deref().map(|r| govhall_identity::access::region_prefix(r).to_owned()),
         audience,
         type_text: q.r#type.clone().filter(|t| !t.trim().is_empty()),
-        min_depth: q.depth,
-        level: None,
+        min_depth: (depth > 0).then_some(depth as i32),
+        level,
         text: q.q.clone().filter(|t| !t.trim().is_empty()).map(|t| t.chars().take(50).collect()),
     };
-    let page = state.catalog.list(&filter, limit, q.offset.unwrap_or(0)).await?;
+    let page = state.catalog.list(&filter, limit, offset).await?;
     Ok(Json(ItemsPage { total: page.0, items: page.1.clone() }))
 }
 
@@ -103,7 +116,13 @@ pub(crate) async fn items(
     params(("code" = String, Path, description = "事项编码（实施编码）")),
     responses((status = 200, description = "办事指南", body = Object), (status = 404, description = "没有该事项：code 为 not_found")))]
 pub(crate) async fn item(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<Guide>, AppError> {
-    let guide = state.catalog.guide(&code).await?.ok_or_else(AppError::not_found)?;
+    let guide = state.catalog.guide(&code).await?.ok_or_else(|| {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("没有编码为 {} 的已发布事项", code.chars().take(60).collect::<String>()),
+        )
+    })?;
     Ok(Json(Guide::clone(&guide)))
 }
 
@@ -114,16 +133,16 @@ pub(crate) async fn departments(State(state): State<AppState>) -> Result<Json<Ve
     Ok(Json(store::departments(&state.db).await?))
 }
 
-/// One navigation with its tags.
+/// 一种导航分类及其分类项。
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Taxonomy {
-    /// `life_event`, `object`, `theme`, `activity`, `enterprise_type`, `industry`.
+    /// life_event 人生事件、object 特定对象、theme 主题分类、activity 企业活动、enterprise_type 面向类型、industry 行业类型
     kind: String,
-    /// Its Chinese name.
+    /// 中文名称
     name: String,
-    /// `person`, `enterprise` or `both`.
+    /// person、enterprise 或 both
     audience: String,
-    /// Tags with the count of published items.
+    /// 分类项及其已发布事项数
     #[schema(value_type = Vec<Object>)]
     tags: Vec<taxonomy::Tag>,
 }
@@ -138,7 +157,7 @@ pub(crate) async fn taxonomies(State(state): State<AppState>) -> Result<Json<Vec
             kind: kind.to_owned(),
             name: name.to_owned(),
             audience: audience.to_owned(),
-            tags: taxonomy::tags(&state.db, kind).await?,
+            tags: taxonomy::tags(&state.db, kind, None).await?,
         });
     }
     Ok(Json(out))

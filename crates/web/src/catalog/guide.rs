@@ -28,6 +28,7 @@ struct GuidePage {
     related: Vec<(&'static str, Vec<(String, String)>)>,
     tags: Vec<(&'static str, String)>,
     published: String,
+    printed: String,
 }
 
 async fn guide_page(state: &AppState, ctx: &RequestContext, code: &str, print: bool) -> Result<Html<String>, AppError> {
@@ -60,6 +61,7 @@ async fn guide_page(state: &AppState, ctx: &RequestContext, code: &str, print: b
         related,
         tags: c.tags.iter().map(|t| (kind_label(&t.kind), t.name.clone())).collect(),
         published: g.published_at.map(crate::html::time).unwrap_or_default(),
+        printed: crate::html::time(state.db.now()),
         g: g.clone(),
     })
 }

@@ -30,6 +30,7 @@ fn navigations(audience: &str) -> Vec<(&'static str, &'static str)> {
 #[template(path = "catalog/hub.html")]
 struct HubPage {
     page: Page,
+    audience: &'static str,
     heading: &'static str,
     base: &'static str,
     navs: Vec<(&'static str, &'static str)>,
@@ -67,10 +68,11 @@ async fn hub(
         let (total, rows) = store::phrases(&state.db, audience, 60, offset).await?;
         (Vec::new(), rows, total)
     } else {
-        (taxonomy::tags(&state.db, &current).await?, Vec::new(), 0)
+        (taxonomy::tags(&state.db, &current, Some(audience)).await?, Vec::new(), 0)
     };
     render(HubPage {
         page: Page::new(state, heading).in_section(section).with(ctx),
+        audience,
         heading,
         base,
         navs,
@@ -110,6 +112,9 @@ pub(crate) struct ListQuery {
     level: String,
     #[serde(default)]
     q: String,
+    /// Whose navigation the list was reached from: `person` or `enterprise`.
+    #[serde(default, rename = "for")]
+    audience: String,
     #[serde(default)]
     offset: i64,
 }
@@ -121,6 +126,7 @@ impl ListQuery {
         filter.min_depth = self.depth.trim().parse().ok().filter(|d| (1..=5).contains(d));
         filter.level = opt(&self.level).filter(|l| LEVELS.iter().any(|(c, _)| c == l));
         filter.text = opt(&self.q).map(|q| q.chars().take(50).collect());
+        filter.audience = Some(self.audience.clone()).filter(|a| a == "person" || a == "enterprise");
         filter
     }
 
@@ -173,6 +179,7 @@ async fn items_page(
     let page = state.catalog.list(&filter, PAGE, offset).await?;
     let (total, items) = (page.0, page.1.clone());
     let (current, last) = pages(total, offset);
+    let current = current.min(last);
     let link = |o: i64| format!("{action}?{}&offset={o}", q.query());
     render(ItemsPage {
         page: Page::new(state, &heading).with(ctx),
@@ -201,7 +208,7 @@ pub(crate) async fn tag(
 ) -> Result<Html<String>, AppError> {
     let tag = taxonomy::tag(&state.db, id).await?.ok_or_else(AppError::not_found)?;
     let (_, kind_label, audience) = KINDS.iter().find(|(k, _, _)| *k == tag.kind).copied().unwrap_or(("", "", "both"));
-    let back = if audience == "enterprise" {
+    let back = if audience == "enterprise" || q.audience == "enterprise" {
         (format!("/enterprise?nav={}", tag.kind), "企业办事".to_owned())
     } else {
         (format!("/personal?nav={}", tag.kind), "个人办事".to_owned())

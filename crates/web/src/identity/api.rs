@@ -12,16 +12,16 @@ use govhall_identity::sessions::{Credentials, SessionKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Sign-in by mobile number or ID number and password.
+/// 用手机号码或身份证号码和密码登录。
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct SessionRequest {
-    /// Mobile number or resident ID number.
+    /// 手机号码或居民身份证号码
     login: String,
-    /// Password.
+    /// 密码
     password: String,
 }
 
-/// A new bearer token: send it as `Authorization: Bearer <token>`. It is shown only now.
+/// 新的访问令牌：请求时放在 `Authorization: Bearer <token>` 中；只返回这一次。
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SessionCreated {
     token: String,
@@ -29,7 +29,7 @@ pub(crate) struct SessionCreated {
     account: Me,
 }
 
-/// The signed-in account; numbers are masked.
+/// 当前登录的账号；号码已打码。
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Me {
     id: String,
@@ -67,11 +67,11 @@ pub(crate) async fn create_session(
     headers: HeaderMap,
     body: Result<Json<SessionRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
-    let Json(body) = body.map_err(|e| {
+    let Json(body) = body.map_err(|_| {
         AppError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            format!("请求体应为 JSON：{{\"login\", \"password\"}}（{e}）"),
+            "请求体应为 JSON 对象：{\"login\": \"手机号码或身份证号码\", \"password\": \"密码\"}，两项均为字符串",
         )
     })?;
     let creds = Credentials {
