@@ -148,6 +148,9 @@ async fn templates_are_edited_previewed_and_versioned_in_the_admin() {
         let agent = cookie.clone();
         async move { agent.post("/admin/templates", &form).await }
     };
+    let res = post(vec![("code", "verification_code"), ("channel", "sms"), ("body", "您好"), ("action", "save")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("必须包含"), "a code template without the code is refused");
     let res = post(vec![("code", "case.accepted"), ("channel", ""), ("body", "x"), ("action", "save")]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("请选择渠道"));

@@ -89,6 +89,13 @@ pub fn check(channel: Channel, subject: &str, body: &str) -> Result<Vec<String>,
     if body.trim().is_empty() {
         return Err(MessagingError::Template("正文不能为空".to_owned()));
     }
+    // A message template stands alone: no other template (nor any file) may be pulled in.
+    for source in [subject, body] {
+        let statements = source.split("{%").skip(1).map(|s| s.trim_start_matches(['-', '+']).trim_start());
+        if statements.into_iter().any(|s| ["include", "extends", "import", "from"].iter().any(|k| s.starts_with(k))) {
+            return Err(MessagingError::Template("消息模板不能引用其他模板（include、extends、import）".to_owned()));
+        }
+    }
     names.sort();
     names.dedup();
     Ok(names)
@@ -110,7 +117,7 @@ pub fn render(template: &Template, params: &Value) -> Result<(String, String), M
     let render_one = |name: &str, source: &str| -> Result<String, MessagingError> {
         env.template_from_named_str(name, source)
             .and_then(|t| t.render(params))
-            .map_err(|e| MessagingError::Template(e.to_string()))
+            .map_err(|e| MessagingError::Template(format!("渲染失败（{}）", e.detail().unwrap_or("模板有误"))))
     };
     let subject = render_one("subject.txt", &template.subject)?;
     let body = render_one(if json_body(template.channel) { "body.json" } else { "body.txt" }, &template.body)?;
@@ -190,7 +197,10 @@ pub async fn create_version(db: &Db, new: NewTemplate) -> Result<Template, Messa
     if !valid_code {
         return Err(MessagingError::Template("模板代码只能由小写字母、数字和“.”“_”“-”组成，最长64个字符".to_owned()));
     }
-    check(new.channel, &new.subject, &new.body)?;
+    let placeholders = check(new.channel, &new.subject, &new.body)?;
+    if code == crate::verification::TEMPLATE && !placeholders.iter().any(|p| p == "code") {
+        return Err(MessagingError::Template("验证码模板必须包含 {{ code }}，否则发出的消息里没有验证码".to_owned()));
+    }
     let mut tx = db.begin().await?;
     let version: Option<i32> = run!(tx, |c| {
         govhall_db::sqlx::query_scalar("SELECT MAX(version) FROM message_templates WHERE code = $1 AND channel = $2")
@@ -267,4 +277,18 @@ pub async fn install_defaults(db: &Db) -> Result<(), MessagingError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn templates_stand_alone() {
+        for body in ["{% include \"/etc/passwd\" %}", "{%- extends \"base\" %}", "{% import \"x\" as y %}"] {
+            let err = check(Channel::Sms, "", body).unwrap_err();
+            assert!(err.to_string().contains("不能引用其他模板"), "{body}: {err}");
+        }
+        assert!(check(Channel::Sms, "", "{% if x %}{{ x }}{% endif %}").is_ok());
+    }
 }

@@ -53,6 +53,49 @@ pub(crate) struct AuditQuery {
 
 const PAGE: i64 = 100;
 
+/// An action as the audit administrator reads it: its Chinese name and its code.
+fn action_label(action: &str) -> String {
+    let label = match action {
+        "login" => "登录",
+        "login.api" => "接口登录",
+        "logout" => "退出登录",
+        "account.register" => "注册账号",
+        "account.change_password" => "修改密码",
+        "account.reset_password" => "找回密码",
+        "account.set_password" => "命令行重置密码",
+        "account.enable" => "启用账号",
+        "account.disable" => "停用账号",
+        "session.revoke" => "退出某设备",
+        "session.revoke_all" => "退出其他所有设备",
+        "session.act_for" => "切换办事身份",
+        "admin.create" => "创建管理员",
+        "staff.create" => "创建工作人员",
+        "department.create" => "创建部门",
+        "group.create" => "创建用户组",
+        "group.add_member" => "添加用户组成员",
+        "role.save" => "保存角色",
+        "grant.create" => "授权",
+        "grant.revoke" => "撤销授权",
+        "enterprise.register" => "登记企业",
+        "enterprise.invite" => "邀请企业成员",
+        "enterprise.join" => "加入企业",
+        "person.view_personal_data" => "查看完整个人信息",
+        "access.denied" => "越权访问被拒绝",
+        "item.save_draft" => "保存事项草稿",
+        "item.submit" => "提交事项审核",
+        "item.publish" => "审核发布事项",
+        "item.send_back" => "退回事项修改",
+        "catalog.import" => "导入事项目录",
+        "catalog.mapping.add" => "添加分类映射",
+        "catalog.mapping.remove" => "删除分类映射",
+        "message.retry" => "重发消息",
+        "message.cancel" => "取消消息",
+        "message_template.save" => "保存消息模板",
+        _ => return action.to_owned(),
+    };
+    format!("{label}（{action}）")
+}
+
 pub(crate) async fn search(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -97,7 +140,7 @@ pub(crate) async fn search(
             seq: e.seq,
             at: time(e.at),
             actor: e.actor_label,
-            action: e.action,
+            action: action_label(&e.action),
             target: if e.target_kind.is_empty() { String::new() } else { format!("{}:{}", e.target_kind, e.target_id) },
             client_ip: e.client_ip,
             result: match e.result.as_str() {

@@ -142,7 +142,13 @@ pub(crate) async fn act_for(
 ) -> Result<Response, AppError> {
     let enterprise = match form.enterprise.trim() {
         "" => None,
-        id => Some(EnterpriseId::from_uuid(Uuid::parse_str(id).map_err(|_| AppError::not_found())?)),
+        id => Some(EnterpriseId::from_uuid(Uuid::parse_str(id).map_err(|_| {
+            AppError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_enterprise",
+                "请从“我的企业”中选择要代表的企业",
+            )
+        })?)),
     };
     state.identity.act_for(&ctx.actor(), viewer.session.session_id(), viewer.account.id, enterprise).await?;
     Ok(Redirect::to("/account/enterprises?done=acting").into_response())
