@@ -10,7 +10,7 @@ use govhall_identity::audit::Actor;
 use serde::Serialize;
 use uuid::Uuid;
 
-/// Inserts a new item (unpublished) and returns its id.
+/// Inserts a new item, unpublished until [`publish`] gives it its listed facts, and returns its id.
 pub(crate) async fn insert_item(
     tx: &mut Tx,
     code: &str,
@@ -27,7 +27,7 @@ pub(crate) async fn insert_item(
             "INSERT INTO items (id, code, source, department_id, region_code, published_version, name, level, audience,
                                 type_code, type_text, nature_code, online_depth, online_apply, phrases, status,
                                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'draft', $15, $15)"
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, '', '', '', '', '', 0, FALSE, '', 'draft', $7, $7)"
         )
         .bind(id)
         .bind(code)
@@ -35,14 +35,6 @@ pub(crate) async fn insert_item(
         .bind(department)
         .bind(region)
         .bind(&content.name)
-        .bind(&content.level)
-        .bind(content.audience.as_str())
-        .bind(&content.type_code)
-        .bind(&content.type_text)
-        .bind(&content.nature_code)
-        .bind(i32::from(content.online_depth))
-        .bind(content.online_apply)
-        .bind(content.phrase_text())
         .bind(now)
     )?;
     Ok(id)

@@ -72,6 +72,19 @@ impl Browser {
         self.call(reqwest::Method::GET, "/title", json!({})).await.as_str().unwrap().to_owned()
     }
 
+    /// Waits (up to 10 s) for the page after a click or a redirect to be the one titled `expected`.
+    async fn wait_title(&self, expected: &str) {
+        let mut title = String::new();
+        for _ in 0..200 {
+            title = self.title().await;
+            if title == expected {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the page is {title:?}, not {expected:?}");
+    }
+
     /// Console messages of level SEVERE since the last call (errors, failed loads, CSP refusals).
     async fn console_errors(&self) -> Vec<String> {
         let entries = self.call(reqwest::Method::POST, "/se/log", json!({"type": "browser"})).await;
@@ -103,6 +116,19 @@ impl Browser {
 
     async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", json!({})).await.as_str().unwrap().to_owned()
+    }
+
+    /// Waits (up to 10 s) for the page to contain `needle`, and returns it.
+    async fn wait_source(&self, needle: &str) -> String {
+        let mut html = String::new();
+        for _ in 0..200 {
+            html = self.source().await;
+            if html.contains(needle) {
+                return html;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the page never showed {needle:?}: {html}");
     }
 
     async fn screenshot(&self, name: &str) -> PathBuf {
@@ -137,7 +163,7 @@ async fn home_page_in_chromium() {
     let Some((t, browser)) = hall_and_browser().await else { return };
 
     browser.goto(&t.url("/")).await;
-    assert_eq!(browser.title().await, "首页 - 网上政务服务大厅");
+    browser.wait_title("首页 - 网上政务服务大厅").await;
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors on the home page: {errors:?}");
     let shot = browser.screenshot("home").await;
@@ -145,14 +171,14 @@ async fn home_page_in_chromium() {
 
     // Follow the footer link to the API documentation.
     browser.click("footer a[href='/docs/api']").await;
-    assert_eq!(browser.title().await, "开放接口文档 - 网上政务服务大厅");
+    browser.wait_title("开放接口文档 - 网上政务服务大厅").await;
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors on the API docs: {errors:?}");
     browser.screenshot("api-docs").await;
 
     // The console check sees real errors: a missing page logs its 404.
     browser.goto(&t.url("/no-such-page")).await;
-    assert_eq!(browser.title().await, "页面不存在 - 网上政务服务大厅");
+    browser.wait_title("页面不存在 - 网上政务服务大厅").await;
     let errors = browser.console_errors().await;
     assert!(errors.iter().any(|e| e.contains("404")), "the 404 is logged: {errors:?}");
     browser.screenshot("not-found").await;
@@ -166,11 +192,11 @@ async fn a_person_registers_signs_in_sees_the_profile_and_signs_out_in_chromium(
     let Some((t, browser)) = hall_and_browser().await else { return };
     browser.goto(&t.url("/")).await;
     browser.click(".header-account a[href='/register']").await;
-    assert_eq!(browser.title().await, "注册个人账号 - 网上政务服务大厅");
+    browser.wait_title("注册个人账号 - 网上政务服务大厅").await;
     browser.type_into("#phone", "13800138000").await;
     browser.type_into("#real_name", "王五").await;
     browser.click("button[value='send_code']").await;
-    assert!(browser.source().await.contains("验证码已发送"));
+    browser.wait_source("验证码已发送").await;
     let code = t.sms_code("13800138000", 1).await;
     browser.type_into("#code", &code).await;
     browser.type_into("#id_number", "370102199003071238").await;
@@ -178,22 +204,22 @@ async fn a_person_registers_signs_in_sees_the_profile_and_signs_out_in_chromium(
     browser.type_into("#password_again", "Test-pass-123").await;
     browser.screenshot("register").await;
     browser.click("button[value='register']").await;
-    assert_eq!(browser.title().await, "登录 - 网上政务服务大厅");
+    browser.wait_title("登录 - 网上政务服务大厅").await;
     assert!(browser.source().await.contains("注册成功"));
     browser.type_into("#login", "370102199003071238").await;
     browser.type_into("#password", "Test-pass-123").await;
     browser.click("form[action='/login'] button[type='submit']").await;
-    assert_eq!(browser.title().await, "我的账号 - 网上政务服务大厅");
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
     let html = browser.source().await;
     assert!(html.contains("138****8000") && html.contains("3701**********1238") && html.contains("本设备"));
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.screenshot("account").await;
     browser.click(".header-account button[type='submit']").await;
-    assert_eq!(browser.title().await, "首页 - 网上政务服务大厅");
+    browser.wait_title("首页 - 网上政务服务大厅").await;
     assert!(browser.source().await.contains("href=\"/login\""), "signed out");
     browser.goto(&t.url("/account")).await;
-    assert_eq!(browser.title().await, "登录 - 网上政务服务大厅", "the account page needs a session again");
+    browser.wait_title("登录 - 网上政务服务大厅").await;
     browser.quit().await;
     t.stop().await;
 }
@@ -205,14 +231,14 @@ async fn from_personal_services_through_a_life_event_to_a_guide_in_chromium() {
     govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
     browser.goto(&t.url("/")).await;
     browser.click(".site-nav a[href='/personal']").await;
-    assert_eq!(browser.title().await, "个人办事 - 网上政务服务大厅");
+    browser.wait_title("个人办事 - 网上政务服务大厅").await;
     browser.screenshot("personal").await;
     browser.click(".tag-grid a").await;
-    let list = browser.source().await;
+    let list = browser.wait_source("item-list").await;
     assert!(list.contains("item-list") && list.contains("共 "), "a list of items");
     browser.screenshot("life-event").await;
     browser.click(".item-list a").await;
-    let guide = browser.source().await;
+    let guide = browser.wait_source("申请材料").await;
     assert!(guide.contains("申请材料") && guide.contains("class=\"materials\""), "the guide with its materials table");
     assert!(guide.contains("<td>1</td>"), "at least one material row");
     let errors = browser.console_errors().await;

@@ -108,19 +108,32 @@ impl Identity {
         else {
             return Err(IdentityError::Messaging(govhall_messaging::MessagingError::CodeExpired));
         };
+        let actor = Actor { id: Some(account.id), label: account.audit_label(), client_ip: client_ip.to_owned() };
+        self.replace_password(&actor, account.id, new, "account.reset_password").await?;
+        Ok(account.id)
+    }
+
+    /// Sets a password that replaces a forgotten one: unlocks the account, ends all its
+    /// sessions, and records `action`.
+    async fn replace_password(
+        &self,
+        actor: &Actor,
+        account: AccountId,
+        new: &str,
+        action: &str,
+    ) -> Result<(), IdentityError> {
         let hash = hash_blocking(new.to_owned()).await?;
         let mut tx = self.db.begin().await?;
         exec!(
             tx,
             sqlx::query("UPDATE accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
                 .bind(&hash)
-                .bind(account.id.as_uuid())
+                .bind(account.as_uuid())
         )?;
-        self.revoke_sessions_in(&mut tx, account.id, None).await?;
-        let actor = Actor { id: Some(account.id), label: account.audit_label(), client_ip: client_ip.to_owned() };
-        audit::record(&mut tx, &actor, Event::success("account.reset_password", "account", account.id)).await?;
+        self.revoke_sessions_in(&mut tx, account, None).await?;
+        audit::record(&mut tx, actor, Event::success(action, "account", account)).await?;
         tx.commit().await?;
-        Ok(account.id)
+        Ok(())
     }
 }
 
@@ -139,17 +152,7 @@ impl Identity {
         let Some((account, _)) = self.find_login(login).await? else {
             return Err(IdentityError::NotFound("账号"));
         };
-        let hash = hash_blocking(new.to_owned()).await?;
-        let mut tx = self.db.begin().await?;
-        exec!(
-            tx,
-            sqlx::query("UPDATE accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
-                .bind(&hash)
-                .bind(account.id.as_uuid())
-        )?;
-        self.revoke_sessions_in(&mut tx, account.id, None).await?;
-        audit::record(&mut tx, actor, Event::success("account.set_password", "account", account.id)).await?;
-        tx.commit().await?;
+        self.replace_password(actor, account.id, new, "account.set_password").await?;
         Ok(account.id)
     }
 }

@@ -199,12 +199,16 @@ async fn email_over_smtp_to_a_local_sink() {
         .arg(maildir.path().join("box"))
         .spawn()
         .expect("aiosmtpd is installed (scripts/test installs Debian's python3-aiosmtpd)");
-    for _ in 0..100 {
+    // Python starts slowly on a busy machine: wait for the sink, up to 30 s.
+    let mut listening = false;
+    for _ in 0..600 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            listening = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(listening, "aiosmtpd did not start listening on port {port}");
     let mut settings = MessagingSettings::default();
     settings.email.provider = "smtp".into();
     settings.email.host = "127.0.0.1".into();
@@ -393,12 +397,16 @@ async fn email_over_starttls_trusts_an_internal_ca_and_nothing_else() {
         .arg(maildir.path().join("box"))
         .spawn()
         .unwrap();
-    for _ in 0..100 {
+    // Python starts slowly on a busy machine: wait for the sink, up to 30 s.
+    let mut listening = false;
+    for _ in 0..600 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            listening = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(listening, "aiosmtpd did not start listening on port {port}");
     let settings = |ca_file: String| {
         let mut s = MessagingSettings { max_attempts: 1, ..MessagingSettings::default() };
         s.email.provider = "smtp".into();
