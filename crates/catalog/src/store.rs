@@ -401,3 +401,85 @@ pub async fn item_types(db: &Db) -> Result<Vec<(String, i64)>, CatalogError> {
             .await
     })?)
 }
+
+/// A published item with everything the search index holds of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indexable {
+    /// The listed facts.
+    pub item: ItemSummary,
+    /// The published guide.
+    pub content: ItemContent,
+    /// When the published version was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// The ids of its tags.
+    pub tags: Vec<Uuid>,
+}
+
+/// Published items in code order after `after` (all of them from `""`), at most `limit`: what
+/// the search index is built from. `only` narrows to one code.
+pub async fn indexable(db: &Db, after: &str, only: Option<&str>, limit: i64) -> Result<Vec<Indexable>, CatalogError> {
+    let sql = format!(
+        "{SUMMARY} WHERE i.status = 'published' AND i.code > $1 AND ($2 IS NULL OR i.code = $2) ORDER BY i.code LIMIT $3"
+    );
+    let mut conn = db.conn().await?;
+    let items: Vec<ItemSummary> = run!(conn, |c| {
+        sqlx::query_as(AssertSqlSafe(sql.clone())).bind(after).bind(only).bind(limit).fetch_all(&mut *c).await
+    })?;
+    let (Some(first), Some(last)) = (items.first(), items.last()) else { return Ok(Vec::new()) };
+    let (first, last) = (first.code.clone(), last.code.clone());
+    let versions: Vec<(Uuid, String, Option<DateTime<Utc>>)> = run!(conn, |c| {
+        sqlx::query_as(
+            "SELECT v.item_id, v.content, v.published_at FROM item_versions v JOIN items i ON i.id = v.item_id
+             WHERE v.status = 'published' AND i.code >= $1 AND i.code <= $2",
+        )
+        .bind(&first)
+        .bind(&last)
+        .fetch_all(&mut *c)
+        .await
+    })?;
+    let tags: Vec<(Uuid, Uuid)> = run!(conn, |c| {
+        sqlx::query_as(
+            "SELECT t.item_id, t.tag_id FROM item_tags t JOIN items i ON i.id = t.item_id WHERE i.code >= $1 AND i.code <= $2",
+        )
+        .bind(&first)
+        .bind(&last)
+        .fetch_all(&mut *c)
+        .await
+    })?;
+    let mut contents = std::collections::HashMap::with_capacity(versions.len());
+    for (id, json, at) in versions {
+        let content: ItemContent = serde_json::from_str(&json).map_err(|e| CatalogError::Invalid(e.to_string()))?;
+        contents.insert(id, (content, at));
+    }
+    let mut by_item: std::collections::HashMap<Uuid, Vec<Uuid>> = std::collections::HashMap::new();
+    for (item, tag) in tags {
+        by_item.entry(item).or_default().push(tag);
+    }
+    Ok(items
+        .into_iter()
+        .filter_map(|item| {
+            let (content, published_at) = contents.remove(&item.id)?;
+            let tags = by_item.remove(&item.id).unwrap_or_default();
+            Some(Indexable { item, content, published_at, tags })
+        })
+        .collect())
+}
+
+/// A tag with its kind, for labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct TagLabel {
+    /// Id.
+    pub id: Uuid,
+    /// Kind (`life_event`, `theme` …).
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Every tag, by kind and order.
+pub async fn tag_labels(db: &Db) -> Result<Vec<TagLabel>, CatalogError> {
+    let mut conn = db.conn().await?;
+    Ok(run!(conn, |c| sqlx::query_as("SELECT id, kind, name FROM tags ORDER BY kind, sort, name")
+        .fetch_all(&mut *c)
+        .await)?)
+}

@@ -131,6 +131,12 @@ pub async fn after(db: &Db, seq: i64, limit: i64) -> Result<Vec<Change>, DbError
         .collect()
 }
 
+/// The oldest seq the feed still holds, if any: a follower behind it has missed changes.
+pub async fn oldest_seq(db: &Db) -> Result<Option<i64>, DbError> {
+    let mut conn = db.conn().await?;
+    Ok(run!(conn, |c| sqlx::query_scalar("SELECT MIN(seq) FROM changes").fetch_one(&mut *c).await)?)
+}
+
 /// The newest seq, or 0 for an empty feed.
 pub async fn latest_seq(db: &Db) -> Result<i64, DbError> {
     let mut conn = db.conn().await?;

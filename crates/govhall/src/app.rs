@@ -9,6 +9,7 @@ use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
 use govhall_identity::Identity;
 use govhall_messaging::Messaging;
+use govhall_search::Search;
 use govhall_web::{AppContext, AppState, Metrics};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -122,6 +123,8 @@ impl App {
         let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
         let catalog = Catalog::new(db.clone(), &changes);
         catalog.prepare(settings.catalog.import_on_start).await?;
+        let search = Search::open(db.clone(), &settings.search, &settings.data_dir, changes.position()).await?;
+        search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
         db.spawn_listener(shutdown.clone());
@@ -142,6 +145,7 @@ impl App {
             messaging,
             identity,
             catalog,
+            search,
         }));
         Ok((state, worker))
     }

@@ -10,6 +10,7 @@ use govhall_db::housekeeping::RetentionSettings;
 use govhall_db::jobs::JobSettings;
 use govhall_identity::IdentitySettings;
 use govhall_messaging::MessagingSettings;
+use govhall_search::SearchSettings;
 use govhall_web::{SiteSettings, WebSettings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -60,6 +61,8 @@ pub struct Settings {
     pub identity: IdentitySettings,
     /// The catalogue: whether the first start imports the bundled catalogues.
     pub catalog: CatalogSettings,
+    /// Search: where this node keeps its index, how often counts are written.
+    pub search: SearchSettings,
 }
 
 impl Default for Settings {
@@ -79,6 +82,7 @@ impl Default for Settings {
             messaging: MessagingSettings::default(),
             identity: IdentitySettings::default(),
             catalog: CatalogSettings::default(),
+            search: SearchSettings::default(),
         }
     }
 }

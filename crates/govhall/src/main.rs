@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+mod search_cli;
+
 #[derive(Debug, Parser)]
 #[command(name = "govhall", version, about = "GovHall 网上政务服务大厅")]
 struct Cli {
@@ -62,6 +64,22 @@ enum Command {
     Import {
         #[command(subcommand)]
         command: ImportCommand,
+    },
+    /// Rebuild this node's search index from the database (with the server stopped), or with
+    /// --online ask every running node to rebuild its own.
+    Reindex {
+        /// Ask the running nodes (through the change feed) instead of rebuilding here.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Measure search quality: judged queries (query, tab, relevant item codes) against this
+    /// database's catalogue, beside a SQLite FTS5 trigram baseline.
+    SearchEval {
+        /// The judged queries (TSV).
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -241,6 +259,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
         }
         Command::Import { command: ImportCommand::Catalog { gd, sc } } => import_catalog(&settings, gd, sc).await,
+        Command::Reindex { online } => search_cli::reindex(&settings, online).await,
+        Command::SearchEval { file, json } => search_cli::eval(&settings, &file, json).await,
         Command::Import { command: ImportCommand::Regions { file } } => {
             let text = match &file {
                 Some(path) => {

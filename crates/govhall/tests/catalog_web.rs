@@ -28,6 +28,7 @@ async fn hall(lines: usize) -> TestApp {
     let text: String = import::GD_BUNDLED.lines().take(lines).collect::<Vec<_>>().join("\n");
     let report = import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
     assert_eq!(report.created, lines);
+    t.until_indexed(lines as u64).await;
     t
 }
 
@@ -77,7 +78,8 @@ async fn the_navigations_lead_to_exactly_the_items_with_a_tag_and_to_their_guide
     let list = t.get(&format!("/tags/{}?for=enterprise", culture.id)).await.text().await.unwrap();
     assert!(list.contains(&format!("共 {} 项", culture_e.items)));
 
-    // The search box finds by name or everyday phrase, and hostile input is only text.
+    // The search box finds by name or everyday phrase, and hostile input is only text (more in
+    // search_web.rs).
     let found = t.get("/search?q=临时价格").await.text().await.unwrap();
     assert!(found.contains(&format!("/items/{CODE}")) && found.contains("搜索：临时价格"));
     for hostile in ["%27%20OR%201=1--", "%3Cscript%3Ealert(1)%3C/script%3E", "%25%25%25", ""] {

@@ -23,6 +23,7 @@ mod openapi;
 mod pages;
 mod router;
 mod routes;
+mod search;
 mod state;
 
 pub use error::AppError;

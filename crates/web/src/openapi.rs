@@ -22,12 +22,14 @@ use utoipa::OpenApi;
     ),
     paths(health::healthz, health::readyz, calendar::day, calendar::deadline, openapi_json, crate::messaging::receipts::sms_receipts,
         crate::identity::api::create_session, crate::identity::api::current, crate::identity::api::delete_current,
-        crate::catalog::api::items, crate::catalog::api::item, crate::catalog::api::departments, crate::catalog::api::taxonomies),
+        crate::catalog::api::items, crate::catalog::api::item, crate::catalog::api::departments, crate::catalog::api::taxonomies,
+        crate::search::api::search, crate::search::api::suggest),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),
         (name = "账号", description = "登录获取访问令牌（Authorization: Bearer），查询当前账号，注销令牌"),
         (name = "事项目录", description = "事项、办事指南、实施部门和导航分类"),
+        (name = "搜索", description = "用日常说法、拼音、首字母或繁体搜索事项、部门和材料，带筛选、分面和输入提示"),
         (name = "运维", description = "存活与就绪探针"),
         (name = "接口文档", description = "本文档"),
     )

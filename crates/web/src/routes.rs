@@ -4,7 +4,7 @@
 
 use crate::auth::Guard;
 use crate::state::AppState;
-use crate::{admin, assets, calendar, catalog, health, identity, messaging, metrics, openapi, pages};
+use crate::{admin, assets, calendar, catalog, health, identity, messaging, metrics, openapi, pages, search};
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
 use govhall_identity::Permission as P;
@@ -53,7 +53,9 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/departments", Public, get(catalog::navigation::departments)),
         r(M::GET, "/departments/{id}", Public, get(catalog::navigation::department)),
         r(M::GET, "/tags/{id}", Public, get(catalog::navigation::tag)),
-        r(M::GET, "/search", Public, get(catalog::navigation::search)),
+        r(M::GET, "/search", Public, get(search::page::search)),
+        r(M::GET, "/api/v1/search", Public, get(search::api::search)),
+        r(M::GET, "/api/v1/search/suggest", Public, get(search::api::suggest)),
         r(M::GET, "/items/{code}", Public, get(catalog::guide::guide)),
         r(M::GET, "/items/{code}/print", Public, get(catalog::guide::print)),
         r(M::GET, "/api/v1/items", Public, get(catalog::api::items)),
@@ -111,6 +113,13 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/admin/taxonomy", Needs(P::CatalogManage), get(admin::items::taxonomy_view)),
         r(M::POST, "/admin/taxonomy/mappings", Needs(P::CatalogManage), post(admin::items::add_mapping)),
         r(M::POST, "/admin/taxonomy/mappings/{id}/delete", Needs(P::CatalogManage), post(admin::items::remove_mapping)),
+        r(M::GET, "/admin/search", Needs(P::CatalogManage), get(search::admin::show)),
+        r(M::POST, "/admin/search/synonyms", Needs(P::CatalogManage), post(search::admin::add_synonyms)),
+        r(M::POST, "/admin/search/synonyms/{id}/delete", Needs(P::CatalogManage), post(search::admin::delete_synonyms)),
+        r(M::POST, "/admin/search/best-bets", Needs(P::CatalogManage), post(search::admin::add_best_bet)),
+        r(M::POST, "/admin/search/best-bets/delete", Needs(P::CatalogManage), post(search::admin::delete_best_bet)),
+        r(M::POST, "/admin/search/misses/dismiss", Needs(P::CatalogManage), post(search::admin::dismiss_miss)),
+        r(M::POST, "/admin/search/rebuild", Needs(P::CatalogManage), post(search::admin::rebuild)),
         r(M::GET, "/admin/messages", Needs(P::MessageManage), get(messaging::admin::messages)),
         r(M::GET, "/admin/messages/{id}", Needs(P::MessageManage), get(messaging::admin::message)),
         r(M::POST, "/admin/messages/{id}/retry", Needs(P::MessageManage), post(messaging::admin::retry)),

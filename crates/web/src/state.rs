@@ -7,6 +7,7 @@ use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
 use govhall_identity::Identity;
 use govhall_messaging::Messaging;
+use govhall_search::Search;
 use serde::{Deserialize, Serialize};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub struct AppContext {
     pub identity: Arc<Identity>,
     /// The service catalogue.
     pub catalog: Catalog,
+    /// Search over the catalogue (this node's index).
+    pub search: Search,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -36,6 +36,20 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request sent")
     }
 
+    /// Waits until this node's search index holds `items` published items (the index follows
+    /// the change feed, a moment behind the database).
+    pub async fn until_indexed(&self, items: u64) {
+        for _ in 0..400 {
+            let body: serde_json::Value =
+                self.get("/api/v1/search?q=").await.json().await.expect("search answers JSON");
+            if body["total"].as_u64() == Some(items) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the search index did not reach {items} items within 20 s");
+    }
+
     pub async fn stop(self) {
         self.app.stop().await.expect("stops cleanly");
         self.db.cleanup().await;
@@ -54,6 +68,9 @@ pub fn settings(db: &TestDatabase) -> Settings {
     settings.identity.master_key = govhall_core::Secret::new(MASTER_KEY);
     // Tests that need the catalogue import it (or a part) themselves.
     settings.catalog.import_on_start = false;
+    // Each node its own index, in memory; counts written at once.
+    settings.search.index_dir = ":memory:".to_owned();
+    settings.search.flush_seconds = 1;
     settings
 }
 

@@ -31,6 +31,7 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/items", "事项管理", Permission::ItemEdit),
     ("/admin/items", "事项审核", Permission::ItemPublish),
     ("/admin/taxonomy", "事项分类", Permission::CatalogManage),
+    ("/admin/search", "搜索管理", Permission::CatalogManage),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];

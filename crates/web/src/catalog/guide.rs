@@ -33,6 +33,9 @@ struct GuidePage {
 
 async fn guide_page(state: &AppState, ctx: &RequestContext, code: &str, print: bool) -> Result<Html<String>, AppError> {
     let g = state.catalog.guide(code).await?.ok_or_else(AppError::not_found)?;
+    if !print {
+        state.search.record_visit(code);
+    }
     let c = &g.content;
     let related = RELATION_KINDS
         .iter()

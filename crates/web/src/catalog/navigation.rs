@@ -249,16 +249,3 @@ pub(crate) async fn department(
     items_page(&state, &ctx, department.name, department.region_name, format!("/departments/{id}"), back, filter, q)
         .await
 }
-
-/// The search box until the search index exists: published items whose name or everyday phrases
-/// contain what was typed, with the list's filters.
-pub(crate) async fn search(
-    State(state): State<AppState>,
-    ctx: RequestContext,
-    Query(q): Query<ListQuery>,
-) -> Result<Html<String>, AppError> {
-    let typed = q.q.trim().to_owned();
-    let heading = if typed.is_empty() { "搜索事项".to_owned() } else { format!("搜索：{typed}") };
-    let back = ("/".to_owned(), "首页".to_owned());
-    items_page(&state, &ctx, heading, String::new(), "/search".to_owned(), back, ItemFilter::default(), q).await
-}

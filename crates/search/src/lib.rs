@@ -1,0 +1,522 @@
+//! Search over the catalogue (section 2.2 of the design: "the measure of whether the hall is good
+//! to use").
+//!
+//! Each node keeps its own tantivy index ([`index`]), fed terms that [`analysis`] makes: text
+//! folded (traditional to simplified, full-width, case), cut by jieba with a government
+//! dictionary and the catalogue's own words, character grams, and every pinyin reading full and
+//! by initials. A query ([`query`]) is understood as concepts, each matched by its words, grams,
+//! pinyin, synonyms ([`rules`], edited by administrators in [`store`]) and corrections from the
+//! [`lexicon`]; results carry facets, highlights, best bets and "did you mean".
+//!
+//! [`Search::follow`] keeps the index current from the change feed; [`Search::rebuild`] makes
+//! it again from the database. [`eval`] measures quality against judged queries, beside a SQLite
+//! FTS5 baseline; [`generate`] derives large catalogues for benchmarks.
+
+pub mod analysis;
+mod error;
+pub mod eval;
+pub mod generate;
+pub mod highlight;
+mod index;
+pub mod lexicon;
+pub mod query;
+pub mod rules;
+pub mod schema;
+pub mod store;
+
+pub use error::SearchError;
+pub use lexicon::Suggestion;
+pub use query::{SearchParams, SearchRequest, SearchResults, Sort};
+pub use schema::Category;
+
+use analysis::Analyzer;
+use chrono::{DateTime, Utc};
+use govhall_catalog::store::{self as catalog, Indexable};
+use govhall_db::Db;
+use govhall_db::changes::{self, ChangeFollower, FeedEvent};
+use index::NodeIndex;
+use lexicon::{Lexicon, LexiconItem};
+use query::Labels;
+use rules::Rules;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tantivy::schema::Value;
+use tantivy::{IndexWriter, TantivyDocument};
+use tokio_util::sync::CancellationToken;
+
+/// Items read from the database at a time when building.
+const BATCH: i64 = 1_000;
+
+/// The search part of the configuration (`[search]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSettings {
+    /// Where this node keeps its index; empty: `search` in the data folder; `:memory:` keeps it
+    /// in memory (rebuilt at every start).
+    pub index_dir: String,
+    /// Seconds between writing counted visits and zero-result queries to the database and
+    /// re-ranking items whose popularity changed.
+    pub flush_seconds: u64,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings { index_dir: String::new(), flush_seconds: 60 }
+    }
+}
+
+/// Search on this node.
+#[derive(Debug, Clone)]
+pub struct Search {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    analyzer: Analyzer,
+    index: NodeIndex,
+    rules: RwLock<Arc<Rules>>,
+    lexicon: RwLock<Arc<Lexicon>>,
+    labels: RwLock<Arc<Labels>>,
+    /// Queries that found nothing, counted until the next flush.
+    misses: Mutex<HashMap<String, i64>>,
+    /// Guide visits, counted until the next flush.
+    visits: Mutex<HashMap<String, i64>>,
+    /// Serialises writers (the follower, rebuilds).
+    writing: tokio::sync::Mutex<()>,
+    settings: SearchSettings,
+}
+
+fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+fn replace<T>(lock: &RwLock<Arc<T>>, value: T) {
+    *lock.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(value);
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Search {
+    /// Opens this node's index (in `data_dir/search` unless configured), installs the default
+    /// synonyms, and brings the index up to the change feed's position `position`: an intact
+    /// index replays the changes after its last commit; a missing, damaged or outdated one, or
+    /// one behind a pruned feed, is rebuilt.
+    pub async fn open(
+        db: Db,
+        settings: &SearchSettings,
+        data_dir: &std::path::Path,
+        position: i64,
+    ) -> Result<Search, SearchError> {
+        store::ensure_defaults(&db).await?;
+        let dir: Option<PathBuf> = match settings.index_dir.as_str() {
+            ":memory:" => None,
+            "" => Some(index::default_dir(data_dir)),
+            other => Some(PathBuf::from(other)),
+        };
+        let index = tokio::task::spawn_blocking(move || NodeIndex::open(dir.as_deref()))
+            .await
+            .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        let opened_at = index.opened_at;
+        let search = Search {
+            inner: Arc::new(Inner {
+                db,
+                analyzer: Analyzer::new(),
+                index,
+                rules: RwLock::default(),
+                lexicon: RwLock::default(),
+                labels: RwLock::default(),
+                misses: Mutex::default(),
+                visits: Mutex::default(),
+                writing: tokio::sync::Mutex::new(()),
+                settings: settings.clone(),
+            }),
+        };
+        search.reload_rules().await?;
+        let oldest = changes::oldest_seq(&search.inner.db).await?;
+        match opened_at {
+            Some(at) if oldest.is_none_or(|o| o <= at + 1) => {
+                search.relearn().await?;
+                search.catch_up(at, position).await?;
+            }
+            _ => {
+                search.rebuild(position, &|_, _| {}).await?;
+            }
+        }
+        Ok(search)
+    }
+
+    /// Replays the item changes after `from` up to `to`.
+    async fn catch_up(&self, from: i64, to: i64) -> Result<(), SearchError> {
+        let mut at = from;
+        let mut codes = HashSet::new();
+        loop {
+            let batch = changes::after(&self.inner.db, at, 1_000).await?;
+            let Some(last) = batch.last() else { break };
+            at = last.seq;
+            for change in batch.into_iter().filter(|c| c.seq <= to) {
+                if change.entity == "item" {
+                    codes.insert(change.entity_id);
+                }
+            }
+            if at >= to {
+                break;
+            }
+        }
+        if !codes.is_empty() || from != to {
+            let codes: Vec<String> = codes.into_iter().collect();
+            self.reindex(&codes, to).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the index again from the database: every published item, its materials, every
+    /// department. `progress(done, total)` is told as items go in. Searches see the old index
+    /// until the new one is committed. Returns how many items went in.
+    pub async fn rebuild(&self, position: i64, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<usize, SearchError> {
+        let _writing = self.inner.writing.lock().await;
+        let db = &self.inner.db;
+        let total = count_published(db).await?;
+        let popularity = store::popularity(db).await?;
+        let departments = catalog::departments(db).await?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Indexable>>(2);
+        let inner = self.inner.clone();
+        let writer = tokio::task::spawn_blocking(move || -> Result<usize, SearchError> {
+            let f = inner.index.fields;
+            let mut count = 0;
+            inner.index.write(position, |w: &IndexWriter| {
+                w.delete_all_documents()?;
+                for d in &departments {
+                    w.add_document(schema::department_doc(&f, &inner.analyzer, d))?;
+                }
+                while let Ok(batch) = rx.recv() {
+                    for x in &batch {
+                        let p = popularity.get(&x.item.code).copied().unwrap_or(0);
+                        for doc in schema::item_docs(&f, &inner.analyzer, x, p) {
+                            w.add_document(doc)?;
+                        }
+                    }
+                    count += batch.len();
+                }
+                Ok(())
+            })?;
+            Ok(count)
+        });
+        let mut after = String::new();
+        let mut read = 0;
+        loop {
+            let batch = catalog::indexable(db, &after, None, BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.item.code.clone();
+            read += batch.len();
+            progress(read, total.max(read));
+            if tx.send(batch).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        let count = writer.await.map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        self.relearn().await?;
+        Ok(count)
+    }
+
+    /// Indexes again the items with `codes` (a code no longer published is removed) and the
+    /// departments, and commits at feed position `position`.
+    pub async fn reindex(&self, codes: &[String], position: i64) -> Result<(), SearchError> {
+        let _writing = self.inner.writing.lock().await;
+        let db = &self.inner.db;
+        let mut items = Vec::new();
+        for code in codes {
+            items.extend(catalog::indexable(db, "", Some(code), 1).await?);
+        }
+        let popularity = store::popularity(db).await?;
+        let departments = catalog::departments(db).await?;
+        let inner = self.inner.clone();
+        let codes = codes.to_vec();
+        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            let f = inner.index.fields;
+            inner.index.write(position, |w: &IndexWriter| {
+                for code in &codes {
+                    w.delete_term(inner.index.code_term(code));
+                }
+                for x in &items {
+                    let p = popularity.get(&x.item.code).copied().unwrap_or(0);
+                    for doc in schema::item_docs(&f, &inner.analyzer, x, p) {
+                        w.add_document(doc)?;
+                    }
+                }
+                w.delete_term(inner.index.kind_term("department"));
+                for d in &departments {
+                    w.add_document(schema::department_doc(&f, &inner.analyzer, d))?;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        self.relearn().await
+    }
+
+    /// Adds items that are not in the database (derived catalogues for benchmarks) and returns
+    /// how many documents went in.
+    pub async fn add_items(&self, items: Vec<Indexable>) -> Result<usize, SearchError> {
+        let _writing = self.inner.writing.lock().await;
+        let inner = self.inner.clone();
+        let position = inner.index.opened_at.unwrap_or(0);
+        let added = tokio::task::spawn_blocking(move || -> Result<usize, SearchError> {
+            let f = inner.index.fields;
+            let mut added = 0;
+            inner.index.write(position, |w: &IndexWriter| {
+                for x in &items {
+                    for doc in schema::item_docs(&f, &inner.analyzer, x, 0) {
+                        w.add_document(doc)?;
+                        added += 1;
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(added)
+        })
+        .await
+        .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        self.relearn().await?;
+        Ok(added)
+    }
+
+    /// Rebuilds the lexicon and the facet labels from what the index holds, and teaches the
+    /// word cutter the catalogue's words.
+    async fn relearn(&self) -> Result<(), SearchError> {
+        let tags = catalog::tag_labels(&self.inner.db).await?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            let f = inner.index.fields;
+            let searcher = inner.index.searcher();
+            let mut items = Vec::new();
+            let mut departments = Vec::new();
+            let mut labels = Labels::default();
+            for tag in tags {
+                labels.names.insert(format!("tag:{}", tag.id), tag.name);
+            }
+            for segment in searcher.segment_readers() {
+                let store = segment.get_store_reader(64).map_err(tantivy::TantivyError::from)?;
+                for id in segment.doc_ids_alive() {
+                    let doc: TantivyDocument = store.get(id)?;
+                    let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                    match text(f.kind).as_str() {
+                        "item" => {
+                            let aliases = text(f.aliases);
+                            inner.analyzer.add_words(aliases.lines().chain([text(f.title).as_str()]));
+                            items.push(LexiconItem {
+                                code: text(f.code),
+                                name: text(f.title),
+                                aliases: aliases.lines().map(str::to_owned).collect(),
+                                popularity: doc.get_first(f.popularity).and_then(|v| v.as_u64()).unwrap_or(0),
+                            });
+                            labels.names.insert(format!("region:{}", last_region(&doc, f.region)), text(f.region_name));
+                        }
+                        "department" => {
+                            labels.names.insert(format!("dept:{}", text(f.department_id)), text(f.title));
+                            inner.analyzer.add_words([text(f.title).as_str()]);
+                            departments.push(text(f.title));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let lexicon = Lexicon::build(&inner.analyzer, &items, &departments);
+            replace(&inner.lexicon, lexicon);
+            replace(&inner.labels, labels);
+            Ok(())
+        })
+        .await
+        .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))?
+    }
+
+    /// Reads the synonyms and best bets again.
+    pub async fn reload_rules(&self) -> Result<(), SearchError> {
+        let groups = store::synonyms(&self.inner.db).await?;
+        let bets = store::best_bets(&self.inner.db).await?;
+        // Synonyms are the government's words too: keep them whole when cutting.
+        self.inner.analyzer.add_words(groups.iter().flat_map(|g| g.words()));
+        replace(&self.inner.rules, Rules::new(&groups, &bets));
+        Ok(())
+    }
+
+    /// Searches. A query that finds nothing at all is counted for the administrators.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let searcher = self.inner.index.searcher();
+        let rules = read(&self.inner.rules);
+        let lexicon = read(&self.inner.lexicon);
+        let labels = read(&self.inner.labels);
+        let cx = query::Context {
+            searcher: &searcher,
+            fields: &self.inner.index.fields,
+            analyzer: &self.inner.analyzer,
+            rules: &rules,
+            lexicon: &lexicon,
+            labels: &labels,
+        };
+        let results = query::run(&cx, request)?;
+        if !results.query.is_empty() && results.counts.iter().all(|(_, n)| *n == 0) {
+            let mut misses = lock(&self.inner.misses);
+            if misses.len() < 10_000 {
+                *misses.entry(results.query.clone()).or_default() += 1;
+            }
+        }
+        Ok(results)
+    }
+
+    /// Up to `limit` completions of what is being typed: item names, phrases, departments,
+    /// by characters, pinyin or initials; then the best matches of a search.
+    pub fn suggest(&self, typed: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        let folded: String = analysis::normalize(typed).chars().take(query::MAX_QUERY_CHARS).collect();
+        if folded.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = read(&self.inner.lexicon).suggest(&folded, limit);
+        if out.len() < limit {
+            let mut request = SearchRequest::text(&folded);
+            request.limit = limit;
+            let searcher = self.inner.index.searcher();
+            let (rules, lexicon, labels) =
+                (read(&self.inner.rules), read(&self.inner.lexicon), read(&self.inner.labels));
+            let cx = query::Context {
+                searcher: &searcher,
+                fields: &self.inner.index.fields,
+                analyzer: &self.inner.analyzer,
+                rules: &rules,
+                lexicon: &lexicon,
+                labels: &labels,
+            };
+            for hit in query::run(&cx, &request)?.hits {
+                if out.len() >= limit {
+                    break;
+                }
+                if !out.iter().any(|s| s.text == hit.name) {
+                    out.push(Suggestion { text: hit.name, code: Some(hit.code) });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts a visit to an item's guide (written with the next flush; ranks popular items
+    /// higher).
+    pub fn record_visit(&self, code: &str) {
+        let mut visits = lock(&self.inner.visits);
+        if visits.len() < 100_000 || visits.contains_key(code) {
+            *visits.entry(code.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Writes counted visits and zero-result queries to the database.
+    pub async fn flush(&self) -> Result<(), SearchError> {
+        let misses = std::mem::take(&mut *lock(&self.inner.misses));
+        let visits = std::mem::take(&mut *lock(&self.inner.visits));
+        store::record_misses(&self.inner.db, &misses).await?;
+        store::add_visits(&self.inner.db, &visits).await?;
+        Ok(())
+    }
+
+    /// How many documents of each kind the index holds: (items, departments, documents).
+    pub fn size(&self) -> (u64, u64, u64) {
+        let searcher = self.inner.index.searcher();
+        let count = |kind: &str| {
+            let q = tantivy::query::TermQuery::new(
+                self.inner.index.kind_term(kind),
+                tantivy::schema::IndexRecordOption::Basic,
+            );
+            searcher.search(&q, &tantivy::collector::Count).map_or(0, |n| n as u64)
+        };
+        (count("item"), count("department"), count("document"))
+    }
+
+    /// Keeps the index current from the change feed until `shutdown`: changed items are
+    /// indexed again (changes arriving together are taken together), changed rules reloaded, and
+    /// a lost feed answered by a rebuild. Counts are flushed and popular items re-ranked every
+    /// `flush_seconds`.
+    pub fn follow(&self, changes: &ChangeFollower, shutdown: CancellationToken) {
+        let mut events = changes.subscribe();
+        let search = self.clone();
+        let follower = changes.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(search.inner.settings.flush_seconds.max(1)));
+            tick.tick().await;
+            let mut ranked_at: DateTime<Utc> = search.inner.db.now();
+            loop {
+                let mut codes: HashSet<String> = HashSet::new();
+                let mut rules = false;
+                let mut resync = false;
+                tokio::select! {
+                    () = shutdown.cancelled() => {
+                        if let Err(e) = search.flush().await {
+                            tracing::warn!(error = %e, "writing search counts failed");
+                        }
+                        return;
+                    }
+                    _ = tick.tick() => {
+                        if let Err(e) = search.flush().await {
+                            tracing::warn!(error = %e, "writing search counts failed");
+                        }
+                        let now = search.inner.db.now();
+                        match store::popularity_changed(&search.inner.db, ranked_at).await {
+                            Ok(changed) if !changed.is_empty() => {
+                                if let Err(e) = search.reindex(&changed, follower.position()).await {
+                                    tracing::warn!(error = %e, "re-ranking popular items failed");
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "reading popularity failed"),
+                        }
+                        ranked_at = now;
+                        continue;
+                    }
+                    event = events.recv() => {
+                        let mut next = Some(event);
+                        while let Some(event) = next.take() {
+                            match event {
+                                Ok(FeedEvent::Change(c)) if c.entity == "item" => { codes.insert(c.entity_id); }
+                                Ok(FeedEvent::Change(c)) if c.entity == "search_rules" => rules = true,
+                                Ok(FeedEvent::Change(c)) if c.entity == "search_index" => resync = true,
+                                Ok(FeedEvent::Change(_)) => {}
+                                Ok(FeedEvent::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => resync = true,
+                                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                            }
+                            next = events.try_recv().ok().map(Ok);
+                        }
+                    }
+                }
+                let position = follower.position();
+                if rules && let Err(e) = search.reload_rules().await {
+                    tracing::warn!(error = %e, "reloading search rules failed");
+                }
+                let done = if resync {
+                    search.rebuild(position, &|_, _| {}).await.map(|_| ())
+                } else if !codes.is_empty() {
+                    let codes: Vec<String> = codes.into_iter().collect();
+                    search.reindex(&codes, position).await
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "updating the search index failed");
+                }
+            }
+        });
+    }
+}
+
+fn last_region(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    doc.get_all(field).filter_map(|v| v.as_str()).last().unwrap_or_default().to_owned()
+}
+
+async fn count_published(db: &Db) -> Result<usize, SearchError> {
+    let (total, _) = catalog::list(db, &catalog::ItemFilter::default(), 1, 0).await?;
+    Ok(usize::try_from(total).unwrap_or(0))
+}
