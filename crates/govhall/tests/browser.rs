@@ -247,3 +247,30 @@ async fn from_personal_services_through_a_life_event_to_a_guide_in_chromium() {
     browser.quit().await;
     t.stop().await;
 }
+
+#[tokio::test]
+async fn searching_in_everyday_words_and_pinyin_narrowing_by_facets_in_chromium() {
+    let Some((t, browser)) = hall_and_browser().await else { return };
+    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(400).collect::<Vec<_>>().join("\n");
+    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
+    t.until_indexed(400).await;
+    browser.goto(&t.url("/")).await;
+    browser.type_into("#header-q", "xuke").await;
+    browser.click(".header-search button").await;
+    browser.wait_title("搜索：xuke - 网上政务服务大厅").await;
+    let page = browser.wait_source("search-hits").await;
+    assert!(page.contains("您是不是要找") && page.contains("<em>许可</em>"), "pinyin is read as 许可");
+    browser.screenshot("search").await;
+    browser.click(".facets a").await;
+    let narrowed = browser.wait_source("active-filters").await;
+    assert!(narrowed.contains("active-filters"), "the chosen facet is shown as a removable filter");
+    browser.screenshot("search-facet").await;
+    browser.goto(&t.url("/search?q=%E7%81%AB%E6%98%9F%E7%A7%BB%E6%B0%91")).await;
+    let nothing = browser.wait_source("no-results").await;
+    assert!(nothing.contains("换一种说法") && nothing.contains("个人办事"));
+    browser.screenshot("search-nothing").await;
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.quit().await;
+    t.stop().await;
+}

@@ -255,6 +255,8 @@ pub struct Hit {
     pub pinned: bool,
     /// When it last changed.
     pub changed: Option<NaiveDate>,
+    /// Visits and applications counted for it.
+    pub popularity: u64,
 }
 
 /// A facet value with its count.
@@ -850,7 +852,13 @@ fn finish(
         }
     }
     let total = counts.iter().find(|(c, _)| *c == r.category).map_or(0, |(_, n)| *n);
-    let expanded: Vec<String> = plan.concepts.iter().flat_map(|c| c.alternatives.iter().cloned()).collect();
+    let relaxed = relaxed && total > 0;
+    let mut expanded: Vec<String> = Vec::new();
+    for alt in plan.concepts.iter().flat_map(|c| c.alternatives.iter()) {
+        if !expanded.contains(alt) && plan.did_you_mean.as_ref() != Some(alt) && alt.chars().count() <= 12 {
+            expanded.push(alt.clone());
+        }
+    }
     Ok(SearchResults {
         query: plan.folded,
         category: r.category,
@@ -894,6 +902,7 @@ fn hit(f: &Fields, doc: &TantivyDocument, needles: &[String], pinned: bool) -> H
         links,
         pinned,
         changed,
+        popularity: doc.get_first(f.popularity).and_then(|v| v.as_u64()).unwrap_or(0),
     }
 }
 

@@ -97,7 +97,8 @@ pub(crate) async fn search(
     let popular = if results.total == 0 {
         let mut browse = SearchRequest::text("");
         browse.limit = 8;
-        state.search.search(&browse)?.hits
+        // Only what people have actually visited: a new hall has nothing to recommend yet.
+        state.search.search(&browse)?.hits.into_iter().filter(|h| h.popularity > 0).collect()
     } else {
         Vec::new()
     };
