@@ -252,3 +252,34 @@ async fn changes_reach_another_node_on_postgres() {
     db.close().await;
     t.cleanup().await;
 }
+
+/// `govhall reindex` rebuilds the index with a progress bar (refused while a node holds it),
+/// `--online` asks running nodes, and `govhall search-eval` scores judged queries beside the
+/// baseline and names a malformed line.
+#[test]
+fn reindex_and_search_eval_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = output(govhall(dir.path()).args(["import", "catalog"]));
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = output(govhall(dir.path()).arg("reindex"));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("搜索索引已重建：事项 3397 项"), "{out}");
+    assert!(dir.path().join("data/search/meta.json").exists(), "the index is in the data folder");
+    let (ok, out, err) = output(govhall(dir.path()).args(["reindex", "--online"]));
+    assert!(ok && out.contains("已通知所有运行中的节点"), "{out}{err}");
+
+    std::fs::write(
+        dir.path().join("judged.tsv"),
+        "# two queries\n结婚登记预约\t11440000006940175Y2442108008000:2\njiehun dengji yuyue\t11440000006940175Y2442108008000\n",
+    )
+    .unwrap();
+    let (ok, out, err) = output(govhall(dir.path()).args(["search-eval", "judged.tsv"]));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("2 条评测查询，3397 个已发布事项") && out.contains("SQLite FTS5 trigram"), "{out}");
+    let (ok, out, _) = output(govhall(dir.path()).args(["search-eval", "judged.tsv", "--json"]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && report["govhall"]["success"].as_f64().unwrap() > 0.99, "{report}");
+    std::fs::write(dir.path().join("bad.tsv"), "结婚登记预约 no tab\n").unwrap();
+    let (ok, _, err) = output(govhall(dir.path()).args(["search-eval", "bad.tsv"]));
+    assert!(!ok && err.contains("第 1 行应为“查询词<Tab>事项编码,事项编码”"), "{err}");
+}

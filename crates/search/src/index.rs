@@ -20,6 +20,8 @@ struct Payload {
 
 /// An open index.
 pub(crate) struct NodeIndex {
+    /// Held while the index is open: one node process per index folder.
+    _lock: Option<std::fs::File>,
     pub fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -43,21 +45,33 @@ impl NodeIndex {
     pub fn open(dir: Option<&Path>) -> tantivy::Result<NodeIndex> {
         let (schema, fields) = schema::schema();
         let Some(dir) = dir else {
-            return NodeIndex::over(Index::create_in_ram(schema), fields, None);
+            return NodeIndex::over(Index::create_in_ram(schema), fields, None, None);
         };
+        // Before anything is read or replaced: nobody else may be using this folder.
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let lock =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.with_extension("lock"))?;
+        if lock.try_lock().is_err() {
+            return Err(tantivy::TantivyError::SystemError(format!(
+                "the search index {} is locked by another running process",
+                dir.display()
+            )));
+        }
         // A damaged file can make tantivy panic rather than err: that too means rebuild.
         let existing =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| NodeIndex::open_existing(dir, &schema)))
                 .unwrap_or_else(|_| Err("the index files are damaged".to_owned()));
         match existing {
-            Ok((index, seq)) => NodeIndex::over(index, fields, Some(seq)),
+            Ok((index, seq)) => NodeIndex::over(index, fields, Some(seq), Some(lock)),
             Err(why) => {
                 if dir.exists() {
                     tracing::warn!(dir = %dir.display(), %why, "the search index cannot be used; rebuilding it");
                 }
                 let _ = std::fs::remove_dir_all(dir);
                 std::fs::create_dir_all(dir)?;
-                NodeIndex::over(Index::create_in_dir(dir, schema)?, fields, None)
+                NodeIndex::over(Index::create_in_dir(dir, schema)?, fields, None, Some(lock))
             }
         }
     }
@@ -90,10 +104,15 @@ impl NodeIndex {
         Ok((index, payload.seq))
     }
 
-    fn over(index: Index, fields: Fields, opened_at: Option<i64>) -> tantivy::Result<NodeIndex> {
+    fn over(
+        index: Index,
+        fields: Fields,
+        opened_at: Option<i64>,
+        lock: Option<std::fs::File>,
+    ) -> tantivy::Result<NodeIndex> {
         let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(NodeIndex { fields, reader, writer: Mutex::new(writer), opened_at })
+        Ok(NodeIndex { _lock: lock, fields, reader, writer: Mutex::new(writer), opened_at })
     }
 
     /// A searcher over the last commit.

@@ -23,6 +23,7 @@ pub mod query;
 pub mod rules;
 pub mod schema;
 pub mod store;
+mod tally;
 
 pub use error::SearchError;
 pub use lexicon::Suggestion;
@@ -81,6 +82,8 @@ struct Inner {
     rules: RwLock<Arc<Rules>>,
     lexicon: RwLock<Arc<Lexicon>>,
     labels: RwLock<Arc<Labels>>,
+    /// Facet tallies of recent searches.
+    tallies: query::TallyCache,
     /// Queries that found nothing, counted until the next flush.
     misses: Mutex<HashMap<String, i64>>,
     /// Guide visits, counted until the next flush.
@@ -131,6 +134,7 @@ impl Search {
                 rules: RwLock::default(),
                 lexicon: RwLock::default(),
                 labels: RwLock::default(),
+                tallies: query::TallyCache::default(),
                 misses: Mutex::default(),
                 visits: Mutex::default(),
                 writing: tokio::sync::Mutex::new(()),
@@ -168,7 +172,10 @@ impl Search {
                 break;
             }
         }
-        if !codes.is_empty() || from != to {
+        if codes.len() > 500 {
+            // Cheaper to read everything in code order than item by item.
+            self.rebuild(to, &|_, _| {}).await?;
+        } else if !codes.is_empty() || from != to {
             let codes: Vec<String> = codes.into_iter().collect();
             self.reindex(&codes, to).await?;
         }
@@ -345,6 +352,7 @@ impl Search {
         // Synonyms are the government's words too: keep them whole when cutting.
         self.inner.analyzer.add_words(groups.iter().flat_map(|g| g.words()));
         replace(&self.inner.rules, Rules::new(&groups, &bets));
+        self.inner.tallies.clear();
         Ok(())
     }
 
@@ -355,6 +363,7 @@ impl Search {
         let lexicon = read(&self.inner.lexicon);
         let labels = read(&self.inner.labels);
         let cx = query::Context {
+            tallies: &self.inner.tallies,
             searcher: &searcher,
             fields: &self.inner.index.fields,
             analyzer: &self.inner.analyzer,
@@ -387,6 +396,7 @@ impl Search {
             let (rules, lexicon, labels) =
                 (read(&self.inner.rules), read(&self.inner.lexicon), read(&self.inner.labels));
             let cx = query::Context {
+                tallies: &self.inner.tallies,
                 searcher: &searcher,
                 fields: &self.inner.index.fields,
                 analyzer: &self.inner.analyzer,

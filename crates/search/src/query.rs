@@ -8,10 +8,12 @@ use crate::highlight::highlight;
 use crate::lexicon::Lexicon;
 use crate::rules::Rules;
 use crate::schema::{Category, Fields};
+use crate::tally::Tallies;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use std::sync::Arc;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
@@ -326,6 +328,8 @@ struct Concept {
     latin: bool,
     /// Not a known word: matched mostly by how it sounds.
     sounds_like: bool,
+    /// Latin letters the index does not hold: matched with typos allowed.
+    fuzzy: bool,
 }
 
 /// The understood query.
@@ -428,6 +432,7 @@ fn plan(
                 c.sounds_like = heard;
                 if text.chars().all(|c| c.is_ascii_alphanumeric()) && !text.chars().all(|c| c.is_ascii_digit()) {
                     c.latin = true;
+                    c.fuzzy = !indexed(f.pinyin, &text);
                 }
                 if unknown {
                     // 养狗: the synonyms of a word inside it (狗 → 犬).
@@ -514,7 +519,8 @@ fn plan_latin(plan: &mut Plan, rules: &Rules, lexicon: &Lexicon, indexed: &dyn F
         }
         None => {
             for t in tokens {
-                plan.concepts.push(Concept { text: t.to_owned(), latin: true, ..Concept::default() });
+                let fuzzy = !indexed(f.pinyin, t);
+                plan.concepts.push(Concept { text: t.to_owned(), latin: true, fuzzy, ..Concept::default() });
             }
         }
     }
@@ -588,7 +594,7 @@ fn concept_query(f: &Fields, c: &Concept) -> Box<dyn Query> {
         should.push(term(f.pinyin, &c.text, 3.0));
         should.push(term(f.name_grams, &c.text, 2.0));
         should.push(term(f.alias_grams, &c.text, 2.0));
-        if c.text.len() >= 4 && c.text.chars().all(|ch| ch.is_ascii_alphabetic()) {
+        if c.fuzzy && c.text.len() >= 4 && c.text.chars().all(|ch| ch.is_ascii_alphabetic()) {
             let distance = if c.text.len() <= 7 { 1 } else { 2 };
             let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.pinyin, &c.text), distance, true);
             should.push(Box::new(BoostQuery::new(Box::new(fuzzy), 1.5)));
@@ -597,7 +603,6 @@ fn concept_query(f: &Fields, c: &Concept) -> Box<dyn Query> {
         should.push(term(f.name, &c.text, 3.0));
         should.push(term(f.alias, &c.text, 3.0));
         should.push(term(f.dept_words, &c.text, 1.0));
-        should.push(term(f.body, &c.text, 0.3));
         should.push(grams_all(f.name_grams, &c.text, 2.0));
         should.push(grams_all(f.alias_grams, &c.text, 1.5));
         if c.text.chars().count() >= 2
@@ -616,7 +621,6 @@ fn concept_query(f: &Fields, c: &Concept) -> Box<dyn Query> {
     for alt in &c.alternatives {
         should.push(term(f.name, alt, 2.5));
         should.push(term(f.alias, alt, 2.5));
-        should.push(term(f.body, alt, 0.2));
         should.push(grams_all(f.name_grams, alt, 1.5));
         should.push(grams_all(f.alias_grams, alt, 1.2));
     }
@@ -640,8 +644,11 @@ fn text_filter(field: Field, value: &str) -> (Occur, Box<dyn Query>) {
     filter(Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic)))
 }
 
-fn filters(f: &Fields, r: &SearchRequest, category: Category) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut out = vec![text_filter(f.kind, category.kind())];
+fn filters(f: &Fields, r: &SearchRequest, category: Option<Category>) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out = Vec::new();
+    if let Some(category) = category {
+        out.push(text_filter(f.kind, category.kind()));
+    }
     if let Some(a) = &r.audience {
         let either = BooleanQuery::union(vec![
             Box::new(TermQuery::new(Term::from_field_text(f.audience, a), IndexRecordOption::Basic)),
@@ -686,7 +693,7 @@ fn filters(f: &Fields, r: &SearchRequest, category: Category) -> Vec<(Occur, Box
 
 /// The whole query for one category: the concepts (with `need` of them required), a bonus for
 /// the exact name or phrase, and the filters.
-fn build(f: &Fields, plan: &Plan, r: &SearchRequest, category: Category, need: usize) -> Box<dyn Query> {
+fn build(f: &Fields, plan: &Plan, r: &SearchRequest, category: Option<Category>, need: usize) -> Box<dyn Query> {
     let mut clauses = filters(f, r, category);
     if plan.concepts.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
@@ -701,6 +708,11 @@ fn build(f: &Fields, plan: &Plan, r: &SearchRequest, category: Category, need: u
             ))
         };
         clauses.push((Occur::Must, all));
+        // The rest of the guide (conditions, materials) adds to a match but does not make one:
+        // nearly every item asks for an ID card.
+        for c in plan.concepts.iter().filter(|c| !c.latin) {
+            clauses.push((Occur::Should, term(f.body, &c.text, 0.3)));
+        }
         clauses.push((Occur::Should, term(f.exact, &plan.folded, 8.0)));
         if let Some(fixed) = &plan.did_you_mean {
             clauses.push((Occur::Should, term(f.exact, fixed, 6.0)));
@@ -722,8 +734,35 @@ impl Labels {
     }
 }
 
+/// Recent facet tallies by search (the index generation is part of the key, so a commit makes
+/// them stale; rules changes clear them).
+#[derive(Debug, Default)]
+pub(crate) struct TallyCache {
+    entries: std::sync::Mutex<HashMap<String, Arc<Tallies>>>,
+}
+
+impl TallyCache {
+    fn get(&self, key: &str) -> Option<Arc<Tallies>> {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
+    }
+
+    fn put(&self, key: String, tallies: Arc<Tallies>) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= 2_000 {
+            entries.clear();
+        }
+        entries.insert(key, tallies);
+    }
+
+    /// Forgets everything.
+    pub(crate) fn clear(&self) {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+}
+
 /// Everything a search reads.
 pub(crate) struct Context<'a> {
+    pub tallies: &'a TallyCache,
     pub searcher: &'a Searcher,
     pub fields: &'a Fields,
     pub analyzer: &'a Analyzer,
@@ -769,21 +808,37 @@ pub(crate) fn run(cx: &Context<'_>, r: &SearchRequest) -> Result<SearchResults, 
     }
     let mut need = required(plan.concepts.len());
     let mut relaxed = false;
-    let mut counts = count_all(cx, &plan, r, need)?;
-    let in_category =
-        |counts: &[(Category, usize)]| counts.iter().find(|(c, _)| *c == r.category).map_or(0, |(_, n)| *n);
-    if in_category(&counts) == 0 && plan.concepts.len() >= 2 {
+    // One pass without scores counts every category and tallies the facets of the one asked
+    // for (kept for the next page or the other sort of the same search); then the page, scored.
+    let tally = |need: usize| -> Result<Arc<Tallies>, SearchError> {
+        // Everything the tally depends on: not the page, the page size or the order.
+        let filters = (&r.audience, r.tag, r.department, &r.region, &r.level, &r.item_type, r.min_depth, r.from, r.to);
+        let key = format!(
+            "{}|{need}|{:?}|{:?}|{filters:?}",
+            cx.searcher.generation().generation_id(),
+            plan.concepts,
+            r.category
+        );
+        if let Some(hit) = cx.tallies.get(&key) {
+            return Ok(hit);
+        }
+        let fresh = Arc::new(
+            cx.searcher.search(&build(f, &plan, r, None, need), &crate::tally::Tally { kind: r.category.kind() })?,
+        );
+        cx.tallies.put(key, fresh.clone());
+        Ok(fresh)
+    };
+    let mut tallies = tally(need)?;
+    if tallies.kind_count(r.category.kind()) == 0 && plan.concepts.len() >= 2 {
         need = 1;
         relaxed = true;
-        counts = count_all(cx, &plan, r, need)?;
+        tallies = tally(need)?;
     }
-    let query = build(f, &plan, r, r.category, need);
-    let mut facet_collector = FacetCollector::for_field("facet");
-    for root in ["/audience", "/type", "/level", "/depth", "/dept", "/region", "/tag"] {
-        facet_collector.add_facet(root);
-    }
+    let counts: Vec<(Category, usize)> =
+        Category::ALL.iter().map(|c| (*c, usize::try_from(tallies.kind_count(c.kind())).unwrap_or(0))).collect();
+    let query = build(f, &plan, r, Some(r.category), need);
     let page = TopDocs::with_limit(r.limit.max(1)).and_offset(r.offset);
-    let (addresses, facet_counts): (Vec<DocAddress>, _) = match r.sort {
+    let addresses: Vec<DocAddress> = match r.sort {
         Sort::Relevance => {
             let collector = page.tweak_score(move |segment: &tantivy::SegmentReader| {
                 let popularity = segment.fast_fields().u64("popularity").ok().map(|c| c.first_or_default_col(0));
@@ -796,25 +851,14 @@ pub(crate) fn run(cx: &Context<'_>, r: &SearchRequest) -> Result<SearchResults, 
                     score * (1.0 + 0.08 * p.ln_1p()) / (1.0 + LENGTH_PRIOR * len) + p.ln_1p() * 1e-3
                 }
             });
-            let (top, facets) = cx.searcher.search(&query, &(collector, facet_collector))?;
-            (top.into_iter().map(|(_, a)| a).collect(), facets)
+            cx.searcher.search(&query, &collector)?.into_iter().map(|(_, a)| a).collect()
         }
         Sort::Newest => {
             let collector = page.order_by_fast_field::<tantivy::DateTime>("changed", Order::Desc);
-            let (top, facets) = cx.searcher.search(&query, &(collector, facet_collector))?;
-            (top.into_iter().map(|(_, a)| a).collect(), facets)
+            cx.searcher.search(&query, &collector)?.into_iter().map(|(_, a)| a).collect()
         }
     };
-    finish(cx, r, plan, counts, relaxed, addresses, &facet_counts)
-}
-
-fn count_all(
-    cx: &Context<'_>,
-    plan: &Plan,
-    r: &SearchRequest,
-    need: usize,
-) -> Result<Vec<(Category, usize)>, SearchError> {
-    Category::ALL.iter().map(|c| Ok((*c, cx.searcher.search(&build(cx.fields, plan, r, *c, need), &Count)?))).collect()
+    finish(cx, r, plan, counts, relaxed, addresses, &tallies)
 }
 
 fn finish(
@@ -824,7 +868,7 @@ fn finish(
     counts: Vec<(Category, usize)>,
     relaxed: bool,
     addresses: Vec<DocAddress>,
-    facet_counts: &tantivy::collector::FacetCounts,
+    facet_counts: &crate::tally::Tallies,
 ) -> Result<SearchResults, SearchError> {
     let needles = plan.needles();
     let mut hits = Vec::with_capacity(addresses.len());
@@ -906,30 +950,41 @@ fn hit(f: &Fields, doc: &TantivyDocument, needles: &[String], pinned: bool) -> H
     }
 }
 
-fn facets(labels: &Labels, counts: &tantivy::collector::FacetCounts) -> Facets {
-    let list = |root: &str, k: usize, label: &dyn Fn(&str) -> String| -> Vec<FacetCount> {
-        counts
-            .top_k(root, k)
+fn facets(labels: &Labels, tallies: &crate::tally::Tallies) -> Facets {
+    let list = |column: usize, k: usize, label: &dyn Fn(&str) -> String| -> Vec<FacetCount> {
+        let mut values: Vec<FacetCount> = tallies
+            .columns
+            .get(column)
             .into_iter()
-            .filter_map(|(facet, count)| {
-                let value = facet.to_path().last()?.to_string();
-                Some(FacetCount { label: label(&value), value, count })
-            })
-            .collect()
+            .flatten()
+            .map(|(value, count)| FacetCount { label: label(value), value: value.clone(), count: *count })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        values.truncate(k);
+        values
     };
-    let mut depth = list("/depth", 5, &|v| govhall_catalog::model::depth_label(v.parse().unwrap_or(0)).to_owned());
+    let mut depth: Vec<FacetCount> = tallies
+        .depth
+        .iter()
+        .filter(|(d, _)| **d > 0)
+        .map(|(d, n)| FacetCount {
+            value: d.to_string(),
+            label: govhall_catalog::model::depth_label(u8::try_from(*d).unwrap_or(0)).to_owned(),
+            count: *n,
+        })
+        .collect();
     depth.sort_by(|a, b| a.value.cmp(&b.value));
-    let mut level = list("/level", 3, &|v| govhall_catalog::model::level_label(v).to_owned());
+    let mut level = list(2, 3, &|v| govhall_catalog::model::level_label(v).to_owned());
     level.sort_by_key(|l| ["province", "city", "county"].iter().position(|x| *x == l.value));
-    let mut audience = list("/audience", 2, &|v| if v == "person" { "个人".to_owned() } else { "法人".to_owned() });
+    let mut audience = list(0, 2, &|v| if v == "person" { "个人".to_owned() } else { "法人".to_owned() });
     audience.sort_by(|a, b| b.value.cmp(&a.value));
     Facets {
         audience,
-        item_type: list("/type", 12, &|v| if v.is_empty() { "其他".to_owned() } else { v.to_owned() }),
+        item_type: list(1, 12, &|v| if v.is_empty() { "其他".to_owned() } else { v.to_owned() }),
         level,
         depth,
-        department: list("/dept", 20, &|v| labels.get(&format!("dept:{v}")).unwrap_or(v).to_owned()),
-        region: list("/region", 20, &|v| labels.get(&format!("region:{v}")).unwrap_or(v).to_owned()),
-        tag: list("/tag", 30, &|v| labels.get(&format!("tag:{v}")).unwrap_or(v).to_owned()),
+        department: list(3, 20, &|v| labels.get(&format!("dept:{v}")).unwrap_or(v).to_owned()),
+        region: list(4, 20, &|v| labels.get(&format!("region:{v}")).unwrap_or(v).to_owned()),
+        tag: list(5, 30, &|v| labels.get(&format!("tag:{v}")).unwrap_or(v).to_owned()),
     }
 }

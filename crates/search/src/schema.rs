@@ -6,13 +6,12 @@ use chrono::{DateTime, Utc};
 use govhall_catalog::model::level_label;
 use govhall_catalog::store::{DepartmentCount, Indexable};
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{DateTime as TantivyDate, TantivyDocument};
 
 /// Bumped whenever the fields or the analysis change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The three kinds of result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default)]
@@ -115,8 +114,10 @@ pub struct Fields {
     pub popularity: Field,
     /// The name's length in characters, for ranking (a shorter name is the more general item).
     pub name_len: Field,
-    /// Facet paths (/type/…, /dept/…, /tag/<kind>/<id> …).
-    pub facet: Field,
+    /// `person` and/or `enterprise` (an item for both has both), for facet counts.
+    pub f_audience: Field,
+    /// The item's own region code, for facet counts.
+    pub f_region: Field,
     /// What the snippet is cut from.
     pub summary: Field,
     /// Links (a document's template and sample), `label|url` per line.
@@ -132,7 +133,7 @@ pub fn schema() -> (Schema, Fields) {
         TextFieldIndexing::default().set_tokenizer("whitespace").set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        kind: b.add_text_field("kind", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | STORED | FAST),
         key: b.add_text_field("key", STRING | STORED),
         code: b.add_text_field("code", STRING | STORED),
         title: b.add_text_field("title", STORED),
@@ -144,19 +145,20 @@ pub fn schema() -> (Schema, Fields) {
         body: b.add_text_field("body", words.clone()),
         pinyin: b.add_text_field("pinyin", words),
         exact: b.add_text_field("exact", STRING),
-        department_id: b.add_text_field("department_id", STRING | STORED),
+        department_id: b.add_text_field("department_id", STRING | STORED | FAST),
         department: b.add_text_field("department", STORED),
         region: b.add_text_field("region", STRING | STORED),
         region_name: b.add_text_field("region_name", STORED),
         audience: b.add_text_field("audience", STRING | STORED),
-        level: b.add_text_field("level", STRING),
-        item_type: b.add_text_field("item_type", STRING | STORED),
+        level: b.add_text_field("level", STRING | FAST),
+        item_type: b.add_text_field("item_type", STRING | STORED | FAST),
         depth: b.add_u64_field("depth", INDEXED | FAST | STORED),
-        tag: b.add_text_field("tag", STRING),
+        tag: b.add_text_field("tag", STRING | FAST),
         changed: b.add_date_field("changed", INDEXED | FAST | STORED),
         popularity: b.add_u64_field("popularity", FAST | STORED),
         name_len: b.add_u64_field("name_len", FAST),
-        facet: b.add_facet_field("facet", FacetOptions::default()),
+        f_audience: b.add_text_field("f_audience", STRING | FAST),
+        f_region: b.add_text_field("f_region", STRING | FAST),
         summary: b.add_text_field("summary", STORED),
         links: b.add_text_field("links", STORED),
         aliases: b.add_text_field("aliases", STORED),
@@ -351,22 +353,15 @@ fn add_common(f: &Fields, doc: &mut TantivyDocument, x: &Indexable, popularity: 
     }
     doc.add_date(f.changed, tantivy_date(x.published_at));
     doc.add_u64(f.popularity, popularity);
-    let audience_paths: &[&str] = match item.audience.as_str() {
+    let audiences: &[&str] = match item.audience.as_str() {
         "person" => &["person"],
         "enterprise" => &["enterprise"],
         _ => &["person", "enterprise"],
     };
-    for a in audience_paths {
-        doc.add_facet(f.facet, Facet::from_path(["audience", a]));
+    for a in audiences {
+        doc.add_text(f.f_audience, a);
     }
-    doc.add_facet(f.facet, Facet::from_path(["type", c.type_text.as_str()]));
-    doc.add_facet(f.facet, Facet::from_path(["level", c.level.as_str()]));
-    doc.add_facet(f.facet, Facet::from_path(["depth".to_owned(), c.online_depth.to_string()]));
-    doc.add_facet(f.facet, Facet::from_path(["dept".to_owned(), item.department_id.to_string()]));
-    doc.add_facet(f.facet, Facet::from_path(["region", item.region_code.as_str()]));
-    for tag in &x.tags {
-        doc.add_facet(f.facet, Facet::from_path(["tag".to_owned(), tag.to_string()]));
-    }
+    doc.add_text(f.f_region, &item.region_code);
 }
 
 /// The index document of a department.
@@ -390,8 +385,7 @@ pub(crate) fn department_doc(f: &Fields, analyzer: &Analyzer, d: &DepartmentCoun
     doc.add_text(f.region_name, &d.region);
     doc.add_date(f.changed, tantivy_date(None));
     doc.add_u64(f.popularity, u64::try_from(d.items).unwrap_or(0));
-    doc.add_facet(f.facet, Facet::from_path(["dept".to_owned(), d.id.to_string()]));
-    doc.add_facet(f.facet, Facet::from_path(["region", d.region_code.as_str()]));
+    doc.add_text(f.f_region, &d.region_code);
     doc.add_text(f.summary, format!("{}，{} 项办事事项", d.region, d.items));
     doc
 }
