@@ -21,7 +21,7 @@ pub async fn reindex(settings: &Settings, online: bool) -> anyhow::Result<()> {
         }
         let position = changes::latest_seq(&db).await?;
         let search = Search::open(db.clone(), &settings.search, &settings.data_dir, position).await.map_err(|e| {
-            if e.to_string().contains("locked") {
+            if e.to_string().contains("(locked)") || e.to_string().contains("（locked）") {
                 anyhow::anyhow!(
                     "搜索索引正被运行中的 govhall serve 使用。运行中的节点会自动保持索引最新；要让它们重建，请运行 govhall reindex --online"
                 )

@@ -23,6 +23,7 @@ pub(crate) struct NodeIndex {
     /// Held while the index is open: one node process per index folder.
     _lock: Option<std::fs::File>,
     pub fields: Fields,
+    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     /// The change-feed position of the last commit, when the index was opened intact.
@@ -67,6 +68,15 @@ impl NodeIndex {
             Ok((index, seq)) => NodeIndex::over(index, fields, Some(seq), Some(lock)),
             Err(why) => {
                 if dir.exists() {
+                    // Only ever replace what is an index (or nothing): a misconfigured folder
+                    // holding other files is refused, not emptied.
+                    let foreign = std::fs::read_dir(dir)?.next().is_some() && !dir.join("meta.json").exists();
+                    if foreign {
+                        return Err(tantivy::TantivyError::SystemError(format!(
+                            "{} 不是搜索索引文件夹，且不为空：请检查 [search] index_dir",
+                            dir.display()
+                        )));
+                    }
                     tracing::warn!(dir = %dir.display(), %why, "the search index cannot be used; rebuilding it");
                 }
                 let _ = std::fs::remove_dir_all(dir);
@@ -112,7 +122,7 @@ impl NodeIndex {
     ) -> tantivy::Result<NodeIndex> {
         let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(NodeIndex { _lock: lock, fields, reader, writer: Mutex::new(writer), opened_at })
+        Ok(NodeIndex { _lock: lock, fields, index, reader, writer: Mutex::new(writer), opened_at })
     }
 
     /// A searcher over the last commit.
@@ -120,7 +130,8 @@ impl NodeIndex {
         self.reader.searcher()
     }
 
-    /// Applies `write` to the writer, commits with `seq`, and makes the commit visible.
+    /// Applies `write` to the writer and commits with `seq`; searches see the commit after
+    /// [`NodeIndex::publish`] (so that what is learnt from it can be ready first).
     pub fn write(&self, seq: i64, write: impl FnOnce(&IndexWriter) -> tantivy::Result<()>) -> tantivy::Result<()> {
         let mut writer = lock(&self.writer);
         if let Err(e) = write(&writer) {
@@ -130,7 +141,17 @@ impl NodeIndex {
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::json!(Payload { schema: SCHEMA_VERSION, seq }).to_string());
         commit.commit()?;
-        drop(writer);
+        Ok(())
+    }
+
+    /// A searcher over the last commit, whether published or not.
+    pub fn latest(&self) -> tantivy::Result<Searcher> {
+        let reader: IndexReader = self.index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(reader.searcher())
+    }
+
+    /// Makes the last commit the one searches see.
+    pub fn publish(&self) -> tantivy::Result<()> {
         self.reader.reload()
     }
 

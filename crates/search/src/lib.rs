@@ -122,9 +122,8 @@ impl Search {
             "" => Some(index::default_dir(data_dir)),
             other => Some(PathBuf::from(other)),
         };
-        let index = tokio::task::spawn_blocking(move || NodeIndex::open(dir.as_deref()))
-            .await
-            .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        let index =
+            tokio::task::spawn_blocking(move || NodeIndex::open(dir.as_deref())).await.map_err(task_failed)??;
         let opened_at = index.opened_at;
         let search = Search {
             inner: Arc::new(Inner {
@@ -144,7 +143,8 @@ impl Search {
         search.reload_rules().await?;
         let oldest = changes::oldest_seq(&search.inner.db).await?;
         match opened_at {
-            Some(at) if oldest.is_none_or(|o| o <= at + 1) => {
+            // An index ahead of the feed belongs to another database (a restore): rebuild.
+            Some(at) if at <= position && oldest.is_none_or(|o| o <= at + 1) => {
                 search.relearn().await?;
                 search.catch_up(at, position).await?;
             }
@@ -191,7 +191,9 @@ impl Search {
         let total = count_published(db).await?;
         let popularity = store::popularity(db).await?;
         let departments = catalog::departments(db).await?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Indexable>>(2);
+        // `None` says everything was read: without it the writer rolls back, so that a failed
+        // read never commits a partial index.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Vec<Indexable>>>(2);
         let inner = self.inner.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<usize, SearchError> {
             let f = inner.index.fields;
@@ -201,7 +203,14 @@ impl Search {
                 for d in &departments {
                     w.add_document(schema::department_doc(&f, &inner.analyzer, d))?;
                 }
-                while let Ok(batch) = rx.recv() {
+                loop {
+                    let batch = match rx.recv() {
+                        Ok(Some(batch)) => batch,
+                        Ok(None) => break,
+                        Err(_) => {
+                            return Err(tantivy::TantivyError::SystemError("读取事项中断，索引未更改".to_owned()));
+                        }
+                    };
                     for x in &batch {
                         let p = popularity.get(&x.item.code).copied().unwrap_or(0);
                         for doc in schema::item_docs(&f, &inner.analyzer, x, p) {
@@ -216,18 +225,27 @@ impl Search {
         });
         let mut after = String::new();
         let mut read = 0;
-        loop {
-            let batch = catalog::indexable(db, &after, None, BATCH).await?;
-            let Some(last) = batch.last() else { break };
-            after = last.item.code.clone();
-            read += batch.len();
-            progress(read, total.max(read));
-            if tx.send(batch).is_err() {
-                break;
+        let reading: Result<(), SearchError> = async {
+            loop {
+                let batch = catalog::indexable(db, &after, None, BATCH).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.item.code.clone();
+                read += batch.len();
+                progress(read, total.max(read));
+                if tx.send(Some(batch)).is_err() {
+                    break;
+                }
             }
+            Ok(())
+        }
+        .await;
+        if reading.is_ok() {
+            let _ = tx.send(None);
         }
         drop(tx);
-        let count = writer.await.map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        let written = writer.await.map_err(task_failed)?;
+        reading?;
+        let count = written?;
         self.relearn().await?;
         Ok(count)
     }
@@ -266,7 +284,7 @@ impl Search {
             Ok(())
         })
         .await
-        .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        .map_err(task_failed)??;
         self.relearn().await
     }
 
@@ -291,24 +309,29 @@ impl Search {
             Ok(added)
         })
         .await
-        .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))??;
+        .map_err(task_failed)??;
         self.relearn().await?;
         Ok(added)
     }
 
-    /// Rebuilds the lexicon and the facet labels from what the index holds, and teaches the
-    /// word cutter the catalogue's words.
+    /// Rebuilds the lexicon and the facet labels from the last commit, teaches the word cutter
+    /// the catalogue's words, then lets searches see that commit.
     async fn relearn(&self) -> Result<(), SearchError> {
         let tags = catalog::tag_labels(&self.inner.db).await?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
             let f = inner.index.fields;
-            let searcher = inner.index.searcher();
+            // What was just committed, before searches see it: they then see both at once.
+            let searcher = inner.index.latest()?;
             let mut items = Vec::new();
             let mut departments = Vec::new();
             let mut labels = Labels::default();
             for tag in tags {
                 labels.names.insert(format!("tag:{}", tag.id), tag.name);
+            }
+            // Region facets count a region and everything below it: name every level.
+            for region in govhall_identity::regions::parse(govhall_identity::regions::BUNDLED).unwrap_or_default() {
+                labels.names.insert(format!("region:{}", region.code), region.full_name);
             }
             for segment in searcher.segment_readers() {
                 let store = segment.get_store_reader(64).map_err(tantivy::TantivyError::from)?;
@@ -339,10 +362,11 @@ impl Search {
             let lexicon = Lexicon::build(&inner.analyzer, &items, &departments);
             replace(&inner.lexicon, lexicon);
             replace(&inner.labels, labels);
+            inner.index.publish()?;
             Ok(())
         })
         .await
-        .map_err(|e| SearchError::invalid("search_index_failed", e.to_string()))?
+        .map_err(task_failed)?
     }
 
     /// Reads the synonyms and best bets again.
@@ -372,9 +396,11 @@ impl Search {
             labels: &labels,
         };
         let results = query::run(&cx, request)?;
-        if !results.query.is_empty() && results.counts.iter().all(|(_, n)| *n == 0) {
+        // Only what the words found nothing for: filters that leave nothing are not the
+        // catalogue's fault.
+        if !results.query.is_empty() && !request.has_filters() && results.counts.iter().all(|(_, n)| *n == 0) {
             let mut misses = lock(&self.inner.misses);
-            if misses.len() < 10_000 {
+            if misses.len() < 1_000 {
                 *misses.entry(results.query.clone()).or_default() += 1;
             }
         }
@@ -459,10 +485,14 @@ impl Search {
             let mut tick = tokio::time::interval(Duration::from_secs(search.inner.settings.flush_seconds.max(1)));
             tick.tick().await;
             let mut ranked_at: DateTime<Utc> = search.inner.db.now();
+            // The feed position of the last change handled, and what failed to be applied and
+            // waits for the next try.
+            let mut handled = follower.position();
+            let mut pending: HashSet<String> = HashSet::new();
+            let mut rules = false;
+            let mut resync = false;
             loop {
-                let mut codes: HashSet<String> = HashSet::new();
-                let mut rules = false;
-                let mut resync = false;
+                let mut codes: HashSet<String> = std::mem::take(&mut pending);
                 tokio::select! {
                     () = shutdown.cancelled() => {
                         if let Err(e) = search.flush().await {
@@ -476,50 +506,74 @@ impl Search {
                         }
                         let now = search.inner.db.now();
                         match store::popularity_changed(&search.inner.db, ranked_at).await {
-                            Ok(changed) if !changed.is_empty() => {
-                                if let Err(e) = search.reindex(&changed, follower.position()).await {
-                                    tracing::warn!(error = %e, "re-ranking popular items failed");
-                                }
+                            Ok(changed) => {
+                                codes.extend(changed);
+                                ranked_at = now;
                             }
-                            Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "reading popularity failed"),
                         }
-                        ranked_at = now;
-                        continue;
                     }
                     event = events.recv() => {
                         let mut next = Some(event);
                         while let Some(event) = next.take() {
                             match event {
-                                Ok(FeedEvent::Change(c)) if c.entity == "item" => { codes.insert(c.entity_id); }
-                                Ok(FeedEvent::Change(c)) if c.entity == "search_rules" => rules = true,
-                                Ok(FeedEvent::Change(c)) if c.entity == "search_index" => resync = true,
-                                Ok(FeedEvent::Change(_)) => {}
-                                Ok(FeedEvent::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => resync = true,
+                                Ok(FeedEvent::Change(c)) => {
+                                    handled = handled.max(c.seq);
+                                    match c.entity.as_str() {
+                                        "item" => { codes.insert(c.entity_id); }
+                                        "search_rules" => rules = true,
+                                        "search_index" => resync = true,
+                                        _ => {}
+                                    }
+                                }
+                                Ok(FeedEvent::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                    resync = true;
+                                    handled = handled.max(follower.position());
+                                }
                                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                             }
-                            next = events.try_recv().ok().map(Ok);
+                            next = match events.try_recv() {
+                                Ok(event) => Some(Ok(event)),
+                                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+                                    Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n)))
+                                }
+                                Err(_) => None,
+                            };
                         }
                     }
                 }
-                let position = follower.position();
-                if rules && let Err(e) = search.reload_rules().await {
-                    tracing::warn!(error = %e, "reloading search rules failed");
+                if rules {
+                    match search.reload_rules().await {
+                        Ok(()) => rules = false,
+                        Err(e) => tracing::warn!(error = %e, "reloading search rules failed; retrying"),
+                    }
                 }
-                let done = if resync {
-                    search.rebuild(position, &|_, _| {}).await.map(|_| ())
+                // A failure keeps what was to be done for the next round (a tick at the latest),
+                // and the committed position never passes a change not yet applied.
+                if resync {
+                    match search.rebuild(handled, &|_, _| {}).await {
+                        Ok(_) => resync = false,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "rebuilding the search index failed; retrying");
+                            pending = codes;
+                        }
+                    }
                 } else if !codes.is_empty() {
-                    let codes: Vec<String> = codes.into_iter().collect();
-                    search.reindex(&codes, position).await
-                } else {
-                    Ok(())
-                };
-                if let Err(e) = done {
-                    tracing::warn!(error = %e, "updating the search index failed");
+                    let list: Vec<String> = codes.iter().cloned().collect();
+                    if let Err(e) = search.reindex(&list, handled).await {
+                        tracing::warn!(error = %e, "updating the search index failed; retrying");
+                        pending = codes;
+                    }
                 }
             }
         });
     }
+}
+
+/// A background task of the index that panicked or was cancelled.
+fn task_failed(e: tokio::task::JoinError) -> SearchError {
+    tracing::error!(error = %e, "a search index task failed");
+    SearchError::invalid("search_index_failed", "搜索索引任务失败，请稍后重试")
 }
 
 fn last_region(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {

@@ -24,6 +24,10 @@ use uuid::Uuid;
 /// How much a longer name lowers a score, per character.
 const LENGTH_PRIOR: f32 = 0.03;
 
+/// At most this many concepts of a query are searched for (the rest of a long question adds
+/// little and costs a clause each).
+const MAX_CONCEPTS: usize = 8;
+
 /// A query is cut to this many characters.
 pub const MAX_QUERY_CHARS: usize = 64;
 /// At most this many results a page.
@@ -132,12 +136,14 @@ impl SearchRequest {
     pub fn from_params(p: &SearchParams) -> Result<SearchRequest, SearchError> {
         let category = match some(&p.category) {
             None => Category::Items,
-            Some(c) => Category::parse(c).ok_or_else(|| invalid("category 应为 items、departments 或 documents"))?,
+            Some(c) => Category::parse(c).ok_or_else(|| {
+                invalid("结果类别（category）应为 items（事项）、departments（部门）或 documents（材料）")
+            })?,
         };
         let audience = match some(&p.audience) {
             None => None,
             Some(a @ ("person" | "enterprise")) => Some(a.to_owned()),
-            Some(_) => return Err(invalid("audience 应为 person（个人）或 enterprise（法人）")),
+            Some(_) => return Err(invalid("服务对象（audience）应为 person（个人）或 enterprise（法人）")),
         };
         let uuid = |v: &str, what: &str| -> Result<Option<Uuid>, SearchError> {
             some(v).map(|v| Uuid::parse_str(v).map_err(|_| invalid(format!("{what}编号格式不正确")))).transpose()
@@ -145,18 +151,18 @@ impl SearchRequest {
         let region = match some(&p.region) {
             None => None,
             Some(r) if r.len() == 6 && r.bytes().all(|b| b.is_ascii_digit()) => Some(r.to_owned()),
-            Some(_) => return Err(invalid("region 应为 6 位行政区划代码")),
+            Some(_) => return Err(invalid("区划（region）应为 6 位行政区划代码")),
         };
         let level = match some(&p.level) {
             None => None,
             Some(l @ ("province" | "city" | "county")) => Some(l.to_owned()),
-            Some(_) => return Err(invalid("level 应为 province（省级）、city（市级）或 county（县级）")),
+            Some(_) => return Err(invalid("层级（level）应为 province（省级）、city（市级）或 county（县级）")),
         };
         let min_depth = match some(&p.depth) {
             None => None,
             Some(d) => match d.parse::<u8>() {
                 Ok(d @ 1..=5) => Some(d),
-                _ => return Err(invalid("depth 应为 1 到 5 的网办深度")),
+                _ => return Err(invalid("网办深度（depth）应为 1 到 5")),
             },
         };
         let day = |v: &str, what: &str| -> Result<Option<NaiveDate>, SearchError> {
@@ -176,21 +182,21 @@ impl SearchRequest {
         let sort = match some(&p.sort) {
             None | Some("relevance") => Sort::Relevance,
             Some("newest") => Sort::Newest,
-            Some(_) => return Err(invalid("sort 应为 relevance（相关度）或 newest（最新）")),
+            Some(_) => return Err(invalid("排序（sort）应为 relevance（相关度）或 newest（最新）")),
         };
         let limit = match some(&p.limit) {
             None => 10,
             Some(l) => match l.parse::<usize>() {
                 Ok(l @ 1..=MAX_LIMIT) => l,
-                _ => return Err(invalid(format!("limit 应为 1 到 {MAX_LIMIT}"))),
+                _ => return Err(invalid(format!("每页条数（limit）应为 1 到 {MAX_LIMIT}"))),
             },
         };
         let offset = match (some(&p.page), some(&p.offset)) {
             (Some(page), _) => match page.parse::<usize>() {
-                Ok(page @ 1..) => (page - 1) * limit,
-                _ => return Err(invalid("page 应为从 1 开始的页码")),
+                Ok(page @ 1..) => (page - 1).saturating_mul(limit),
+                _ => return Err(invalid("页码（page）应为从 1 开始的整数")),
             },
-            (None, Some(o)) => o.parse::<usize>().map_err(|_| invalid("offset 应为非负整数"))?,
+            (None, Some(o)) => o.parse::<usize>().map_err(|_| invalid("跳过条数（offset）应为非负整数"))?,
             (None, None) => 0,
         };
         if offset > MAX_OFFSET {
@@ -370,7 +376,8 @@ fn plan(
         plan_latin(&mut plan, rules, lexicon, indexed, f);
         return plan;
     }
-    let words: Vec<String> = analyzer.cut(&folded);
+    let mut words: Vec<String> = analyzer.cut(&folded);
+    words.truncate(24);
     let mut corrected = folded.clone();
     let mut concepts: Vec<(Concept, bool)> = Vec::new();
     let mut i = 0;
@@ -777,6 +784,7 @@ pub(crate) fn run(cx: &Context<'_>, r: &SearchRequest) -> Result<SearchResults, 
     let indexed =
         |field: Field, text: &str| cx.searcher.doc_freq(&Term::from_field_text(field, text)).is_ok_and(|n| n > 0);
     let mut plan = plan(&r.q, cx.analyzer, cx.rules, cx.lexicon, &indexed, f);
+    plan.concepts.truncate(MAX_CONCEPTS);
     tracing::debug!(?plan, "search plan");
     // A word nothing in the index matches (a typo beyond repair, a word of chat) does not
     // hold the others back.
@@ -876,26 +884,23 @@ fn finish(
         let doc: TantivyDocument = cx.searcher.doc(address)?;
         hits.push(hit(cx.fields, &doc, &needles, false));
     }
-    if r.category == Category::Items && r.offset == 0 {
-        let pinned = cx.rules.best_bets(&plan.folded);
-        let mut top = Vec::new();
-        for code in pinned {
-            let q = BooleanQuery::new(vec![text_filter(cx.fields.code, code), text_filter(cx.fields.kind, "item")]);
+    let total = counts.iter().find(|(c, _)| *c == r.category).map_or(0, |(_, n)| *n);
+    if r.category == Category::Items && r.offset == 0 && r.sort == Sort::Relevance && total > 0 {
+        // Pinned items that pass the filters, each at its position on the first page; the page
+        // grows by them rather than losing a result to them.
+        for (code, position) in cx.rules.best_bets(&plan.folded) {
+            let mut clauses = filters(cx.fields, r, Some(Category::Items));
+            clauses.push(text_filter(cx.fields.code, code));
+            let q = BooleanQuery::new(clauses);
             if let Some((_, address)) =
                 cx.searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?.into_iter().next()
             {
                 let doc: TantivyDocument = cx.searcher.doc(address)?;
-                top.push(hit(cx.fields, &doc, &needles, true));
+                hits.retain(|h| h.code != *code);
+                hits.insert((position - 1).min(hits.len()), hit(cx.fields, &doc, &needles, true));
             }
         }
-        if !top.is_empty() {
-            hits.retain(|h| !top.iter().any(|t| t.code == h.code));
-            top.extend(hits);
-            top.truncate(r.limit.max(pinned.len()));
-            hits = top;
-        }
     }
-    let total = counts.iter().find(|(c, _)| *c == r.category).map_or(0, |(_, n)| *n);
     let relaxed = relaxed && total > 0;
     let mut expanded: Vec<String> = Vec::new();
     for alt in plan.concepts.iter().flat_map(|c| c.alternatives.iter()) {
@@ -932,7 +937,14 @@ fn hit(f: &Fields, doc: &TantivyDocument, needles: &[String], pinned: bool) -> H
     let links = stored(doc, f.links)
         .lines()
         .filter_map(|l| l.split_once('|'))
-        .map(|(label, url)| (label.to_owned(), url.to_owned()))
+        // Only web addresses: a javascript: or data: link never reaches a page or an app.
+        .filter(|(_, url)| {
+            let lower = url.trim().to_ascii_lowercase();
+            lower.starts_with("https://")
+                || lower.starts_with("http://")
+                || (lower.starts_with('/') && !lower.starts_with("//"))
+        })
+        .map(|(label, url)| (label.to_owned(), url.trim().to_owned()))
         .collect();
     Hit {
         kind: stored(doc, f.kind).to_owned(),

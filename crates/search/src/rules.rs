@@ -9,7 +9,7 @@ pub struct Rules {
     groups: Vec<Vec<String>>,
     by_word: HashMap<String, Vec<usize>>,
     longest: usize,
-    best_bets: HashMap<String, Vec<String>>,
+    best_bets: HashMap<String, Vec<(String, usize)>>,
     /// Full pinyin and initials of the groups' words to the word.
     pinyin: HashMap<String, String>,
 }
@@ -36,7 +36,8 @@ impl Rules {
         let mut bets: Vec<&BestBet> = bets.iter().collect();
         bets.sort_by_key(|b| (b.query.clone(), b.position));
         for bet in bets {
-            rules.best_bets.entry(bet.query.clone()).or_default().push(bet.item_code.clone());
+            let position = usize::try_from(bet.position.max(1)).unwrap_or(1);
+            rules.best_bets.entry(bet.query.clone()).or_default().push((bet.item_code.clone(), position));
         }
         rules
     }
@@ -84,8 +85,8 @@ impl Rules {
             .map(|(_, w)| w.as_str())
     }
 
-    /// The items pinned to a folded query, in order.
-    pub fn best_bets(&self, query: &str) -> &[String] {
+    /// The items pinned to a folded query with their positions (from 1), in order.
+    pub fn best_bets(&self, query: &str) -> &[(String, usize)] {
         self.best_bets.get(query).map(Vec::as_slice).unwrap_or_default()
     }
 }

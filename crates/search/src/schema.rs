@@ -11,7 +11,7 @@ use tantivy::schema::{
 use tantivy::{DateTime as TantivyDate, TantivyDocument};
 
 /// Bumped whenever the fields or the analysis change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The three kinds of result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Default)]
@@ -94,7 +94,8 @@ pub struct Fields {
     pub department_id: Field,
     /// The department's name.
     pub department: Field,
-    /// The region code and its ancestors' codes (44, 4401, 440103 as 440000, 440100, 440103).
+    /// The region code and its ancestors' codes (44, 4401, 440103 as 440000, 440100, 440103):
+    /// filtered and counted as a region and everything below it.
     pub region: Field,
     /// The region's name.
     pub region_name: Field,
@@ -116,8 +117,7 @@ pub struct Fields {
     pub name_len: Field,
     /// `person` and/or `enterprise` (an item for both has both), for facet counts.
     pub f_audience: Field,
-    /// The item's own region code, for facet counts.
-    pub f_region: Field,
+
     /// What the snippet is cut from.
     pub summary: Field,
     /// Links (a document's template and sample), `label|url` per line.
@@ -147,7 +147,7 @@ pub fn schema() -> (Schema, Fields) {
         exact: b.add_text_field("exact", STRING),
         department_id: b.add_text_field("department_id", STRING | STORED | FAST),
         department: b.add_text_field("department", STORED),
-        region: b.add_text_field("region", STRING | STORED),
+        region: b.add_text_field("region", STRING | STORED | FAST),
         region_name: b.add_text_field("region_name", STORED),
         audience: b.add_text_field("audience", STRING | STORED),
         level: b.add_text_field("level", STRING | FAST),
@@ -158,7 +158,6 @@ pub fn schema() -> (Schema, Fields) {
         popularity: b.add_u64_field("popularity", FAST | STORED),
         name_len: b.add_u64_field("name_len", FAST),
         f_audience: b.add_text_field("f_audience", STRING | FAST),
-        f_region: b.add_text_field("f_region", STRING | FAST),
         summary: b.add_text_field("summary", STORED),
         links: b.add_text_field("links", STORED),
         aliases: b.add_text_field("aliases", STORED),
@@ -361,7 +360,6 @@ fn add_common(f: &Fields, doc: &mut TantivyDocument, x: &Indexable, popularity: 
     for a in audiences {
         doc.add_text(f.f_audience, a);
     }
-    doc.add_text(f.f_region, &item.region_code);
 }
 
 /// The index document of a department.
@@ -385,7 +383,6 @@ pub(crate) fn department_doc(f: &Fields, analyzer: &Analyzer, d: &DepartmentCoun
     doc.add_text(f.region_name, &d.region);
     doc.add_date(f.changed, tantivy_date(None));
     doc.add_u64(f.popularity, u64::try_from(d.items).unwrap_or(0));
-    doc.add_text(f.f_region, &d.region_code);
     doc.add_text(f.summary, format!("{}，{} 项办事事项", d.region, d.items));
     doc
 }

@@ -347,6 +347,8 @@ pub async fn record_misses(db: &Db, misses: &HashMap<String, i64>) -> Result<(),
     }
     let mut tx = db.begin().await?;
     let now = tx.db().now();
+    // Kept for 90 days after they were last searched for.
+    exec!(tx, sqlx::query("DELETE FROM search_misses WHERE last_at < $1").bind(now - chrono::Duration::days(90)))?;
     for (query, count) in misses {
         exec!(
             tx,

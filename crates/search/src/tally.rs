@@ -8,10 +8,10 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// The string columns tallied, in order, and the u64 depth column.
-pub(crate) const COLUMNS: [&str; 6] = ["f_audience", "item_type", "level", "department_id", "f_region", "tag"];
+pub(crate) const COLUMNS: [&str; 6] = ["f_audience", "item_type", "level", "department_id", "region", "tag"];
 
 /// Which of [`COLUMNS`] hold several values in a document (the others one at most).
-const MULTI: [bool; 6] = [true, false, false, false, false, true];
+const MULTI: [bool; 6] = [true, false, false, false, true, true];
 
 /// Documents per kind; for the kind asked for, counts per value, per column of [`COLUMNS`],
 /// and per depth.

@@ -152,6 +152,9 @@ async fn an_edit_is_searchable_on_every_node_and_what_is_not_published_never_sho
     let mut content = catalog::guide(&db, code).await.unwrap().unwrap().content.clone();
     content.name = "量子通信设备价格申报".into();
     content.phrases = vec!["量子报价".into()];
+    content.materials[0].template_url = "javascript:alert(1)".into();
+    content.materials[0].sample_url = "https://zwfw.example.gov.cn/sample.pdf".into();
+    let material = content.materials[0].name.clone();
     editing::save_draft(&db, &actor, &staff, code, &content, "").await.unwrap();
     editing::submit(&db, &actor, &staff, code).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -163,6 +166,12 @@ async fn an_edit_is_searchable_on_every_node_and_what_is_not_published_never_sho
     for node in [&a, &b] {
         eventually("the edit reaches the node", || codes(node, "量子通信").first() == Some(&code.to_owned())).await;
         assert_eq!(codes(node, "量子报价").first(), Some(&code.to_owned()));
+        // Its materials are documents; only web addresses are offered as downloads.
+        let mut documents = SearchRequest::text(&material);
+        documents.category = Category::Documents;
+        let found = node.search(&documents).unwrap().hits;
+        let doc = found.iter().find(|h| h.code == code).unwrap();
+        assert_eq!(doc.links, vec![("示例样表".to_owned(), "https://zwfw.example.gov.cn/sample.pdf".to_owned())]);
         assert!(!codes(node, "临时价格干预范围").contains(&code.to_owned()));
     }
     // Withdrawn from publication: gone everywhere.
@@ -319,6 +328,15 @@ async fn best_bets_come_first_and_queries_that_find_nothing_are_logged() {
     })
     .await;
     assert_eq!(hits(&search, "价格").iter().filter(|h| h.code == last).count(), 1, "not twice");
+    // A pin obeys the filters: not offered where the filter excludes its item.
+    let mut county = SearchRequest::from_params(&SearchParams {
+        q: "价格".into(),
+        level: "county".into(),
+        ..SearchParams::default()
+    })
+    .unwrap();
+    county.limit = 10;
+    assert!(search.search(&county).unwrap().hits.iter().all(|h| h.code != last), "the first 100 items are provincial");
     let refused = store::add_best_bet(&db, &actor, "价格", "NO-SUCH-CODE", 1).await.unwrap_err();
     assert!(refused.to_string().contains("没有编码"), "{refused}");
     assert!(store::add_best_bet(&db, &actor, "价格", &last, 11).await.is_err());

@@ -101,7 +101,7 @@ pub(crate) async fn search(
     Query(p): Query<SearchParams>,
 ) -> Result<Json<ApiResults>, AppError> {
     let request = SearchRequest::from_params(&p)?;
-    let r = state.search.search(&request)?;
+    let r = super::run(&state, request).await?;
     Ok(Json(ApiResults {
         total: r.total,
         hits: r
@@ -162,5 +162,8 @@ pub(crate) async fn suggest(
             AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_filter", "参数 limit 应为 1 到 20 的整数")
         })?,
     };
-    Ok(Json(Suggestions { suggestions: state.search.suggest(&q.q, limit)? }))
+    let search = state.search.clone();
+    let suggestions =
+        tokio::task::spawn_blocking(move || search.suggest(&q.q, limit)).await.map_err(AppError::internal)??;
+    Ok(Json(Suggestions { suggestions }))
 }

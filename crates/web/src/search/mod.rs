@@ -29,6 +29,16 @@ impl From<SearchError> for AppError {
     }
 }
 
+/// Runs a search off the async threads (a broad search is milliseconds of CPU).
+pub(crate) async fn run(
+    state: &crate::state::AppState,
+    request: govhall_search::SearchRequest,
+) -> Result<govhall_search::SearchResults, AppError> {
+    let search = state.search.clone();
+    let results = tokio::task::spawn_blocking(move || search.search(&request)).await.map_err(AppError::internal)?;
+    Ok(results?)
+}
+
 /// The query string of `p` with its non-empty parameters, for links.
 pub(crate) fn query_string(p: &SearchParams) -> String {
     let pairs = [

@@ -93,12 +93,12 @@ pub(crate) async fn search(
             return Ok(with_status(StatusCode::BAD_REQUEST, html));
         }
     };
-    let results = state.search.search(&request)?;
+    let results = super::run(&state, request.clone()).await?;
     let popular = if results.total == 0 {
         let mut browse = SearchRequest::text("");
         browse.limit = 8;
         // Only what people have actually visited: a new hall has nothing to recommend yet.
-        state.search.search(&browse)?.hits.into_iter().filter(|h| h.popularity > 0).collect()
+        super::run(&state, browse).await?.hits.into_iter().filter(|h| h.popularity > 0).collect()
     } else {
         Vec::new()
     };
