@@ -4,22 +4,27 @@
 //! Each node keeps its own tantivy index ([`index`]), fed terms that [`analysis`] makes: text
 //! folded (traditional to simplified, full-width, case), cut by jieba with a government
 //! dictionary and the catalogue's own words, character grams, and every pinyin reading full and
-//! by initials. A query ([`query`]) is understood as concepts, each matched by its words, grams,
-//! pinyin, synonyms ([`rules`], edited by administrators in [`store`]) and corrections from the
-//! [`lexicon`]; results carry facets, highlights, best bets and "did you mean".
+//! by initials. A request (`request.rs`) is understood as concepts (`plan.rs`), each matched by
+//! its words, grams, pinyin, synonyms ([`rules`], edited by administrators in [`store`]) and
+//! corrections from the [`lexicon`]; [`query`] runs it, tallying facets from fast fields
+//! (`tally.rs`), and returns hits with highlights, best bets and "did you mean" (`results.rs`).
 //!
-//! [`Search::follow`] keeps the index current from the change feed; [`Search::rebuild`] makes
+//! [`Search::follow`] (`follow.rs`) keeps the index current from the change feed; [`Search::rebuild`] makes
 //! it again from the database. [`eval`] measures quality against judged queries, beside a SQLite
 //! FTS5 baseline; [`generate`] derives large catalogues for benchmarks.
 
 pub mod analysis;
 mod error;
 pub mod eval;
+mod follow;
 pub mod generate;
 pub mod highlight;
 mod index;
 pub mod lexicon;
+mod plan;
 pub mod query;
+mod request;
+mod results;
 pub mod rules;
 pub mod schema;
 pub mod store;
@@ -31,10 +36,9 @@ pub use query::{SearchParams, SearchRequest, SearchResults, Sort};
 pub use schema::Category;
 
 use analysis::Analyzer;
-use chrono::{DateTime, Utc};
 use govhall_catalog::store::{self as catalog, Indexable};
 use govhall_db::Db;
-use govhall_db::changes::{self, ChangeFollower, FeedEvent};
+use govhall_db::changes;
 use index::NodeIndex;
 use lexicon::{Lexicon, LexiconItem};
 use query::Labels;
@@ -42,10 +46,8 @@ use rules::Rules;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 use tantivy::schema::Value;
 use tantivy::{IndexWriter, TantivyDocument};
-use tokio_util::sync::CancellationToken;
 
 /// Items read from the database at a time when building.
 const BATCH: i64 = 1_000;
@@ -471,102 +473,6 @@ impl Search {
             searcher.search(&q, &tantivy::collector::Count).map_or(0, |n| n as u64)
         };
         (count("item"), count("department"), count("document"))
-    }
-
-    /// Keeps the index current from the change feed until `shutdown`: changed items are
-    /// indexed again (changes arriving together are taken together), changed rules reloaded, and
-    /// a lost feed answered by a rebuild. Counts are flushed and popular items re-ranked every
-    /// `flush_seconds`.
-    pub fn follow(&self, changes: &ChangeFollower, shutdown: CancellationToken) {
-        let mut events = changes.subscribe();
-        let search = self.clone();
-        let follower = changes.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(search.inner.settings.flush_seconds.max(1)));
-            tick.tick().await;
-            let mut ranked_at: DateTime<Utc> = search.inner.db.now();
-            // The feed position of the last change handled, and what failed to be applied and
-            // waits for the next try.
-            let mut handled = follower.position();
-            let mut pending: HashSet<String> = HashSet::new();
-            let mut rules = false;
-            let mut resync = false;
-            loop {
-                let mut codes: HashSet<String> = std::mem::take(&mut pending);
-                tokio::select! {
-                    () = shutdown.cancelled() => {
-                        if let Err(e) = search.flush().await {
-                            tracing::warn!(error = %e, "writing search counts failed");
-                        }
-                        return;
-                    }
-                    _ = tick.tick() => {
-                        if let Err(e) = search.flush().await {
-                            tracing::warn!(error = %e, "writing search counts failed");
-                        }
-                        let now = search.inner.db.now();
-                        match store::popularity_changed(&search.inner.db, ranked_at).await {
-                            Ok(changed) => {
-                                codes.extend(changed);
-                                ranked_at = now;
-                            }
-                            Err(e) => tracing::warn!(error = %e, "reading popularity failed"),
-                        }
-                    }
-                    event = events.recv() => {
-                        let mut next = Some(event);
-                        while let Some(event) = next.take() {
-                            match event {
-                                Ok(FeedEvent::Change(c)) => {
-                                    handled = handled.max(c.seq);
-                                    match c.entity.as_str() {
-                                        "item" => { codes.insert(c.entity_id); }
-                                        "search_rules" => rules = true,
-                                        "search_index" => resync = true,
-                                        _ => {}
-                                    }
-                                }
-                                Ok(FeedEvent::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                                    resync = true;
-                                    handled = handled.max(follower.position());
-                                }
-                                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                            }
-                            next = match events.try_recv() {
-                                Ok(event) => Some(Ok(event)),
-                                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
-                                    Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n)))
-                                }
-                                Err(_) => None,
-                            };
-                        }
-                    }
-                }
-                if rules {
-                    match search.reload_rules().await {
-                        Ok(()) => rules = false,
-                        Err(e) => tracing::warn!(error = %e, "reloading search rules failed; retrying"),
-                    }
-                }
-                // A failure keeps what was to be done for the next round (a tick at the latest),
-                // and the committed position never passes a change not yet applied.
-                if resync {
-                    match search.rebuild(handled, &|_, _| {}).await {
-                        Ok(_) => resync = false,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "rebuilding the search index failed; retrying");
-                            pending = codes;
-                        }
-                    }
-                } else if !codes.is_empty() {
-                    let list: Vec<String> = codes.iter().cloned().collect();
-                    if let Err(e) = search.reindex(&list, handled).await {
-                        tracing::warn!(error = %e, "updating the search index failed; retrying");
-                        pending = codes;
-                    }
-                }
-            }
-        });
     }
 }
 
