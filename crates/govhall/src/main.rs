@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Systems that call the API with their own key (the serial number service).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Rebuild this node's search index from the database (with the server stopped), or with
     /// --online ask every running node to rebuild its own.
     Reindex {
@@ -80,6 +85,33 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Create a client; its key is printed once.
+    Add {
+        /// Its name (现场大厅系统 …).
+        #[arg(long)]
+        name: String,
+        /// The service number (1–99) its serial numbers carry.
+        #[arg(long)]
+        service: i32,
+    },
+    /// List the clients.
+    List,
+    /// Stop a client's key working.
+    Disable {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Let a disabled client's key work again.
+    Enable {
+        /// Its name.
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -259,6 +291,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
         }
         Command::Import { command: ImportCommand::Catalog { gd, sc } } => import_catalog(&settings, gd, sc).await,
+        Command::Client { command } => client_command(command, &settings).await,
         Command::Reindex { online } => search_cli::reindex(&settings, online).await,
         Command::SearchEval { file, json } => search_cli::eval(&settings, &file, json).await,
         Command::Import { command: ImportCommand::Regions { file } } => {
@@ -326,6 +359,44 @@ async fn import_catalog(settings: &Settings, gd: Option<PathBuf>, sc: Option<Pat
             }
         }
         if failed { anyhow::bail!("有文件未能导入") } else { Ok(()) }
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+async fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
+    use govhall_identity::clients;
+    let db = open_database(settings).await?;
+    let actor = Actor::system("命令行");
+    let result = async {
+        match command {
+            ClientCommand::Add { name, service } => {
+                let (client, key) = clients::create(&db, &actor, &name, service, &["serial_numbers"])
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message()))?;
+                println!("已创建接入系统“{}”，发号服务编号 {:02}。", client.name, client.service_number);
+                println!("密钥（只显示这一次，请交给对方系统保管，随 X-Api-Key 请求头发送）：\n{key}");
+            }
+            ClientCommand::List => {
+                for c in clients::list(&db).await.map_err(|e| anyhow::anyhow!(e.message()))? {
+                    let status = if c.status == "active" { "启用" } else { "停用" };
+                    println!("{}\t发号服务 {:02}\t{}\t{}", c.name, c.service_number, c.scopes, status);
+                }
+            }
+            ClientCommand::Disable { name } | ClientCommand::Enable { name } if name.trim().is_empty() => {
+                anyhow::bail!("请用 --name 指定接入系统")
+            }
+            ClientCommand::Disable { name } => {
+                clients::set_active(&db, &actor, &name, false).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+                println!("已停用接入系统“{name}”。");
+            }
+            ClientCommand::Enable { name } => {
+                clients::set_active(&db, &actor, &name, true).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+                println!("已启用接入系统“{name}”。");
+            }
+        }
+        Ok(())
     }
     .await;
     db.close().await;

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod clients;
 pub mod crypto;
 pub mod departments;
 pub mod enterprises;

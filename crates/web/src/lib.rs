@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 pub mod auth;
 mod calendar;
+mod cases;
 mod catalog;
 mod error;
 mod health;

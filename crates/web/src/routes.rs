@@ -4,7 +4,7 @@
 
 use crate::auth::Guard;
 use crate::state::AppState;
-use crate::{admin, assets, calendar, catalog, health, identity, messaging, metrics, openapi, pages, search};
+use crate::{admin, assets, calendar, cases, catalog, health, identity, messaging, metrics, openapi, pages, search};
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
 use govhall_identity::Permission as P;
@@ -47,6 +47,9 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/calendar/deadline", Public, get(calendar::deadline)),
         // Signed with the provider's key, not a session.
         r(M::POST, "/api/v1/messaging/sms-receipts", Public, post(messaging::receipts::sms_receipts)),
+        // Other systems, each with its own API key (checked by the handler, not a session).
+        r(M::POST, "/api/v1/serial-numbers", Public, post(cases::serials::issue)),
+        r(M::GET, "/api/v1/serial-numbers/{number}", Public, get(cases::serials::parse)),
         // The catalogue.
         r(M::GET, "/personal", Public, get(catalog::navigation::personal)),
         r(M::GET, "/enterprise", Public, get(catalog::navigation::enterprise)),

@@ -1,0 +1,20 @@
+//! Cases over HTTP. So far the unified serial number service for other systems.
+
+pub(crate) mod serials;
+
+use crate::AppError;
+use axum::http::StatusCode;
+use govhall_cases::CaseError;
+use govhall_core::Coded as _;
+
+impl From<CaseError> for AppError {
+    fn from(e: CaseError) -> Self {
+        let status = match &e {
+            CaseError::Invalid(v) if v.code() == "serial_numbers_exhausted" => StatusCode::CONFLICT,
+            CaseError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CaseError::Db(db) if db.code() == "database_busy" => StatusCode::SERVICE_UNAVAILABLE,
+            CaseError::Db(_) => return AppError::internal(e),
+        };
+        AppError::coded(status, &e)
+    }
+}
