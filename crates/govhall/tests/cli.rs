@@ -359,3 +359,49 @@ fn api_clients_from_the_command_line() {
     let (_, out, _) = output(govhall(dir.path()).args(["client", "list"]));
     assert!(out.contains("现场大厅系统\t发号服务 02\tserial_numbers\t停用"), "{out}");
 }
+
+/// Three nodes started at the same moment on an empty PostgreSQL all come up, and the bundled
+/// catalogue is imported once (the first start's set-up takes turns).
+#[tokio::test]
+async fn nodes_started_together_on_an_empty_postgres_all_come_up() {
+    let t = TestDatabase::new().await;
+    let Some(database_url) = t.database_url.clone() else {
+        return;
+    };
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut children: Vec<Child> = dirs
+        .iter()
+        .map(|dir| {
+            govhall(dir.path())
+                .env("DATABASE_URL", &database_url)
+                .env("GOVHALL_IDENTITY__MASTER_KEY", common::MASTER_KEY)
+                .args(["serve", "--bind", "127.0.0.1:0"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in &mut children {
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        if !line.contains("已启动") {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("a node did not start: {line}{err}");
+        }
+    }
+    let db: Db = t.open().await.unwrap();
+    let mut conn = db.conn().await.unwrap();
+    let items: i64 = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar("SELECT COUNT(*) FROM items")
+        .fetch_one(&mut *c)
+        .await)
+    .unwrap();
+    assert_eq!(items, 3397);
+    drop(conn);
+    for child in &mut children {
+        assert!(terminate(child).success());
+    }
+    db.close().await;
+    t.cleanup().await;
+}

@@ -139,11 +139,14 @@ impl Identity {
         })?;
         exec!(tx, sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(id))?;
         for p in role.permissions() {
+            // Nodes starting together on one PostgreSQL may both write these rows.
             exec!(
                 tx,
-                sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(p.name())
+                sqlx::query(
+                    "INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                )
+                .bind(id)
+                .bind(p.name())
             )?;
         }
         tx.commit().await?;

@@ -182,7 +182,13 @@ pub async fn ensure_defaults(db: &Db) -> Result<(), SearchError> {
                 .bind(now)
             )?;
         }
-        exec!(tx, sqlx::query("INSERT INTO search_state (key, value) VALUES ('default_synonyms', '1')"))?;
+        // Two nodes starting together both get here: one marker is enough.
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO search_state (key, value) VALUES ('default_synonyms', '1') ON CONFLICT (key) DO NOTHING"
+            )
+        )?;
     }
     tx.commit().await?;
     Ok(())

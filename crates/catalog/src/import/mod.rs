@@ -13,7 +13,7 @@ use crate::model::ItemContent;
 use crate::store;
 use crate::{CatalogError, taxonomy};
 use govhall_db::sqlx;
-use govhall_db::{Db, run};
+use govhall_db::{Db, exec, run};
 use govhall_identity::audit::{self, Actor, Event};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -174,15 +174,27 @@ pub async fn import_sc(db: &Db, text: &str, progress: impl FnMut(usize, usize)) 
 /// Imports both bundled catalogues if the catalogue is empty (the first start).
 pub async fn ensure_imported(db: &Db) -> Result<Vec<Report>, CatalogError> {
     let mut conn = db.conn().await?;
-    let known: i64 = run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM items").fetch_one(&mut *c).await)?;
-    drop(conn);
-    if known > 0 {
-        return Ok(Vec::new());
+    // Nodes starting together on one PostgreSQL take turns: the first imports, the others then
+    // find the catalogue there (the lock is the session's, released below or when the
+    // connection closes).
+    if db.backend() == govhall_db::Backend::Postgres {
+        exec!(conn, sqlx::query("SELECT pg_advisory_lock(7266150592)"))?;
     }
-    let gd = import_gd(db, GD_BUNDLED, |_, _| {}).await?;
-    let sc = import_sc(db, SC_BUNDLED, |_, _| {}).await?;
-    tracing::info!(gd = %gd.summary(), sc = %sc.summary(), "imported the bundled catalogues");
-    Ok(vec![gd, sc])
+    let imported = async {
+        let known: i64 = run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM items").fetch_one(&mut *c).await)?;
+        if known > 0 {
+            return Ok(Vec::new());
+        }
+        let gd = import_gd(db, GD_BUNDLED, |_, _| {}).await?;
+        let sc = import_sc(db, SC_BUNDLED, |_, _| {}).await?;
+        tracing::info!(gd = %gd.summary(), sc = %sc.summary(), "imported the bundled catalogues");
+        Ok(vec![gd, sc])
+    }
+    .await;
+    if db.backend() == govhall_db::Backend::Postgres {
+        exec!(conn, sqlx::query("SELECT pg_advisory_unlock(7266150592)"))?;
+    }
+    imported
 }
 
 /// "无" and blanks mean nothing.

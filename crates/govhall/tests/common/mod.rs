@@ -68,6 +68,10 @@ pub fn settings(db: &TestDatabase) -> Settings {
     settings.identity.master_key = govhall_core::Secret::new(MASTER_KEY);
     // Tests that need the catalogue import it (or a part) themselves.
     settings.catalog.import_on_start = false;
+    // Messages go out whatever the hour the tests run at (quiet hours, 22–8 China time, are the
+    // message center's own tests' business).
+    settings.messaging.quiet_hours_start = 0;
+    settings.messaging.quiet_hours_end = 0;
     // Each node its own index, in memory; counts written at once.
     settings.search.index_dir = ":memory:".to_owned();
     settings.search.flush_seconds = 1;
