@@ -90,6 +90,8 @@ struct Inner {
     misses: Mutex<HashMap<String, i64>>,
     /// Guide visits, counted until the next flush.
     visits: Mutex<HashMap<String, i64>>,
+    /// Who visited what today (a visitor counts once a day per item).
+    seen: Mutex<(chrono::NaiveDate, HashSet<(String, String)>)>,
     /// Serialises writers (the follower, rebuilds).
     writing: tokio::sync::Mutex<()>,
     settings: SearchSettings,
@@ -138,6 +140,7 @@ impl Search {
                 tallies: query::TallyCache::default(),
                 misses: Mutex::default(),
                 visits: Mutex::default(),
+                seen: Mutex::new((chrono::NaiveDate::MIN, HashSet::new())),
                 writing: tokio::sync::Mutex::new(()),
                 settings: settings.clone(),
             }),
@@ -446,7 +449,19 @@ impl Search {
 
     /// Counts a visit to an item's guide (written with the next flush; ranks popular items
     /// higher).
-    pub fn record_visit(&self, code: &str) {
+    /// A visitor (their address, or account) counts once a day per item on this node, so that
+    /// reloading a page does not lift an item.
+    pub fn record_visit(&self, code: &str, visitor: &str) {
+        let today = self.inner.db.now().date_naive();
+        {
+            let mut seen = lock(&self.inner.seen);
+            if seen.0 != today || seen.1.len() >= 200_000 {
+                *seen = (today, HashSet::new());
+            }
+            if !seen.1.insert((visitor.to_owned(), code.to_owned())) {
+                return;
+            }
+        }
         let mut visits = lock(&self.inner.visits);
         if visits.len() < 100_000 || visits.contains_key(code) {
             *visits.entry(code.to_owned()).or_default() += 1;

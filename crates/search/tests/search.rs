@@ -347,9 +347,11 @@ async fn best_bets_come_first_and_queries_that_find_nothing_are_logged() {
     let misses = store::misses(&db, db.now() - chrono::Duration::hours(1), 10).await.unwrap();
     assert_eq!(misses.iter().find(|m| m.query == "zzqqxxww").map(|m| m.count), Some(2));
     // Visits raise popularity.
-    search.record_visit(&last);
+    search.record_visit(&last, "10.0.0.1");
+    search.record_visit(&last, "10.0.0.1");
+    search.record_visit(&last, "10.0.0.2");
     search.flush().await.unwrap();
-    assert_eq!(store::popularity(&db).await.unwrap().get(&last), Some(&1));
+    assert_eq!(store::popularity(&db).await.unwrap().get(&last), Some(&2), "a visitor counts once a day");
     stop.cancel();
     t.cleanup().await;
 }

@@ -34,7 +34,8 @@ struct GuidePage {
 async fn guide_page(state: &AppState, ctx: &RequestContext, code: &str, print: bool) -> Result<Html<String>, AppError> {
     let g = state.catalog.guide(code).await?.ok_or_else(AppError::not_found)?;
     if !print {
-        state.search.record_visit(code);
+        let visitor = ctx.viewer.as_ref().map_or_else(|| ctx.client_ip.clone(), |v| v.account.id.to_string());
+        state.search.record_visit(code, &visitor);
     }
     let c = &g.content;
     let related = RELATION_KINDS
