@@ -255,6 +255,12 @@ async fn searching_in_everyday_words_and_pinyin_narrowing_by_facets_in_chromium(
     govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
     t.until_indexed(400).await;
     browser.goto(&t.url("/")).await;
+    // As-you-type: pinyin brings names in characters under the box.
+    browser.type_into("#header-q", "linshi").await;
+    let suggested = browser.wait_source("suggest-0-0").await;
+    assert!(suggested.contains("临时价格干预范围事项提价申报"), "a suggestion for linshi");
+    browser.screenshot("search-suggest").await;
+    browser.goto(&t.url("/")).await;
     browser.type_into("#header-q", "xuke").await;
     browser.click(".header-search button").await;
     browser.wait_title("搜索：xuke - 网上政务服务大厅").await;

@@ -20,6 +20,11 @@ struct Asset {
 const ASSETS: &[Asset] = &[
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../assets/app.css") },
     Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../assets/icon.svg") },
+    Asset {
+        name: "suggest.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/suggest.js"),
+    },
 ];
 
 struct Hashed {

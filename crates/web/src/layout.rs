@@ -15,6 +15,8 @@ pub(crate) struct Page {
     pub(crate) icp_filing: String,
     pub(crate) css: String,
     pub(crate) icon: String,
+    /// The search boxes' suggestions script.
+    pub(crate) suggest_js: String,
     /// Which header section to mark as current (`home`, `personal`, `enterprise`, `departments`),
     /// or empty for none.
     pub(crate) section: &'static str,
@@ -40,6 +42,7 @@ impl Page {
             icp_filing: state.site.icp_filing.clone(),
             css: assets::url("app.css"),
             icon: assets::url("icon.svg"),
+            suggest_js: assets::url("suggest.js"),
             section: "",
             viewer_name: String::new(),
             viewer_is_staff: false,
