@@ -386,12 +386,10 @@ impl Search {
         Ok(())
     }
 
-    /// Searches. A query that finds nothing at all is counted for the administrators.
-    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+    /// Runs a search over the last published commit with the rules and lexicon of the moment.
+    fn run(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.inner.index.searcher();
-        let rules = read(&self.inner.rules);
-        let lexicon = read(&self.inner.lexicon);
-        let labels = read(&self.inner.labels);
+        let (rules, lexicon, labels) = (read(&self.inner.rules), read(&self.inner.lexicon), read(&self.inner.labels));
         let cx = query::Context {
             tallies: &self.inner.tallies,
             searcher: &searcher,
@@ -401,7 +399,12 @@ impl Search {
             lexicon: &lexicon,
             labels: &labels,
         };
-        let results = query::run(&cx, request)?;
+        query::run(&cx, request)
+    }
+
+    /// Searches. A query that finds nothing at all is counted for the administrators.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let results = self.run(request)?;
         // Only what the words found nothing for: filters that leave nothing are not the
         // catalogue's fault.
         if !results.query.is_empty() && !request.has_filters() && results.counts.iter().all(|(_, n)| *n == 0) {
@@ -424,19 +427,7 @@ impl Search {
         if out.len() < limit {
             let mut request = SearchRequest::text(&folded);
             request.limit = limit;
-            let searcher = self.inner.index.searcher();
-            let (rules, lexicon, labels) =
-                (read(&self.inner.rules), read(&self.inner.lexicon), read(&self.inner.labels));
-            let cx = query::Context {
-                tallies: &self.inner.tallies,
-                searcher: &searcher,
-                fields: &self.inner.index.fields,
-                analyzer: &self.inner.analyzer,
-                rules: &rules,
-                lexicon: &lexicon,
-                labels: &labels,
-            };
-            for hit in query::run(&cx, &request)?.hits {
+            for hit in self.run(&request)?.hits {
                 if out.len() >= limit {
                     break;
                 }
