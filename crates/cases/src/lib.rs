@@ -1,9 +1,132 @@
-//! Cases (办件). So far the unified serial number service (design section 3.2, DOMAIN.md):
-//! numbers issued for any number of nodes without two alike, increasing within a region,
-//! service and nature, the same number for a retried request, and a clear error when a prefix is
-//! used up. The case workflow builds on it.
+//! Cases (办件): the unified serial number service (design section 3.2), and the case engine —
+//! submission with a serial number and query password, a whitelisted workflow per item, time
+//! limits in working days with pauses and warnings, the staff workbench's queries, and the
+//! progress query (design sections 2.3.2.4 and 2.5.1).
 
+pub mod deadline;
 mod error;
+pub mod export;
+pub mod files;
+pub mod model;
+mod notify;
+pub mod password;
+pub mod progress;
+pub mod queries;
 pub mod serials;
+mod store;
+pub mod submit;
+pub mod sweep;
+pub mod transition;
+pub mod workflow;
+pub mod workflows;
 
 pub use error::CaseError;
+pub use model::{Case, CaseEvent, CaseFile, Outcome};
+pub use workflow::Workflow;
+
+use govhall_core::WorkingCalendar;
+use govhall_db::Db;
+use govhall_db::jobs::JobRegistry;
+use govhall_identity::Identity;
+use govhall_messaging::Messaging;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The case part of the configuration (`[cases]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaseSettings {
+    /// The service number (01–99) this hall's serial numbers carry; API clients need others.
+    pub service_number: u8,
+    /// A case turns yellow this many working days before its limit.
+    pub warn_days: u32,
+    /// Failed progress look-ups of one serial number that lock it …
+    pub lock_failures: i64,
+    /// … for this many minutes (counted from the oldest failure in the window).
+    pub lock_minutes: i64,
+    /// Failed progress look-ups one client may make in [`CaseSettings::client_window_minutes`].
+    pub client_failures: i64,
+    /// The window of the client limit.
+    pub client_window_minutes: i64,
+    /// Largest attachment or result document, in bytes.
+    pub max_file_bytes: usize,
+}
+
+impl Default for CaseSettings {
+    fn default() -> Self {
+        CaseSettings {
+            service_number: 1,
+            warn_days: 2,
+            lock_failures: 5,
+            lock_minutes: 30,
+            client_failures: 20,
+            client_window_minutes: 15,
+            max_file_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// The case engine over one database.
+#[derive(Debug, Clone)]
+pub struct Cases(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    identity: Arc<Identity>,
+    messaging: Messaging,
+    calendar: WorkingCalendar,
+    settings: CaseSettings,
+}
+
+impl Cases {
+    /// The engine; `calendar` is the official working calendar.
+    pub fn new(
+        db: Db,
+        identity: Arc<Identity>,
+        messaging: Messaging,
+        calendar: WorkingCalendar,
+        settings: CaseSettings,
+    ) -> Result<Cases, CaseError> {
+        if !(1..=99).contains(&settings.service_number) {
+            return Err(CaseError::InvalidInput(format!(
+                "配置 [cases] service_number 应为 1 到 99，现为 {}",
+                settings.service_number
+            )));
+        }
+        Ok(Cases(Arc::new(Inner { db, identity, messaging, calendar, settings })))
+    }
+
+    /// Installs the message templates cases send (never over an edited one).
+    pub async fn prepare(&self) -> Result<(), CaseError> {
+        notify::install_templates(&self.0.db).await
+    }
+
+    /// Registers the deadline sweep.
+    pub fn register_jobs(&self, registry: &mut JobRegistry) {
+        sweep::register(self.clone(), registry);
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &CaseSettings {
+        &self.0.settings
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    /// The working calendar deadlines follow.
+    pub fn calendar(&self) -> &WorkingCalendar {
+        &self.0.calendar
+    }
+
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.0.identity
+    }
+
+    pub(crate) fn messaging(&self) -> &Messaging {
+        &self.0.messaging
+    }
+}

@@ -1,6 +1,7 @@
 //! Wiring: the application a node runs, buildable in tests.
 
 use crate::config::Settings;
+use govhall_cases::Cases;
 use govhall_catalog::Catalog;
 use govhall_core::WorkingCalendar;
 use govhall_db::changes::{ChangeFollower, StartAt};
@@ -37,11 +38,25 @@ pub async fn identity_for_cli(settings: &Settings) -> anyhow::Result<(Db, Arc<Id
     }
 }
 
-pub fn job_registry(settings: &Settings, messaging: &Messaging) -> JobRegistry {
+pub fn job_registry(settings: &Settings, messaging: &Messaging, cases: &Cases) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
     messaging.register_jobs(&mut registry);
+    cases.register_jobs(&mut registry);
     registry
+}
+
+/// The case engine over `db`, with its message templates installed.
+async fn case_engine(settings: &Settings, db: &Db, identity: &Arc<Identity>, messaging: &Messaging) -> anyhow::Result<Cases> {
+    let cases = Cases::new(
+        db.clone(),
+        identity.clone(),
+        messaging.clone(),
+        WorkingCalendar::official(),
+        settings.cases.clone(),
+    )?;
+    cases.prepare().await?;
+    Ok(cases)
 }
 
 /// The message center the settings describe, with its default templates installed.
@@ -71,6 +86,7 @@ pub struct App {
     worker: Option<JoinHandle<()>>,
     identity: Arc<Identity>,
     messaging: Messaging,
+    cases: Cases,
 }
 
 impl App {
@@ -94,6 +110,7 @@ impl App {
             Ok((state, worker)) => {
                 let identity = state.identity.clone();
                 let messaging = state.messaging.clone();
+                let cases = state.cases.clone();
                 let router = govhall_web::router(state);
                 let stop = shutdown.clone();
                 let server = tokio::spawn(async move {
@@ -102,7 +119,7 @@ impl App {
                         .await
                 });
                 tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-                Ok(App { addr, db, shutdown, server, worker, identity, messaging })
+                Ok(App { addr, db, shutdown, server, worker, identity, messaging, cases })
             }
             Err(e) => {
                 shutdown.cancel();
@@ -124,13 +141,15 @@ impl App {
         let catalog = Catalog::new(db.clone(), &changes);
         catalog.prepare(settings.catalog.import_on_start).await?;
         let search = Search::open(db.clone(), &settings.search, &settings.data_dir, changes.position()).await?;
+        let cases = case_engine(settings, db, &identity, &messaging).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
         db.spawn_listener(shutdown.clone());
         let worker = if settings.run_worker {
             housekeeping::schedule(db, db.now()).await?;
-            let worker = Worker::new(db.clone(), job_registry(settings, &messaging), settings.jobs.clone());
+            govhall_cases::sweep::schedule(db, db.now()).await?;
+            let worker = Worker::new(db.clone(), job_registry(settings, &messaging, &cases), settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
             None
@@ -146,6 +165,7 @@ impl App {
             identity,
             catalog,
             search,
+            cases,
         }));
         Ok((state, worker))
     }
@@ -175,6 +195,11 @@ impl App {
         &self.identity
     }
 
+    /// The node's case engine.
+    pub fn cases(&self) -> &Cases {
+        &self.cases
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -197,9 +222,12 @@ impl App {
 pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = open_database(settings).await?;
     let messaging = message_center(settings, &db).await?;
+    let identity = identity(settings, &db, &messaging).await?;
+    let cases = case_engine(settings, &db, &identity, &messaging).await?;
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
-    Worker::new(db.clone(), job_registry(settings, &messaging), settings.jobs.clone()).run(shutdown).await;
+    govhall_cases::sweep::schedule(&db, db.now()).await?;
+    Worker::new(db.clone(), job_registry(settings, &messaging, &cases), settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())
 }

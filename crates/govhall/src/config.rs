@@ -4,6 +4,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use govhall_cases::CaseSettings;
 use govhall_catalog::CatalogSettings;
 use govhall_core::serde_lenient;
 use govhall_db::housekeeping::RetentionSettings;
@@ -63,6 +64,8 @@ pub struct Settings {
     pub catalog: CatalogSettings,
     /// Search: where this node keeps its index, how often counts are written.
     pub search: SearchSettings,
+    /// Cases: this hall's service number, warnings, progress look-up limits, attachment size.
+    pub cases: CaseSettings,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             identity: IdentitySettings::default(),
             catalog: CatalogSettings::default(),
             search: SearchSettings::default(),
+            cases: CaseSettings::default(),
         }
     }
 }

@@ -76,6 +76,14 @@ permissions! {
     CaseReview = "case.review", "审查办件", None;
     /// See the personal data in cases (every view audited).
     CaseViewPersonalData = "case.view_personal_data", "查看办件中的个人信息", None;
+    /// Decide cases (办结审批: 准予 or 不予).
+    CaseDecide = "case.decide", "办结审批", None;
+    /// Give cases to colleagues (分派办件).
+    CaseAssign = "case.assign", "分派办件", None;
+    /// Watch deadlines across departments (电子监察) and receive escalations.
+    CaseSupervise = "case.supervise", "电子监察", None;
+    /// Configure items' case workflows.
+    WorkflowManage = "workflow.manage", "配置办件流程", None;
     /// Check people in for their appointments.
     BookingCheckin = "booking.checkin", "预约签到", None;
 }

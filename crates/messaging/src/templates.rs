@@ -257,26 +257,39 @@ pub async fn install_defaults(db: &Db) -> Result<(), MessagingError> {
         ),
     ];
     for (code, channel, subject, body) in defaults {
-        let mut conn = db.conn().await?;
-        if latest(&mut conn, code, channel).await?.is_none() {
-            drop(conn);
-            let new = NewTemplate {
-                code: code.to_owned(),
-                channel,
-                subject: subject.to_owned(),
-                body: body.to_owned(),
-                note: "系统默认模板".to_owned(),
-                created_by: "system".to_owned(),
-            };
-            match create_version(db, new).await {
-                Ok(_) => {}
-                // Another node installed it at the same moment.
-                Err(MessagingError::Db(e)) if e.is_unique_violation() => {}
-                Err(e) => return Err(e),
-            }
-        }
+        install_default(db, code, channel, subject, body).await?;
     }
     Ok(())
+}
+
+/// Installs version 1 of a template another part of GovHall needs, unless some version exists
+/// (an administrator's edit is never overwritten). Safe when several nodes start at once.
+pub async fn install_default(
+    db: &Db,
+    code: &str,
+    channel: Channel,
+    subject: &str,
+    body: &str,
+) -> Result<(), MessagingError> {
+    let mut conn = db.conn().await?;
+    if latest(&mut conn, code, channel).await?.is_some() {
+        return Ok(());
+    }
+    drop(conn);
+    let new = NewTemplate {
+        code: code.to_owned(),
+        channel,
+        subject: subject.to_owned(),
+        body: body.to_owned(),
+        note: "系统默认模板".to_owned(),
+        created_by: "system".to_owned(),
+    };
+    match create_version(db, new).await {
+        Ok(_) => Ok(()),
+        // Another node installed it at the same moment.
+        Err(MessagingError::Db(e)) if e.is_unique_violation() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
 use govhall_identity::Identity;
 use govhall_messaging::Messaging;
+use govhall_cases::Cases;
 use govhall_search::Search;
 use serde::{Deserialize, Serialize};
 use std::ops::Deref;
@@ -75,6 +76,8 @@ pub struct AppContext {
     pub catalog: Catalog,
     /// Search over the catalogue (this node's index).
     pub search: Search,
+    /// The case engine.
+    pub cases: Cases,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -217,3 +217,84 @@ impl TestApp {
         self.app.identity().create_staff(&govhall_identity::audit::Actor::system("test"), &new).await.unwrap()
     }
 }
+
+/// A hall ready for cases: a few items, an applicant, case workers in the item's department and
+/// in another one, and a supervisor over the item's department.
+pub struct CaseHall {
+    pub t: TestApp,
+    /// An item that takes online applications with a limit in working days.
+    pub item: govhall_catalog::store::Guide,
+    pub applicant: govhall_identity::AccountId,
+    /// Handles cases of the item's department (view, review, decide, personal data).
+    pub worker: govhall_identity::AccountId,
+    /// The same rights in another department.
+    pub stranger: govhall_identity::AccountId,
+    /// `case.supervise` and `case.assign` over the item's department.
+    pub supervisor: govhall_identity::AccountId,
+}
+
+pub const APPLICANT_PHONE: &str = "13800000101";
+pub const APPLICANT_ID: &str = "370102199003071238";
+pub const WORKER_PHONE: &str = "13600000201";
+pub const STRANGER_PHONE: &str = "13600000202";
+pub const SUPERVISOR_PHONE: &str = "13600000203";
+
+impl CaseHall {
+    pub async fn new() -> CaseHall {
+        use govhall_catalog::model::LimitUnit;
+        use govhall_identity::rbac::Grantee;
+        use govhall_identity::{DepartmentId, Permission as P, Scope};
+        let t = TestApp::spawn().await;
+        let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(80).collect::<Vec<_>>().join("\n");
+        govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
+        let filter = govhall_catalog::store::ItemFilter::default();
+        let (_, all) = govhall_catalog::store::list(t.app.db(), &filter, 100, 0).await.unwrap();
+        let mut item = None;
+        for summary in &all {
+            let guide = govhall_catalog::store::guide(t.app.db(), &summary.code).await.unwrap().unwrap();
+            if guide.content.online_apply && guide.content.promised_limit.unit == LimitUnit::WorkingDays {
+                item = Some(guide);
+                break;
+            }
+        }
+        let item = item.expect("an online item with a limit in working days among the first 80");
+        let other = all.iter().find(|i| i.department_id != item.item.department_id).unwrap();
+        let applicant = t.person(APPLICANT_PHONE, APPLICANT_ID).await;
+        let department = DepartmentId::from_uuid(item.item.department_id);
+        let worker = t.staff(WORKER_PHONE, department).await;
+        let stranger = t.staff(STRANGER_PHONE, DepartmentId::from_uuid(other.department_id)).await;
+        let supervisor = t.staff(SUPERVISOR_PHONE, department).await;
+        let identity = t.app.identity();
+        let actor = govhall_identity::audit::Actor::system("test");
+        let rights = [P::CaseView, P::CaseReview, P::CaseDecide, P::CaseViewPersonalData];
+        let handler = identity.save_role(&actor, "case_handler", "办件审查", &rights).await.unwrap();
+        let watch = [P::CaseView, P::CaseSupervise, P::CaseAssign, P::WorkflowManage];
+        let watcher = identity.save_role(&actor, "case_supervisor", "电子监察", &watch).await.unwrap();
+        for who in [worker, stranger] {
+            identity.grant(&actor, handler, Grantee::Account(who), Scope::Department).await.unwrap();
+        }
+        identity.grant(&actor, watcher, Grantee::Account(supervisor), Scope::Department).await.unwrap();
+        CaseHall { t, item, applicant, worker, stranger, supervisor }
+    }
+
+    /// Submits a case for the applicant; returns (case id, serial, query password).
+    pub async fn submit(&self, key: &str) -> (uuid::Uuid, String, String) {
+        let s = govhall_cases::submit::Submission {
+            item_code: self.item.item.code.clone(),
+            applicant: self.applicant,
+            enterprise: None,
+            form: serde_json::json!({"申请事由": "新办", "联系地址": "济南市历下区"}),
+            materials: vec![govhall_cases::model::SubmittedMaterial {
+                name: "申请书".into(),
+                files: vec!["申请书.pdf".into()],
+            }],
+            idempotency_key: key.into(),
+        };
+        let done = self.t.app.cases().submit(s).await.unwrap();
+        (done.case_id, done.serial_number, done.query_password.unwrap())
+    }
+
+    pub async fn access(&self, who: govhall_identity::AccountId) -> govhall_identity::Access {
+        self.t.app.identity().access(who).await.unwrap()
+    }
+}

@@ -13,7 +13,16 @@ impl From<CaseError> for AppError {
             CaseError::Invalid(v) if v.code() == "serial_numbers_exhausted" => StatusCode::CONFLICT,
             CaseError::Invalid(_) => StatusCode::BAD_REQUEST,
             CaseError::Db(db) if db.code() == "database_busy" => StatusCode::SERVICE_UNAVAILABLE,
-            CaseError::Db(_) => return AppError::internal(e),
+            CaseError::Db(_) | CaseError::Internal(_) => return AppError::internal(e),
+            CaseError::NotFound | CaseError::ProgressNotFound => StatusCode::NOT_FOUND,
+            CaseError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CaseError::IllegalTransition(_) | CaseError::Stale => StatusCode::CONFLICT,
+            CaseError::ProgressLocked(_) | CaseError::ProgressThrottled => StatusCode::TOO_MANY_REQUESTS,
+            CaseError::ItemUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CaseError::NoteRequired(_)
+            | CaseError::InvalidWorkflow(_)
+            | CaseError::InvalidFile(_)
+            | CaseError::InvalidInput(_) => StatusCode::BAD_REQUEST,
         };
         AppError::coded(status, &e)
     }

@@ -1,0 +1,143 @@
+//! Files that come with a transition (a notice, the decision's result document): checked by
+//! their content, not their name, and kept with the case.
+
+use crate::CaseError;
+use crate::model::CaseFile;
+use crate::Cases;
+use govhall_db::{Tx, exec, run, sqlx};
+use govhall_identity::{Access, Permission};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// A file given with an action.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// The name it was uploaded under.
+    pub file_name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Whether it is the result document (决定书, 证照) rather than an attachment.
+    pub result: bool,
+}
+
+/// The types accepted, by their first bytes: PDF, OFD (a zip), PNG, JPEG.
+fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"\xFF\xD8\xFF") {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"PK\x03\x04") && name.to_lowercase().ends_with(".ofd") {
+        Some("application/ofd")
+    } else {
+        None
+    }
+}
+
+/// The last part of an uploaded name, without control characters or path tricks.
+pub fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*')).take(100).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() { "附件".to_owned() } else { cleaned }
+}
+
+/// Checks a file; the error names it and says what is wrong.
+pub fn check(file: &NewFile, max_bytes: usize) -> Result<&'static str, CaseError> {
+    let name = clean_name(&file.file_name);
+    if file.bytes.is_empty() {
+        return Err(CaseError::InvalidFile(format!("文件“{name}”是空的")));
+    }
+    if file.bytes.len() > max_bytes {
+        return Err(CaseError::InvalidFile(format!("文件“{name}”超过 {} MB", max_bytes / (1024 * 1024))));
+    }
+    sniff(&file.bytes, &name).ok_or_else(|| {
+        CaseError::InvalidFile(format!("文件“{name}”不是 PDF、OFD、PNG 或 JPG 文件（按文件内容判断，与扩展名无关）"))
+    })
+}
+
+pub(crate) async fn store_files(
+    tx: &mut Tx,
+    case: Uuid,
+    event: Uuid,
+    files: &[NewFile],
+    max_bytes: usize,
+) -> Result<(), CaseError> {
+    let now = tx.db().now();
+    for file in files {
+        let content_type = check(file, max_bytes)?;
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO case_files (id, case_id, event_id, kind, file_name, content_type, size, sha256, content, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            )
+            .bind(Uuid::now_v7())
+            .bind(case)
+            .bind(event)
+            .bind(if file.result { "result" } else { "attachment" })
+            .bind(clean_name(&file.file_name))
+            .bind(content_type)
+            .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
+            .bind(hex::encode(Sha256::digest(&file.bytes)))
+            .bind(&file.bytes)
+            .bind(now)
+        )?;
+    }
+    Ok(())
+}
+
+impl Cases {
+    /// The files of a case, for staff who may see it.
+    pub async fn files(&self, access: &Access, case: Uuid) -> Result<Vec<CaseFile>, CaseError> {
+        let (c, _) = self.load(case).await?;
+        if !access.covers(Permission::CaseView, &crate::queries::target(&c)) {
+            return Err(CaseError::NotFound);
+        }
+        self.file_list(case).await
+    }
+
+    pub(crate) async fn file_list(&self, case: Uuid) -> Result<Vec<CaseFile>, CaseError> {
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_as(
+            "SELECT id, event_id, kind, file_name, content_type, size, sha256, created_at FROM case_files
+             WHERE case_id = $1 ORDER BY created_at, id"
+        )
+        .bind(case)
+        .fetch_all(&mut *c)
+        .await)?)
+    }
+
+    /// One file's description and bytes, for `access` (staff who may see the case) or for the
+    /// applicant (`applicant`: their own case's result documents and notices).
+    pub async fn file(
+        &self,
+        access: &Access,
+        applicant: Option<govhall_identity::AccountId>,
+        case: Uuid,
+        file: Uuid,
+    ) -> Result<(CaseFile, Vec<u8>), CaseError> {
+        let (c, _) = self.load(case).await?;
+        let staff_ok = access.covers(Permission::CaseView, &crate::queries::target(&c));
+        let owner_ok = match applicant {
+            Some(a) => self.applicant_may_see(a, &c).await?,
+            None => false,
+        };
+        if !staff_ok && !owner_ok {
+            return Err(CaseError::NotFound);
+        }
+        let mut conn = self.db().conn().await?;
+        let found: Option<(Uuid, Vec<u8>)> = run!(conn, |c| sqlx::query_as(
+            "SELECT id, content FROM case_files WHERE id = $1 AND case_id = $2"
+        )
+        .bind(file)
+        .bind(case)
+        .fetch_optional(&mut *c)
+        .await)?;
+        let (_, bytes) = found.ok_or(CaseError::NotFound)?;
+        drop(conn);
+        let meta = self.file_list(case).await?.into_iter().find(|f| f.id == file).ok_or(CaseError::NotFound)?;
+        Ok((meta, bytes))
+    }
+}

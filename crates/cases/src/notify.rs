@@ -1,0 +1,94 @@
+//! What cases tell people, through the message center: the applicant at every step (inbox and
+//! SMS), the handler when a case turns yellow, the supervisors when it turns red.
+
+use crate::CaseError;
+use crate::model::CaseRow;
+use govhall_core::Phone;
+use govhall_db::{Db, Tx};
+use govhall_identity::Keys;
+use govhall_messaging::{Channel, OutgoingMessage, Recipient, send};
+use govhall_messaging::{Messaging, templates};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The applicant hears of a step.
+pub(crate) const PROGRESS: &str = "case.progress";
+/// The handler hears a case is near its limit.
+pub(crate) const WARNING: &str = "case.warning";
+/// The supervisors hear a case is overdue.
+pub(crate) const ESCALATED: &str = "case.escalated";
+
+pub(crate) async fn install_templates(db: &Db) -> Result<(), CaseError> {
+    let defaults = [
+        (
+            PROGRESS,
+            Channel::Sms,
+            "",
+            "您申请的“{{ item }}”（申办编号{{ serial }}）{{ event }}。{% if note %}说明：{{ note }}。{% endif %}可凭申办编号和查询密码查询办理进度。",
+        ),
+        (
+            PROGRESS,
+            Channel::Inbox,
+            "办件进度：{{ item }} {{ event }}",
+            "您申请的“{{ item }}”（申办编号 {{ serial }}）{{ event }}。\n当前环节：{{ step }}\n{% if note %}说明：{{ note }}\n{% endif %}{% if due %}办结期限：{{ due }}\n{% endif %}",
+        ),
+        (
+            WARNING,
+            Channel::Inbox,
+            "办件预警：{{ serial }} 即将到期",
+            "您经办的“{{ item }}”（申办编号 {{ serial }}）当前环节“{{ step }}”，办结期限 {{ due }}，请尽快办理。",
+        ),
+        (
+            ESCALATED,
+            Channel::Inbox,
+            "电子监察：{{ department }} 办件超期 {{ serial }}",
+            "{{ department }}办理的“{{ item }}”（申办编号 {{ serial }}）已超过办结期限 {{ due }}，当前环节“{{ step }}”{% if handler %}，经办人 {{ handler }}{% endif %}。请督办。",
+        ),
+    ];
+    for (code, channel, subject, body) in defaults {
+        templates::install_default(db, code, channel, subject, body).await?;
+    }
+    Ok(())
+}
+
+/// Tells the applicant of a case's step, in `tx` (so it goes out only if the step commits).
+pub(crate) async fn applicant(
+    tx: &mut Tx,
+    messaging: &Messaging,
+    keys: &Keys,
+    row: &CaseRow,
+    event_id: Uuid,
+    event: &str,
+    step: &str,
+    note: &str,
+) -> Result<(), CaseError> {
+    let due = row.due_on.map(|d| d.format("%Y年%m月%d日").to_string()).unwrap_or_default();
+    let params = json!({
+        "item": row.item_name, "serial": row.serial_number, "event": event, "step": step,
+        "note": note.chars().take(60).collect::<String>(), "due": due,
+    });
+    let to = Recipient::Account(row.applicant_id);
+    send(tx, messaging, OutgoingMessage::new(PROGRESS, to, params.clone()).idempotency_key(format!("case:{event_id}:inbox")))
+        .await?;
+    // A number that no longer reads (edited by hand) only loses the SMS, not the step.
+    if let Ok(phone) = keys.decrypt(&row.contact_phone_enc).map(|p| Phone::parse(&p))
+        && let Ok(phone) = phone
+    {
+        let sms = OutgoingMessage::new(PROGRESS, Recipient::Phone(phone), params).idempotency_key(format!("case:{event_id}:sms"));
+        send(tx, messaging, sms).await?;
+    }
+    Ok(())
+}
+
+/// Tells one staff member (the handler or a supervisor) through their inbox.
+pub(crate) async fn staff(
+    tx: &mut Tx,
+    messaging: &Messaging,
+    template: &str,
+    to: Uuid,
+    key: String,
+    params: serde_json::Value,
+) -> Result<(), CaseError> {
+    send(tx, messaging, OutgoingMessage::new(template, Recipient::Account(to), params).idempotency_key(key)).await?;
+    Ok(())
+}

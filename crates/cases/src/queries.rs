@@ -1,0 +1,279 @@
+//! The workbench's and the applicant's views of cases, always narrowed by the viewer's data
+//! scope in the query itself.
+
+use crate::model::{CASE_COLUMNS, CASE_FROM, Case, CaseRow};
+use crate::{CaseError, Cases, store};
+use chrono::NaiveDate;
+use govhall_db::{Backend, run, sqlx, sqlx::AssertSqlSafe};
+use govhall_identity::audit::{self, Actor, Event};
+use govhall_identity::{Access, AccountId, DepartmentId, Permission, ScopeFilter, Target};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// What a scope check needs of a case: the handler owns it, the department and region hold it.
+pub fn target(case: &Case) -> Target {
+    Target {
+        owner: case.assignee_id.map(AccountId::from_uuid),
+        department: Some(DepartmentId::from_uuid(case.department_id)),
+        region: Some(case.region_code.clone()),
+    }
+}
+
+fn uuid_literal(backend: Backend, id: Uuid) -> String {
+    match backend {
+        Backend::Sqlite => format!("X'{}'", id.simple()),
+        Backend::Postgres => format!("'{id}'::uuid"),
+    }
+}
+
+/// The SQL condition a scope filter makes (built from ids and digits only, never from input).
+fn scope_sql(backend: Backend, filter: &ScopeFilter) -> Option<String> {
+    match filter {
+        ScopeFilter::Nothing => None,
+        ScopeFilter::Everything => Some("1 = 1".to_owned()),
+        ScopeFilter::Limited { owner, departments, region_prefix } => {
+            let mut parts = Vec::new();
+            if let Some(owner) = owner {
+                parts.push(format!("c.assignee_id = {}", uuid_literal(backend, owner.as_uuid())));
+            }
+            if !departments.is_empty() {
+                let list: Vec<String> = departments.iter().map(|d| uuid_literal(backend, d.as_uuid())).collect();
+                parts.push(format!("c.department_id IN ({})", list.join(", ")));
+            }
+            if let Some(prefix) = region_prefix.as_deref().filter(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+                parts.push(format!("c.region_code LIKE '{prefix}%'"));
+            }
+            if parts.is_empty() { None } else { Some(format!("({})", parts.join(" OR "))) }
+        }
+    }
+}
+
+/// What the inbox is narrowed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// In this step.
+    pub step: Option<String>,
+    /// Of this item.
+    pub item_code: Option<String>,
+    /// Due on or before this day.
+    pub due_by: Option<NaiveDate>,
+    /// Only yellow and red (`Some("warned")`), only red (`Some("red")`).
+    pub warning: Option<String>,
+    /// Only mine (`Some(true)`), only unassigned (`Some(false)`).
+    pub mine: Option<bool>,
+    /// Open (default), closed, or all.
+    pub state: Option<String>,
+    /// A serial number or part of one.
+    pub serial: Option<String>,
+}
+
+/// One page of the inbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct CasePage {
+    /// How many match.
+    pub total: i64,
+    /// This page.
+    pub cases: Vec<Case>,
+}
+
+/// A department's line in the supervision view.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DepartmentLoad {
+    /// The department.
+    pub department_id: Uuid,
+    /// Its name.
+    pub department_name: String,
+    /// Open cases.
+    pub open: i64,
+    /// Yellow.
+    pub yellow: i64,
+    /// Red.
+    pub red: i64,
+    /// Waiting for the applicant (clock paused).
+    pub paused: i64,
+}
+
+/// A case's personal data, for those allowed to open it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalData {
+    /// The applicant's (or enterprise's) name.
+    pub applicant_name: String,
+    /// Resident ID or credit code.
+    pub applicant_number: String,
+    /// Contact mobile.
+    pub contact_phone: String,
+    /// The form as submitted.
+    pub form: serde_json::Value,
+}
+
+impl Cases {
+    /// The inbox of `access` (cases its `case.view` scope reaches), newest limit first.
+    pub async fn list(
+        &self,
+        access: &Access,
+        filter: &CaseFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<CasePage, CaseError> {
+        let Some(scope) = scope_sql(self.db().backend(), &access.filter(Permission::CaseView)) else {
+            return Ok(CasePage { total: 0, cases: Vec::new() });
+        };
+        let me = access.account.map(|a| a.as_uuid());
+        let state = filter.state.as_deref().unwrap_or("open");
+        let conditions = format!(
+            "{scope}
+             AND ($1 IS NULL OR c.step = $1)
+             AND ($2 IS NULL OR c.item_code = $2)
+             AND ($3 IS NULL OR c.due_on <= $3)
+             AND ($4 IS NULL OR ($4 = 'red' AND c.warning = 'red') OR ($4 = 'warned' AND c.warning <> 'none'))
+             AND ($5 IS NULL OR ($5 = 'mine' AND c.assignee_id = $6) OR ($5 = 'unassigned' AND c.assignee_id IS NULL))
+             AND ($7 = 'all' OR ($7 = 'open' AND c.is_open) OR ($7 = 'closed' AND NOT c.is_open))
+             AND ($8 IS NULL OR c.serial_number LIKE $8)"
+        );
+        let mine = filter.mine.map(|m| if m { "mine" } else { "unassigned" });
+        let serial = filter
+            .serial
+            .as_deref()
+            .map(|s| s.chars().filter(char::is_ascii_digit).take(15).collect::<String>())
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{s}%"));
+        let count_sql = format!("SELECT COUNT(*) FROM cases c WHERE {conditions}");
+        let list_sql = format!(
+            "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE {conditions}
+             ORDER BY CASE WHEN c.due_on IS NULL THEN 1 ELSE 0 END, c.due_on, c.submitted_at LIMIT $9 OFFSET $10"
+        );
+        macro_rules! bound {
+            ($q:expr) => {
+                $q.bind(&filter.step)
+                    .bind(&filter.item_code)
+                    .bind(filter.due_by)
+                    .bind(&filter.warning)
+                    .bind(mine)
+                    .bind(me)
+                    .bind(state)
+                    .bind(&serial)
+            };
+        }
+        let mut conn = self.db().conn().await?;
+        let total: i64 =
+            run!(conn, |c| bound!(sqlx::query_scalar(AssertSqlSafe(count_sql.clone()))).fetch_one(&mut *c).await)?;
+        let rows: Vec<CaseRow> = run!(conn, |c| bound!(sqlx::query_as(AssertSqlSafe(list_sql.clone())))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *c)
+            .await)?;
+        let cases = rows.into_iter().map(|r| store::to_case(r).map(|(c, _)| c)).collect::<Result<_, _>>()?;
+        Ok(CasePage { total, cases })
+    }
+
+    /// A case for staff whose `case.view` reaches it (otherwise: not found).
+    pub async fn get(&self, access: &Access, id: Uuid) -> Result<Case, CaseError> {
+        let (case, _) = self.load(id).await?;
+        if !access.covers(Permission::CaseView, &target(&case)) {
+            return Err(CaseError::NotFound);
+        }
+        Ok(case)
+    }
+
+    /// Opens a case's personal data (name, number, mobile, form): needs
+    /// `case.view_personal_data` over the case, and every opening is audited.
+    pub async fn personal_data(&self, access: &Access, actor: &Actor, id: Uuid) -> Result<PersonalData, CaseError> {
+        let (case, row) = self.load(id).await?;
+        if !access.covers(Permission::CaseView, &target(&case)) {
+            return Err(CaseError::NotFound);
+        }
+        if !access.covers(Permission::CaseViewPersonalData, &target(&case)) {
+            audit::record_alone(
+                self.db(),
+                actor,
+                Event::success("case.view_personal_data", "case", &case.serial_number)
+                    .outcome(audit::Outcome::Denied),
+            )
+            .await?;
+            return Err(CaseError::Forbidden("您没有“查看办件中的个人信息”权限".into()));
+        }
+        let keys = self.identity().keys();
+        let open = |sealed: &str| keys.decrypt(sealed).map_err(|e| CaseError::Internal(e.to_string()));
+        let form = serde_json::from_str(&open(&row.form_enc)?).unwrap_or(serde_json::Value::Null);
+        let data = PersonalData {
+            applicant_name: row.applicant_name.clone(),
+            applicant_number: open(&row.applicant_number_enc)?,
+            contact_phone: open(&row.contact_phone_enc)?,
+            form,
+        };
+        audit::record_alone(self.db(), actor, Event::success("case.view_personal_data", "case", &case.serial_number))
+            .await?;
+        Ok(data)
+    }
+
+    /// Whether `account` may follow `case` as its applicant: they submitted it, or they are an
+    /// active member of the enterprise it was submitted for.
+    pub async fn applicant_may_see(&self, account: AccountId, case: &Case) -> Result<bool, CaseError> {
+        if case.applicant_id == account.as_uuid() {
+            return Ok(true);
+        }
+        let Some(enterprise) = case.enterprise_id else { return Ok(false) };
+        let m = self.identity().membership(govhall_identity::EnterpriseId::from_uuid(enterprise), account).await?;
+        Ok(m.is_some_and(|m| m.status == "active"))
+    }
+
+    /// 我的办件: the cases `account` submitted, or submitted for an enterprise it is an active
+    /// member of, newest first.
+    pub async fn mine(&self, account: AccountId, limit: i64, offset: i64) -> Result<Vec<Case>, CaseError> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.applicant_id = $1 OR c.enterprise_id IN
+               (SELECT enterprise_id FROM enterprise_members WHERE account_id = $1 AND status = 'active')
+             ORDER BY c.submitted_at DESC LIMIT $2 OFFSET $3"
+        );
+        let mut conn = self.db().conn().await?;
+        let rows: Vec<CaseRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(account.as_uuid())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *c)
+            .await)?;
+        rows.into_iter().map(|r| store::to_case(r).map(|(c, _)| c)).collect()
+    }
+
+    /// One of the applicant's cases, by serial number (otherwise: not found).
+    pub async fn mine_by_serial(&self, account: AccountId, serial: &str) -> Result<Case, CaseError> {
+        let (case, _) = self.load_by_serial(serial).await?.ok_or(CaseError::NotFound)?;
+        if !self.applicant_may_see(account, &case).await? {
+            return Err(CaseError::NotFound);
+        }
+        Ok(case)
+    }
+
+    /// Open cases per department that `access`'s `case.supervise` reaches, worst first.
+    pub async fn supervision(&self, access: &Access) -> Result<Vec<DepartmentLoad>, CaseError> {
+        let Some(scope) = scope_sql(self.db().backend(), &access.filter(Permission::CaseSupervise)) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT c.department_id, d.name AS department_name, COUNT(*) AS open,
+                    SUM(CASE WHEN c.warning = 'yellow' THEN 1 ELSE 0 END) AS yellow,
+                    SUM(CASE WHEN c.warning = 'red' THEN 1 ELSE 0 END) AS red,
+                    SUM(CASE WHEN c.paused_on IS NOT NULL THEN 1 ELSE 0 END) AS paused
+             FROM cases c JOIN departments d ON d.id = c.department_id
+             WHERE c.is_open AND {scope}
+             GROUP BY c.department_id, d.name ORDER BY red DESC, yellow DESC, d.name"
+        );
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).fetch_all(&mut *c).await)?)
+    }
+
+    /// Open yellow and red cases `access`'s `case.supervise` reaches, most overdue first.
+    pub async fn warned(&self, access: &Access, limit: i64) -> Result<Vec<Case>, CaseError> {
+        let Some(scope) = scope_sql(self.db().backend(), &access.filter(Permission::CaseSupervise)) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.is_open AND c.warning <> 'none' AND {scope}
+             ORDER BY CASE WHEN c.warning = 'red' THEN 0 ELSE 1 END, c.due_on LIMIT $1"
+        );
+        let mut conn = self.db().conn().await?;
+        let rows: Vec<CaseRow> =
+            run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(limit).fetch_all(&mut *c).await)?;
+        rows.into_iter().map(|r| store::to_case(r).map(|(c, _)| c)).collect()
+    }
+}

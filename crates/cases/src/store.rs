@@ -1,0 +1,88 @@
+//! Reading cases and their history.
+
+use crate::deadline::Warning;
+use crate::model::{CASE_COLUMNS, CASE_FROM, Case, CaseEvent, CaseRow, Outcome, SubmittedMaterial, mask_name, unit_from};
+use crate::workflow::Workflow;
+use crate::{CaseError, Cases};
+use govhall_catalog::model::TimeLimit;
+use govhall_db::{Target, run, sqlx, sqlx::AssertSqlSafe};
+use uuid::Uuid;
+
+pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
+    let workflow = Workflow::from_json(&row.workflow).map_err(CaseError::Internal)?;
+    let step_name = workflow.step(&row.step).map_or_else(|| row.step.clone(), |s| s.name.clone());
+    let materials: Vec<SubmittedMaterial> = serde_json::from_str(&row.materials).unwrap_or_default();
+    let case = Case {
+        id: row.id,
+        serial_number: row.serial_number.clone(),
+        item_code: row.item_code.clone(),
+        item_version: row.item_version,
+        item_name: row.item_name.clone(),
+        department_id: row.department_id,
+        department_name: row.department_name.clone(),
+        region_code: row.region_code.clone(),
+        applicant_id: row.applicant_id,
+        enterprise_id: row.enterprise_id,
+        applicant_masked: mask_name(&row.applicant_name, row.enterprise_id.is_some()),
+        workflow,
+        step: row.step.clone(),
+        step_name,
+        back_step: row.back_step.clone(),
+        is_open: row.is_open,
+        outcome: row.outcome.as_deref().and_then(Outcome::parse),
+        limit: TimeLimit { amount: u32::try_from(row.limit_amount).unwrap_or(0), unit: unit_from(&row.limit_unit) },
+        accepted_on: row.accepted_on,
+        due_on: row.due_on,
+        paused_on: row.paused_on,
+        days_left: row.days_left,
+        step_due_on: row.step_due_on,
+        warning: Warning::parse(&row.warning),
+        escalated_at: row.escalated_at,
+        assignee_id: row.assignee_id,
+        assignee_name: row.assignee_name.clone(),
+        submitted_at: row.submitted_at,
+        updated_at: row.updated_at,
+        decided_at: row.decided_at,
+        closed_at: row.closed_at,
+        revision: row.revision,
+        materials,
+    };
+    Ok((case, row))
+}
+
+pub(crate) async fn row_by(conn: &mut impl Target, column: &str, value: &str) -> Result<Option<CaseRow>, CaseError> {
+    let sql = format!("SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.{column} = $1");
+    let row = match Uuid::parse_str(value) {
+        Ok(id) if column == "id" => {
+            run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await)?
+        }
+        _ if column == "id" => None,
+        _ => run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(value).fetch_optional(&mut *c).await)?,
+    };
+    Ok(row)
+}
+
+impl Cases {
+    pub(crate) async fn load(&self, id: Uuid) -> Result<(Case, CaseRow), CaseError> {
+        let mut conn = self.db().conn().await?;
+        let row = row_by(&mut conn, "id", &id.to_string()).await?.ok_or(CaseError::NotFound)?;
+        to_case(row)
+    }
+
+    pub(crate) async fn load_by_serial(&self, serial: &str) -> Result<Option<(Case, CaseRow)>, CaseError> {
+        let mut conn = self.db().conn().await?;
+        row_by(&mut conn, "serial_number", serial).await?.map(to_case).transpose()
+    }
+
+    /// A case's history, oldest first.
+    pub async fn history(&self, case: Uuid) -> Result<Vec<CaseEvent>, CaseError> {
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_as(
+            "SELECT id, seq, action, label, from_step, to_step, actor_kind, actor_id, actor_name, note, at
+             FROM case_events WHERE case_id = $1 ORDER BY seq"
+        )
+        .bind(case)
+        .fetch_all(&mut *c)
+        .await)?)
+    }
+}

@@ -1,0 +1,196 @@
+//! Submission (提交申报): a case is created with its serial number and query password in one
+//! transaction; the password is returned once and kept only as a hash.
+
+use crate::deadline::china_date;
+use crate::model::{ActorKind, SubmittedMaterial, unit_name};
+use crate::{CaseError, Cases, deadline, notify, password, serials, store};
+use govhall_catalog::store::guide;
+use govhall_core::SerialPrefix;
+use govhall_db::{Tx, exec, sqlx};
+use govhall_identity::audit::{self, Actor, Event};
+use govhall_identity::{AccountId, EnterpriseId};
+use uuid::Uuid;
+
+/// The issuer name of numbers the hall gives its own cases.
+pub const HALL_ISSUER: &str = "govhall";
+
+/// What an applicant submits.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The item's code (its published version is used).
+    pub item_code: String,
+    /// Who applies.
+    pub applicant: AccountId,
+    /// The enterprise they apply for, if any (they must be an active member).
+    pub enterprise: Option<EnterpriseId>,
+    /// The filled form.
+    pub form: serde_json::Value,
+    /// The materials given.
+    pub materials: Vec<SubmittedMaterial>,
+    /// The same key again (a double click, a retried request) gives the same case.
+    pub idempotency_key: String,
+}
+
+/// A submitted case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// The case.
+    pub case_id: Uuid,
+    /// Its serial number.
+    pub serial_number: String,
+    /// The query password: only the first time; a repeated submission gets `None`.
+    pub query_password: Option<String>,
+}
+
+struct Applicant {
+    name: String,
+    number: String,
+    phone: String,
+    label: String,
+}
+
+impl Cases {
+    async fn applicant(&self, s: &Submission) -> Result<Applicant, CaseError> {
+        let account = self.identity().account(s.applicant).await?;
+        let label = account.audit_label();
+        let phone = account.phone.as_str().to_owned();
+        match s.enterprise {
+            None => {
+                let number = account.id_number.as_ref().map(|n| n.as_str().to_owned()).ok_or_else(|| {
+                    CaseError::ItemUnavailable("请先在“我的账户”中完成实名认证（身份证号码）后再申报".into())
+                })?;
+                Ok(Applicant { name: account.real_name, number, phone, label })
+            }
+            Some(enterprise) => {
+                let m = self.identity().membership(enterprise, s.applicant).await?;
+                let m = m.filter(|m| m.status == "active").ok_or_else(|| {
+                    CaseError::Forbidden("您不是该企业的在册经办人，不能以企业名义申报".into())
+                })?;
+                Ok(Applicant { name: m.enterprise_name, number: m.credit_code, phone, label })
+            }
+        }
+    }
+
+    /// Creates the case of a submission: issues the serial number and query password, starts
+    /// the item's workflow, records and audits the step and tells the applicant.
+    pub async fn submit(&self, s: Submission) -> Result<Submitted, CaseError> {
+        let guide = guide(self.db(), &s.item_code)
+            .await
+            .map_err(|e| CaseError::Internal(e.to_string()))?
+            .ok_or_else(|| CaseError::ItemUnavailable(format!("事项“{}”不存在或已停止办理", s.item_code)))?;
+        if !guide.content.online_apply {
+            return Err(CaseError::ItemUnavailable(format!("“{}”暂不支持网上申报，请到窗口办理", guide.item.name)));
+        }
+        let applicant = self.applicant(&s).await?;
+        let workflow = self.workflow_for(&s.item_code).await?;
+        let nature: u8 = guide.content.nature_code.parse().unwrap_or(11);
+        let prefix = SerialPrefix::new(&guide.item.region_code, self.settings().service_number, nature)?;
+        let query_password = password::generate();
+        let typed = query_password.clone();
+        let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
+            .await
+            .map_err(|e| CaseError::Internal(e.to_string()))??;
+        let limit = deadline::applicable_limit(guide.content.promised_limit, guide.content.statutory_limit);
+        let keys = self.identity().keys();
+        let now = self.db().now();
+        let today = china_date(now);
+        let first = workflow.first().clone();
+        let step_due = first.deadline_days.map(|d| self.calendar().add_working_days(today, d));
+        let form = serde_json::to_string(&s.form).map_err(|e| CaseError::InvalidInput(e.to_string()))?;
+        let materials = serde_json::to_string(&s.materials).map_err(|e| CaseError::InvalidInput(e.to_string()))?;
+
+        let mut tx = self.db().begin().await?;
+        let serial = serials::issue_in(&mut tx, prefix, HALL_ISSUER, Some(&s.idempotency_key)).await?.to_string();
+        if let Some(existing) = store::row_by(&mut tx, "serial_number", &serial).await? {
+            tx.rollback().await?;
+            if existing.applicant_id != s.applicant.as_uuid() {
+                return Err(CaseError::InvalidInput("该申报已提交".into()));
+            }
+            return Ok(Submitted { case_id: existing.id, serial_number: serial, query_password: None });
+        }
+        let id = Uuid::now_v7();
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO cases (id, serial_number, query_password_hash, item_id, item_code, item_version, item_name,
+                    department_id, region_code, applicant_id, enterprise_id, applicant_name, applicant_number_enc,
+                    contact_phone_enc, form_enc, materials, workflow, step, is_open, limit_unit, limit_amount,
+                    step_due_on, submitted_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, TRUE, $19,
+                    $20, $21, $22, $22)"
+            )
+            .bind(id)
+            .bind(&serial)
+            .bind(&hash)
+            .bind(guide.item.id)
+            .bind(&guide.item.code)
+            .bind(guide.version)
+            .bind(&guide.item.name)
+            .bind(guide.item.department_id)
+            .bind(&guide.item.region_code)
+            .bind(s.applicant.as_uuid())
+            .bind(s.enterprise.map(|e| e.as_uuid()))
+            .bind(&applicant.name)
+            .bind(keys.encrypt(&applicant.number))
+            .bind(keys.encrypt(&applicant.phone))
+            .bind(keys.encrypt(&form))
+            .bind(&materials)
+            .bind(workflow.to_json())
+            .bind(&first.code)
+            .bind(unit_name(limit.unit))
+            .bind(i32::try_from(limit.amount).unwrap_or(i32::MAX))
+            .bind(step_due)
+            .bind(now)
+        )?;
+        let event = record_event(
+            &mut tx,
+            id,
+            1,
+            ("submit", "提交申请"),
+            (None, &first.code),
+            (ActorKind::Applicant, Some(s.applicant.as_uuid()), "申请人"),
+            "",
+        )
+        .await?;
+        let actor = Actor { id: Some(s.applicant), label: applicant.label, client_ip: String::new() };
+        audit::record(&mut tx, &actor, Event::success("case.submit", "case", &serial).detail(&guide.item.name)).await?;
+        let row = store::row_by(&mut tx, "id", &id.to_string()).await?.ok_or(CaseError::NotFound)?;
+        notify::applicant(&mut tx, self.messaging(), keys, &row, event, "已提交，等待收件", &first.name, "").await?;
+        tx.commit().await?;
+        Ok(Submitted { case_id: id, serial_number: serial, query_password: Some(query_password) })
+    }
+}
+
+/// Appends one entry to a case's history; returns its id.
+pub(crate) async fn record_event(
+    tx: &mut Tx,
+    case: Uuid,
+    seq: i32,
+    (action, label): (&str, &str),
+    (from, to): (Option<&str>, &str),
+    (kind, actor_id, actor_name): (ActorKind, Option<Uuid>, &str),
+    note: &str,
+) -> Result<Uuid, CaseError> {
+    let id = Uuid::now_v7();
+    let now = tx.db().now();
+    exec!(
+        tx,
+        sqlx::query(
+            "INSERT INTO case_events (id, case_id, seq, action, label, from_step, to_step, actor_kind, actor_id,
+                actor_name, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        )
+        .bind(id)
+        .bind(case)
+        .bind(seq)
+        .bind(action)
+        .bind(label)
+        .bind(from)
+        .bind(to)
+        .bind(kind.as_str())
+        .bind(actor_id)
+        .bind(actor_name)
+        .bind(note)
+        .bind(now)
+    )?;
+    Ok(id)
+}

@@ -1,0 +1,286 @@
+//! Moving a case: only along its workflow's whitelist, by whoever acts at the step, with the
+//! clock started, paused and resumed as the steps say; each move recorded, audited and told to
+//! the applicant in one transaction. Claiming and assigning cases too.
+
+use crate::deadline::{self, Warning, china_date};
+use crate::files::{NewFile, store_files};
+use crate::model::{ActorKind, Case, CaseRow, Outcome};
+use crate::queries::target;
+use crate::submit::record_event;
+use crate::workflow::{BACK, Effect, StepActor};
+use crate::{CaseError, Cases, notify, store};
+use govhall_db::{exec, run, sqlx};
+use govhall_identity::audit::{self, Actor, Event};
+use govhall_identity::{Access, AccountId, AccountKind, Permission};
+use uuid::Uuid;
+
+/// Who moves a case.
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    /// Staff, with what they may do, how the audit log names them, and their name.
+    Staff(&'a Access, &'a Actor),
+    /// The applicant (or an active member of the applying enterprise).
+    Applicant(AccountId, &'a Actor),
+}
+
+/// One move.
+#[derive(Debug, Clone, Default)]
+pub struct Action {
+    /// The case.
+    pub case: Uuid,
+    /// The action's code in the workflow (`accept`).
+    pub action: String,
+    /// The note (the reason, what is missing, how it was delivered).
+    pub note: String,
+    /// The case's revision the form was shown with; a newer case refuses the move.
+    pub revision: Option<i32>,
+    /// Files given with it.
+    pub files: Vec<NewFile>,
+}
+
+/// Longest note.
+pub const MAX_NOTE: usize = 1000;
+
+impl Cases {
+    /// Moves a case along its workflow; returns it as it now is.
+    pub async fn act(&self, by: By<'_>, action: Action) -> Result<Case, CaseError> {
+        let (case, row) = self.load(action.case).await?;
+        self.may_see(by, &case).await?;
+        if !case.is_open {
+            return Err(CaseError::IllegalTransition(format!("办件已{}，不能再办理", case.step_name)));
+        }
+        let workflow = &case.workflow;
+        let t = workflow.transition(&case.step, &action.action).ok_or_else(|| {
+            CaseError::IllegalTransition(format!("当前环节“{}”不能执行“{}”", case.step_name, action.action))
+        })?;
+        match (workflow.permission_for(t), by) {
+            (Some(p), By::Staff(access, _)) => {
+                if !access.covers(p, &target(&case)) {
+                    return Err(CaseError::Forbidden(format!("您没有“{}”权限，不能办理“{}”", p.label(), t.label)));
+                }
+                if let Some(holder) = case.assignee_id
+                    && Some(holder) != access.account.map(|a| a.as_uuid())
+                    && !access.covers(Permission::CaseAssign, &target(&case))
+                {
+                    let name = case.assignee_name.clone().unwrap_or_default();
+                    return Err(CaseError::Forbidden(format!("该办件由{name}经办，请联系经办人或分派人员")));
+                }
+            }
+            (None, By::Applicant(..)) => {}
+            (Some(_), By::Applicant(..)) => {
+                return Err(CaseError::Forbidden(format!("“{}”由工作人员办理", t.label)));
+            }
+            (None, By::Staff(..)) => return Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
+        }
+        let note = action.note.trim();
+        if t.note_required && note.is_empty() {
+            return Err(CaseError::NoteRequired(t.label.clone()));
+        }
+        if note.chars().count() > MAX_NOTE {
+            return Err(CaseError::InvalidInput(format!("说明不能超过 {MAX_NOTE} 个字")));
+        }
+        if action.revision.is_some_and(|r| r != case.revision) {
+            return Err(CaseError::Stale);
+        }
+        for f in &action.files {
+            crate::files::check(f, self.settings().max_file_bytes)?;
+        }
+        let to_code = if t.to == BACK { case.back_step.clone().unwrap_or_else(|| workflow.first().code.clone()) } else { t.to.clone() };
+        let to = workflow.step(&to_code).ok_or_else(|| CaseError::Internal(format!("步骤 {to_code} 不存在")))?.clone();
+        let from = case.current().cloned().ok_or_else(|| CaseError::Internal("当前步骤不存在".into()))?;
+
+        let now = self.db().now();
+        let today = china_date(now);
+        let cal = self.calendar();
+        let mut next = Clock::of(&row);
+        if t.effect == Some(Effect::Accept) {
+            next.accepted_on = Some(today);
+            next.due_on = deadline::due_date(cal, case.limit, today);
+        }
+        if to.pauses_clock && !from.pauses_clock {
+            next.back_step = Some(from.code.clone());
+            if let (Some(due), None) = (next.due_on, next.paused_on) {
+                next.days_left = Some(i32::try_from(deadline::remaining(cal, case.limit.unit, today, due)).unwrap_or(0));
+                next.paused_on = Some(today);
+                next.due_on = None;
+            }
+        }
+        if from.pauses_clock && !to.pauses_clock {
+            next.back_step = None;
+            if let (Some(_), Some(left)) = (next.paused_on, next.days_left) {
+                let left = u32::try_from(left).unwrap_or(0);
+                next.due_on = Some(deadline::resumed_due(cal, case.limit.unit, today, left));
+                next.paused_on = None;
+                next.days_left = None;
+            }
+        }
+        next.step_due_on = to.deadline_days.map(|d| cal.add_working_days(today, d));
+        let mut outcome = row.outcome.clone();
+        let mut decided_at = row.decided_at;
+        match t.effect {
+            Some(Effect::Grant) => (outcome, decided_at) = (Some(Outcome::Granted.as_str().into()), Some(now)),
+            Some(Effect::Refuse) => (outcome, decided_at) = (Some(Outcome::Refused.as_str().into()), Some(now)),
+            Some(Effect::Reject) => (outcome, decided_at) = (Some(Outcome::Rejected.as_str().into()), Some(now)),
+            Some(Effect::Withdraw) => outcome = Some(Outcome::Withdrawn.as_str().into()),
+            _ => {}
+        }
+        let is_open = to.actor != StepActor::Nobody;
+        // Once decided (办结) the limit has been met or missed (the history shows which): no light.
+        let warning = if !is_open || decided_at.is_some() || next.paused_on.is_some() {
+            Warning::None
+        } else {
+            deadline::warning(cal, today, next.due_on, next.step_due_on, self.settings().warn_days)
+        };
+
+        let (kind, actor_id, actor_name, actor) = match by {
+            By::Staff(access, actor) => {
+                let name = actor.label.split_once(':').map_or(actor.label.as_str(), |(_, n)| n).to_owned();
+                (ActorKind::Staff, access.account.map(|a| a.as_uuid()), name, actor)
+            }
+            By::Applicant(account, actor) => (ActorKind::Applicant, Some(account.as_uuid()), "申请人".to_owned(), actor),
+        };
+        let mut tx = self.db().begin().await?;
+        let changed = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE cases SET step = $1, back_step = $2, is_open = $3, outcome = $4, accepted_on = $5, due_on = $6,
+                    paused_on = $7, days_left = $8, step_due_on = $9, warning = $10, decided_at = $11,
+                    closed_at = $12, updated_at = $13, revision = revision + 1
+                 WHERE id = $14 AND revision = $15"
+            )
+            .bind(&to.code)
+            .bind(&next.back_step)
+            .bind(is_open)
+            .bind(&outcome)
+            .bind(next.accepted_on)
+            .bind(next.due_on)
+            .bind(next.paused_on)
+            .bind(next.days_left)
+            .bind(next.step_due_on)
+            .bind(warning.as_str())
+            .bind(decided_at)
+            .bind(if is_open { None } else { Some(now) })
+            .bind(now)
+            .bind(case.id)
+            .bind(case.revision)
+        )?;
+        if changed == 0 {
+            tx.rollback().await?;
+            return Err(CaseError::Stale);
+        }
+        let seq: i32 = run!(tx, |c| sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
+            .bind(case.id)
+            .fetch_one(&mut *c)
+            .await)?;
+        let event = record_event(
+            &mut tx,
+            case.id,
+            seq,
+            (&t.action, &t.label),
+            (Some(&from.code), &to.code),
+            (kind, actor_id, &actor_name),
+            note,
+        )
+        .await?;
+        store_files(&mut tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
+        let detail = format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
+        audit::record(&mut tx, actor, Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail))
+            .await?;
+        let row = store::row_by(&mut tx, "id", &case.id.to_string()).await?.ok_or(CaseError::NotFound)?;
+        let told = match t.effect {
+            Some(Effect::Grant) => "已办结（准予）".to_owned(),
+            Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
+            _ => format!("已{}", t.label.trim_start_matches("要求")),
+        };
+        notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, event, &told, &to.name, note).await?;
+        tx.commit().await?;
+        Ok(store::to_case(row)?.0)
+    }
+
+    async fn may_see(&self, by: By<'_>, case: &Case) -> Result<(), CaseError> {
+        let ok = match by {
+            By::Staff(access, _) => access.covers(Permission::CaseView, &target(case)),
+            By::Applicant(account, _) => self.applicant_may_see(account, case).await?,
+        };
+        if ok { Ok(()) } else { Err(CaseError::NotFound) }
+    }
+
+    /// Takes an unassigned case (认领): needs a case permission of its current step over it.
+    pub async fn claim(&self, access: &Access, actor: &Actor, id: Uuid) -> Result<Case, CaseError> {
+        let case = self.get(access, id).await?;
+        let Some(me) = access.account else { return Err(CaseError::Forbidden("请先登录".into())) };
+        let acts = case.current().and_then(|s| match s.actor {
+            StepActor::Staff(p) => Some(p),
+            _ => None,
+        });
+        let may_act = [Permission::CaseReview, Permission::CaseDecide]
+            .into_iter()
+            .chain(acts)
+            .any(|p| access.covers(p, &target(&case)));
+        if !may_act || !case.is_open {
+            return Err(CaseError::Forbidden("您不能认领此办件".into()));
+        }
+        if case.assignee_id.is_some_and(|a| a != me.as_uuid()) {
+            return Err(CaseError::Forbidden(format!("该办件已由{}认领", case.assignee_name.unwrap_or_default())));
+        }
+        self.set_assignee(actor, &case, me, "case.claim").await
+    }
+
+    /// Gives a case to a colleague (分派): needs `case.assign` over the case, and the colleague
+    /// must be active staff whose `case.view` reaches it.
+    pub async fn assign(&self, access: &Access, actor: &Actor, id: Uuid, to: AccountId) -> Result<Case, CaseError> {
+        let case = self.get(access, id).await?;
+        if !access.covers(Permission::CaseAssign, &target(&case)) {
+            return Err(CaseError::Forbidden("您没有“分派办件”权限".into()));
+        }
+        let colleague = self.identity().account(to).await.map_err(|_| CaseError::InvalidInput("所选工作人员不存在".into()))?;
+        let their = self.identity().access(to).await?;
+        if colleague.kind != AccountKind::Staff || !colleague.active || !their.covers(Permission::CaseView, &target(&case)) {
+            return Err(CaseError::InvalidInput(format!("{}不能办理此办件（不是有权查看该部门办件的在岗工作人员）", colleague.real_name)));
+        }
+        self.set_assignee(actor, &case, to, "case.assign").await
+    }
+
+    async fn set_assignee(&self, actor: &Actor, case: &Case, to: AccountId, what: &str) -> Result<Case, CaseError> {
+        let now = self.db().now();
+        let mut tx = self.db().begin().await?;
+        let changed = exec!(
+            tx,
+            sqlx::query("UPDATE cases SET assignee_id = $1, revision = revision + 1, updated_at = $2 WHERE id = $3 AND revision = $4")
+                .bind(to.as_uuid())
+                .bind(now)
+                .bind(case.id)
+                .bind(case.revision)
+        )?;
+        if changed == 0 {
+            tx.rollback().await?;
+            return Err(CaseError::Stale);
+        }
+        audit::record(&mut tx, actor, Event::success(what, "case", &case.serial_number).detail(to.as_uuid().to_string())).await?;
+        tx.commit().await?;
+        Ok(self.load(case.id).await?.0)
+    }
+}
+
+/// The clock columns as a move changes them.
+struct Clock {
+    back_step: Option<String>,
+    accepted_on: Option<chrono::NaiveDate>,
+    due_on: Option<chrono::NaiveDate>,
+    paused_on: Option<chrono::NaiveDate>,
+    days_left: Option<i32>,
+    step_due_on: Option<chrono::NaiveDate>,
+}
+
+impl Clock {
+    fn of(row: &CaseRow) -> Clock {
+        Clock {
+            back_step: row.back_step.clone(),
+            accepted_on: row.accepted_on,
+            due_on: row.due_on,
+            paused_on: row.paused_on,
+            days_left: row.days_left,
+            step_due_on: row.step_due_on,
+        }
+    }
+}
