@@ -4,8 +4,19 @@ use crate::CaseError;
 use crate::model::Case;
 use rust_xlsxwriter::{Format, Workbook};
 
-const HEADERS: [&str; 11] =
-    ["申办编号", "事项", "办理部门", "申请人", "当前环节", "受理日期", "办结期限", "预警", "经办人", "提交时间", "办理结果"];
+const HEADERS: [&str; 11] = [
+    "申办编号",
+    "事项",
+    "办理部门",
+    "申请人",
+    "当前环节",
+    "受理日期",
+    "办结期限",
+    "预警",
+    "经办人",
+    "提交时间",
+    "办理结果",
+];
 
 /// The workbook's bytes.
 pub fn workbook(cases: &[Case]) -> Result<Vec<u8>, CaseError> {

@@ -2,8 +2,8 @@
 //! their content, not their name, and kept with the case.
 
 use crate::CaseError;
-use crate::model::CaseFile;
 use crate::Cases;
+use crate::model::CaseFile;
 use govhall_db::{Tx, exec, run, sqlx};
 use govhall_identity::{Access, Permission};
 use sha2::{Digest, Sha256};
@@ -38,7 +38,11 @@ fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
 /// The last part of an uploaded name, without control characters or path tricks.
 pub fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*')).take(100).collect();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .take(100)
+        .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() { "附件".to_owned() } else { cleaned }
 }
@@ -98,6 +102,18 @@ impl Cases {
         self.file_list(case).await
     }
 
+    /// The result documents of the applicant's own case.
+    pub async fn result_files(
+        &self,
+        applicant: govhall_identity::AccountId,
+        case: &crate::Case,
+    ) -> Result<Vec<CaseFile>, CaseError> {
+        if !self.applicant_may_see(applicant, case).await? {
+            return Err(CaseError::NotFound);
+        }
+        Ok(self.file_list(case.id).await?.into_iter().filter(|f| f.kind == "result").collect())
+    }
+
     pub(crate) async fn file_list(&self, case: Uuid) -> Result<Vec<CaseFile>, CaseError> {
         let mut conn = self.db().conn().await?;
         Ok(run!(conn, |c| sqlx::query_as(
@@ -110,7 +126,7 @@ impl Cases {
     }
 
     /// One file's description and bytes, for `access` (staff who may see the case) or for the
-    /// applicant (`applicant`: their own case's result documents and notices).
+    /// applicant (`applicant`: their own case's result documents).
     pub async fn file(
         &self,
         access: &Access,
@@ -128,16 +144,19 @@ impl Cases {
             return Err(CaseError::NotFound);
         }
         let mut conn = self.db().conn().await?;
-        let found: Option<(Uuid, Vec<u8>)> = run!(conn, |c| sqlx::query_as(
-            "SELECT id, content FROM case_files WHERE id = $1 AND case_id = $2"
-        )
-        .bind(file)
-        .bind(case)
-        .fetch_optional(&mut *c)
-        .await)?;
+        let found: Option<(Uuid, Vec<u8>)> =
+            run!(conn, |c| sqlx::query_as("SELECT id, content FROM case_files WHERE id = $1 AND case_id = $2")
+                .bind(file)
+                .bind(case)
+                .fetch_optional(&mut *c)
+                .await)?;
         let (_, bytes) = found.ok_or(CaseError::NotFound)?;
         drop(conn);
         let meta = self.file_list(case).await?.into_iter().find(|f| f.id == file).ok_or(CaseError::NotFound)?;
+        // The applicant gets the result documents; working attachments stay with staff.
+        if !staff_ok && meta.kind != "result" {
+            return Err(CaseError::NotFound);
+        }
         Ok((meta, bytes))
     }
 }

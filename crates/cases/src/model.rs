@@ -44,7 +44,9 @@ impl Outcome {
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Outcome> {
-        [Outcome::Granted, Outcome::Refused, Outcome::Rejected, Outcome::Withdrawn].into_iter().find(|o| o.as_str() == s)
+        [Outcome::Granted, Outcome::Refused, Outcome::Rejected, Outcome::Withdrawn]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 }
 

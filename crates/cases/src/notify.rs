@@ -68,13 +68,18 @@ pub(crate) async fn applicant(
         "note": note.chars().take(60).collect::<String>(), "due": due,
     });
     let to = Recipient::Account(row.applicant_id);
-    send(tx, messaging, OutgoingMessage::new(PROGRESS, to, params.clone()).idempotency_key(format!("case:{event_id}:inbox")))
-        .await?;
+    send(
+        tx,
+        messaging,
+        OutgoingMessage::new(PROGRESS, to, params.clone()).idempotency_key(format!("case:{event_id}:inbox")),
+    )
+    .await?;
     // A number that no longer reads (edited by hand) only loses the SMS, not the step.
     if let Ok(phone) = keys.decrypt(&row.contact_phone_enc).map(|p| Phone::parse(&p))
         && let Ok(phone) = phone
     {
-        let sms = OutgoingMessage::new(PROGRESS, Recipient::Phone(phone), params).idempotency_key(format!("case:{event_id}:sms"));
+        let sms = OutgoingMessage::new(PROGRESS, Recipient::Phone(phone), params)
+            .idempotency_key(format!("case:{event_id}:sms"));
         send(tx, messaging, sms).await?;
     }
     Ok(())

@@ -132,13 +132,12 @@ impl Cases {
         let serial: String = serial.chars().filter(|c| !c.is_whitespace()).take(40).collect();
         let mut conn = self.db().conn().await?;
         let window = now - Duration::minutes(settings.client_window_minutes);
-        let by_client: i64 = run!(conn, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM progress_failures WHERE client = $1 AND at > $2"
-        )
-        .bind(client)
-        .bind(window)
-        .fetch_one(&mut *c)
-        .await)?;
+        let by_client: i64 =
+            run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM progress_failures WHERE client = $1 AND at > $2")
+                .bind(client)
+                .bind(window)
+                .fetch_one(&mut *c)
+                .await)?;
         if by_client >= settings.client_failures {
             return Err(CaseError::ProgressThrottled);
         }
@@ -157,9 +156,10 @@ impl Cases {
             return Err(CaseError::ProgressLocked(minutes.max(1)));
         }
         let found = if serial.bytes().all(|b| b.is_ascii_digit()) { self.load_by_serial(&serial).await? } else { None };
-        let stored = found
-            .as_ref()
-            .map_or_else(|| govhall_identity::crypto::dummy_password_hash().to_owned(), |(_, row)| row.query_password_hash.clone());
+        let stored = found.as_ref().map_or_else(
+            || govhall_identity::crypto::dummy_password_hash().to_owned(),
+            |(_, row)| row.query_password_hash.clone(),
+        );
         let typed = query_password.chars().take(40).collect::<String>();
         let right = tokio::task::spawn_blocking(move || password::verify(&typed, &stored)).await.unwrap_or(false);
         match found {

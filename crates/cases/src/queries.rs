@@ -186,8 +186,7 @@ impl Cases {
             audit::record_alone(
                 self.db(),
                 actor,
-                Event::success("case.view_personal_data", "case", &case.serial_number)
-                    .outcome(audit::Outcome::Denied),
+                Event::success("case.view_personal_data", "case", &case.serial_number).outcome(audit::Outcome::Denied),
             )
             .await?;
             return Err(CaseError::Forbidden("您没有“查看办件中的个人信息”权限".into()));

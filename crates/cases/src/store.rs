@@ -1,7 +1,9 @@
 //! Reading cases and their history.
 
 use crate::deadline::Warning;
-use crate::model::{CASE_COLUMNS, CASE_FROM, Case, CaseEvent, CaseRow, Outcome, SubmittedMaterial, mask_name, unit_from};
+use crate::model::{
+    CASE_COLUMNS, CASE_FROM, Case, CaseEvent, CaseRow, Outcome, SubmittedMaterial, mask_name, unit_from,
+};
 use crate::workflow::Workflow;
 use crate::{CaseError, Cases};
 use govhall_catalog::model::TimeLimit;

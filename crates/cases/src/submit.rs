@@ -63,9 +63,9 @@ impl Cases {
             }
             Some(enterprise) => {
                 let m = self.identity().membership(enterprise, s.applicant).await?;
-                let m = m.filter(|m| m.status == "active").ok_or_else(|| {
-                    CaseError::Forbidden("您不是该企业的在册经办人，不能以企业名义申报".into())
-                })?;
+                let m = m
+                    .filter(|m| m.status == "active")
+                    .ok_or_else(|| CaseError::Forbidden("您不是该企业的在册经办人，不能以企业名义申报".into()))?;
                 Ok(Applicant { name: m.enterprise_name, number: m.credit_code, phone, label })
             }
         }

@@ -67,7 +67,8 @@ impl Cases {
         let mut swept = Swept { checked: rows.len(), ..Swept::default() };
         let mut supervisors: Option<Vec<(AccountId, Access)>> = None;
         for row in rows {
-            let light = deadline::warning(self.calendar(), today, row.due_on, row.step_due_on, self.settings().warn_days);
+            let light =
+                deadline::warning(self.calendar(), today, row.due_on, row.step_due_on, self.settings().warn_days);
             let was = Warning::parse(&row.warning);
             let escalate = light == Warning::Red && row.escalated_at.is_none();
             if light == was && !escalate {

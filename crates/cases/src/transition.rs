@@ -85,7 +85,11 @@ impl Cases {
         for f in &action.files {
             crate::files::check(f, self.settings().max_file_bytes)?;
         }
-        let to_code = if t.to == BACK { case.back_step.clone().unwrap_or_else(|| workflow.first().code.clone()) } else { t.to.clone() };
+        let to_code = if t.to == BACK {
+            case.back_step.clone().unwrap_or_else(|| workflow.first().code.clone())
+        } else {
+            t.to.clone()
+        };
         let to = workflow.step(&to_code).ok_or_else(|| CaseError::Internal(format!("步骤 {to_code} 不存在")))?.clone();
         let from = case.current().cloned().ok_or_else(|| CaseError::Internal("当前步骤不存在".into()))?;
 
@@ -100,7 +104,8 @@ impl Cases {
         if to.pauses_clock && !from.pauses_clock {
             next.back_step = Some(from.code.clone());
             if let (Some(due), None) = (next.due_on, next.paused_on) {
-                next.days_left = Some(i32::try_from(deadline::remaining(cal, case.limit.unit, today, due)).unwrap_or(0));
+                next.days_left =
+                    Some(i32::try_from(deadline::remaining(cal, case.limit.unit, today, due)).unwrap_or(0));
                 next.paused_on = Some(today);
                 next.due_on = None;
             }
@@ -137,7 +142,9 @@ impl Cases {
                 let name = actor.label.split_once(':').map_or(actor.label.as_str(), |(_, n)| n).to_owned();
                 (ActorKind::Staff, access.account.map(|a| a.as_uuid()), name, actor)
             }
-            By::Applicant(account, actor) => (ActorKind::Applicant, Some(account.as_uuid()), "申请人".to_owned(), actor),
+            By::Applicant(account, actor) => {
+                (ActorKind::Applicant, Some(account.as_uuid()), "申请人".to_owned(), actor)
+            }
         };
         let mut tx = self.db().begin().await?;
         let changed = exec!(
@@ -168,10 +175,11 @@ impl Cases {
             tx.rollback().await?;
             return Err(CaseError::Stale);
         }
-        let seq: i32 = run!(tx, |c| sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
-            .bind(case.id)
-            .fetch_one(&mut *c)
-            .await)?;
+        let seq: i32 =
+            run!(tx, |c| sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
+                .bind(case.id)
+                .fetch_one(&mut *c)
+                .await)?;
         let event = record_event(
             &mut tx,
             case.id,
@@ -183,16 +191,22 @@ impl Cases {
         )
         .await?;
         store_files(&mut tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
-        let detail = format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
-        audit::record(&mut tx, actor, Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail))
-            .await?;
+        let detail =
+            format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
+        audit::record(
+            &mut tx,
+            actor,
+            Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail),
+        )
+        .await?;
         let row = store::row_by(&mut tx, "id", &case.id.to_string()).await?.ok_or(CaseError::NotFound)?;
         let told = match t.effect {
             Some(Effect::Grant) => "已办结（准予）".to_owned(),
             Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
             _ => format!("已{}", t.label.trim_start_matches("要求")),
         };
-        notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, event, &told, &to.name, note).await?;
+        notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, event, &told, &to.name, note)
+            .await?;
         tx.commit().await?;
         Ok(store::to_case(row)?.0)
     }
@@ -233,10 +247,17 @@ impl Cases {
         if !access.covers(Permission::CaseAssign, &target(&case)) {
             return Err(CaseError::Forbidden("您没有“分派办件”权限".into()));
         }
-        let colleague = self.identity().account(to).await.map_err(|_| CaseError::InvalidInput("所选工作人员不存在".into()))?;
+        let colleague =
+            self.identity().account(to).await.map_err(|_| CaseError::InvalidInput("所选工作人员不存在".into()))?;
         let their = self.identity().access(to).await?;
-        if colleague.kind != AccountKind::Staff || !colleague.active || !their.covers(Permission::CaseView, &target(&case)) {
-            return Err(CaseError::InvalidInput(format!("{}不能办理此办件（不是有权查看该部门办件的在岗工作人员）", colleague.real_name)));
+        if colleague.kind != AccountKind::Staff
+            || !colleague.active
+            || !their.covers(Permission::CaseView, &target(&case))
+        {
+            return Err(CaseError::InvalidInput(format!(
+                "{}不能办理此办件（不是有权查看该部门办件的在岗工作人员）",
+                colleague.real_name
+            )));
         }
         self.set_assignee(actor, &case, to, "case.assign").await
     }
@@ -256,7 +277,12 @@ impl Cases {
             tx.rollback().await?;
             return Err(CaseError::Stale);
         }
-        audit::record(&mut tx, actor, Event::success(what, "case", &case.serial_number).detail(to.as_uuid().to_string())).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Event::success(what, "case", &case.serial_number).detail(to.as_uuid().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.load(case.id).await?.0)
     }

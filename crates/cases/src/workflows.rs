@@ -11,12 +11,11 @@ impl Cases {
     /// The workflow new cases of `item_code` follow, and whether it is the item's own.
     pub async fn workflow_of(&self, item_code: &str) -> Result<(Workflow, bool), CaseError> {
         let mut conn = self.db().conn().await?;
-        let stored: Option<String> = run!(conn, |c| sqlx::query_scalar(
-            "SELECT definition FROM case_workflows WHERE item_code = $1"
-        )
-        .bind(item_code)
-        .fetch_optional(&mut *c)
-        .await)?;
+        let stored: Option<String> =
+            run!(conn, |c| sqlx::query_scalar("SELECT definition FROM case_workflows WHERE item_code = $1")
+                .bind(item_code)
+                .fetch_optional(&mut *c)
+                .await)?;
         match stored {
             Some(text) => Ok((Workflow::from_json(&text).map_err(CaseError::InvalidWorkflow)?, true)),
             None => Ok((Workflow::standard(), false)),

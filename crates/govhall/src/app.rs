@@ -47,7 +47,12 @@ pub fn job_registry(settings: &Settings, messaging: &Messaging, cases: &Cases) -
 }
 
 /// The case engine over `db`, with its message templates installed.
-async fn case_engine(settings: &Settings, db: &Db, identity: &Arc<Identity>, messaging: &Messaging) -> anyhow::Result<Cases> {
+async fn case_engine(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+) -> anyhow::Result<Cases> {
     let cases = Cases::new(
         db.clone(),
         identity.clone(),

@@ -2,7 +2,11 @@
 //! password, the whole standard workflow with pauses for 补齐补正, whitelisted transitions, data
 //! scopes, stale forms, the progress query and its throttling, warnings and escalation.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers unwrap: a failure there is the test failing")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers unwrap: a failure there is the test failing"
+)]
 
 mod common;
 
@@ -56,7 +60,10 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     let wa = staff_actor("李四");
     let applicant = Actor { id: Some(h.applicant), label: "个人:张三".into(), client_ip: String::new() };
     let case = cases.get(&worker, id).await.unwrap();
-    assert_eq!((case.step.as_str(), case.step_name.as_str(), case.applicant_masked.as_str()), ("received", "收件", "张*"));
+    assert_eq!(
+        (case.step.as_str(), case.step_name.as_str(), case.applicant_masked.as_str()),
+        ("received", "收件", "张*")
+    );
     assert!(case.step_due_on.is_some(), "收件 has a one-day deadline");
 
     // Only the whitelist: accepting straight from 收件 is refused, and so is a made-up action.
@@ -92,7 +99,8 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     assert_eq!(case.step, "review");
 
     // 补正 during review pauses the clock and keeps the days left; answering resumes it.
-    let case = cases.act(By::Staff(&worker, &wa), act(id, "request_supplement", "请补充近三个月社保证明")).await.unwrap();
+    let case =
+        cases.act(By::Staff(&worker, &wa), act(id, "request_supplement", "请补充近三个月社保证明")).await.unwrap();
     assert_eq!((case.step.as_str(), case.due_on), ("supplement", None));
     let left = case.days_left.unwrap();
     assert_eq!(left as u32, cal.working_days_between(case.paused_on.unwrap(), due));
@@ -112,7 +120,8 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     assert!(matches!(err, CaseError::InvalidFile(_)) && err.to_string().contains("不是 PDF"), "{err}");
     assert_eq!(cases.get(&worker, id).await.unwrap().step, "review", "nothing half-done");
     let pdf = NewFile { file_name: "../../决定书.pdf".into(), bytes: b"%PDF-1.4\n%%EOF\n".to_vec(), result: true };
-    let grant = Action { revision: Some(case.revision), files: vec![pdf], ..act(id, "grant", "符合条件，准予许可") };
+    let grant =
+        Action { revision: Some(case.revision), files: vec![pdf], ..act(id, "grant", "符合条件，准予许可") };
     let case = cases.act(By::Staff(&worker, &wa), grant).await.unwrap();
     assert_eq!((case.step.as_str(), case.outcome.map(|o| o.label())), ("decided", Some("准予")));
     assert!(case.decided_at.is_some() && case.is_open);

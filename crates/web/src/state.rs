@@ -1,13 +1,13 @@
 //! The one state object every handler receives.
 
 use crate::metrics::Metrics;
+use govhall_cases::Cases;
 use govhall_catalog::Catalog;
 use govhall_core::{Secret, WorkingCalendar, serde_lenient};
 use govhall_db::Db;
 use govhall_db::changes::ChangeFollower;
 use govhall_identity::Identity;
 use govhall_messaging::Messaging;
-use govhall_cases::Cases;
 use govhall_search::Search;
 use serde::{Deserialize, Serialize};
 use std::ops::Deref;

@@ -32,6 +32,9 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/items", "事项审核", Permission::ItemPublish),
     ("/admin/taxonomy", "事项分类", Permission::CatalogManage),
     ("/admin/search", "搜索管理", Permission::CatalogManage),
+    ("/admin/cases", "办件工作台", Permission::CaseView),
+    ("/admin/supervision", "电子监察", Permission::CaseSupervise),
+    ("/admin/workflows", "办理流程", Permission::WorkflowManage),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];

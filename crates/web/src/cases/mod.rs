@@ -1,6 +1,10 @@
-//! Cases over HTTP. So far the unified serial number service for other systems.
+//! Cases over HTTP: the unified serial number service for other systems, the staff workbench
+//! and 电子监察, workflow configuration, the progress query and 我的办件.
 
+pub(crate) mod progress;
 pub(crate) mod serials;
+pub(crate) mod supervision;
+pub(crate) mod workbench;
 
 use crate::AppError;
 use axum::http::StatusCode;

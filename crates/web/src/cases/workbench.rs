@@ -1,0 +1,438 @@
+//! The staff workbench (办件工作台): the inbox of cases the viewer's scope reaches, with
+//! filters and an Excel export; a case with its history, files and the actions its step allows;
+//! claiming and assigning; personal data opened on purpose (audited).
+
+use crate::AppError;
+use crate::auth::{RequestContext, SignedIn};
+use crate::html::{form_error, render, time, with_status};
+use crate::layout::Page;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use govhall_cases::files::NewFile;
+use govhall_cases::queries::{CaseFilter, PersonalData};
+use govhall_cases::transition::{Action, By};
+use govhall_cases::workflow::StepActor;
+use govhall_cases::{Case, CaseError, CaseEvent, CaseFile};
+use govhall_identity::{AccountKind, DepartmentId, Permission};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A case as a list row shows it.
+pub(crate) struct Row {
+    pub(crate) id: Uuid,
+    pub(crate) serial: String,
+    pub(crate) item: String,
+    pub(crate) department: String,
+    pub(crate) applicant: String,
+    pub(crate) step: String,
+    pub(crate) due: String,
+    pub(crate) warning: &'static str,
+    pub(crate) warning_label: &'static str,
+    pub(crate) assignee: String,
+    pub(crate) submitted: String,
+}
+
+pub(crate) fn row(c: &Case) -> Row {
+    Row {
+        id: c.id,
+        serial: c.serial_number.clone(),
+        item: c.item_name.clone(),
+        department: c.department_name.clone(),
+        applicant: c.applicant_masked.clone(),
+        step: c.step_name.clone(),
+        due: due_text(c),
+        warning: c.warning.as_str(),
+        warning_label: c.warning.label(),
+        assignee: c.assignee_name.clone().unwrap_or_default(),
+        submitted: time(c.submitted_at),
+    }
+}
+
+pub(crate) fn due_text(c: &Case) -> String {
+    match (c.due_on, c.paused_on, c.days_left) {
+        (_, Some(_), Some(left)) => format!("暂停计时（补正中，剩余 {left} 个工作日）"),
+        (Some(d), _, _) => d.format("%Y-%m-%d").to_string(),
+        _ if c.accepted_on.is_none() && c.is_open => "受理后计时".to_owned(),
+        _ => String::new(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    due_by: String,
+    #[serde(default)]
+    warning: String,
+    #[serde(default)]
+    mine: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<CaseFilter, AppError> {
+        let bad = |what: &str| AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_filter", what.to_owned());
+        let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let due_by = match self.due_by.trim() {
+            "" => None,
+            s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("办结期限应为 YYYY-MM-DD 格式的日期"))?),
+        };
+        let one_of = |s: &str, allowed: &[&str], what: &str| -> Result<Option<String>, AppError> {
+            match s.trim() {
+                "" => Ok(None),
+                v if allowed.contains(&v) => Ok(Some(v.to_owned())),
+                _ => Err(bad(what)),
+            }
+        };
+        Ok(CaseFilter {
+            step: text(&self.step).filter(|s| s.len() <= 40),
+            item_code: text(&self.item).filter(|s| s.len() <= 60),
+            due_by,
+            warning: one_of(&self.warning, &["warned", "red"], "预警（warning）应为 warned 或 red")?,
+            mine: one_of(&self.mine, &["mine", "unassigned"], "经办（mine）应为 mine 或 unassigned")?
+                .map(|m| m == "mine"),
+            state: one_of(&self.state, &["open", "closed", "all"], "状态（state）应为 open、closed 或 all")?,
+            serial: text(&self.serial),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/workbench.html")]
+struct WorkbenchPage {
+    page: Page,
+    q: ListQuery,
+    rows: Vec<Row>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    query_string: String,
+}
+
+const PER_PAGE: i64 = 30;
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    let filter = q.filter()?;
+    let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
+    let found = state.cases.list(&viewer.access, &filter, PER_PAGE, (page_no - 1) * PER_PAGE).await?;
+    let query_string = serde_urlencoded::to_string([
+        ("step", q.step.as_str()),
+        ("item", q.item.as_str()),
+        ("due_by", q.due_by.as_str()),
+        ("warning", q.warning.as_str()),
+        ("mine", q.mine.as_str()),
+        ("state", q.state.as_str()),
+        ("serial", q.serial.as_str()),
+    ])
+    .unwrap_or_default();
+    render(WorkbenchPage {
+        page: Page::new(&state, "办件工作台").with(&ctx),
+        rows: found.cases.iter().map(row).collect(),
+        total: found.total,
+        pages: (found.total + PER_PAGE - 1) / PER_PAGE,
+        page_no,
+        query_string,
+        q,
+    })
+}
+
+/// The inbox as filtered, as an Excel workbook (at most 10,000 rows).
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let filter = q.filter()?;
+    let found = state.cases.list(&viewer.access, &filter, 10_000, 0).await?;
+    let bytes = govhall_cases::export::workbook(&found.cases)?;
+    let event =
+        govhall_identity::audit::Event::success("case.export", "case", "").detail(format!("{} 件", found.total));
+    govhall_identity::audit::record_alone(&state.db, &ctx.actor(), event).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(
+            "attachment; filename=\"cases.xlsx\"; filename*=UTF-8''%E5%8A%9E%E4%BB%B6%E6%B8%85%E5%8D%95.xlsx",
+        ),
+    );
+    Ok(response)
+}
+
+struct ActionButton {
+    action: String,
+    label: String,
+    note_required: bool,
+    decides: bool,
+}
+
+struct EventView {
+    label: String,
+    step: String,
+    by: String,
+    note: String,
+    at: String,
+    files: Vec<(Uuid, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "cases/case.html")]
+struct CasePage {
+    page: Page,
+    case: Row,
+    c: Case,
+    limit: String,
+    accepted: String,
+    step_due: String,
+    outcome: String,
+    materials: Vec<(String, String)>,
+    events: Vec<EventView>,
+    actions: Vec<ActionButton>,
+    may_claim: bool,
+    colleagues: Vec<(Uuid, String)>,
+    personal: Option<PersonalData>,
+    form_lines: Vec<(String, String)>,
+    may_reveal: bool,
+    error: String,
+}
+
+fn event_views(events: &[CaseEvent], files: &[CaseFile], case: &Case) -> Vec<EventView> {
+    events
+        .iter()
+        .map(|e| EventView {
+            label: e.label.clone(),
+            step: case.workflow.step(&e.to_step).map_or_else(|| e.to_step.clone(), |s| s.name.clone()),
+            by: e.actor_name.clone(),
+            note: e.note.clone(),
+            at: time(e.at),
+            files: files.iter().filter(|f| f.event_id == e.id).map(|f| (f.id, f.file_name.clone())).collect(),
+        })
+        .collect()
+}
+
+async fn case_page(
+    state: &AppState,
+    viewer: &crate::auth::Viewer,
+    ctx: &RequestContext,
+    id: Uuid,
+    personal: Option<PersonalData>,
+    error: String,
+) -> Result<Html<String>, AppError> {
+    let access = &viewer.access;
+    let c = state.cases.get(access, id).await?;
+    let events = state.cases.history(id).await?;
+    let files = state.cases.files(access, id).await?;
+    let target = govhall_cases::queries::target(&c);
+    let mine = c.assignee_id.is_none_or(|a| Some(a) == access.account.map(|x| x.as_uuid()));
+    let can_override = access.covers(Permission::CaseAssign, &target);
+    let actions = if c.is_open && (mine || can_override) {
+        c.workflow
+            .actions_from(&c.step)
+            .filter(|t| c.workflow.permission_for(t).is_some_and(|p| access.covers(p, &target)))
+            .map(|t| ActionButton {
+                action: t.action.clone(),
+                label: t.label.clone(),
+                note_required: t.note_required,
+                decides: t.effect.is_some(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let may_claim = c.is_open
+        && c.assignee_id.is_none()
+        && matches!(c.current().map(|s| s.actor), Some(StepActor::Staff(p)) if access.covers(p, &target));
+    let colleagues = if c.is_open && can_override {
+        let department = DepartmentId::from_uuid(c.department_id);
+        let staff = state.identity.list_accounts("staff", Some(department), 200, 0).await?;
+        staff
+            .into_iter()
+            .filter(|a| a.active && a.kind == AccountKind::Staff)
+            .map(|a| (a.id.as_uuid(), a.real_name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let form_lines = personal
+        .as_ref()
+        .and_then(|p| p.form.as_object())
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect())
+        .unwrap_or_default();
+    let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    render(CasePage {
+        page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
+        case: row(&c),
+        limit: c.limit_label(),
+        accepted: date(c.accepted_on),
+        step_due: date(c.step_due_on),
+        outcome: c.outcome.map(|o| o.label().to_owned()).unwrap_or_default(),
+        materials: c.materials.iter().map(|m| (m.name.clone(), m.files.join("、"))).collect(),
+        events: event_views(&events, &files, &c),
+        actions,
+        may_claim,
+        colleagues,
+        may_reveal: personal.is_none() && access.covers(Permission::CaseViewPersonalData, &target),
+        personal,
+        form_lines,
+        error,
+        c,
+    })
+}
+
+fn case_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::from(CaseError::NotFound))
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
+    case_page(&state, &viewer, &ctx, case_id(&id)?, None, String::new()).await
+}
+
+/// Opens the personal data (a POST: it is audited).
+pub(crate) async fn reveal(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = case_id(&id)?;
+    match state.cases.personal_data(&viewer.access, &ctx.actor(), id).await {
+        Ok(data) => Ok(case_page(&state, &viewer, &ctx, id, Some(data), String::new()).await?.into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, case_page(&state, &viewer, &ctx, id, None, error).await?))
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    viewer: &crate::auth::Viewer,
+    ctx: &RequestContext,
+    id: Uuid,
+    result: Result<Case, CaseError>,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/cases/{id}")).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, case_page(state, viewer, ctx, id, None, error).await?))
+        }
+    }
+}
+
+/// Takes an action: multipart (note, revision, an optional file).
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let id = case_id(&id)?;
+    let mut action = Action { case: id, ..Action::default() };
+    let mut result_file = false;
+    let mut file: Option<NewFile> = None;
+    let broken = |_| AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_form", "表单内容不完整，请重新提交");
+    while let Some(field) = multipart.next_field().await.map_err(broken)? {
+        match field.name().unwrap_or_default() {
+            "action" => action.action = field.text().await.map_err(broken)?,
+            "note" => action.note = field.text().await.map_err(broken)?,
+            "revision" => action.revision = field.text().await.map_err(broken)?.trim().parse().ok(),
+            "result" => result_file = true,
+            "file" => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field.bytes().await.map_err(broken)?;
+                if !name.is_empty() || !bytes.is_empty() {
+                    file = Some(NewFile { file_name: name, bytes: bytes.to_vec(), result: false });
+                }
+            }
+            _ => {}
+        }
+    }
+    action.files = file.into_iter().map(|f| NewFile { result: result_file, ..f }).collect();
+    let actor = ctx.actor();
+    let result = state.cases.act(By::Staff(&viewer.access, &actor), action).await;
+    answer(&state, &viewer, &ctx, id, result).await
+}
+
+pub(crate) async fn claim(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = case_id(&id)?;
+    let result = state.cases.claim(&viewer.access, &ctx.actor(), id).await;
+    answer(&state, &viewer, &ctx, id, result).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AssignForm {
+    #[serde(default)]
+    to: String,
+}
+
+pub(crate) async fn assign(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<AssignForm>,
+) -> Result<Response, AppError> {
+    let id = case_id(&id)?;
+    let result = match Uuid::parse_str(form.to.trim()) {
+        Ok(to) => {
+            let to = govhall_identity::AccountId::from_uuid(to);
+            state.cases.assign(&viewer.access, &ctx.actor(), id, to).await
+        }
+        Err(_) => Err(CaseError::InvalidInput("请选择要分派的工作人员".into())),
+    };
+    answer(&state, &viewer, &ctx, id, result).await
+}
+
+/// A file of a case, for staff who may see it.
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let file = Uuid::parse_str(&file).map_err(|_| AppError::from(CaseError::NotFound))?;
+    let (meta, bytes) = state.cases.file(&viewer.access, None, case_id(&id)?, file).await?;
+    Ok(download(&meta, bytes))
+}
+
+/// A file as a download: its sniffed type, nosniff, never inline.
+pub(crate) fn download(meta: &CaseFile, bytes: Vec<u8>) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    let content_type =
+        HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let encoded = crate::auth::urlencode(&meta.file_name);
+    let disposition = format!("attachment; filename=\"file\"; filename*=UTF-8''{encoded}");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
