@@ -280,3 +280,43 @@ async fn searching_in_everyday_words_and_pinyin_narrowing_by_facets_in_chromium(
     browser.quit().await;
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_case_is_handled_in_the_workbench_and_followed_on_the_progress_page_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let h = common::CaseHall::new().await;
+    let browser = Browser::start().await;
+    let (id, serial, password) = h.submit("browser-1").await;
+    let t = &h.t;
+    browser.goto(&t.url("/login")).await;
+    browser.type_into("#login", common::WORKER_PHONE).await;
+    browser.type_into("#password", common::PASSWORD).await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
+    browser.goto(&t.url("/admin/cases")).await;
+    browser.wait_title("办件工作台 - 网上政务服务大厅").await;
+    browser.screenshot("workbench").await;
+    browser.click(&format!("a[href='/admin/cases/{id}']")).await;
+    browser.wait_source("开始预审").await;
+    browser.click("form.action-form button[type='submit']").await;
+    browser.wait_source("要求补齐补正").await;
+    browser.type_into("#n-request_supplement", "请补充营业执照副本").await;
+    browser.click("#n-request_supplement ~ button, form.action-form:nth-of-type(3) button").await;
+    let html = browser.wait_source("请补充营业执照副本").await;
+    assert!(html.contains("补齐补正"));
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.screenshot("case").await;
+
+    browser.goto(&t.url("/progress")).await;
+    browser.type_into("#p-serial", &serial).await;
+    browser.type_into("#p-password", &password).await;
+    browser.click("form[action='/progress'] button[type='submit']").await;
+    let html = browser.wait_source("办理过程").await;
+    assert!(html.contains("补齐补正") && !html.contains("请补充营业执照副本"), "no notes on the public page");
+    browser.screenshot("progress").await;
+    browser.quit().await;
+    h.t.stop().await;
+}

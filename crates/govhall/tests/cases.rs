@@ -94,7 +94,7 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     let limit = h.item.content.promised_limit.amount;
     let due = case.due_on.unwrap();
     assert!(due == cal.add_working_days(before, limit) || due == cal.add_working_days(after, limit), "{due}");
-    assert_eq!(case.accepted_on, Some(after).filter(|_| before == after).or(case.accepted_on));
+    assert!(case.accepted_on == Some(before) || case.accepted_on == Some(after));
     let case = cases.act(By::Staff(&worker, &wa), act(id, "start_review", "")).await.unwrap();
     assert_eq!(case.step, "review");
 
@@ -104,11 +104,13 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     assert_eq!((case.step.as_str(), case.due_on), ("supplement", None));
     let left = case.days_left.unwrap();
     assert_eq!(left as u32, cal.working_days_between(case.paused_on.unwrap(), due));
+    let before = china_date(chrono::Utc::now());
     let case = cases.act(By::Applicant(h.applicant, &applicant), act(id, "resubmit", "")).await.unwrap();
+    let after = china_date(chrono::Utc::now());
     assert_eq!(case.step, "review");
     assert_eq!(case.paused_on, None);
-    let today = china_date(chrono::Utc::now());
-    assert_eq!(case.due_on, Some(cal.add_working_days(today, left as u32)));
+    let resumed = case.due_on.unwrap();
+    assert!(resumed == cal.add_working_days(before, left as u32) || resumed == cal.add_working_days(after, left as u32));
 
     // A form shown before another change is refused rather than applied over it.
     let stale = Action { revision: Some(case.revision - 1), ..act(id, "grant", "") };

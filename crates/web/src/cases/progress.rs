@@ -96,7 +96,7 @@ struct ProgressPage {
 
 pub(crate) async fn page(State(state): State<AppState>, ctx: RequestContext) -> Result<Html<String>, AppError> {
     render(ProgressPage {
-        page: Page::new(&state, "办件进度查询").with(&ctx),
+        page: Page::new(&state, "办件进度查询").with(&ctx).in_section("progress"),
         serial: String::new(),
         error: String::new(),
         timeline: None,
@@ -118,7 +118,7 @@ pub(crate) async fn query(
     ctx: RequestContext,
     axum::Form(form): axum::Form<ProgressQuery>,
 ) -> Result<Response, AppError> {
-    let page = Page::new(&state, "办件进度查询").with(&ctx);
+    let page = Page::new(&state, "办件进度查询").with(&ctx).in_section("progress");
     let serial = form.serial_number.trim().to_owned();
     if serial.is_empty() || form.query_password.trim().is_empty() {
         let error = "请填写申办编号和查询密码".to_owned();
