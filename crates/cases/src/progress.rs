@@ -156,12 +156,10 @@ impl Cases {
             return Err(CaseError::ProgressLocked(minutes.max(1)));
         }
         let found = if serial.bytes().all(|b| b.is_ascii_digit()) { self.load_by_serial(&serial).await? } else { None };
-        let stored = found.as_ref().map_or_else(
-            || govhall_identity::crypto::dummy_password_hash().to_owned(),
-            |(_, row)| row.query_password_hash.clone(),
-        );
-        let typed = query_password.chars().take(40).collect::<String>();
-        let right = tokio::task::spawn_blocking(move || password::verify(&typed, &stored)).await.unwrap_or(false);
+        let keys = self.identity().keys();
+        let typed: String = query_password.chars().take(40).collect();
+        let right =
+            found.as_ref().is_some_and(|(_, row)| password::verify(keys, &serial, &typed, &row.query_password_hash));
         match found {
             Some((case, _)) if right => {
                 let events = self.history(case.id).await?;

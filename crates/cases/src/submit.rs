@@ -86,10 +86,6 @@ impl Cases {
         let nature: u8 = guide.content.nature_code.parse().unwrap_or(11);
         let prefix = SerialPrefix::new(&guide.item.region_code, self.settings().service_number, nature)?;
         let query_password = password::generate();
-        let typed = query_password.clone();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
-            .await
-            .map_err(|e| CaseError::Internal(e.to_string()))??;
         let limit = deadline::applicable_limit(guide.content.promised_limit, guide.content.statutory_limit);
         let keys = self.identity().keys();
         let now = self.db().now();
@@ -109,6 +105,7 @@ impl Cases {
             return Ok(Submitted { case_id: existing.id, serial_number: serial, query_password: None });
         }
         let id = Uuid::now_v7();
+        let hash = password::hash(keys, &serial, &query_password);
         exec!(
             tx,
             sqlx::query(

@@ -372,6 +372,11 @@ async fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::
     let result = async {
         match command {
             ClientCommand::Add { name, service } => {
+                if service == i32::from(settings.cases.service_number) {
+                    anyhow::bail!(
+                        "发号服务编号 {service:02} 是本大厅自己的编号（配置 [cases] service_number），请为接入系统另选一个"
+                    );
+                }
                 let (client, key) = clients::create(&db, &actor, &name, service, &["serial_numbers"])
                     .await
                     .map_err(|e| anyhow::anyhow!(e.message()))?;

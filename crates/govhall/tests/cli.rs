@@ -354,6 +354,8 @@ fn api_clients_from_the_command_line() {
     assert!(!ok && err.contains("已被使用"), "{err}");
     let (ok, _, err) = output(govhall(dir.path()).args(["client", "add", "--name", "另一个", "--service", "100"]));
     assert!(!ok && err.contains("1 到 99"), "{err}");
+    let (ok, _, err) = output(govhall(dir.path()).args(["client", "add", "--name", "另一个", "--service", "1"]));
+    assert!(!ok && err.contains("本大厅自己的编号"), "the hall's own service number: {err}");
     let (ok, out, _) = output(govhall(dir.path()).args(["client", "disable", "--name", "现场大厅系统"]));
     assert!(ok && out.contains("已停用"), "{out}");
     let (_, out, _) = output(govhall(dir.path()).args(["client", "list"]));
