@@ -51,17 +51,27 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), CaseError> {
     Ok(())
 }
 
+/// What the applicant is told of one step.
+pub(crate) struct Told<'a> {
+    /// The history entry (keys the messages, so a retried step sends nothing twice).
+    pub event_id: Uuid,
+    /// What happened (已受理).
+    pub event: &'a str,
+    /// The step the case is in now.
+    pub step: &'a str,
+    /// Staff's note.
+    pub note: &'a str,
+}
+
 /// Tells the applicant of a case's step, in `tx` (so it goes out only if the step commits).
 pub(crate) async fn applicant(
     tx: &mut Tx,
     messaging: &Messaging,
     keys: &Keys,
     row: &CaseRow,
-    event_id: Uuid,
-    event: &str,
-    step: &str,
-    note: &str,
+    told: Told<'_>,
 ) -> Result<(), CaseError> {
+    let Told { event_id, event, step, note } = told;
     let due = row.due_on.map(|d| d.format("%Y年%m月%d日").to_string()).unwrap_or_default();
     let params = json!({
         "item": row.item_name, "serial": row.serial_number, "event": event, "step": step,

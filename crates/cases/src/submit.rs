@@ -152,7 +152,8 @@ impl Cases {
         let actor = Actor { id: Some(s.applicant), label: applicant.label, client_ip: String::new() };
         audit::record(&mut tx, &actor, Event::success("case.submit", "case", &serial).detail(&guide.item.name)).await?;
         let row = store::row_by(&mut tx, "id", &id.to_string()).await?.ok_or(CaseError::NotFound)?;
-        notify::applicant(&mut tx, self.messaging(), keys, &row, event, "已提交，等待收件", &first.name, "").await?;
+        let told = notify::Told { event_id: event, event: "已提交，等待收件", step: &first.name, note: "" };
+        notify::applicant(&mut tx, self.messaging(), keys, &row, told).await?;
         tx.commit().await?;
         Ok(Submitted { case_id: id, serial_number: serial, query_password: Some(query_password) })
     }

@@ -205,8 +205,8 @@ impl Cases {
             Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
             _ => format!("已{}", t.label.trim_start_matches("要求")),
         };
-        notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, event, &told, &to.name, note)
-            .await?;
+        let told = notify::Told { event_id: event, event: &told, step: &to.name, note };
+        notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, told).await?;
         tx.commit().await?;
         Ok(store::to_case(row)?.0)
     }

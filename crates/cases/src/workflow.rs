@@ -119,7 +119,7 @@ impl Workflow {
                 supplement,
                 step("accepted", "受理", review, Some(1)),
                 step("review", "审查", Staff(Permission::CaseDecide), None),
-                step("decided", "办结", review, Some(2)),
+                step("decided", "办结", review, None),
                 step("rejected", "不予受理", Nobody, None),
                 step("delivered", "送达", Nobody, None),
                 step("withdrawn", "已撤回", Nobody, None),

@@ -28,7 +28,10 @@ async fn main() {
         cases.push((serial, password));
     }
     let submit_secs = started.elapsed().as_secs_f64();
-    println!("{backend}: {CASES} cases submitted in {submit_secs:.1} s ({:.0}/s, one at a time)", CASES as f64 / submit_secs);
+    println!(
+        "{backend}: {CASES} cases submitted in {submit_secs:.1} s ({:.0}/s, one at a time)",
+        CASES as f64 / submit_secs
+    );
     let cases = Arc::new(cases);
     let url = h.t.url("/api/v1/progress-queries");
     let until = Instant::now() + Duration::from_secs(SECONDS);

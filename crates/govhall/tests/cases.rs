@@ -110,7 +110,9 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     assert_eq!(case.step, "review");
     assert_eq!(case.paused_on, None);
     let resumed = case.due_on.unwrap();
-    assert!(resumed == cal.add_working_days(before, left as u32) || resumed == cal.add_working_days(after, left as u32));
+    assert!(
+        resumed == cal.add_working_days(before, left as u32) || resumed == cal.add_working_days(after, left as u32)
+    );
 
     // A form shown before another change is refused rather than applied over it.
     let stale = Action { revision: Some(case.revision - 1), ..act(id, "grant", "") };

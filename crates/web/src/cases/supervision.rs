@@ -52,7 +52,7 @@ struct WorkflowPage {
     own: bool,
     text: String,
     steps: Vec<StepView>,
-    moves: Vec<(String, String, String, bool)>,
+    moves: Vec<MoveView>,
     error: String,
     saved: bool,
 }
@@ -65,7 +65,10 @@ pub(crate) struct WorkflowQuery {
     saved: Option<u8>,
 }
 
-fn describe(w: &Workflow) -> (Vec<StepView>, Vec<(String, String, String, bool)>) {
+/// A transition as the table shows it: from, label, to, whether a note is required.
+type MoveView = (String, String, String, bool);
+
+fn describe(w: &Workflow) -> (Vec<StepView>, Vec<MoveView>) {
     let name = |code: &str| w.step(code).map_or_else(|| "返回原环节".to_owned(), |s| s.name.clone());
     let steps = w
         .steps
