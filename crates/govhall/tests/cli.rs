@@ -177,15 +177,41 @@ async fn the_standalone_worker_runs_jobs_enqueued_by_another_process() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = govhall(dir.path());
-    cmd.arg("--data-dir").arg(t.data_dir()).env("GOVHALL_JOBS__POLL_INTERVAL_MS", "60000");
+    // Info: the test follows the worker's log (started, each job done).
+    cmd.arg("--data-dir")
+        .arg(t.data_dir())
+        .env("GOVHALL_JOBS__POLL_INTERVAL_MS", "60000")
+        .env("GOVHALL_IDENTITY__MASTER_KEY", common::MASTER_KEY)
+        .env("RUST_LOG", "info");
     if let Some(url) = &t.database_url {
         cmd.env("DATABASE_URL", url);
     }
     let mut worker = cmd.arg("worker").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (stderr, log) = (worker.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            // Read to the end: a closed pipe would fail the worker's next log line.
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let wait_for = async |what: &str, times: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while log.lock().unwrap().matches(what).count() < times {
+            assert!(Instant::now() < deadline, "no {times} × {what:?} in the worker's log: {}", log.lock().unwrap());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    wait_for("job worker started", 1).await;
     let db = match kept {
         None => {
-            // Give the worker time to run them, stop it, then look.
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            // Let the worker run them, stop it, then look.
+            wait_for("housekeeping done", 10).await;
             assert!(terminate(&mut worker).success(), "the worker stops cleanly on SIGTERM");
             t.open().await.unwrap()
         }
@@ -214,6 +240,7 @@ async fn the_standalone_worker_runs_jobs_enqueued_by_another_process() {
     if !sqlite {
         assert!(terminate(&mut worker).success(), "the worker stops cleanly on SIGTERM");
     }
+    reader.join().unwrap();
     db.close().await;
     t.cleanup().await;
 }
