@@ -29,19 +29,37 @@ pub fn due_date(calendar: &WorkingCalendar, limit: TimeLimit, accepted: NaiveDat
 }
 
 /// What is left of a running limit on `today`, kept while the clock is paused: working days
-/// (or natural days) after today up to the due date.
-pub fn remaining(calendar: &WorkingCalendar, unit: LimitUnit, today: NaiveDate, due: NaiveDate) -> u32 {
+/// (or natural days) after today up to the due date; negative when the due date has passed, so
+/// that a pause never wipes out lateness.
+pub fn remaining(calendar: &WorkingCalendar, unit: LimitUnit, today: NaiveDate, due: NaiveDate) -> i64 {
     match unit {
-        LimitUnit::NaturalDays => u32::try_from((due - today).num_days().max(0)).unwrap_or(0),
-        _ => calendar.working_days_between(today, due),
+        LimitUnit::NaturalDays => (due - today).num_days(),
+        _ if due >= today => i64::from(calendar.working_days_between(today, due)),
+        // Late: as many working days as passed since the due date (at least one).
+        _ => -i64::from(calendar.working_days_between(due, today).max(1)),
     }
 }
 
-/// The due date once the clock runs again on `today` with `left` days left.
-pub fn resumed_due(calendar: &WorkingCalendar, unit: LimitUnit, today: NaiveDate, left: u32) -> NaiveDate {
+/// The due date once the clock runs again on `today` with `left` days left (before today when
+/// `left` is negative: the case was already late).
+pub fn resumed_due(calendar: &WorkingCalendar, unit: LimitUnit, today: NaiveDate, left: i64) -> NaiveDate {
+    let days = Days::new(left.unsigned_abs());
     match unit {
-        LimitUnit::NaturalDays => today.checked_add_days(Days::new(u64::from(left))).unwrap_or(today),
-        _ => calendar.add_working_days(today, left),
+        LimitUnit::NaturalDays if left >= 0 => today.checked_add_days(days).unwrap_or(today),
+        LimitUnit::NaturalDays => today.checked_sub_days(days).unwrap_or(today),
+        _ if left >= 0 => calendar.add_working_days(today, u32::try_from(left).unwrap_or(u32::MAX)),
+        _ => {
+            let mut date = today;
+            let mut back = left.unsigned_abs();
+            while back > 0 {
+                let Some(previous) = date.pred_opt() else { break };
+                date = previous;
+                if calendar.is_working_day(date) {
+                    back -= 1;
+                }
+            }
+            date
+        }
     }
 }
 
@@ -150,6 +168,12 @@ mod tests {
         assert_eq!(resumed_due(&cal, LimitUnit::WorkingDays, d("2025-10-20"), left), d("2025-10-28"));
         let left = remaining(&cal, LimitUnit::NaturalDays, d("2025-09-26"), d("2025-10-06"));
         assert_eq!(resumed_due(&cal, LimitUnit::NaturalDays, d("2025-10-20"), left), d("2025-10-30"));
+        // Paused when already two working days late (due Thu 10-09, paused Sat 10-11, a make-up
+        // day): resumed Mon 10-20, it is still two working days late — due Thu 10-16.
+        let late = remaining(&cal, LimitUnit::WorkingDays, d("2025-10-11"), d("2025-10-09"));
+        assert_eq!(late, -2);
+        assert_eq!(resumed_due(&cal, LimitUnit::WorkingDays, d("2025-10-20"), late), d("2025-10-16"));
+        assert_eq!(warning(&cal, d("2025-10-20"), Some(d("2025-10-16")), None, 2), Warning::Red);
     }
 
     #[test]

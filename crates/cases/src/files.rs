@@ -35,16 +35,40 @@ fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
     }
 }
 
-/// The last part of an uploaded name, without control characters or path tricks.
+/// Invisible characters that reorder or hide text (a right-to-left override can make
+/// `exe.pdf` read as `fdp.exe`).
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// The last part of an uploaded name, without control or format characters or path tricks.
 pub fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .filter(|c| !c.is_control() && !is_format(*c) && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
         .take(100)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() { "附件".to_owned() } else { cleaned }
+}
+
+/// The name a file is kept under: cleaned, with the extension of what it really is.
+fn stored_name(name: &str, content_type: &str) -> String {
+    let ext = match content_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "ofd",
+    };
+    let cleaned = clean_name(name);
+    match cleaned.rsplit_once('.') {
+        Some((_, old)) if old.eq_ignore_ascii_case(ext) || (ext == "jpg" && old.eq_ignore_ascii_case("jpeg")) => {
+            cleaned
+        }
+        Some((stem, _)) if !stem.is_empty() => format!("{stem}.{ext}"),
+        _ => format!("{cleaned}.{ext}"),
+    }
 }
 
 /// Checks a file; the error names it and says what is wrong.
@@ -81,7 +105,7 @@ pub(crate) async fn store_files(
             .bind(case)
             .bind(event)
             .bind(if file.result { "result" } else { "attachment" })
-            .bind(clean_name(&file.file_name))
+            .bind(stored_name(&file.file_name, content_type))
             .bind(content_type)
             .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
             .bind(hex::encode(Sha256::digest(&file.bytes)))
@@ -158,5 +182,32 @@ impl Cases {
             return Err(CaseError::NotFound);
         }
         Ok((meta, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_paths_and_tricks_and_take_the_real_type() {
+        assert_eq!(stored_name("../../决定书.pdf", "application/pdf"), "决定书.pdf");
+        assert_eq!(stored_name("通知书.html", "application/pdf"), "通知书.pdf");
+        assert_eq!(stored_name("photo.JPEG", "image/jpeg"), "photo.JPEG");
+        assert_eq!(stored_name("结果\u{202E}fdp.exe", "application/pdf"), "结果fdp.pdf");
+        assert_eq!(stored_name("C:\\tmp\\a.png", "image/png"), "a.png");
+        assert_eq!(stored_name("...", "image/png"), "附件.png");
+        assert_eq!(clean_name("a\u{0000}b\"c"), "abc");
+    }
+
+    #[test]
+    fn content_decides_not_the_name() {
+        let file = |name: &str, bytes: &[u8]| NewFile { file_name: name.into(), bytes: bytes.to_vec(), result: true };
+        assert!(check(&file("a.pdf", b"%PDF-1.7"), 100).is_ok());
+        assert!(check(&file("a.pdf", b"<html>"), 100).is_err());
+        assert!(check(&file("a.pdf", b"MZ\x90"), 100).is_err());
+        assert!(check(&file("a.zip", b"PK\x03\x04"), 100).is_err(), "a zip is OFD only by name");
+        assert!(check(&file("a.pdf", b""), 100).unwrap_err().to_string().contains("空的"));
+        assert!(check(&file("a.pdf", &[b'%'; 200]), 100).unwrap_err().to_string().contains("超过"));
     }
 }

@@ -55,7 +55,6 @@ impl Outcome {
 pub(crate) struct CaseRow {
     pub id: Uuid,
     pub serial_number: String,
-    pub query_password_hash: String,
     pub item_code: String,
     pub item_version: i32,
     pub item_name: String,
@@ -92,7 +91,7 @@ pub(crate) struct CaseRow {
     pub revision: i32,
 }
 
-pub(crate) const CASE_COLUMNS: &str = "c.id, c.serial_number, c.query_password_hash, c.item_code, \
+pub(crate) const CASE_COLUMNS: &str = "c.id, c.serial_number, c.item_code, \
     c.item_version, c.item_name, c.department_id, d.name AS department_name, c.region_code, c.applicant_id, \
     c.enterprise_id, c.applicant_name, c.applicant_number_enc, c.contact_phone_enc, c.form_enc, c.materials, \
     c.workflow, c.step, c.back_step, c.is_open, c.outcome, c.limit_unit, c.limit_amount, c.accepted_on, c.due_on, \

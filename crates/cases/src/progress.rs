@@ -141,6 +141,17 @@ impl Cases {
         if by_client >= settings.client_failures {
             return Err(CaseError::ProgressThrottled);
         }
+        // The attempt counts before it is checked (and is forgotten if right), so that tries
+        // sent at once cannot slip past the lock together.
+        let attempt = Uuid::now_v7();
+        exec!(
+            conn,
+            sqlx::query("INSERT INTO progress_failures (id, client, serial, at) VALUES ($1, $2, $3, $4)")
+                .bind(attempt)
+                .bind(client)
+                .bind(&serial)
+                .bind(now)
+        )?;
         let since = now - Duration::minutes(settings.lock_minutes);
         let recent: Vec<DateTime<Utc>> = run!(conn, |c| sqlx::query_scalar(
             "SELECT at FROM progress_failures WHERE serial = $1 AND at > $2 ORDER BY at"
@@ -149,35 +160,31 @@ impl Cases {
         .bind(since)
         .fetch_all(&mut *c)
         .await)?;
-        drop(conn);
-        if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= settings.lock_failures {
+        // This attempt is one of them: locked when the earlier failures reach the limit.
+        if i64::try_from(recent.len()).unwrap_or(i64::MAX) > settings.lock_failures {
+            exec!(conn, sqlx::query("DELETE FROM progress_failures WHERE id = $1").bind(attempt))?;
             let oldest = recent.first().copied().unwrap_or(now);
             let minutes = ((oldest + Duration::minutes(settings.lock_minutes) - now).num_seconds() + 59) / 60;
             return Err(CaseError::ProgressLocked(minutes.max(1)));
         }
-        let found = if serial.bytes().all(|b| b.is_ascii_digit()) { self.load_by_serial(&serial).await? } else { None };
+        // The same work whether or not the number exists: one indexed read, one keyed hash.
+        let stored: Option<String> =
+            run!(conn, |c| sqlx::query_scalar("SELECT query_password_hash FROM cases WHERE serial_number = $1")
+                .bind(&serial)
+                .fetch_optional(&mut *c)
+                .await)?;
         let keys = self.identity().keys();
         let typed: String = query_password.chars().take(40).collect();
-        let right =
-            found.as_ref().is_some_and(|(_, row)| password::verify(keys, &serial, &typed, &row.query_password_hash));
-        match found {
-            Some((case, _)) if right => {
-                let events = self.history(case.id).await?;
-                Ok(timeline(&case, &events, false))
-            }
-            _ => {
-                let mut conn = self.db().conn().await?;
-                exec!(
-                    conn,
-                    sqlx::query("INSERT INTO progress_failures (id, client, serial, at) VALUES ($1, $2, $3, $4)")
-                        .bind(Uuid::now_v7())
-                        .bind(client)
-                        .bind(&serial)
-                        .bind(now)
-                )?;
-                Err(CaseError::ProgressNotFound)
-            }
+        let unknown = "0".repeat(64);
+        let right = password::verify(keys, &serial, &typed, stored.as_deref().unwrap_or(&unknown)) && stored.is_some();
+        if !right {
+            return Err(CaseError::ProgressNotFound);
         }
+        exec!(conn, sqlx::query("DELETE FROM progress_failures WHERE id = $1").bind(attempt))?;
+        drop(conn);
+        let (case, _) = self.load_by_serial(&serial).await?.ok_or(CaseError::ProgressNotFound)?;
+        let events = self.history(case.id).await?;
+        Ok(timeline(&case, &events, false))
     }
 
     /// The applicant's own timeline, with notes.

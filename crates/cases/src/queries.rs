@@ -162,7 +162,7 @@ impl Cases {
             .bind(offset)
             .fetch_all(&mut *c)
             .await)?;
-        let cases = rows.into_iter().map(|r| store::to_case(r).map(|(c, _)| c)).collect::<Result<_, _>>()?;
+        let cases = store::readable(rows);
         Ok(CasePage { total, cases })
     }
 
@@ -231,7 +231,7 @@ impl Cases {
             .bind(offset)
             .fetch_all(&mut *c)
             .await)?;
-        rows.into_iter().map(|r| store::to_case(r).map(|(c, _)| c)).collect()
+        Ok(store::readable(rows))
     }
 
     /// One of the applicant's cases, by serial number (otherwise: not found).
@@ -273,6 +273,6 @@ impl Cases {
         let mut conn = self.db().conn().await?;
         let rows: Vec<CaseRow> =
             run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(limit).fetch_all(&mut *c).await)?;
-        rows.into_iter().map(|r| store::to_case(r).map(|(c, _)| c)).collect()
+        Ok(store::readable(rows))
     }
 }

@@ -51,6 +51,14 @@ pub async fn issue_in(
     if let Some(key) = idempotency_key {
         check_key(key)?;
         if let Some(number) = by_key(tx, issuer, key).await? {
+            if number.prefix() != prefix {
+                return Err(ValueError::new(
+                    "invalid_idempotency_key",
+                    "幂等键",
+                    format!("已用于另一类编号（{}），请换一个", number),
+                )
+                .into());
+            }
             return Ok(number);
         }
     }

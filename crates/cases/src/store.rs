@@ -11,7 +11,10 @@ use govhall_db::{Target, run, sqlx, sqlx::AssertSqlSafe};
 use uuid::Uuid;
 
 pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
-    let workflow = Workflow::from_json(&row.workflow).map_err(CaseError::Internal)?;
+    // Checked when it was saved; read as stored, so that a later, stricter check never locks
+    // old cases out of every list.
+    let workflow: Workflow = serde_json::from_str(&row.workflow)
+        .map_err(|e| CaseError::Internal(format!("办件 {} 的流程无法读取：{e}", row.serial_number)))?;
     let step_name = workflow.step(&row.step).map_or_else(|| row.step.clone(), |s| s.name.clone());
     let materials: Vec<SubmittedMaterial> = serde_json::from_str(&row.materials).unwrap_or_default();
     let case = Case {
@@ -50,6 +53,20 @@ pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
         materials,
     };
     Ok((case, row))
+}
+
+/// The cases of `rows` that can be read; one that cannot is logged and left out, so that one
+/// damaged row never empties a whole list.
+pub(crate) fn readable(rows: Vec<CaseRow>) -> Vec<Case> {
+    rows.into_iter()
+        .filter_map(|r| match to_case(r) {
+            Ok((case, _)) => Some(case),
+            Err(e) => {
+                tracing::error!(error = %e, "a case left out of a list");
+                None
+            }
+        })
+        .collect()
 }
 
 pub(crate) async fn row_by(conn: &mut impl Target, column: &str, value: &str) -> Result<Option<CaseRow>, CaseError> {

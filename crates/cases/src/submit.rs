@@ -8,6 +8,7 @@ use govhall_catalog::store::guide;
 use govhall_core::SerialPrefix;
 use govhall_db::{Tx, exec, sqlx};
 use govhall_identity::audit::{self, Actor, Event};
+use govhall_identity::crypto::sm3_hex;
 use govhall_identity::{AccountId, EnterpriseId};
 use uuid::Uuid;
 
@@ -95,13 +96,18 @@ impl Cases {
         let form = serde_json::to_string(&s.form).map_err(|e| CaseError::InvalidInput(e.to_string()))?;
         let materials = serde_json::to_string(&s.materials).map_err(|e| CaseError::InvalidInput(e.to_string()))?;
 
+        // The applicant's key, for this item: nobody else's submission can collide with it.
+        if s.idempotency_key.is_empty() || s.idempotency_key.len() > 200 {
+            return Err(CaseError::InvalidInput("提交标识（idempotency_key）应为 1 到 200 个字符".into()));
+        }
+        let key = format!(
+            "case:{}",
+            sm3_hex(format!("{}:{}:{}", s.applicant.as_uuid(), s.item_code, s.idempotency_key).as_bytes())
+        );
         let mut tx = self.db().begin().await?;
-        let serial = serials::issue_in(&mut tx, prefix, HALL_ISSUER, Some(&s.idempotency_key)).await?.to_string();
+        let serial = serials::issue_in(&mut tx, prefix, HALL_ISSUER, Some(&key)).await?.to_string();
         if let Some(existing) = store::row_by(&mut tx, "serial_number", &serial).await? {
             tx.rollback().await?;
-            if existing.applicant_id != s.applicant.as_uuid() {
-                return Err(CaseError::InvalidInput("该申报已提交".into()));
-            }
             return Ok(Submitted { case_id: existing.id, serial_number: serial, query_password: None });
         }
         let id = Uuid::now_v7();

@@ -74,20 +74,35 @@ impl Cases {
             if light == was && !escalate {
                 continue;
             }
-            let (case, row) = store::to_case(row)?;
+            let (case, row) = match store::to_case(row) {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::error!(error = %e, "a case the sweep cannot read");
+                    continue;
+                }
+            };
             let params = json!({
                 "item": case.item_name, "serial": case.serial_number, "step": case.step_name,
                 "due": case.due_on.or(case.step_due_on).map(|d| d.format("%Y年%m月%d日").to_string()).unwrap_or_default(),
                 "department": case.department_name, "handler": case.assignee_name.clone().unwrap_or_default(),
             });
             let mut tx = self.db().begin().await?;
-            exec!(
+            // Only the case as read: a case moved meanwhile keeps the light its move gave it.
+            let changed = exec!(
                 tx,
-                sqlx::query("UPDATE cases SET warning = $1, escalated_at = COALESCE(escalated_at, $2) WHERE id = $3")
-                    .bind(light.as_str())
-                    .bind(if escalate { Some(now) } else { None })
-                    .bind(case.id)
+                sqlx::query(
+                    "UPDATE cases SET warning = $1, escalated_at = COALESCE(escalated_at, $2)
+                     WHERE id = $3 AND revision = $4 AND is_open AND decided_at IS NULL AND paused_on IS NULL"
+                )
+                .bind(light.as_str())
+                .bind(if escalate { Some(now) } else { None })
+                .bind(case.id)
+                .bind(case.revision)
             )?;
+            if changed == 0 {
+                tx.rollback().await?;
+                continue;
+            }
             if light == Warning::Yellow && was == Warning::None {
                 swept.yellow += 1;
                 if let Some(handler) = case.assignee_id {

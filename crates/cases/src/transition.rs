@@ -11,7 +11,7 @@ use crate::workflow::{BACK, Effect, StepActor};
 use crate::{CaseError, Cases, notify, store};
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::audit::{self, Actor, Event};
-use govhall_identity::{Access, AccountId, AccountKind, Permission};
+use govhall_identity::{Access, AccountId, AccountKind, Permission, Target};
 use uuid::Uuid;
 
 /// Who moves a case.
@@ -58,10 +58,7 @@ impl Cases {
                 if !access.covers(p, &target(&case)) {
                     return Err(CaseError::Forbidden(format!("您没有“{}”权限，不能办理“{}”", p.label(), t.label)));
                 }
-                if let Some(holder) = case.assignee_id
-                    && Some(holder) != access.account.map(|a| a.as_uuid())
-                    && !access.covers(Permission::CaseAssign, &target(&case))
-                {
+                if self.held_by_another(access, &case, p).await? {
                     let name = case.assignee_name.clone().unwrap_or_default();
                     return Err(CaseError::Forbidden(format!("该办件由{name}经办，请联系经办人或分派人员")));
                 }
@@ -104,8 +101,8 @@ impl Cases {
         if to.pauses_clock && !from.pauses_clock {
             next.back_step = Some(from.code.clone());
             if let (Some(due), None) = (next.due_on, next.paused_on) {
-                next.days_left =
-                    Some(i32::try_from(deadline::remaining(cal, case.limit.unit, today, due)).unwrap_or(0));
+                let left = deadline::remaining(cal, case.limit.unit, today, due);
+                next.days_left = Some(i32::try_from(left).unwrap_or(if left < 0 { i32::MIN } else { i32::MAX }));
                 next.paused_on = Some(today);
                 next.due_on = None;
             }
@@ -113,11 +110,14 @@ impl Cases {
         if from.pauses_clock && !to.pauses_clock {
             next.back_step = None;
             if let (Some(_), Some(left)) = (next.paused_on, next.days_left) {
-                let left = u32::try_from(left).unwrap_or(0);
-                next.due_on = Some(deadline::resumed_due(cal, case.limit.unit, today, left));
+                next.due_on = Some(deadline::resumed_due(cal, case.limit.unit, today, i64::from(left)));
                 next.paused_on = None;
                 next.days_left = None;
             }
+        }
+        if to.actor == StepActor::Nobody && t.effect != Some(Effect::Deliver) {
+            // Ended before a decision (不予受理, 撤回): no clock any more.
+            (next.due_on, next.paused_on, next.days_left) = (None, None, None);
         }
         next.step_due_on = to.deadline_days.map(|d| cal.add_working_days(today, d));
         let mut outcome = row.outcome.clone();
@@ -203,12 +203,52 @@ impl Cases {
         let told = match t.effect {
             Some(Effect::Grant) => "已办结（准予）".to_owned(),
             Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
-            _ => format!("已{}", t.label.trim_start_matches("要求")),
+            Some(Effect::Accept) => "已受理".to_owned(),
+            Some(Effect::Reject) => "不予受理".to_owned(),
+            Some(Effect::Deliver) => "办理结果已送达".to_owned(),
+            Some(Effect::Withdraw) => "已撤回".to_owned(),
+            None if to.pauses_clock => "需要您补齐补正材料".to_owned(),
+            None if kind == ActorKind::Applicant => format!("已{}，进入“{}”环节", t.label, to.name),
+            None => format!("进入“{}”环节", to.name),
         };
         let told = notify::Told { event_id: event, event: &told, step: &to.name, note };
         notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, told).await?;
         tx.commit().await?;
         Ok(store::to_case(row)?.0)
+    }
+
+    /// Whether someone other than the viewer holds the case and may act at its step with `p`
+    /// (a holder who cannot act at the step does not keep others out), and the viewer cannot
+    /// override with `case.assign`.
+    async fn held_by_another(&self, access: &Access, case: &Case, p: Permission) -> Result<bool, CaseError> {
+        let Some(holder) = case.assignee_id else { return Ok(false) };
+        if Some(holder) == access.account.map(|a| a.as_uuid()) || access.covers(Permission::CaseAssign, &target(case)) {
+            return Ok(false);
+        }
+        let holder = AccountId::from_uuid(holder);
+        let theirs = self.identity().access(holder).await?;
+        Ok(theirs.covers(p, &Target { owner: Some(holder), ..target(case) }))
+    }
+
+    /// The moves `access` may make on `case` now (for the workbench's buttons).
+    pub async fn staff_actions(
+        &self,
+        access: &Access,
+        case: &Case,
+    ) -> Result<Vec<crate::workflow::Transition>, CaseError> {
+        if !case.is_open {
+            return Ok(Vec::new());
+        }
+        let mut allowed = Vec::new();
+        for t in case.workflow.actions_from(&case.step) {
+            if let Some(p) = case.workflow.permission_for(t)
+                && access.covers(p, &target(case))
+                && !self.held_by_another(access, case, p).await?
+            {
+                allowed.push(t.clone());
+            }
+        }
+        Ok(allowed)
     }
 
     async fn may_see(&self, by: By<'_>, case: &Case) -> Result<(), CaseError> {
@@ -223,18 +263,14 @@ impl Cases {
     pub async fn claim(&self, access: &Access, actor: &Actor, id: Uuid) -> Result<Case, CaseError> {
         let case = self.get(access, id).await?;
         let Some(me) = access.account else { return Err(CaseError::Forbidden("请先登录".into())) };
-        let acts = case.current().and_then(|s| match s.actor {
-            StepActor::Staff(p) => Some(p),
+        let step = match case.current().map(|s| s.actor) {
+            Some(StepActor::Staff(p)) if access.covers(p, &target(&case)) => Some(p),
             _ => None,
-        });
-        let may_act = [Permission::CaseReview, Permission::CaseDecide]
-            .into_iter()
-            .chain(acts)
-            .any(|p| access.covers(p, &target(&case)));
-        if !may_act || !case.is_open {
-            return Err(CaseError::Forbidden("您不能认领此办件".into()));
-        }
-        if case.assignee_id.is_some_and(|a| a != me.as_uuid()) {
+        };
+        let Some(p) = step.filter(|_| case.is_open) else {
+            return Err(CaseError::Forbidden("您不能认领此办件（没有办理当前环节的权限）".into()));
+        };
+        if self.held_by_another(access, &case, p).await? {
             return Err(CaseError::Forbidden(format!("该办件已由{}认领", case.assignee_name.unwrap_or_default())));
         }
         self.set_assignee(actor, &case, me, "case.claim").await
@@ -247,12 +283,18 @@ impl Cases {
         if !access.covers(Permission::CaseAssign, &target(&case)) {
             return Err(CaseError::Forbidden("您没有“分派办件”权限".into()));
         }
+        if !case.is_open {
+            return Err(CaseError::IllegalTransition("办件已办结，不能再分派".into()));
+        }
         let colleague =
             self.identity().account(to).await.map_err(|_| CaseError::InvalidInput("所选工作人员不存在".into()))?;
         let their = self.identity().access(to).await?;
+        let theirs = Target { owner: Some(to), ..target(&case) };
+        let may_handle = [Permission::CaseReview, Permission::CaseDecide].into_iter().any(|p| their.covers(p, &theirs));
         if colleague.kind != AccountKind::Staff
             || !colleague.active
-            || !their.covers(Permission::CaseView, &target(&case))
+            || !their.covers(Permission::CaseView, &theirs)
+            || !may_handle
         {
             return Err(CaseError::InvalidInput(format!(
                 "{}不能办理此办件（不是有权查看该部门办件的在岗工作人员）",

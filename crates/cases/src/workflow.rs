@@ -174,9 +174,9 @@ impl Workflow {
                 return Err(format!("步骤代码“{}”重复", s.code));
             }
             if let StepActor::Staff(p) = s.actor
-                && !p.name().starts_with("case.")
+                && !matches!(p, Permission::CaseReview | Permission::CaseDecide)
             {
-                return Err(format!("步骤“{}”的办理权限“{}”不是办件权限", s.name, p.label()));
+                return Err(format!("步骤“{}”的办理权限“{}”不是办件权限（应为审查办件或办结审批）", s.name, p.label()));
             }
             if s.deadline_days.is_some_and(|d| d == 0 || d > 365) {
                 return Err(format!("步骤“{}”的时限应为 1 到 365 个工作日", s.name));
@@ -200,6 +200,14 @@ impl Workflow {
             if t.to == BACK && !from.pauses_clock {
                 return Err(format!("只有补齐补正类步骤可以“返回原步骤”（操作“{}”）", t.label));
             }
+            let applicants = t.by_applicant || from.actor == StepActor::Applicant;
+            if applicants && !matches!(t.effect, None | Some(Effect::Withdraw)) {
+                return Err(format!("申请人的操作“{}”不能受理、办结或送达办件", t.label));
+            }
+            let ends = t.to != BACK && self.step(&t.to).is_some_and(|s| s.actor == StepActor::Nobody);
+            if ends && !matches!(t.effect, Some(Effect::Reject | Effect::Deliver | Effect::Withdraw)) {
+                return Err(format!("进入终止步骤的操作“{}”须为不予受理、送达或撤回", t.label));
+            }
         }
         for s in &self.steps {
             let leaves = self.transitions.iter().any(|t| t.from == s.code);
@@ -209,15 +217,64 @@ impl Workflow {
             if s.actor != StepActor::Nobody && !leaves {
                 return Err(format!("步骤“{}”没有任何操作，办件会停在这里", s.name));
             }
-            let reached = s.code == first.code || self.transitions.iter().any(|t| t.to == s.code);
-            if !reached {
-                return Err(format!("步骤“{}”无法到达", s.name));
+        }
+        // Every step reachable from the first, and an end reachable from every step.
+        let forward = self.reach(&first.code);
+        if let Some(s) = self.steps.iter().find(|s| !forward.contains(s.code.as_str())) {
+            return Err(format!("步骤“{}”无法到达", s.name));
+        }
+        let mut ending: BTreeSet<&str> =
+            self.steps.iter().filter(|s| s.actor == StepActor::Nobody).map(|s| s.code.as_str()).collect();
+        loop {
+            let more: Vec<&str> = self
+                .steps
+                .iter()
+                .map(|s| s.code.as_str())
+                .filter(|code| !ending.contains(code))
+                .filter(|code| {
+                    self.actions_from(code).any(|t| {
+                        if t.to == BACK {
+                            self.transitions.iter().any(|u| u.to == *code && ending.contains(u.from.as_str()))
+                        } else {
+                            ending.contains(t.to.as_str())
+                        }
+                    })
+                })
+                .collect();
+            if more.is_empty() {
+                break;
             }
+            ending.extend(more);
+        }
+        if let Some(s) = self.steps.iter().find(|s| !ending.contains(s.code.as_str())) {
+            return Err(format!("从步骤“{}”无法走到任何终止步骤，办件会无法办结", s.name));
         }
         if !self.steps.iter().any(|s| s.actor == StepActor::Nobody) {
             return Err("流程至少需要一个终止步骤（如“送达”）".into());
         }
         Ok(())
+    }
+
+    /// The steps reachable from `start` (a return [`BACK`] reaches the steps that lead into
+    /// the step it leaves).
+    fn reach<'a>(&'a self, start: &'a str) -> BTreeSet<&'a str> {
+        let mut seen: BTreeSet<&str> = BTreeSet::from([start]);
+        let mut todo = vec![start];
+        while let Some(at) = todo.pop() {
+            for t in self.actions_from(at) {
+                let next: Vec<&str> = if t.to == BACK {
+                    self.transitions.iter().filter(|u| u.to == t.from).map(|u| u.from.as_str()).collect()
+                } else {
+                    vec![t.to.as_str()]
+                };
+                for n in next {
+                    if seen.insert(n) {
+                        todo.push(n);
+                    }
+                }
+            }
+        }
+        seen
     }
 
     /// The step with this code.
@@ -286,5 +343,29 @@ mod tests {
         let mut w = Workflow::standard();
         w.transitions.push(go("review", "back", "返回", BACK, false, None));
         assert!(w.check().unwrap_err().contains("返回原步骤"));
+        // The applicant cannot be given a decision.
+        let mut w = Workflow::standard();
+        w.transitions.push(Transition {
+            by_applicant: true,
+            ..go("review", "self_grant", "自批", "decided", false, Some(Effect::Grant))
+        });
+        assert!(w.check().unwrap_err().contains("申请人的操作"));
+        // Ending without saying how.
+        let mut w = Workflow::standard();
+        w.transitions.push(go("review", "drop", "结束", "rejected", false, None));
+        assert!(w.check().unwrap_err().contains("终止步骤的操作"));
+        // Two steps that only lead to each other: neither reachable nor able to end.
+        let mut w = Workflow::standard();
+        w.steps.push(step("loop_a", "甲", StepActor::Staff(Permission::CaseReview), None));
+        w.steps.push(step("loop_b", "乙", StepActor::Staff(Permission::CaseReview), None));
+        w.transitions.push(go("loop_a", "to_b", "到乙", "loop_b", false, None));
+        w.transitions.push(go("loop_b", "to_a", "到甲", "loop_a", false, None));
+        assert!(w.check().unwrap_err().contains("无法到达"));
+        w.transitions.push(go("review", "to_a", "到甲", "loop_a", false, None));
+        assert!(w.check().unwrap_err().contains("无法走到任何终止步骤"));
+        // Supervision is not a step's permission.
+        let mut w = Workflow::standard();
+        w.steps[1].actor = StepActor::Staff(Permission::CaseSupervise);
+        assert!(w.check().unwrap_err().contains("不是办件权限"));
     }
 }

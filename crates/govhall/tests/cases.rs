@@ -179,6 +179,8 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     }
     let sms = outbox.sent_to(common::APPLICANT_PHONE);
     assert!(sms.iter().any(|m| m.body.contains("缺少营业执照复印件") && m.body.contains(&serial)), "{sms:?}");
+    assert!(sms.iter().any(|m| m.body.contains("需要您补齐补正材料")), "asked, not told it is done: {sms:?}");
+    assert!(sms.iter().any(|m| m.body.contains("已受理")));
     assert!(sms.iter().all(|m| !m.body.contains(common::APPLICANT_ID)));
 
     // Every step is in the audit log under the case's number.
@@ -326,5 +328,64 @@ async fn the_sweep_lights_cases_yellow_then_red_and_escalates_once_to_the_superv
     cases.act(By::Staff(&worker, &wa), act(id, "start_review", "")).await.unwrap();
     let case = cases.act(By::Staff(&worker, &wa), act(id, "grant", "")).await.unwrap();
     assert_eq!(case.warning, Warning::None);
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn a_reviewer_who_claimed_a_case_does_not_keep_the_decider_out_and_keys_are_each_applicants_own() {
+    use govhall_identity::rbac::Grantee;
+    use govhall_identity::{DepartmentId, Permission as P, Scope};
+    let h = CaseHall::new().await;
+    let cases = h.t.app.cases();
+    let identity = h.t.app.identity();
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let reviewer = h.t.staff("13600000211", department).await;
+    let decider = h.t.staff("13600000212", department).await;
+    let system = Actor::system("test");
+    let review = identity.save_role(&system, "reviewer_only", "受理审查", &[P::CaseView, P::CaseReview]).await.unwrap();
+    let decide = identity.save_role(&system, "decider_only", "办结审批", &[P::CaseView, P::CaseDecide]).await.unwrap();
+    identity.grant(&system, review, Grantee::Account(reviewer), Scope::Department).await.unwrap();
+    identity.grant(&system, decide, Grantee::Account(decider), Scope::Department).await.unwrap();
+    let (ra, da) = (h.access(reviewer).await, h.access(decider).await);
+    let (rn, dn) = (staff_actor("审查员"), staff_actor("审批人"));
+
+    let (id, _, _) = h.submit("split-1").await;
+    // The decider cannot claim at 收件 (not their step); the reviewer can, and then holds it.
+    assert!(matches!(cases.claim(&da, &dn, id).await.unwrap_err(), CaseError::Forbidden(_)));
+    cases.claim(&ra, &rn, id).await.unwrap();
+    for step in ["start_prereview", "accept", "start_review"] {
+        cases.act(By::Staff(&ra, &rn), act(id, step, "")).await.unwrap();
+    }
+    let case = cases.get(&da, id).await.unwrap();
+    assert_eq!(case.step, "review");
+    // At 审查 the reviewer cannot act, so their claim does not keep the decider out.
+    let moves: Vec<String> = cases.staff_actions(&da, &case).await.unwrap().into_iter().map(|t| t.action).collect();
+    assert!(moves.contains(&"grant".to_owned()), "{moves:?}");
+    assert!(cases.staff_actions(&ra, &case).await.unwrap().iter().all(|t| t.action != "grant"));
+    let case = cases.act(By::Staff(&da, &dn), act(id, "grant", "")).await.unwrap();
+    assert_eq!(case.step, "decided");
+    // A worker with both rights who did not claim it is kept out of a case the holder can act on.
+    let (other, _, _) = h.submit("split-2").await;
+    cases.claim(&ra, &rn, other).await.unwrap();
+    let worker = h.access(h.worker).await;
+    let err = cases.act(By::Staff(&worker, &staff_actor("李四")), act(other, "start_prereview", "")).await.unwrap_err();
+    assert!(matches!(err, CaseError::Forbidden(ref m) if m.contains("经办")), "{err}");
+
+    // Idempotency keys belong to one applicant and one item: another person's "split-1" is
+    // their own new case.
+    let someone = h.t.person("13800000109", "11010519491231002X").await;
+    let theirs = cases
+        .submit(govhall_cases::submit::Submission {
+            item_code: h.item.item.code.clone(),
+            applicant: someone,
+            enterprise: None,
+            form: serde_json::json!({}),
+            materials: vec![],
+            idempotency_key: "split-1".into(),
+        })
+        .await
+        .unwrap();
+    assert_ne!(theirs.case_id, id);
+    assert!(theirs.query_password.is_some());
     h.t.stop().await;
 }

@@ -61,6 +61,10 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 50 {
         return Err(invalid("invalid_client_name", "接入系统名称", "不能为空，且不超过 50 个字"));
     }
+    // The hall issues its own cases' numbers under this name.
+    if name.eq_ignore_ascii_case("govhall") {
+        return Err(invalid("invalid_client_name", "接入系统名称", "“govhall”是本大厅自用的名称，请另取一个"));
+    }
     if !(1..=99).contains(&service_number) {
         return Err(invalid("invalid_service_number", "发号服务编号", "应为 1 到 99"));
     }

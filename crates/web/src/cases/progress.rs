@@ -223,10 +223,9 @@ async fn my_case_page(
     error: String,
 ) -> Result<Html<String>, AppError> {
     let c = state.cases.mine_by_serial(viewer.account.id, serial).await?;
-    let timeline = state.cases.my_timeline(&c).await?;
-    let mut t = view(&timeline);
-    // The result documents, beside the step that brought them.
+    // One read of the history for the timeline and the files beside its steps.
     let events = state.cases.history(c.id).await?;
+    let mut t = view(&govhall_cases::progress::timeline(&c, &events, true));
     let results = state.cases.result_files(viewer.account.id, &c).await?;
     for (entry, event) in t.events.iter_mut().zip(&events) {
         entry.files = results.iter().filter(|f| f.event_id == event.id).map(|f| (f.id, f.file_name.clone())).collect();

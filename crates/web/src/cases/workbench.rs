@@ -152,17 +152,24 @@ pub(crate) async fn list(
     })
 }
 
-/// The inbox as filtered, as an Excel workbook (at most 10,000 rows).
+/// Most rows one export holds (narrow the filters for more).
+const EXPORT_LIMIT: i64 = 10_000;
+
+/// The inbox as filtered, as an Excel workbook (at most [`EXPORT_LIMIT`] rows).
 pub(crate) async fn export(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let filter = q.filter()?;
-    let found = state.cases.list(&viewer.access, &filter, 10_000, 0).await?;
+    let found = state.cases.list(&viewer.access, &filter, EXPORT_LIMIT, 0).await?;
     let bytes = govhall_cases::export::workbook(&found.cases)?;
-    let event =
-        govhall_identity::audit::Event::success("case.export", "case", "").detail(format!("{} 件", found.total));
+    let detail = if found.total > EXPORT_LIMIT {
+        format!("{} 件（共 {} 件，超出部分未导出）", found.cases.len(), found.total)
+    } else {
+        format!("{} 件", found.cases.len())
+    };
+    let event = govhall_identity::audit::Event::success("case.export", "case", "").detail(detail);
     govhall_identity::audit::record_alone(&state.db, &ctx.actor(), event).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -243,22 +250,19 @@ async fn case_page(
     let events = state.cases.history(id).await?;
     let files = state.cases.files(access, id).await?;
     let target = govhall_cases::queries::target(&c);
-    let mine = c.assignee_id.is_none_or(|a| Some(a) == access.account.map(|x| x.as_uuid()));
     let can_override = access.covers(Permission::CaseAssign, &target);
-    let actions = if c.is_open && (mine || can_override) {
-        c.workflow
-            .actions_from(&c.step)
-            .filter(|t| c.workflow.permission_for(t).is_some_and(|p| access.covers(p, &target)))
-            .map(|t| ActionButton {
-                action: t.action.clone(),
-                label: t.label.clone(),
-                note_required: t.note_required,
-                decides: t.effect.is_some(),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let actions = state
+        .cases
+        .staff_actions(access, &c)
+        .await?
+        .into_iter()
+        .map(|t| ActionButton {
+            note_required: t.note_required,
+            decides: t.effect.is_some(),
+            action: t.action,
+            label: t.label,
+        })
+        .collect();
     let may_claim = c.is_open
         && c.assignee_id.is_none()
         && matches!(c.current().map(|s| s.actor), Some(StepActor::Staff(p)) if access.covers(p, &target));
