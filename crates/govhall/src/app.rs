@@ -1,6 +1,7 @@
 //! Wiring: the application a node runs, buildable in tests.
 
 use crate::config::Settings;
+use govhall_booking::Booking;
 use govhall_cases::Cases;
 use govhall_catalog::Catalog;
 use govhall_core::WorkingCalendar;
@@ -72,6 +73,24 @@ async fn message_center(settings: &Settings, db: &Db) -> anyhow::Result<Messagin
     Ok(messaging)
 }
 
+/// Appointments over `db`, with their message templates installed.
+async fn appointments(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+) -> anyhow::Result<Booking> {
+    let booking = Booking::new(
+        db.clone(),
+        identity.clone(),
+        messaging.clone(),
+        WorkingCalendar::official(),
+        settings.booking.clone(),
+    )?;
+    booking.prepare().await?;
+    Ok(booking)
+}
+
 /// Opens the database the settings name and brings its schema up to date.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let mut options = DbOptions::new(settings.database_url(), settings.data_dir.clone());
@@ -92,6 +111,7 @@ pub struct App {
     identity: Arc<Identity>,
     messaging: Messaging,
     cases: Cases,
+    booking: Booking,
 }
 
 impl App {
@@ -116,6 +136,7 @@ impl App {
                 let identity = state.identity.clone();
                 let messaging = state.messaging.clone();
                 let cases = state.cases.clone();
+                let booking = state.booking.clone();
                 let router = govhall_web::router(state);
                 let stop = shutdown.clone();
                 let server = tokio::spawn(async move {
@@ -124,7 +145,7 @@ impl App {
                         .await
                 });
                 tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-                Ok(App { addr, db, shutdown, server, worker, identity, messaging, cases })
+                Ok(App { addr, db, shutdown, server, worker, identity, messaging, cases, booking })
             }
             Err(e) => {
                 shutdown.cancel();
@@ -147,6 +168,7 @@ impl App {
         catalog.prepare(settings.catalog.import_on_start).await?;
         let search = Search::open(db.clone(), &settings.search, &settings.data_dir, changes.position()).await?;
         let cases = case_engine(settings, db, &identity, &messaging).await?;
+        let booking = appointments(settings, db, &identity, &messaging).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -171,6 +193,7 @@ impl App {
             catalog,
             search,
             cases,
+            booking,
         }));
         Ok((state, worker))
     }
@@ -203,6 +226,11 @@ impl App {
     /// The node's case engine.
     pub fn cases(&self) -> &Cases {
         &self.cases
+    }
+
+    /// The node's appointments.
+    pub fn booking(&self) -> &Booking {
+        &self.booking
     }
 
     /// A token that stops the node when cancelled.

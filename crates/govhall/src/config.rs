@@ -4,6 +4,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use govhall_booking::BookingSettings;
 use govhall_cases::CaseSettings;
 use govhall_catalog::CatalogSettings;
 use govhall_core::serde_lenient;
@@ -66,6 +67,8 @@ pub struct Settings {
     pub search: SearchSettings,
     /// Cases: this hall's service number, warnings, progress look-up limits, attachment size.
     pub cases: CaseSettings,
+    /// Appointments: bookable days, cancellation, limits, no-shows, check-in, reminders.
+    pub booking: BookingSettings,
 }
 
 impl Default for Settings {
@@ -87,6 +90,7 @@ impl Default for Settings {
             catalog: CatalogSettings::default(),
             search: SearchSettings::default(),
             cases: CaseSettings::default(),
+            booking: BookingSettings::default(),
         }
     }
 }

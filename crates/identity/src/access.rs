@@ -84,6 +84,8 @@ permissions! {
     CaseSupervise = "case.supervise", "电子监察", None;
     /// Configure items' case workflows.
     WorkflowManage = "workflow.manage", "配置办件流程", None;
+    /// Set up service halls, their services and slot rules; close slots.
+    BookingManage = "booking.manage", "管理网上预约", None;
     /// Check people in for their appointments.
     BookingCheckin = "booking.checkin", "预约签到", None;
 }

@@ -1,6 +1,7 @@
 //! The one state object every handler receives.
 
 use crate::metrics::Metrics;
+use govhall_booking::Booking;
 use govhall_cases::Cases;
 use govhall_catalog::Catalog;
 use govhall_core::{Secret, WorkingCalendar, serde_lenient};
@@ -78,6 +79,8 @@ pub struct AppContext {
     pub search: Search,
     /// The case engine.
     pub cases: Cases,
+    /// Appointments.
+    pub booking: Booking,
 }
 
 /// Cheap to clone: `Arc` of the context.

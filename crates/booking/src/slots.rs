@@ -1,0 +1,178 @@
+//! Slots: made from a service's rules for the bookable days (idempotently, so every node may
+//! make them), following the official calendar — none on holidays, yes on make-up working days —
+//! and the availability table people choose from (days across, times down).
+
+use crate::setup::has_weekday;
+use crate::{Booking, BookingError, china, china_date};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use govhall_core::calendar::DayKind;
+use govhall_db::{exec, run, sqlx};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Slot {
+    /// Id.
+    pub id: Uuid,
+    /// Its service.
+    pub service_id: Uuid,
+    /// Its day.
+    pub day: NaiveDate,
+    /// Starts.
+    pub starts_at: DateTime<Utc>,
+    /// Ends.
+    pub ends_at: DateTime<Utc>,
+    /// Places.
+    pub capacity: i32,
+    /// Places taken.
+    pub booked: i32,
+    /// Closed by staff.
+    pub closed: bool,
+}
+
+impl Slot {
+    /// Places left.
+    pub fn left(&self) -> i32 {
+        if self.closed { 0 } else { (self.capacity - self.booked).max(0) }
+    }
+
+    /// "09:00-09:30" in China time.
+    pub fn label(&self) -> String {
+        let (a, b) = (self.starts_at.with_timezone(&china()), self.ends_at.with_timezone(&china()));
+        format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))
+    }
+}
+
+/// The availability table of a service.
+#[derive(Debug, Clone, Serialize)]
+pub struct Availability {
+    /// The bookable days (columns).
+    pub days: Vec<NaiveDate>,
+    /// Time labels (rows), in order.
+    pub times: Vec<String>,
+    /// `cells[row][column]`: the slot at that time on that day, if any.
+    pub cells: Vec<Vec<Option<Slot>>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    weekdays: i32,
+    start_time: String,
+    end_time: String,
+    slot_minutes: i32,
+    capacity: i32,
+    valid_from: NaiveDate,
+    valid_until: Option<NaiveDate>,
+    exclusions: String,
+}
+
+pub(crate) const SLOT_COLUMNS: &str = "id, service_id, day, starts_at, ends_at, capacity, booked, closed";
+
+impl Booking {
+    /// The days people may book on, seen from `now`.
+    pub fn bookable_days(&self, now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+        let today = china_date(now);
+        let s = self.settings();
+        let first = today.checked_add_days(Days::new(u64::from(s.earliest_days))).unwrap_or(today);
+        let last = today.checked_add_days(Days::new(u64::from(s.latest_days))).unwrap_or(today);
+        (first, last)
+    }
+
+    /// Makes the slots of `service` from `from` to `to` (inclusive) that its rules call for and
+    /// that do not exist yet.
+    pub async fn make_slots(&self, service: Uuid, from: NaiveDate, to: NaiveDate) -> Result<usize, BookingError> {
+        let mut conn = self.db().conn().await?;
+        let rules: Vec<RuleRow> = run!(conn, |c| sqlx::query_as(
+            "SELECT weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until, exclusions
+             FROM slot_rules WHERE service_id = $1"
+        )
+        .bind(service)
+        .fetch_all(&mut *c)
+        .await)?;
+        drop(conn);
+        let cal = self.calendar();
+        let mut made = 0;
+        let mut tx = self.db().begin().await?;
+        for rule in &rules {
+            let exclusions: Vec<NaiveDate> = serde_json::from_str(&rule.exclusions).unwrap_or_default();
+            let (Ok(start), Ok(end)) = (
+                NaiveTime::parse_from_str(&rule.start_time, "%H:%M"),
+                NaiveTime::parse_from_str(&rule.end_time, "%H:%M"),
+            ) else {
+                continue;
+            };
+            let step = chrono::Duration::minutes(i64::from(rule.slot_minutes.max(5)));
+            for day in from.iter_days().take_while(|d| *d <= to) {
+                let make_up = cal.special_day(day).is_some_and(|d| d.kind == DayKind::Workday);
+                let wanted = cal.is_working_day(day)
+                    && (has_weekday(rule.weekdays, chrono::Datelike::weekday(&day)) || make_up)
+                    && day >= rule.valid_from
+                    && rule.valid_until.is_none_or(|u| day <= u)
+                    && !exclusions.contains(&day);
+                if !wanted {
+                    continue;
+                }
+                let mut at = start;
+                while at + step <= end && at < at + step {
+                    let local = |t: NaiveTime| {
+                        china().from_local_datetime(&day.and_time(t)).single().map(|d| d.with_timezone(&Utc))
+                    };
+                    let (Some(starts), Some(ends)) = (local(at), local(at + step)) else { break };
+                    made += exec!(
+                        tx,
+                        sqlx::query(
+                            "INSERT INTO slots (id, service_id, day, starts_at, ends_at, capacity, booked, closed)
+                             VALUES ($1, $2, $3, $4, $5, $6, 0, FALSE) ON CONFLICT (service_id, starts_at) DO NOTHING"
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(service)
+                        .bind(day)
+                        .bind(starts)
+                        .bind(ends)
+                        .bind(rule.capacity)
+                    )?;
+                    at += step;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(made).unwrap_or(usize::MAX))
+    }
+
+    /// The table of `service` for the bookable days seen from `now` (slots made as needed).
+    pub async fn availability(&self, service: Uuid, now: DateTime<Utc>) -> Result<Availability, BookingError> {
+        self.service(service).await?;
+        let (first, last) = self.bookable_days(now);
+        self.make_slots(service, first, last).await?;
+        let mut conn = self.db().conn().await?;
+        let sql = format!(
+            "SELECT {SLOT_COLUMNS} FROM slots WHERE service_id = $1 AND day >= $2 AND day <= $3 ORDER BY starts_at"
+        );
+        let slots: Vec<Slot> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(service)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *c)
+            .await)?;
+        let mut days: Vec<NaiveDate> = slots.iter().map(|s| s.day).collect();
+        days.dedup();
+        let mut times: Vec<String> = slots.iter().map(Slot::label).collect();
+        times.sort();
+        times.dedup();
+        let cells = times
+            .iter()
+            .map(|t| days.iter().map(|d| slots.iter().find(|s| s.day == *d && s.label() == *t).cloned()).collect())
+            .collect();
+        Ok(Availability { days, times, cells })
+    }
+
+    /// One slot.
+    pub async fn slot(&self, id: Uuid) -> Result<Slot, BookingError> {
+        let mut conn = self.db().conn().await?;
+        let sql = format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1");
+        let slot: Option<Slot> =
+            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await)?;
+        slot.ok_or(BookingError::NotFound("预约时段"))
+    }
+}
