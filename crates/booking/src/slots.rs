@@ -176,3 +176,24 @@ impl Booking {
         slot.ok_or(BookingError::NotFound("预约时段"))
     }
 }
+
+impl Booking {
+    /// The slots of every service of `hall` on `day`, by time (slots made as needed).
+    pub async fn hall_slots(&self, hall: Uuid, day: NaiveDate) -> Result<Vec<(String, Slot)>, BookingError> {
+        let services: Vec<_> = self.services(None).await?.into_iter().filter(|(h, _)| h.id == hall).collect();
+        let mut out = Vec::new();
+        for (_, service) in services {
+            self.make_slots(service.id, day, day).await?;
+            let mut conn = self.db().conn().await?;
+            let sql = format!("SELECT {SLOT_COLUMNS} FROM slots WHERE service_id = $1 AND day = $2 ORDER BY starts_at");
+            let slots: Vec<Slot> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(service.id)
+                .bind(day)
+                .fetch_all(&mut *c)
+                .await)?;
+            out.extend(slots.into_iter().map(|s| (service.name.clone(), s)));
+        }
+        out.sort_by_key(|(_, s)| s.starts_at);
+        Ok(out)
+    }
+}

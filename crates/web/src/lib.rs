@@ -9,6 +9,7 @@
 mod admin;
 mod assets;
 pub mod auth;
+mod booking;
 mod calendar;
 mod cases;
 mod catalog;

@@ -25,7 +25,9 @@ use utoipa::OpenApi;
         crate::catalog::api::items, crate::catalog::api::item, crate::catalog::api::departments, crate::catalog::api::taxonomies,
         crate::search::api::search, crate::search::api::suggest,
         crate::cases::serials::issue, crate::cases::serials::parse,
-        crate::cases::progress::api_query, crate::cases::progress::api_mine, crate::cases::progress::api_my_case),
+        crate::cases::progress::api_query, crate::cases::progress::api_mine, crate::cases::progress::api_my_case,
+        crate::booking::api::services, crate::booking::api::availability, crate::booking::api::book,
+        crate::booking::api::cancel, crate::booking::api::mine),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),
@@ -33,6 +35,7 @@ use utoipa::OpenApi;
         (name = "事项目录", description = "事项、办事指南、实施部门和导航分类"),
         (name = "统一申办编号", description = "现场大厅和部门业务系统凭接入系统密钥（X-Api-Key）申请和解析全省统一申办编号"),
         (name = "办件", description = "凭申办编号和查询密码查询办件进度；登录用户查看自己的办件"),
+        (name = "网上预约", description = "按服务大厅的时段规则和工作日历预约到场办理，取消，查看我的预约"),
         (name = "搜索", description = "用日常说法、拼音、首字母或繁体搜索事项、部门和材料，带筛选、分面和输入提示"),
         (name = "运维", description = "存活与就绪探针"),
         (name = "接口文档", description = "本文档"),

@@ -4,7 +4,9 @@
 
 use crate::auth::Guard;
 use crate::state::AppState;
-use crate::{admin, assets, calendar, cases, catalog, health, identity, messaging, metrics, openapi, pages, search};
+use crate::{
+    admin, assets, booking, calendar, cases, catalog, health, identity, messaging, metrics, openapi, pages, search,
+};
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
 use govhall_identity::Permission as P;
@@ -65,6 +67,18 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/search/suggest", Public, get(search::api::suggest)),
         r(M::GET, "/items/{code}", Public, get(catalog::guide::guide)),
         r(M::GET, "/items/{code}/print", Public, get(catalog::guide::print)),
+        // Appointments: the table is public, booking needs an account.
+        r(M::GET, "/items/{code}/book", Public, get(booking::pages::book_form)),
+        r(M::POST, "/items/{code}/book", SignedIn, post(booking::pages::book)),
+        r(M::GET, "/account/bookings", SignedIn, get(booking::pages::mine)),
+        r(M::GET, "/account/bookings/{code}", SignedIn, get(booking::pages::one)),
+        r(M::GET, "/account/bookings/{code}/qr.svg", SignedIn, get(booking::pages::qr)),
+        r(M::POST, "/account/bookings/{code}/cancel", SignedIn, post(booking::pages::cancel)),
+        r(M::GET, "/api/v1/booking/services", Public, get(booking::api::services)),
+        r(M::GET, "/api/v1/booking/services/{id}/availability", Public, get(booking::api::availability)),
+        r(M::POST, "/api/v1/bookings", SignedIn, post(booking::api::book)),
+        r(M::POST, "/api/v1/bookings/{code}/cancel", SignedIn, post(booking::api::cancel)),
+        r(M::GET, "/api/v1/me/bookings", SignedIn, get(booking::api::mine)),
         r(M::GET, "/api/v1/items", Public, get(catalog::api::items)),
         r(M::GET, "/api/v1/items/{code}", Public, get(catalog::api::item)),
         r(M::GET, "/api/v1/departments", Public, get(catalog::api::departments)),
@@ -147,6 +161,16 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/admin/workflows", Needs(P::WorkflowManage), get(cases::supervision::workflow)),
         r(M::POST, "/admin/workflows/{code}", Needs(P::WorkflowManage), post(cases::supervision::save_workflow)),
         r(M::POST, "/admin/workflows/{code}/reset", Needs(P::WorkflowManage), post(cases::supervision::reset_workflow)),
+        // The halls' set-up and desk; the engine checks each hall's region against the scope.
+        r(M::GET, "/admin/booking", Needs(P::BookingManage), get(booking::desk::setup)),
+        r(M::POST, "/admin/booking/halls", Needs(P::BookingManage), post(booking::desk::create_hall)),
+        r(M::POST, "/admin/booking/services", Needs(P::BookingManage), post(booking::desk::create_service)),
+        r(M::POST, "/admin/booking/rules", Needs(P::BookingManage), post(booking::desk::add_rule)),
+        r(M::GET, "/admin/booking/desk", Needs(P::BookingCheckin), get(booking::desk::desk)),
+        r(M::POST, "/admin/booking/desk/checkin", Needs(P::BookingCheckin), post(booking::desk::check_in)),
+        r(M::POST, "/admin/booking/desk/no-shows", Needs(P::BookingCheckin), post(booking::desk::no_shows)),
+        r(M::POST, "/admin/booking/slots/{slot}/close", Needs(P::BookingManage), post(booking::desk::close_slot)),
+        r(M::POST, "/admin/booking/slots/{slot}/capacity", Needs(P::BookingManage), post(booking::desk::set_capacity)),
         r(M::GET, "/admin/messages", Needs(P::MessageManage), get(messaging::admin::messages)),
         r(M::GET, "/admin/messages/{id}", Needs(P::MessageManage), get(messaging::admin::message)),
         r(M::POST, "/admin/messages/{id}/retry", Needs(P::MessageManage), post(messaging::admin::retry)),

@@ -35,6 +35,8 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/cases", "办件工作台", Permission::CaseView),
     ("/admin/supervision", "电子监察", Permission::CaseSupervise),
     ("/admin/workflows", "办理流程", Permission::WorkflowManage),
+    ("/admin/booking", "网上预约设置", Permission::BookingManage),
+    ("/admin/booking/desk", "预约签到", Permission::BookingCheckin),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];
