@@ -11,7 +11,7 @@
 
 mod common;
 
-use chrono::{Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use common::TestApp;
 use govhall_booking::setup::Rule;
 use govhall_booking::{Booking, BookingError};
@@ -163,6 +163,14 @@ async fn booking_cancelling_and_the_rules_of_one_person() {
     // The confirmation went out; the reminders wait for their time and go with the booking.
     let reminders = pending_reminders(&h.t, "13800000401").await;
     assert!(!reminders.is_empty(), "reminders are scheduled");
+    // At 09:00 China time the day before (when that is still ahead) and an hour before.
+    let times = reminder_times(&h.t, "13800000401").await;
+    assert!(times.contains(&(a.starts_at - Duration::minutes(60))), "{times:?}");
+    let eve = govhall_booking::china()
+        .from_local_datetime(&a.day.pred_opt().unwrap().and_hms_opt(9, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(times.contains(&eve), eve > Utc::now(), "{times:?}");
     let cancelled = booking.cancel(p1, &person_actor(p1), &mine.code).await.unwrap();
     assert_eq!(cancelled.status, "cancelled");
     assert_eq!(booking.slot(a.id).await.unwrap().booked, 0, "the place is free again");
@@ -177,7 +185,39 @@ async fn booking_cancelling_and_the_rules_of_one_person() {
     let limit = booking.book(p1, &person_actor(p1), slots[3].id, &h.items[2]).await.unwrap_err();
     assert_eq!(limit.code(), "daily_limit_reached");
     assert_eq!(booking.mine(p1).await.unwrap().len(), 3);
+
+    // Staff resize and close a slot: never below the places taken; closing tells the people.
+    let err = booking.set_capacity(&h.access, &h.actor, b.id, 0).await.unwrap_err();
+    assert!(err.message().contains("不能少于 1"), "{err}");
+    booking.set_capacity(&h.access, &h.actor, b.id, 3).await.unwrap();
+    assert_eq!(booking.slot(b.id).await.unwrap().left(), 2);
+    assert_eq!(booking.close_slot(&h.access, &h.actor, b.id, " ").await.unwrap_err().code(), "invalid_input");
+    assert_eq!(booking.close_slot(&h.access, &h.actor, b.id, "停电检修").await.unwrap(), 1);
+    let after = booking.mine(p1).await.unwrap().into_iter().find(|x| x.slot_id == b.id).unwrap();
+    assert_eq!(after.status, "cancelled");
+    assert!(after.cancel_reason.unwrap().contains("停电检修"));
+    assert_eq!(booking.book(p2, &person_actor(p2), b.id, &h.items[1]).await.unwrap_err().code(), "slot_full");
+    let outbox = h.t.app.messaging().sandbox_outbox().unwrap();
+    for _ in 0..200 {
+        if outbox.sent_to("13800000401").iter().any(|m| m.body.contains("停电检修")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(outbox.sent_to("13800000401").iter().any(|m| m.body.contains("停电检修")), "told by SMS");
     h.t.stop().await;
+}
+
+/// When the SMS reminders to `phone` are due.
+async fn reminder_times(t: &TestApp, phone: &str) -> Vec<chrono::DateTime<Utc>> {
+    let mut conn = t.app.db().conn().await.unwrap();
+    govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+        "SELECT send_at FROM messages WHERE template_code = 'booking.reminder' AND recipient = $1"
+    )
+    .bind(phone)
+    .fetch_all(&mut *c)
+    .await)
+    .unwrap()
 }
 
 /// Scheduled SMS reminders to `phone` still waiting.
