@@ -19,6 +19,7 @@ CREATE TABLE hall_services (
     name       TEXT NOT NULL,
     item_codes TEXT NOT NULL,              -- JSON list of item codes
     counters   TEXT NOT NULL,              -- JSON list of counter names
+    made_until TEXT,                          -- slots are made up to this day (reset by a new rule)
     created_at TEXT NOT NULL,
     UNIQUE (hall_id, name)
 );

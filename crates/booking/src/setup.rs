@@ -257,7 +257,23 @@ impl Booking {
 
     /// One service with its hall.
     pub async fn service(&self, id: Uuid) -> Result<(Hall, Service), BookingError> {
-        self.services(None).await?.into_iter().find(|(_, s)| s.id == id).ok_or(BookingError::NotFound("预约业务"))
+        let mut conn = self.db().conn().await?;
+        let row: Option<(Uuid, String, String, String)> = run!(conn, |c| sqlx::query_as(
+            "SELECT hall_id, name, item_codes, counters FROM hall_services WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await)?;
+        drop(conn);
+        let (hall_id, name, items, counters) = row.ok_or(BookingError::NotFound("预约业务"))?;
+        let service = Service {
+            id,
+            hall_id,
+            name,
+            item_codes: serde_json::from_str(&items).unwrap_or_default(),
+            counters: serde_json::from_str(&counters).unwrap_or_default(),
+        };
+        Ok((self.hall(hall_id).await?, service))
     }
 
     /// Adds a slot rule to a service.
@@ -305,8 +321,14 @@ impl Booking {
             .bind(serde_json::to_string(&rule.exclusions).unwrap_or_else(|_| "[]".into()))
             .bind(self.db().now())
         )?;
+        // The slots are made again with the new rule.
+        exec!(tx, sqlx::query("UPDATE hall_services SET made_until = NULL WHERE id = $1").bind(service_id))?;
         audit::record(&mut tx, actor, Event::success("booking.rule.create", "hall_service", service_id)).await?;
         tx.commit().await?;
+        // Its slots exist at once for the bookable days (a table being read at this moment
+        // cannot leave them out).
+        let (first, last) = self.bookable_days(self.db().now());
+        self.make_slots(service_id, first, last).await?;
         Ok(id)
     }
 }

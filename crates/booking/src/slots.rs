@@ -140,11 +140,37 @@ impl Booking {
         Ok(usize::try_from(made).unwrap_or(usize::MAX))
     }
 
+    /// Makes the slots of `service` up to `last` unless they were made already (a read of one
+    /// column in the usual case: most requests only read).
+    async fn ensure_slots(&self, service: Uuid, first: NaiveDate, last: NaiveDate) -> Result<(), BookingError> {
+        let mut conn = self.db().conn().await?;
+        let made: Option<Option<NaiveDate>> =
+            run!(conn, |c| sqlx::query_scalar("SELECT made_until FROM hall_services WHERE id = $1")
+                .bind(service)
+                .fetch_optional(&mut *c)
+                .await)?;
+        drop(conn);
+        let Some(made) = made else { return Err(BookingError::NotFound("预约业务")) };
+        if made.is_some_and(|m| m >= last) {
+            return Ok(());
+        }
+        self.make_slots(service, first, last).await?;
+        let mut conn = self.db().conn().await?;
+        exec!(
+            conn,
+            sqlx::query(
+                "UPDATE hall_services SET made_until = $1 WHERE id = $2 AND (made_until IS NULL OR made_until < $1)"
+            )
+            .bind(last)
+            .bind(service)
+        )?;
+        Ok(())
+    }
+
     /// The table of `service` for the bookable days seen from `now` (slots made as needed).
     pub async fn availability(&self, service: Uuid, now: DateTime<Utc>) -> Result<Availability, BookingError> {
-        self.service(service).await?;
         let (first, last) = self.bookable_days(now);
-        self.make_slots(service, first, last).await?;
+        self.ensure_slots(service, first, last).await?;
         let mut conn = self.db().conn().await?;
         let sql = format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE service_id = $1 AND day >= $2 AND day <= $3 ORDER BY starts_at"

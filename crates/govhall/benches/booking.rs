@@ -1,0 +1,127 @@
+//! Appointments: bookings per second (3,000 people booking at once, 32 at a time, through the
+//! engine into the database: what capacity enforcement costs), then availability tables per second
+//! over HTTP (`GET /api/v1/booking/services/{id}/availability`, 32 clients, 10 s). A node in this
+//! process, release build; PostgreSQL when TEST_DATABASE_URL names one (scripts/bench-booking runs
+//! it beside `pgbench -N`).
+//!
+//!   cargo bench -p govhall --bench booking
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark stops at the first failure")]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use govhall_identity::audit::Actor;
+use govhall_identity::rbac::Grantee;
+use govhall_identity::{Permission as P, Scope};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PEOPLE: u32 = 3_000;
+const AT_ONCE: usize = 32;
+const SECONDS: u64 = 10;
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let backend = if std::env::var("TEST_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
+    let t = common::TestApp::spawn().await;
+    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(1).collect::<Vec<_>>().join("\n");
+    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
+    let (_, items) = govhall_catalog::store::list(t.app.db(), &Default::default(), 1, 0).await.unwrap();
+    let item = items[0].code.clone();
+    let department = t.department("广东省政务服务数据管理局", "440000", None).await;
+    let manager = t.staff("13600000801", department).await;
+    let identity = t.app.identity();
+    let system = Actor::system("bench");
+    let role = identity.save_role(&system, "hall_manager", "大厅管理", &[P::BookingManage]).await.unwrap();
+    identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
+    let access = identity.access(manager).await.unwrap();
+    let booking = t.app.booking().clone();
+    let new = govhall_booking::setup::NewHall {
+        region_code: "440100".into(),
+        name: "广州市政务服务中心".into(),
+        address: "天河区".into(),
+        opening_hours: "工作日".into(),
+        phone: String::new(),
+    };
+    let hall = booking.create_hall(&access, &system, &new).await.unwrap();
+    let service = booking.create_service(&access, &system, hall.id, "综合窗口", &[item.clone()], &[]).await.unwrap();
+    let all = vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+    let rule = govhall_booking::setup::Rule {
+        weekdays: all,
+        start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        end: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        slot_minutes: 30,
+        capacity: 10_000,
+        valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        valid_until: None,
+        exclusions: vec![],
+    };
+    booking.add_rule(&access, &system, service.id, &rule).await.unwrap();
+    let table = booking.availability(service.id, t.app.db().now()).await.unwrap();
+    let slots: Vec<_> = table.cells.iter().flatten().flatten().map(|s| s.id).collect();
+    let mut people = Vec::new();
+    for n in 0..PEOPLE {
+        people.push(t.insert_person(n).await);
+    }
+
+    // Bookings: everyone at once, AT_ONCE in flight, spread over the slots of a week.
+    let queue = Arc::new(std::sync::Mutex::new(people));
+    let slots = Arc::new(slots);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..AT_ONCE {
+        let (queue, slots, booking, item) = (queue.clone(), slots.clone(), booking.clone(), item.clone());
+        workers.push(tokio::spawn(async move {
+            let mut i = w;
+            loop {
+                let Some(person) = queue.lock().unwrap().pop() else { break };
+                let actor = Actor { id: Some(person), label: "个人用户".into(), client_ip: String::new() };
+                booking.book(person, &actor, slots[i % slots.len()], &item).await.unwrap();
+                i += AT_ONCE;
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{backend}: {PEOPLE} bookings in {secs:.1} s = {:.0} bookings/s ({AT_ONCE} at once)",
+        f64::from(PEOPLE) / secs
+    );
+
+    // Availability tables over HTTP.
+    let url = t.url(&format!("/api/v1/booking/services/{}/availability", service.id));
+    let until = Instant::now() + Duration::from_secs(SECONDS);
+    let mut clients = Vec::new();
+    for _ in 0..AT_ONCE {
+        let (url, client) = (url.clone(), t.client.clone());
+        clients.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < until {
+                let at = Instant::now();
+                let res = client.get(&url).send().await.unwrap();
+                assert!(res.status().is_success());
+                res.bytes().await.unwrap();
+                latencies.push(at.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for c in clients {
+        all.extend(c.await.unwrap());
+    }
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    println!(
+        "{backend}: {:.0} availability tables/s over HTTP ({AT_ONCE} clients, {SECONDS} s, {} slots each); p50 {:.1} ms, p99 {:.1} ms",
+        all.len() as f64 / SECONDS as f64,
+        table.cells.iter().flatten().flatten().count(),
+        pct(0.5),
+        pct(0.99)
+    );
+    t.stop().await;
+}
