@@ -46,7 +46,8 @@ async fn main() {
         phone: String::new(),
     };
     let hall = booking.create_hall(&access, &system, &new).await.unwrap();
-    let service = booking.create_service(&access, &system, hall.id, "综合窗口", &[item.clone()], &[]).await.unwrap();
+    let service =
+        booking.create_service(&access, &system, hall.id, "综合窗口", std::slice::from_ref(&item), &[]).await.unwrap();
     let all = vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
     let rule = govhall_booking::setup::Rule {
         weekdays: all,

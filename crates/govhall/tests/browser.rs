@@ -345,7 +345,8 @@ async fn a_person_books_a_visit_and_cancels_it_in_chromium() {
         phone: String::new(),
     };
     let hall = booking.create_hall(&access, &system, &new).await.unwrap();
-    let service = booking.create_service(&access, &system, hall.id, "综合窗口", std::slice::from_ref(&code), &[]).await.unwrap();
+    let service =
+        booking.create_service(&access, &system, hall.id, "综合窗口", std::slice::from_ref(&code), &[]).await.unwrap();
     let rule = govhall_booking::setup::Rule {
         weekdays: vec![
             chrono::Weekday::Mon,
