@@ -11,10 +11,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::Weekday;
 use govhall_identity::audit::Actor;
-use govhall_identity::rbac::Grantee;
-use govhall_identity::{Permission as P, Scope};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,41 +24,13 @@ const SECONDS: u64 = 10;
 async fn main() {
     let backend = if std::env::var("TEST_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
     let t = common::TestApp::spawn().await;
-    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(1).collect::<Vec<_>>().join("\n");
-    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
-    let (_, items) = govhall_catalog::store::list(t.app.db(), &Default::default(), 1, 0).await.unwrap();
-    let item = items[0].code.clone();
-    let department = t.department("广东省政务服务数据管理局", "440000", None).await;
-    let manager = t.staff("13600000801", department).await;
-    let identity = t.app.identity();
-    let system = Actor::system("bench");
-    let role = identity.save_role(&system, "hall_manager", "大厅管理", &[P::BookingManage]).await.unwrap();
-    identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
-    let access = identity.access(manager).await.unwrap();
-    let booking = t.app.booking().clone();
-    let new = govhall_booking::setup::NewHall {
-        region_code: "440100".into(),
-        name: "广州市政务服务中心".into(),
-        address: "天河区".into(),
-        opening_hours: "工作日".into(),
-        phone: String::new(),
-    };
-    let hall = booking.create_hall(&access, &system, &new).await.unwrap();
-    let service =
-        booking.create_service(&access, &system, hall.id, "综合窗口", std::slice::from_ref(&item), &[]).await.unwrap();
     let all = vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
-    let rule = govhall_booking::setup::Rule {
-        weekdays: all,
-        start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-        end: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
-        slot_minutes: 30,
-        capacity: 10_000,
-        valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        valid_until: None,
-        exclusions: vec![],
-    };
-    booking.add_rule(&access, &system, service.id, &rule).await.unwrap();
-    let table = booking.availability(service.id, t.app.db().now()).await.unwrap();
+    let rule = govhall_booking::setup::Rule { weekdays: all, ..common::weekday_rule(9, 17, 30, 10_000) };
+    let hall = t.booking_hall(1, &rule).await;
+    let item = hall.items[0].clone();
+    let booking = t.app.booking().clone();
+    let service = hall.service;
+    let table = booking.availability(service, t.app.db().now()).await.unwrap();
     let slots: Vec<_> = table.cells.iter().flatten().flatten().map(|s| s.id).collect();
     let mut people = Vec::new();
     for n in 0..PEOPLE {
@@ -94,7 +64,7 @@ async fn main() {
     );
 
     // Availability tables over HTTP.
-    let url = t.url(&format!("/api/v1/booking/services/{}/availability", service.id));
+    let url = t.url(&format!("/api/v1/booking/services/{service}/availability"));
     let until = Instant::now() + Duration::from_secs(SECONDS);
     let mut clients = Vec::new();
     for _ in 0..AT_ONCE {

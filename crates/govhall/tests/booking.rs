@@ -11,14 +11,13 @@
 
 mod common;
 
-use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use common::TestApp;
 use govhall_booking::setup::Rule;
 use govhall_booking::{Booking, BookingError};
 use govhall_core::Coded;
 use govhall_identity::audit::Actor;
-use govhall_identity::rbac::Grantee;
-use govhall_identity::{Access, AccountId, Permission as P, Scope};
+use govhall_identity::{Access, AccountId};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -38,41 +37,9 @@ struct Hall {
 
 async fn hall(capacity: u32, valid_from: NaiveDate) -> Hall {
     let t = TestApp::spawn().await;
-    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(5).collect::<Vec<_>>().join("\n");
-    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
-    let (_, items) = govhall_catalog::store::list(t.app.db(), &Default::default(), 10, 0).await.unwrap();
-    let items: Vec<String> = items.into_iter().map(|i| i.code).collect();
-    let department = t.department("广东省政务服务数据管理局", "440000", None).await;
-    let manager = t.staff("13600000301", department).await;
-    let identity = t.app.identity();
-    let system = Actor::system("test");
-    let role =
-        identity.save_role(&system, "hall_manager", "大厅管理", &[P::BookingManage, P::BookingCheckin]).await.unwrap();
-    identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
-    let access = identity.access(manager).await.unwrap();
-    let actor = Actor { id: Some(manager), label: "工作人员:李四".into(), client_ip: String::new() };
-    let booking = t.app.booking();
-    let new = govhall_booking::setup::NewHall {
-        region_code: "440100".into(),
-        name: "广州市政务服务中心".into(),
-        address: "广州市天河区天府路1号".into(),
-        opening_hours: "工作日 9:00-12:00，13:30-17:00".into(),
-        phone: "020-12345".into(),
-    };
-    let h = booking.create_hall(&access, &actor, &new).await.unwrap();
-    let service = booking.create_service(&access, &actor, h.id, "综合窗口", &items, &["1号窗口".into()]).await.unwrap();
-    let rule = Rule {
-        weekdays: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
-        start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-        end: NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
-        slot_minutes: 30,
-        capacity,
-        valid_from,
-        valid_until: None,
-        exclusions: vec![],
-    };
-    booking.add_rule(&access, &actor, service.id, &rule).await.unwrap();
-    Hall { t, access, actor, hall: h.id, service: service.id, items }
+    let rule = Rule { valid_from, ..common::weekday_rule(9, 12, 30, capacity) };
+    let b = t.booking_hall(5, &rule).await;
+    Hall { t, access: b.access, actor: b.actor, hall: b.hall, service: b.service, items: b.items }
 }
 
 fn person_actor(id: AccountId) -> Actor {

@@ -323,47 +323,8 @@ async fn a_case_is_handled_in_the_workbench_and_followed_on_the_progress_page_in
 
 #[tokio::test]
 async fn a_person_books_a_visit_and_cancels_it_in_chromium() {
-    use govhall_identity::{Permission as P, Scope, rbac::Grantee};
     let Some((t, browser)) = hall_and_browser().await else { return };
-    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(2).collect::<Vec<_>>().join("\n");
-    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
-    let (_, items) = govhall_catalog::store::list(t.app.db(), &Default::default(), 10, 0).await.unwrap();
-    let code = items[0].code.clone();
-    let department = t.department("广东省政务服务数据管理局", "440000", None).await;
-    let manager = t.staff("13600000701", department).await;
-    let identity = t.app.identity();
-    let system = govhall_identity::audit::Actor::system("test");
-    let role = identity.save_role(&system, "hall_manager", "大厅管理", &[P::BookingManage]).await.unwrap();
-    identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
-    let access = identity.access(manager).await.unwrap();
-    let booking = t.app.booking();
-    let new = govhall_booking::setup::NewHall {
-        region_code: "440100".into(),
-        name: "广州市政务服务中心".into(),
-        address: "广州市天河区天府路1号".into(),
-        opening_hours: "工作日 9:00-17:00".into(),
-        phone: String::new(),
-    };
-    let hall = booking.create_hall(&access, &system, &new).await.unwrap();
-    let service =
-        booking.create_service(&access, &system, hall.id, "综合窗口", std::slice::from_ref(&code), &[]).await.unwrap();
-    let rule = govhall_booking::setup::Rule {
-        weekdays: vec![
-            chrono::Weekday::Mon,
-            chrono::Weekday::Tue,
-            chrono::Weekday::Wed,
-            chrono::Weekday::Thu,
-            chrono::Weekday::Fri,
-        ],
-        start: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-        end: chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
-        slot_minutes: 30,
-        capacity: 5,
-        valid_from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        valid_until: None,
-        exclusions: vec![],
-    };
-    booking.add_rule(&access, &system, service.id, &rule).await.unwrap();
+    let code = t.booking_hall(2, &common::weekday_rule(9, 12, 30, 5)).await.items[0].clone();
     t.person("13800000701", "370102199003071238").await;
 
     browser.goto(&t.url("/login")).await;

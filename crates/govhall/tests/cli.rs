@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::process::{govhall, serve, terminate};
 use govhall_db::changes::{self, ChangeOp};
 use govhall_db::housekeeping::PRUNE_JOB;
 use govhall_db::jobs::{self, JobState, NewJob};
@@ -17,15 +18,6 @@ use govhall_db::{Backend, Db};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_govhall");
-
-/// The binary with a clean environment: no stray GOVHALL_ or DATABASE_URL from the caller.
-fn govhall(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
-    cmd
-}
 
 /// A GET with a client that has a TLS provider (the process's reqwest is built without a default).
 async fn http_get(url: impl AsRef<str>) -> reqwest::Result<reqwest::Response> {
@@ -104,30 +96,6 @@ fn a_malformed_database_url_stops_the_node_and_creates_nothing() {
         assert!(err.contains("DATABASE_URL") && err.contains("无效"), "{err}");
     }
     assert!(!dir.path().join("data").exists(), "no SQLite database was created instead");
-}
-
-/// Starts `govhall serve` on port 0 and returns it with its URL, read from its first line.
-fn serve(cmd: &mut Command) -> (Child, String) {
-    let mut child =
-        cmd.args(["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.trim().rsplit('：').next().unwrap_or_default().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "serve printed {line:?}");
-    (child, url)
-}
-
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[tokio::test]
@@ -433,123 +401,4 @@ async fn nodes_started_together_on_an_empty_postgres_all_come_up() {
     }
     db.close().await;
     t.cleanup().await;
-}
-
-/// 500 people booking one slot of 20 places at once through three `govhall serve` processes on
-/// one PostgreSQL: exactly 20 bookings, every other attempt told the slot is full.
-#[tokio::test]
-async fn five_hundred_bookings_through_three_processes_on_postgres_fill_exactly_twenty_places() {
-    use govhall_identity::{Permission as P, Scope, rbac::Grantee};
-    if std::env::var(govhall_db::testing::TEST_DATABASE_URL).is_err() {
-        return; // One node only on SQLite: tests/booking.rs races one node there.
-    }
-    let t = common::TestApp::spawn().await;
-    let database_url = t.db.database_url.clone().unwrap();
-    let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(1).collect::<Vec<_>>().join("\n");
-    govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
-    let (_, items) = govhall_catalog::store::list(t.app.db(), &Default::default(), 1, 0).await.unwrap();
-    let item = items[0].code.clone();
-    let department = t.department("广东省政务服务数据管理局", "440000", None).await;
-    let manager = t.staff("13600000901", department).await;
-    let identity = t.app.identity();
-    let system = govhall_identity::audit::Actor::system("test");
-    let role = identity.save_role(&system, "hall_manager", "大厅管理", &[P::BookingManage]).await.unwrap();
-    identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
-    let access = identity.access(manager).await.unwrap();
-    let booking = t.app.booking();
-    let new = govhall_booking::setup::NewHall {
-        region_code: "440100".into(),
-        name: "广州市政务服务中心".into(),
-        address: "天河区".into(),
-        opening_hours: "工作日".into(),
-        phone: String::new(),
-    };
-    let hall = booking.create_hall(&access, &system, &new).await.unwrap();
-    let service =
-        booking.create_service(&access, &system, hall.id, "综合窗口", std::slice::from_ref(&item), &[]).await.unwrap();
-    let rule = govhall_booking::setup::Rule {
-        weekdays: vec![
-            chrono::Weekday::Mon,
-            chrono::Weekday::Tue,
-            chrono::Weekday::Wed,
-            chrono::Weekday::Thu,
-            chrono::Weekday::Fri,
-        ],
-        start: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-        end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-        slot_minutes: 60,
-        capacity: 20,
-        valid_from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        valid_until: None,
-        exclusions: vec![],
-    };
-    booking.add_rule(&access, &system, service.id, &rule).await.unwrap();
-    let table = booking.availability(service.id, chrono::Utc::now()).await.unwrap();
-    let slot = table.cells[0].iter().flatten().next().unwrap().id;
-    // 500 people, each with an API token of their own, written straight into the database.
-    let mut tokens = Vec::new();
-    for n in 0..500 {
-        let person = t.insert_person(n).await;
-        let token = govhall_identity::crypto::new_token();
-        let now = chrono::Utc::now();
-        let mut conn = t.app.db().conn().await.unwrap();
-        govhall_db::exec!(
-            conn,
-            govhall_db::sqlx::query(
-                "INSERT INTO sessions (id, token_hash, account_id, kind, client_ip, user_agent, created_at, last_seen_at,
-                                       expires_at) VALUES ($1, $2, $3, 'api', '', '', $4, $4, $5)"
-            )
-            .bind(uuid::Uuid::now_v7())
-            .bind(govhall_identity::crypto::token_hash(&token))
-            .bind(person.as_uuid())
-            .bind(now)
-            .bind(now + chrono::Duration::days(1))
-        )
-        .unwrap();
-        tokens.push(token);
-    }
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut nodes: Vec<(Child, String)> = dirs
-        .iter()
-        .map(|dir| {
-            serve(
-                govhall(dir.path())
-                    .env("DATABASE_URL", &database_url)
-                    .env("GOVHALL_IDENTITY__MASTER_KEY", common::MASTER_KEY)
-                    .env("GOVHALL_CATALOG__IMPORT_ON_START", "false"),
-            )
-        })
-        .collect();
-    govhall_messaging::install_crypto();
-    let client = reqwest::Client::new();
-    let attempts: Vec<_> = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(n, token)| {
-            let url = format!("{}/api/v1/bookings", nodes[n % 3].1);
-            let (client, item) = (client.clone(), item.clone());
-            tokio::spawn(async move {
-                let body = serde_json::json!({"slot_id": slot, "item_code": item});
-                let res = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
-                let status = res.status();
-                let body: serde_json::Value = res.json().await.unwrap();
-                (status, body["code"].as_str().unwrap_or_default().to_owned())
-            })
-        })
-        .collect();
-    let mut booked = std::collections::BTreeSet::new();
-    let mut full = 0;
-    for attempt in futures::future::join_all(attempts).await {
-        match attempt.unwrap() {
-            (reqwest::StatusCode::CREATED, code) => assert!(booked.insert(code)),
-            (reqwest::StatusCode::CONFLICT, code) if code == "slot_full" => full += 1,
-            other => panic!("unexpected answer {other:?}"),
-        }
-    }
-    assert_eq!((booked.len(), full), (20, 480));
-    assert_eq!(booking.slot(slot).await.unwrap().booked, 20);
-    for (child, _) in &mut nodes {
-        assert!(terminate(child).success());
-    }
-    t.stop().await;
 }

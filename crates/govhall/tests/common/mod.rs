@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test file uses a part of these helpers")]
 
+pub mod process;
+
 use govhall::{App, Settings};
 use govhall_db::testing::TestDatabase;
 
@@ -334,5 +336,70 @@ impl TestApp {
         )
         .unwrap();
         govhall_identity::AccountId::from_uuid(id)
+    }
+}
+
+/// A service hall in Guangzhou with one service for `items` of the first catalogue items,
+/// set up by a manager holding `booking.manage` and `booking.checkin` over Guangdong.
+pub struct BookingHall {
+    pub access: govhall_identity::Access,
+    pub actor: govhall_identity::audit::Actor,
+    pub hall: uuid::Uuid,
+    pub service: uuid::Uuid,
+    pub items: Vec<String>,
+}
+
+/// A slot rule on weekdays from 2020, `start`–`end` o'clock in slots of `minutes` with
+/// `capacity` places.
+pub fn weekday_rule(start: u32, end: u32, minutes: u32, capacity: u32) -> govhall_booking::setup::Rule {
+    use chrono::Weekday::{Fri, Mon, Thu, Tue, Wed};
+    govhall_booking::setup::Rule {
+        weekdays: vec![Mon, Tue, Wed, Thu, Fri],
+        start: chrono::NaiveTime::from_hms_opt(start, 0, 0).unwrap(),
+        end: chrono::NaiveTime::from_hms_opt(end, 0, 0).unwrap(),
+        slot_minutes: minutes,
+        capacity,
+        valid_from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        valid_until: None,
+        exclusions: vec![],
+    }
+}
+
+impl TestApp {
+    /// Imports the first `items` catalogue items and sets up a hall whose one service serves
+    /// them, with `rule`.
+    pub async fn booking_hall(&self, items: usize, rule: &govhall_booking::setup::Rule) -> BookingHall {
+        use govhall_identity::{Permission as P, Scope, rbac::Grantee};
+        let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(items).collect::<Vec<_>>().join("\n");
+        govhall_catalog::import::import_gd(self.app.db(), &text, |_, _| {}).await.unwrap();
+        let filter = govhall_catalog::store::ItemFilter::default();
+        let (_, found) = govhall_catalog::store::list(self.app.db(), &filter, 100, 0).await.unwrap();
+        let items: Vec<String> = found.into_iter().map(|i| i.code).collect();
+        let department = self.department("广东省政务服务数据管理局", "440000", None).await;
+        let manager = self.staff("13600000301", department).await;
+        let identity = self.app.identity();
+        let system = govhall_identity::audit::Actor::system("test");
+        let rights = [P::BookingManage, P::BookingCheckin];
+        let role = identity.save_role(&system, "hall_manager", "大厅管理", &rights).await.unwrap();
+        identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
+        let access = identity.access(manager).await.unwrap();
+        let actor = govhall_identity::audit::Actor {
+            id: Some(manager),
+            label: "工作人员:李四".into(),
+            client_ip: String::new(),
+        };
+        let booking = self.app.booking();
+        let new = govhall_booking::setup::NewHall {
+            region_code: "440100".into(),
+            name: "广州市政务服务中心".into(),
+            address: "广州市天河区天府路1号".into(),
+            opening_hours: "工作日 9:00-12:00，13:30-17:00".into(),
+            phone: "020-12345".into(),
+        };
+        let hall = booking.create_hall(&access, &actor, &new).await.unwrap();
+        let service =
+            booking.create_service(&access, &actor, hall.id, "综合窗口", &items, &["1号窗口".into()]).await.unwrap();
+        booking.add_rule(&access, &actor, service.id, rule).await.unwrap();
+        BookingHall { access, actor, hall: hall.id, service: service.id, items }
     }
 }

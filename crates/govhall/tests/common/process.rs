@@ -1,0 +1,40 @@
+//! Running the real binary as an operator would.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_govhall");
+
+/// The binary with a clean environment: no stray GOVHALL_ or DATABASE_URL from the caller.
+pub fn govhall(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Starts `govhall serve` on port 0 and returns it with its URL, read from its first line.
+pub fn serve(cmd: &mut Command) -> (Child, String) {
+    let mut child =
+        cmd.args(["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit('：').next().unwrap_or_default().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "serve printed {line:?}");
+    (child, url)
+}
+
+/// Sends SIGTERM and waits (at most 20 s) for the process to end.
+pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
