@@ -77,6 +77,14 @@ CREATE TABLE queue_counters (
     PRIMARY KEY (hall_id, day)
 );
 
+-- Bookings a person made on a day (China time), taken in the booking's transaction.
+CREATE TABLE booking_daily (
+    account_id BLOB NOT NULL REFERENCES accounts (id),
+    day        TEXT NOT NULL,
+    made       INTEGER NOT NULL,
+    PRIMARY KEY (account_id, day)
+);
+
 CREATE TABLE booking_blocks (
     account_id BLOB PRIMARY KEY REFERENCES accounts (id),
     until      TEXT NOT NULL,

@@ -6,7 +6,7 @@ use crate::notify::{self, Note};
 use crate::setup::{Hall, Service};
 use crate::slots::Slot;
 use crate::{Booking as Engine, BookingError, china, china_date};
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use govhall_core::Phone;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::AccountId;
@@ -73,6 +73,27 @@ pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.code, b.slot_id, b.accou
     b.cancel_reason, b.queue_number, b.created_at, s.starts_at, s.ends_at, hs.name AS service_name, \
     h.name AS hall_name, h.address AS hall_address FROM bookings b JOIN slots s ON s.id = b.slot_id \
     JOIN hall_services hs ON hs.id = s.service_id JOIN halls h ON h.id = hs.hall_id";
+
+/// A code as typed (lower case, spaces, dashes) in the form it was issued.
+pub(crate) fn normalise_code(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).flat_map(|c| c.to_uppercase()).take(20).collect()
+}
+
+/// Calls off, in `tx`, the reminders of a booking that have not gone yet.
+pub(crate) async fn call_off_reminders(
+    tx: &mut govhall_db::Tx,
+    booking: Uuid,
+    reason: &str,
+) -> Result<(), BookingError> {
+    let reminders: String = run!(tx, |c| sqlx::query_scalar("SELECT reminders FROM bookings WHERE id = $1")
+        .bind(booking)
+        .fetch_one(&mut *c)
+        .await)?;
+    for id in serde_json::from_str::<Vec<Uuid>>(&reminders).unwrap_or_default() {
+        govhall_messaging::cancel_in(tx, id, reason).await?;
+    }
+    Ok(())
+}
 
 /// Booking codes: 8 characters without look-alikes.
 fn new_code() -> String {
@@ -141,28 +162,28 @@ impl Engine {
                 until.with_timezone(&china()).format("%Y年%m月%d日")
             )));
         }
-        let day_start = china()
-            .from_local_datetime(&china_date(now).and_time(NaiveTime::MIN))
-            .single()
-            .map_or(now, |d| d.with_timezone(&Utc));
-        let mut conn = self.db().conn().await?;
-        let today: i64 = run!(conn, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM bookings WHERE account_id = $1 AND created_at >= $2"
-        )
-        .bind(account.as_uuid())
-        .bind(day_start)
-        .fetch_one(&mut *c)
-        .await)?;
-        drop(conn);
-        if today >= self.settings().daily_limit {
-            return Err(BookingError::DailyLimit(self.settings().daily_limit));
-        }
         let person = self.identity().account(account).await?;
         if person.kind != govhall_identity::AccountKind::Person {
             return Err(BookingError::Forbidden("网上预约供群众和企业办事人使用，工作人员账号不能预约".into()));
         }
 
         let mut tx = self.db().begin().await?;
+        // Today's count, taken in this transaction: bookings sent at once cannot pass the limit
+        // together.
+        let counted: Option<i32> = run!(tx, |c| sqlx::query_scalar(
+            "INSERT INTO booking_daily (account_id, day, made) VALUES ($1, $2, 1)
+             ON CONFLICT (account_id, day) DO UPDATE SET made = booking_daily.made + 1
+             WHERE booking_daily.made < $3 RETURNING made"
+        )
+        .bind(account.as_uuid())
+        .bind(china_date(now))
+        .bind(i32::try_from(self.settings().daily_limit).unwrap_or(i32::MAX))
+        .fetch_optional(&mut *c)
+        .await)?;
+        if counted.is_none() {
+            tx.rollback().await?;
+            return Err(BookingError::DailyLimit(self.settings().daily_limit));
+        }
         // The place: taken only while one is left, whatever else runs at the same moment.
         let taken = exec!(
             tx,
@@ -240,6 +261,14 @@ impl Engine {
         Ok(booking)
     }
 
+    /// `account`'s booking with `code` (typed in any case, with spaces).
+    pub async fn mine_one(&self, account: AccountId, code: &str) -> Result<Booking, BookingError> {
+        self.booking_by("code", &normalise_code(code))
+            .await?
+            .filter(|b| b.account_id == account.as_uuid())
+            .ok_or(BookingError::NotFound("预约"))
+    }
+
     /// The bookings of `account`, newest slot first.
     pub async fn mine(&self, account: AccountId) -> Result<Vec<Booking>, BookingError> {
         let mut conn = self.db().conn().await?;
@@ -254,11 +283,7 @@ impl Engine {
     /// place goes back and the reminders are called off.
     pub async fn cancel(&self, account: AccountId, actor: &Actor, code: &str) -> Result<Booking, BookingError> {
         let now = self.db().now();
-        let b = self
-            .booking_by("code", code.trim())
-            .await?
-            .filter(|b| b.account_id == account.as_uuid())
-            .ok_or(BookingError::NotFound("预约"))?;
+        let b = self.mine_one(account, code).await?;
         if b.status != "booked" {
             return Err(BookingError::Invalid(format!("该预约{}，不能取消", b.status_label())));
         }
@@ -299,6 +324,15 @@ impl Engine {
             return Err(BookingError::Invalid("该预约已不是“已预约”状态".into()));
         }
         exec!(tx, sqlx::query("UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0").bind(b.slot_id))?;
+        if !reason.is_empty() {
+            // Cancelled by the hall: it does not count against the person's daily limit.
+            exec!(
+                tx,
+                sqlx::query("UPDATE booking_daily SET made = made - 1 WHERE account_id = $1 AND day = $2 AND made > 0")
+                    .bind(b.account_id)
+                    .bind(china_date(b.created_at))
+            )?;
+        }
         let note = Note {
             template: notify::CANCELLED,
             account: to.0,
@@ -310,15 +344,8 @@ impl Engine {
         };
         notify::tell(&mut tx, self.messaging(), note).await?;
         audit::record(&mut tx, actor, Event::success(what, "booking", &b.code).detail(reason)).await?;
-        let reminders: String = run!(tx, |c| sqlx::query_scalar("SELECT reminders FROM bookings WHERE id = $1")
-            .bind(b.id)
-            .fetch_one(&mut *c)
-            .await)?;
+        call_off_reminders(&mut tx, b.id, "预约已取消").await?;
         tx.commit().await?;
-        for id in serde_json::from_str::<Vec<Uuid>>(&reminders).unwrap_or_default() {
-            // Already sent or already cancelled: nothing to call off.
-            let _ = govhall_messaging::cancel(self.db(), id, "预约已取消").await;
-        }
         self.booking_by("id", &b.id.to_string()).await?.ok_or(BookingError::NotFound("预约"))
     }
 }

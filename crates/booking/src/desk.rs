@@ -38,10 +38,13 @@ impl Booking {
         let now = self.db().now();
         let h = self.hall(hall).await?;
         self.may(access, Permission::BookingCheckin, &h.region_code)?;
-        let code: String =
-            code.trim().chars().filter(|c| c.is_ascii_alphanumeric()).flat_map(char::to_uppercase).collect();
+        let code = crate::book::normalise_code(code);
         let b = self.booking_by("code", &code).await?.ok_or(BookingError::NotFound("预约码"))?;
-        if self.hall_of_slot(b.slot_id).await?.id != hall {
+        let theirs = self.hall_of_slot(b.slot_id).await?;
+        if theirs.id != hall {
+            // Where it is booked, only for staff who may check in there too.
+            self.may(access, Permission::BookingCheckin, &theirs.region_code)
+                .map_err(|_| BookingError::NotFound("预约码"))?;
             return Err(BookingError::Invalid(format!("该预约在“{}”，不在本大厅", b.hall_name)));
         }
         match b.status.as_str() {
@@ -91,6 +94,7 @@ impl Booking {
             tx.rollback().await?;
             return Err(BookingError::Invalid("该预约刚刚已签到".into()));
         }
+        crate::book::call_off_reminders(&mut tx, b.id, "已签到").await?;
         audit::record(&mut tx, actor, Event::success("booking.checkin", "booking", &b.code).detail(&number)).await?;
         tx.commit().await?;
         self.booking_by("id", &b.id.to_string()).await?.ok_or(BookingError::NotFound("预约"))
@@ -116,20 +120,32 @@ impl Booking {
         let h = self.hall(hall).await?;
         self.may(access, Permission::BookingCheckin, &h.region_code)?;
         let mut conn = self.db().conn().await?;
-        let sql = format!("{BOOKING_SELECT} WHERE h.id = $1 AND b.status = 'booked' AND s.ends_at < $2");
+        // Past both the slot's end and the last moment of check-in.
+        let sql =
+            format!("{BOOKING_SELECT} WHERE h.id = $1 AND b.status = 'booked' AND s.ends_at < $2 AND s.starts_at < $3");
+        let late = now - Duration::minutes(self.settings().checkin_late_minutes);
         let missed: Vec<Record> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(hall)
             .bind(now)
+            .bind(late)
             .fetch_all(&mut *c)
             .await)?;
         drop(conn);
         let s = self.settings();
+        let mut marked = 0;
         for b in &missed {
             let mut tx = self.db().begin().await?;
-            exec!(
+            let changed = exec!(
                 tx,
                 sqlx::query("UPDATE bookings SET status = 'no_show' WHERE id = $1 AND status = 'booked'").bind(b.id)
             )?;
+            if changed == 0 {
+                // Checked in or marked by another desk meanwhile.
+                tx.rollback().await?;
+                continue;
+            }
+            marked += 1;
+            crate::book::call_off_reminders(&mut tx, b.id, "未到场").await?;
             audit::record(&mut tx, actor, Event::success("booking.no_show", "booking", &b.code)).await?;
             let since = now - Duration::days(s.no_show_window_days);
             let count: i64 = run!(tx, |c| sqlx::query_scalar(
@@ -145,7 +161,7 @@ impl Booking {
             }
             tx.commit().await?;
         }
-        Ok(missed.len())
+        Ok(marked)
     }
 
     async fn block(
@@ -210,12 +226,18 @@ impl Booking {
         let affected: Vec<Record> =
             run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(slot).fetch_all(&mut *c).await)?;
         drop(conn);
+        let mut told = 0;
         for b in &affected {
             let person = self.identity().account(AccountId::from_uuid(b.account_id)).await?;
             let why = format!("服务大厅已关闭该时段（{reason}），请重新预约");
-            self.release(b, actor, (b.account_id, Some(&person.phone)), &why, "booking.cancel_by_hall").await?;
+            match self.release(b, actor, (b.account_id, Some(&person.phone)), &why, "booking.cancel_by_hall").await {
+                Ok(_) => told += 1,
+                // Checked in or cancelled meanwhile: nothing to release.
+                Err(BookingError::Invalid(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
-        Ok(affected.len())
+        Ok(told)
     }
 
     /// Changes a slot's capacity; never below the places already taken.

@@ -99,9 +99,23 @@ impl Booking {
         calendar: WorkingCalendar,
         settings: BookingSettings,
     ) -> Result<Booking, BookingError> {
-        if settings.earliest_days > settings.latest_days || settings.latest_days > 90 {
+        let s = &settings;
+        let minutes = 0..=7 * 24 * 60;
+        let ok = s.earliest_days <= s.latest_days
+            && s.latest_days <= 90
+            && minutes.contains(&s.cancel_before_minutes)
+            && minutes.contains(&s.checkin_early_minutes)
+            && minutes.contains(&s.checkin_late_minutes)
+            && minutes.contains(&s.remind_minutes_before)
+            && (1..=100).contains(&s.daily_limit)
+            && (1..=100).contains(&s.no_show_limit)
+            && (1..=3650).contains(&s.no_show_window_days)
+            && (1..=3650).contains(&s.block_days);
+        if !ok {
             return Err(BookingError::Invalid(
-                "配置 [booking] 的 earliest_days 不能大于 latest_days，latest_days 不能超过 90".into(),
+                "配置 [booking] 有误：earliest_days 不能大于 latest_days（不超过 90）；各分钟数应为 0 到 10080；\
+                 daily_limit、no_show_limit 应为 1 到 100；no_show_window_days、block_days 应为 1 到 3650"
+                    .into(),
             ));
         }
         Ok(Booking(Arc::new(Inner { db, identity, messaging, calendar, settings })))

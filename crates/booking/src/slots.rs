@@ -85,7 +85,7 @@ impl Booking {
         let mut conn = self.db().conn().await?;
         let rules: Vec<RuleRow> = run!(conn, |c| sqlx::query_as(
             "SELECT weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until, exclusions
-             FROM slot_rules WHERE service_id = $1"
+             FROM slot_rules WHERE service_id = $1 ORDER BY created_at, id"
         )
         .bind(service)
         .fetch_all(&mut *c)
@@ -103,10 +103,17 @@ impl Booking {
                 continue;
             };
             let step = chrono::Duration::minutes(i64::from(rule.slot_minutes.max(5)));
+            // A rule for the working week also serves the make-up working days (调休).
+            let working_week = (0..5).all(|d| rule.weekdays & (1 << d) != 0);
             for day in from.iter_days().take_while(|d| *d <= to) {
-                let make_up = cal.special_day(day).is_some_and(|d| d.kind == DayKind::Workday);
-                let wanted = cal.is_working_day(day)
-                    && (has_weekday(rule.weekdays, chrono::Datelike::weekday(&day)) || make_up)
+                let kind = cal.special_day(day).map(|d| d.kind);
+                let named = has_weekday(rule.weekdays, chrono::Datelike::weekday(&day));
+                let wanted = match kind {
+                    Some(DayKind::Holiday) => false,
+                    Some(DayKind::Workday) => named || working_week,
+                    None => named,
+                };
+                let wanted = wanted
                     && day >= rule.valid_from
                     && rule.valid_until.is_none_or(|u| day <= u)
                     && !exclusions.contains(&day);
@@ -204,12 +211,25 @@ impl Booking {
 }
 
 impl Booking {
+    async fn slot_count(&self, service: Uuid, day: NaiveDate) -> Result<i64, BookingError> {
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM slots WHERE service_id = $1 AND day = $2")
+            .bind(service)
+            .bind(day)
+            .fetch_one(&mut *c)
+            .await)?)
+    }
+
     /// The slots of every service of `hall` on `day`, by time (slots made as needed).
     pub async fn hall_slots(&self, hall: Uuid, day: NaiveDate) -> Result<Vec<(String, Slot)>, BookingError> {
         let services: Vec<_> = self.services(None).await?.into_iter().filter(|(h, _)| h.id == hall).collect();
         let mut out = Vec::new();
         for (_, service) in services {
-            self.make_slots(service.id, day, day).await?;
+            // Made once: the desk is read often and writes nothing in the usual case.
+            let made = self.slot_count(service.id, day).await?;
+            if made == 0 {
+                self.make_slots(service.id, day, day).await?;
+            }
             let mut conn = self.db().conn().await?;
             let sql = format!("SELECT {SLOT_COLUMNS} FROM slots WHERE service_id = $1 AND day = $2 ORDER BY starts_at");
             let slots: Vec<Slot> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))

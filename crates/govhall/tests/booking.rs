@@ -74,6 +74,27 @@ async fn slots_follow_the_official_calendar() {
         .unwrap();
     assert_eq!(count, 7 * 6);
     drop(conn);
+    // A Saturday rule opens on Saturdays (holidays excepted); a Tuesday rule does not follow the
+    // make-up days, which stand in for the whole working week.
+    let days_of = async |weekdays: Vec<chrono::Weekday>, name: &str| {
+        let service = booking.create_service(&h.access, &h.actor, h.hall, name, &h.items[..1], &[]).await.unwrap();
+        let rule = Rule { weekdays, valid_from: d("2025-09-01"), ..common::weekday_rule(9, 10, 60, 1) };
+        booking.add_rule(&h.access, &h.actor, service.id, &rule).await.unwrap();
+        booking.make_slots(service.id, d("2025-09-26"), d("2025-10-12")).await.unwrap();
+        let mut conn = h.t.app.db().conn().await.unwrap();
+        let days: Vec<NaiveDate> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+            "SELECT DISTINCT day FROM slots WHERE service_id = $1 AND day <= $2 ORDER BY day"
+        )
+        .bind(service.id)
+        .bind(d("2025-10-12"))
+        .fetch_all(&mut *c)
+        .await)
+        .unwrap();
+        days
+    };
+    assert_eq!(days_of(vec![chrono::Weekday::Sat], "周末窗口").await, [d("2025-09-27"), d("2025-10-11")]);
+    assert_eq!(days_of(vec![chrono::Weekday::Tue], "周二窗口").await, [d("2025-09-30")]);
+
     // A bad rule is refused with the reason.
     let bad = Rule {
         weekdays: vec![],

@@ -150,7 +150,7 @@ async fn a_hall_is_set_up_and_a_person_books_sees_and_cancels_on_the_web_and_in_
     assert_eq!(mine[0]["code"], made["code"]);
     let res = t
         .client
-        .post(t.url(&format!("/api/v1/bookings/{}/cancel", made["code"].as_str().unwrap())))
+        .post(t.url(&format!("/api/v1/bookings/{}/cancel", made["code"].as_str().unwrap().to_lowercase())))
         .bearer_auth(&token)
         .send()
         .await
@@ -164,5 +164,16 @@ async fn a_hall_is_set_up_and_a_person_books_sees_and_cancels_on_the_web_and_in_
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = t
+        .client
+        .post(t.url("/api/v1/bookings"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"slot_id\": \"not-a-uuid\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_json");
     t.stop().await;
 }

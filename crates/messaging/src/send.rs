@@ -150,6 +150,13 @@ pub async fn cancel(db: &Db, id: Uuid, reason: &str) -> Result<(), MessagingErro
     Ok(())
 }
 
+/// Cancels, in the caller's transaction, a message that has not gone yet; one that went (or was
+/// cancelled) already is left as it is. Returns whether it was cancelled.
+pub async fn cancel_in(tx: &mut Tx, id: Uuid, reason: &str) -> Result<bool, MessagingError> {
+    let now = tx.db().now();
+    store::transition(tx, id, &[MessageStatus::Created], MessageStatus::Cancelled, reason, now).await
+}
+
 /// Sends a failed message again, with a fresh set of tries (the admin's retry button).
 pub async fn retry(db: &Db, messaging: &Messaging, id: Uuid, by: &str) -> Result<(), MessagingError> {
     let mut tx = db.begin().await?;

@@ -77,6 +77,8 @@ pub fn settings(db: &TestDatabase) -> Settings {
     // Each node its own index, in memory; counts written at once.
     settings.search.index_dir = ":memory:".to_owned();
     settings.search.flush_seconds = 1;
+    // Two weeks ahead: never a window that is all holidays, whenever the tests run.
+    settings.booking.latest_days = 14;
     settings
 }
 

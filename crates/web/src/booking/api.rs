@@ -146,8 +146,15 @@ fn out(b: BookingRecord) -> BookingOut {
 pub(crate) async fn book(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
-    Json(body): Json<BookIn>,
+    body: Result<Json<BookIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<BookingOut>), AppError> {
+    let Json(body) = body.map_err(|_| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "请求体应为 JSON 对象：{\"slot_id\": \"时段 id\", \"item_code\": \"事项编码\"}",
+        )
+    })?;
     let b = state.booking.book(viewer.account.id, &ctx.actor(), body.slot_id, &body.item_code).await?;
     Ok((StatusCode::CREATED, Json(out(b))))
 }

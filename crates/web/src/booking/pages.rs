@@ -175,13 +175,7 @@ pub(crate) async fn one(
     SignedIn(viewer, ctx): SignedIn,
     Path(code): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let b = state
-        .booking
-        .mine(viewer.account.id)
-        .await?
-        .into_iter()
-        .find(|b| b.code == code)
-        .ok_or_else(AppError::not_found)?;
+    let b = state.booking.mine_one(viewer.account.id, &code).await?;
     render(OnePage { page: Page::new(&state, &format!("预约 {}", b.code)).with(&ctx), b })
 }
 
@@ -190,13 +184,7 @@ pub(crate) async fn qr(
     SignedIn(viewer, _): SignedIn,
     Path(code): Path<String>,
 ) -> Result<Response, AppError> {
-    let b = state
-        .booking
-        .mine(viewer.account.id)
-        .await?
-        .into_iter()
-        .find(|b| b.code == code)
-        .ok_or_else(AppError::not_found)?;
+    let b = state.booking.mine_one(viewer.account.id, &code).await?;
     let mut response = crate::booking::qr_svg(&b.code)?.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
