@@ -3,8 +3,6 @@
 //! check constraint backs it; one active booking per person and item is a unique index.
 
 use crate::notify::{self, Note};
-use crate::setup::{Hall, Service};
-use crate::slots::Slot;
 use crate::{Booking as Engine, BookingError, china, china_date};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use govhall_core::Phone;
@@ -31,6 +29,8 @@ pub struct Booking {
     pub account_id: Uuid,
     /// For which item.
     pub item_code: String,
+    /// The item's name.
+    pub item_name: String,
     /// `booked`, `cancelled`, `arrived`, `no_show`.
     pub status: String,
     /// Why it was cancelled, if the hall cancelled it.
@@ -69,10 +69,12 @@ impl Booking {
     }
 }
 
-pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.code, b.slot_id, b.account_id, b.item_code, b.status, \
+pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.code, b.slot_id, b.account_id, b.item_code, \
+    COALESCE(i.name, b.item_code) AS item_name, b.status, \
     b.cancel_reason, b.queue_number, b.created_at, s.starts_at, s.ends_at, hs.name AS service_name, \
     h.name AS hall_name, h.address AS hall_address FROM bookings b JOIN slots s ON s.id = b.slot_id \
-    JOIN hall_services hs ON hs.id = s.service_id JOIN halls h ON h.id = hs.hall_id";
+    JOIN hall_services hs ON hs.id = s.service_id JOIN halls h ON h.id = hs.hall_id \
+    LEFT JOIN items i ON i.code = b.item_code";
 
 /// A code as typed (lower case, spaces, dashes) in the form it was issued.
 pub(crate) fn normalise_code(code: &str) -> String {
@@ -144,7 +146,7 @@ impl Engine {
     ) -> Result<Booking, BookingError> {
         let now = self.db().now();
         let slot = self.slot(slot_id).await?;
-        let (hall, service) = self.service(slot.service_id).await?;
+        let (_, service) = self.service(slot.service_id).await?;
         if !service.item_codes.iter().any(|c| c == item_code) {
             return Err(BookingError::Invalid(format!("“{}”不办理该事项，请选择其他预约业务", service.name)));
         }
@@ -218,7 +220,9 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         }
-        let booking = booking_of(id, &code, &slot, &hall, &service, account, item_code, now);
+        let sql = format!("{BOOKING_SELECT} WHERE b.id = $1");
+        let booking: Booking =
+            run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_one(&mut *c).await)?;
         let p = params(&booking, "");
         let to = (account.as_uuid(), Some(&person.phone));
         let mut reminders = Vec::new();
@@ -347,34 +351,5 @@ impl Engine {
         call_off_reminders(&mut tx, b.id, "预约已取消").await?;
         tx.commit().await?;
         self.booking_by("id", &b.id.to_string()).await?.ok_or(BookingError::NotFound("预约"))
-    }
-}
-
-#[expect(clippy::too_many_arguments, reason = "a booking is assembled from its parts once")]
-fn booking_of(
-    id: Uuid,
-    code: &str,
-    slot: &Slot,
-    hall: &Hall,
-    service: &Service,
-    account: AccountId,
-    item_code: &str,
-    now: DateTime<Utc>,
-) -> Booking {
-    Booking {
-        id,
-        code: code.to_owned(),
-        slot_id: slot.id,
-        account_id: account.as_uuid(),
-        item_code: item_code.to_owned(),
-        status: "booked".into(),
-        cancel_reason: None,
-        queue_number: None,
-        created_at: now,
-        starts_at: slot.starts_at,
-        ends_at: slot.ends_at,
-        service_name: service.name.clone(),
-        hall_name: hall.name.clone(),
-        hall_address: hall.address.clone(),
     }
 }

@@ -276,6 +276,29 @@ impl Booking {
         Ok((self.hall(hall_id).await?, service))
     }
 
+    /// The slot rules of every service, described in Chinese for the set-up page:
+    /// (service id, 周一至周五 09:00-12:00，每 30 分钟 10 人，2026-01-01 起).
+    pub async fn rule_lines(&self) -> Result<Vec<(Uuid, String)>, BookingError> {
+        let mut conn = self.db().conn().await?;
+        let rows: Vec<(Uuid, i32, String, String, i32, i32, NaiveDate, Option<NaiveDate>)> =
+            run!(conn, |c| sqlx::query_as(
+                "SELECT service_id, weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until
+             FROM slot_rules ORDER BY created_at, id"
+            )
+            .fetch_all(&mut *c)
+            .await)?;
+        let names = ["一", "二", "三", "四", "五", "六", "日"];
+        Ok(rows
+            .into_iter()
+            .map(|(service, bits, start, end, minutes, capacity, from, until)| {
+                let days: String =
+                    (0..7).filter(|d| bits & (1 << d) != 0).map(|d| names[d]).collect::<Vec<_>>().join("、");
+                let until = until.map(|u| format!("至 {u}")).unwrap_or_else(|| "起".to_owned());
+                (service, format!("周{days} {start}-{end}，每 {minutes} 分钟 {capacity} 人，{from} {until}"))
+            })
+            .collect())
+    }
+
     /// Adds a slot rule to a service.
     pub async fn add_rule(
         &self,

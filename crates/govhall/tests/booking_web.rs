@@ -55,8 +55,12 @@ async fn a_hall_is_set_up_and_a_person_books_sees_and_cancels_on_the_web_and_in_
         m.post("/admin/booking/services", &[("hall", &hall_id), ("name", "综合窗口"), ("items", "NO-SUCH")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("事项编码“NO-SUCH”不存在"));
-    let service =
-        [("hall", hall_id.as_str()), ("name", "综合窗口"), ("items", items_text.as_str()), ("counters", "1号窗口")];
+    let service = [
+        ("hall", hall_id.as_str()),
+        ("name", "综合窗口"),
+        ("items", items_text.as_str()),
+        ("counters", "1号 综合窗口\n2号窗口"),
+    ];
     assert_eq!(m.post("/admin/booking/services", &service).await.status(), StatusCode::SEE_OTHER);
     let services: Value = t.get(&format!("/api/v1/booking/services?item={code}")).await.json().await.unwrap();
     let service_id = services[0]["id"].as_str().unwrap().to_owned();
@@ -79,6 +83,9 @@ async fn a_hall_is_set_up_and_a_person_books_sees_and_cancels_on_the_web_and_in_
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("1 到 7"));
     assert_eq!(post_rule(rule("1234567", "09:00")).await.status(), StatusCode::SEE_OTHER);
+    let page = m.get("/admin/booking").await.text().await.unwrap();
+    assert!(page.contains("1号 综合窗口、2号窗口"), "a window's name keeps its space");
+    assert!(page.contains("周一、二、三、四、五、六、日 09:00-11:00，每 60 分钟 1 人"), "the rule is listed");
 
     // A person books from the table.
     t.person("13800000601", "370102199003071238").await;
@@ -92,6 +99,7 @@ async fn a_hall_is_set_up_and_a_person_books_sees_and_cancels_on_the_web_and_in_
     let booking_code = location.trim_start_matches("/account/bookings/").to_owned();
     let page = p.get(&location).await.text().await.unwrap();
     assert!(page.contains(&booking_code) && page.contains("qr.svg") && page.contains("天河区天府路1号"));
+    assert!(page.contains(&items[0].name), "the voucher names the item");
     let qr = p.get(&format!("{location}/qr.svg")).await;
     assert_eq!(qr.headers()["content-type"], "image/svg+xml");
     assert!(qr.text().await.unwrap().contains("<svg"));

@@ -107,6 +107,8 @@ pub(crate) struct BookingOut {
     code: String,
     /// 事项编码
     item_code: String,
+    /// 事项名称
+    item_name: String,
     /// 状态：booked 已预约 / cancelled 已取消 / arrived 已签到 / no_show 未到场
     status: String,
     /// 时间
@@ -128,6 +130,7 @@ fn out(b: BookingRecord) -> BookingOut {
         when: b.when(),
         code: b.code,
         item_code: b.item_code,
+        item_name: b.item_name,
         status: b.status,
         starts_at: b.starts_at,
         hall: b.hall_name,
@@ -152,7 +155,7 @@ pub(crate) async fn book(
         AppError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            "请求体应为 JSON 对象：{\"slot_id\": \"时段 id\", \"item_code\": \"事项编码\"}",
+            "请求体应为 JSON 对象 {\"slot_id\": \"时段 id（可预约时段接口返回的 UUID）\", \"item_code\": \"事项编码\"}，请检查各项是否齐全、格式是否正确",
         )
     })?;
     let b = state.booking.book(viewer.account.id, &ctx.actor(), body.slot_id, &body.item_code).await?;

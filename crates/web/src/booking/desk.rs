@@ -23,6 +23,7 @@ struct SetupPage {
     page: Page,
     halls: Vec<Hall>,
     services: Vec<(Hall, Service)>,
+    rules: Vec<(Uuid, String)>,
     error: String,
     notice: String,
 }
@@ -43,6 +44,7 @@ async fn setup_page(
         page: Page::new(state, "网上预约设置").with(ctx),
         halls: state.booking.halls().await?,
         services: state.booking.services(None).await?,
+        rules: state.booking.rule_lines().await?,
         error,
         notice,
     })
@@ -98,8 +100,14 @@ pub(crate) struct ServiceForm {
     counters: String,
 }
 
+/// Codes or dates: one per line, or separated by commas or spaces.
 fn lines(s: &str) -> Vec<String> {
     s.split(['\n', ',', '，', ' ']).map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+/// Names (a window called “1号 综合窗口”): one per line.
+fn names(s: &str) -> Vec<String> {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 pub(crate) async fn create_service(
@@ -110,7 +118,7 @@ pub(crate) async fn create_service(
     let result = match Uuid::parse_str(&form.hall) {
         Ok(hall) => state
             .booking
-            .create_service(&viewer.access, &ctx.actor(), hall, &form.name, &lines(&form.items), &lines(&form.counters))
+            .create_service(&viewer.access, &ctx.actor(), hall, &form.name, &lines(&form.items), &names(&form.counters))
             .await
             .map(|_| ()),
         Err(_) => Err(BookingError::Invalid("请选择服务大厅".into())),
