@@ -100,6 +100,9 @@ fn text(what: &str, value: &str, max: usize) -> Result<String, BookingError> {
     Ok(v.to_owned())
 }
 
+/// A stored rule: service, weekday bits, start, end, minutes, places, from, until.
+type RuleRow = (Uuid, i32, String, String, i32, i32, NaiveDate, Option<NaiveDate>);
+
 impl Booking {
     fn may_manage(&self, access: &Access, region: &str) -> Result<(), BookingError> {
         let target = Target { owner: None, department: None, region: Some(region.to_owned()) };
@@ -280,13 +283,12 @@ impl Booking {
     /// (service id, 周一至周五 09:00-12:00，每 30 分钟 10 人，2026-01-01 起).
     pub async fn rule_lines(&self) -> Result<Vec<(Uuid, String)>, BookingError> {
         let mut conn = self.db().conn().await?;
-        let rows: Vec<(Uuid, i32, String, String, i32, i32, NaiveDate, Option<NaiveDate>)> =
-            run!(conn, |c| sqlx::query_as(
-                "SELECT service_id, weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until
+        let rows: Vec<RuleRow> = run!(conn, |c| sqlx::query_as(
+            "SELECT service_id, weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until
              FROM slot_rules ORDER BY created_at, id"
-            )
-            .fetch_all(&mut *c)
-            .await)?;
+        )
+        .fetch_all(&mut *c)
+        .await)?;
         let names = ["一", "二", "三", "四", "五", "六", "日"];
         Ok(rows
             .into_iter()
