@@ -258,6 +258,15 @@ impl Booking {
         Ok(out)
     }
 
+    /// The services offering `item_code` that have slot rules (something to book), with their halls.
+    pub async fn services_with_rules(&self, item_code: &str) -> Result<Vec<(Hall, Service)>, BookingError> {
+        let mut conn = self.db().conn().await?;
+        let ruled: Vec<Uuid> =
+            run!(conn, |c| sqlx::query_scalar("SELECT DISTINCT service_id FROM slot_rules").fetch_all(&mut *c).await)?;
+        drop(conn);
+        Ok(self.services(Some(item_code)).await?.into_iter().filter(|(_, s)| ruled.contains(&s.id)).collect())
+    }
+
     /// One service with its hall.
     pub async fn service(&self, id: Uuid) -> Result<(Hall, Service), BookingError> {
         let mut conn = self.db().conn().await?;

@@ -62,6 +62,8 @@ async fn a_hall_is_set_up_and_a_person_books_sees_and_cancels_on_the_web_and_in_
         ("counters", "1号 综合窗口\n2号窗口"),
     ];
     assert_eq!(m.post("/admin/booking/services", &service).await.status(), StatusCode::SEE_OTHER);
+    let before = t.get(&format!("/items/{code}/book")).await.text().await.unwrap();
+    assert!(before.contains("暂未开通网上预约"), "a service without rules has nothing to offer yet");
     let services: Value = t.get(&format!("/api/v1/booking/services?item={code}")).await.json().await.unwrap();
     let service_id = services[0]["id"].as_str().unwrap().to_owned();
     let rule = |weekdays: &'static str, start: &'static str| {

@@ -79,7 +79,8 @@ async fn book_page(
         .await?
         .filter(|i| i.status == "published")
         .ok_or_else(AppError::not_found)?;
-    let services = state.booking.services(Some(code)).await?;
+    // Only services with slot rules: one without has nothing to book yet.
+    let services = state.booking.services_with_rules(code).await?;
     let chosen = service
         .filter(|id| services.iter().any(|(_, s)| s.id == *id))
         .or_else(|| (services.len() == 1).then(|| services[0].1.id));
