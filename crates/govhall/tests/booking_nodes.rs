@@ -9,8 +9,7 @@
 
 mod common;
 
-use common::process::{govhall, serve, terminate};
-use std::process::Child;
+use common::process::{postgres_nodes, terminate};
 
 /// 500 people booking one slot of 20 places at once through three `govhall serve` processes on
 /// one PostgreSQL: exactly 20 bookings, every other attempt told the slot is full.
@@ -48,18 +47,7 @@ async fn five_hundred_bookings_through_three_processes_on_postgres_fill_exactly_
         .unwrap();
         tokens.push(token);
     }
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut nodes: Vec<(Child, String)> = dirs
-        .iter()
-        .map(|dir| {
-            serve(
-                govhall(dir.path())
-                    .env("DATABASE_URL", &database_url)
-                    .env("GOVHALL_IDENTITY__MASTER_KEY", common::MASTER_KEY)
-                    .env("GOVHALL_CATALOG__IMPORT_ON_START", "false"),
-            )
-        })
-        .collect();
+    let (_dirs, mut nodes) = postgres_nodes(3, &database_url);
     govhall_messaging::install_crypto();
     let client = reqwest::Client::new();
     let attempts: Vec<_> = tokens

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::process::{govhall, serve, terminate};
+use common::process::{govhall, postgres_nodes, serve, terminate};
 use govhall_db::changes::{self, ChangeOp};
 use govhall_db::housekeeping::PRUNE_JOB;
 use govhall_db::jobs::{self, JobState, NewJob};
@@ -291,18 +291,7 @@ async fn serial_numbers_from_several_nodes_on_postgres_are_unique_and_gapless() 
     let actor = govhall_identity::audit::Actor::system("test");
     let (_, key) =
         govhall_identity::clients::create(&db, &actor, "现场大厅系统", 2, &["serial_numbers"]).await.unwrap();
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut nodes: Vec<(Child, String)> = dirs
-        .iter()
-        .map(|dir| {
-            serve(
-                govhall(dir.path())
-                    .env("DATABASE_URL", &database_url)
-                    .env("GOVHALL_IDENTITY__MASTER_KEY", common::MASTER_KEY)
-                    .env("GOVHALL_CATALOG__IMPORT_ON_START", "false"),
-            )
-        })
-        .collect();
+    let (_dirs, mut nodes) = postgres_nodes(3, &database_url);
     govhall_messaging::install_crypto();
     let client = reqwest::Client::new();
     let calls: Vec<_> = (0..90)
