@@ -12,6 +12,12 @@ pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&offset).date_naive()
 }
 
+/// China time of day.
+pub fn china_time(at: DateTime<Utc>) -> chrono::NaiveDateTime {
+    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("a valid offset"));
+    at.with_timezone(&offset).naive_local()
+}
+
 /// The limit a case runs against: the promised one (承诺时限) when the item gives it, else the
 /// statutory one.
 pub fn applicable_limit(promised: TimeLimit, statutory: TimeLimit) -> TimeLimit {

@@ -7,6 +7,7 @@ use crate::model::{Case, CaseEvent};
 use crate::{CaseError, Cases, password};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use govhall_db::{exec, run, sqlx};
+use govhall_identity::AccountId;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -191,5 +192,22 @@ impl Cases {
     pub async fn my_timeline(&self, case: &Case) -> Result<Timeline, CaseError> {
         let events = self.history(case.id).await?;
         Ok(timeline(case, &events, true))
+    }
+}
+
+impl Cases {
+    /// Whether `typed` is the query password of the applicant's own case `id` (for a receipt
+    /// that prints it). Not a look-up by strangers: no throttling, and another's case is `false`.
+    pub async fn own_password_matches(&self, applicant: AccountId, id: Uuid, typed: &str) -> Result<bool, CaseError> {
+        let mut conn = self.db().conn().await?;
+        let row: Option<(String, String)> = run!(conn, |c| sqlx::query_as(
+            "SELECT serial_number, query_password_hash FROM cases WHERE id = $1 AND applicant_id = $2"
+        )
+        .bind(id)
+        .bind(applicant.as_uuid())
+        .fetch_optional(&mut *c)
+        .await)?;
+        let typed: String = typed.chars().take(40).collect();
+        Ok(row.is_some_and(|(serial, stored)| password::verify(self.identity().keys(), &serial, &typed, &stored)))
     }
 }

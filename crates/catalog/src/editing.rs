@@ -130,6 +130,12 @@ pub async fn validate(db: &Db, content: &ItemContent) -> Result<(), CatalogError
     if let Some(f) = content.fees.iter().find(|f| f.name.trim().is_empty()) {
         return bad(format!("金额为 {} 的收费缺少名称", f.amount));
     }
+    if let Some(Err(problems)) = content.form.as_ref().map(crate::form::FormSchema::check) {
+        return bad(format!("申请表有误：{}", problems.join("；")));
+    }
+    if let Some(Err(problems)) = content.eligibility.as_ref().map(crate::form::Eligibility::check) {
+        return bad(format!("条件自检有误：{}", problems.join("；")));
+    }
     for r in &content.related {
         if !RELATION_KINDS.iter().any(|(k, _)| *k == r.kind) {
             return bad(format!("相关事项 {} 的关系“{}”无法识别", r.code, r.kind));

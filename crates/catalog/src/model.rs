@@ -1,5 +1,6 @@
 //! What an item (事项) is: its guide as one document, versioned as a whole.
 
+use crate::form::{Eligibility, FormSchema};
 use govhall_core::Money;
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +271,12 @@ pub struct ItemContent {
     pub related: Vec<Related>,
     /// Where the source publishes it.
     pub source_url: String,
+    /// The application form, when the item has its own (else [`FormSchema::standard`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<FormSchema>,
+    /// The self-check, when the item has its own (else one made from the conditions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligibility: Option<Eligibility>,
 }
 
 /// The online depths with their Chinese descriptions.
@@ -304,6 +311,16 @@ pub fn nature_code(type_text: &str) -> &'static str {
 }
 
 impl ItemContent {
+    /// The application form applicants fill in.
+    pub fn application_form(&self) -> FormSchema {
+        self.form.clone().unwrap_or_else(FormSchema::standard)
+    }
+
+    /// The self-check offered before applying.
+    pub fn self_check(&self) -> Eligibility {
+        self.eligibility.clone().unwrap_or_else(|| Eligibility::from_conditions(&self.conditions))
+    }
+
     /// The short name and phrases, for lists and search.
     pub fn phrase_text(&self) -> String {
         let mut all: Vec<&str> = Vec::new();

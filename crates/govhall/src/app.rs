@@ -1,6 +1,7 @@
 //! Wiring: the application a node runs, buildable in tests.
 
 use crate::config::Settings;
+use govhall_applications::Applications;
 use govhall_booking::Booking;
 use govhall_cases::Cases;
 use govhall_catalog::Catalog;
@@ -9,6 +10,7 @@ use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
 use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
+use govhall_files::{FileStore, FilesSettings};
 use govhall_identity::Identity;
 use govhall_messaging::Messaging;
 use govhall_search::Search;
@@ -39,12 +41,47 @@ pub async fn identity_for_cli(settings: &Settings) -> anyhow::Result<(Db, Arc<Id
     }
 }
 
-pub fn job_registry(settings: &Settings, messaging: &Messaging, cases: &Cases) -> JobRegistry {
+pub fn job_registry(
+    settings: &Settings,
+    messaging: &Messaging,
+    cases: &Cases,
+    applications: &Applications,
+) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
     messaging.register_jobs(&mut registry);
     cases.register_jobs(&mut registry);
+    applications.register_jobs(&mut registry);
     registry
+}
+
+/// Online applications over `db`, with the file store and their message templates.
+async fn online_applications(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+    cases: &Cases,
+) -> anyhow::Result<Applications> {
+    let dir = if settings.files.dir.trim().is_empty() {
+        settings.data_dir.join("files")
+    } else {
+        std::path::PathBuf::from(settings.files.dir.trim())
+    };
+    let clamd = Some(settings.files.clamd.trim().to_owned()).filter(|c| !c.is_empty());
+    let files = FileStore::open(FilesSettings { dir, max_file_bytes: settings.applications.max_file_bytes, clamd })
+        .map_err(|e| anyhow::anyhow!("无法打开文件存储目录：{e}"))?;
+    let applications = Applications::new(
+        db.clone(),
+        identity.clone(),
+        messaging.clone(),
+        cases.clone(),
+        files,
+        settings.applications.clone(),
+    )
+    .await?;
+    applications.prepare().await?;
+    Ok(applications)
 }
 
 /// The case engine over `db`, with its message templates installed.
@@ -112,6 +149,7 @@ pub struct App {
     messaging: Messaging,
     cases: Cases,
     booking: Booking,
+    applications: Applications,
 }
 
 impl App {
@@ -137,6 +175,7 @@ impl App {
                 let messaging = state.messaging.clone();
                 let cases = state.cases.clone();
                 let booking = state.booking.clone();
+                let applications = state.applications.clone();
                 let router = govhall_web::router(state);
                 let stop = shutdown.clone();
                 let server = tokio::spawn(async move {
@@ -145,7 +184,7 @@ impl App {
                         .await
                 });
                 tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-                Ok(App { addr, db, shutdown, server, worker, identity, messaging, cases, booking })
+                Ok(App { addr, db, shutdown, server, worker, identity, messaging, cases, booking, applications })
             }
             Err(e) => {
                 shutdown.cancel();
@@ -169,6 +208,7 @@ impl App {
         let search = Search::open(db.clone(), &settings.search, &settings.data_dir, changes.position()).await?;
         let cases = case_engine(settings, db, &identity, &messaging).await?;
         let booking = appointments(settings, db, &identity, &messaging).await?;
+        let applications = online_applications(settings, db, &identity, &messaging, &cases).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -176,7 +216,9 @@ impl App {
         let worker = if settings.run_worker {
             housekeeping::schedule(db, db.now()).await?;
             govhall_cases::sweep::schedule(db, db.now()).await?;
-            let worker = Worker::new(db.clone(), job_registry(settings, &messaging, &cases), settings.jobs.clone());
+            govhall_applications::purge::schedule(db, db.now()).await?;
+            let registry = job_registry(settings, &messaging, &cases, &applications);
+            let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
             None
@@ -194,6 +236,7 @@ impl App {
             search,
             cases,
             booking,
+            applications,
         }));
         Ok((state, worker))
     }
@@ -233,6 +276,11 @@ impl App {
         &self.booking
     }
 
+    /// The node's online applications.
+    pub fn applications(&self) -> &Applications {
+        &self.applications
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -257,10 +305,13 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     let messaging = message_center(settings, &db).await?;
     let identity = identity(settings, &db, &messaging).await?;
     let cases = case_engine(settings, &db, &identity, &messaging).await?;
+    let applications = online_applications(settings, &db, &identity, &messaging, &cases).await?;
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
     govhall_cases::sweep::schedule(&db, db.now()).await?;
-    Worker::new(db.clone(), job_registry(settings, &messaging, &cases), settings.jobs.clone()).run(shutdown).await;
+    govhall_applications::purge::schedule(&db, db.now()).await?;
+    let registry = job_registry(settings, &messaging, &cases, &applications);
+    Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())
 }

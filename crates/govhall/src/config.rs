@@ -4,6 +4,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use govhall_applications::ApplicationSettings;
 use govhall_booking::BookingSettings;
 use govhall_cases::CaseSettings;
 use govhall_catalog::CatalogSettings;
@@ -69,6 +70,21 @@ pub struct Settings {
     pub cases: CaseSettings,
     /// Appointments: bookable days, cancellation, limits, no-shows, check-in, reminders.
     pub booking: BookingSettings,
+    /// Online applications: file sizes and counts, idle drafts, printing.
+    pub applications: ApplicationSettings,
+    /// The file store uploads go to, and the optional virus scanner.
+    pub files: FilesConfig,
+}
+
+/// `[files]`: where uploads are kept and whether they are scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// The folder files are kept in; `<data_dir>/files` when empty. Nodes sharing a database
+    /// must share this folder (a network mount).
+    pub dir: String,
+    /// clamd's address (`127.0.0.1:3310`) to scan every upload; no scanning when empty.
+    pub clamd: String,
 }
 
 impl Default for Settings {
@@ -91,6 +107,8 @@ impl Default for Settings {
             search: SearchSettings::default(),
             cases: CaseSettings::default(),
             booking: BookingSettings::default(),
+            applications: ApplicationSettings::default(),
+            files: FilesConfig::default(),
         }
     }
 }

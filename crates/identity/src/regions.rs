@@ -177,3 +177,13 @@ mod tests {
         assert!(err.to_string().contains("第 2 行"), "{err}");
     }
 }
+
+/// Every division, by code.
+pub async fn all(db: &Db) -> Result<Vec<Region>, IdentityError> {
+    let mut conn = db.conn().await?;
+    Ok(run!(conn, |c| {
+        sqlx::query_as("SELECT code, name, full_name, parent_code, level FROM regions ORDER BY code")
+            .fetch_all(&mut *c)
+            .await
+    })?)
+}

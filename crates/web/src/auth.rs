@@ -220,6 +220,16 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
     if !is_form && !is_multipart {
         return Err(csrf_refused());
     }
+    // Uploads stream: their form carries the token in its address, and the body is not read here.
+    if is_multipart
+        && let Some(token) = request
+            .uri()
+            .query()
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v))
+    {
+        return if keys.csrf_valid(binding, &token) { Ok(request) } else { Err(csrf_refused()) };
+    }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, crate::router::MAX_BODY_BYTES).await.map_err(|_| {
         AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "提交的内容过大").into_response()
@@ -323,6 +333,27 @@ pub(crate) fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Percent-decoding (a file name in a header); bytes that do not form UTF-8 become U+FFFD.
+pub(crate) fn urldecode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl From<IdentityError> for AppError {

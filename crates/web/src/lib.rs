@@ -7,6 +7,7 @@
 //! extract, call one service function of a domain crate, and render.
 
 mod admin;
+mod applications;
 mod assets;
 pub mod auth;
 mod booking;

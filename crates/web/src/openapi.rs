@@ -27,7 +27,11 @@ use utoipa::OpenApi;
         crate::cases::serials::issue, crate::cases::serials::parse,
         crate::cases::progress::api_query, crate::cases::progress::api_mine, crate::cases::progress::api_my_case,
         crate::booking::api::services, crate::booking::api::availability, crate::booking::api::book,
-        crate::booking::api::cancel, crate::booking::api::mine),
+        crate::booking::api::cancel, crate::booking::api::mine,
+        crate::applications::api::item_form, crate::applications::api::self_check, crate::applications::api::start,
+        crate::applications::api::drafts, crate::applications::api::one, crate::applications::api::save,
+        crate::applications::api::upload, crate::applications::api::delete_file, crate::applications::api::download,
+        crate::applications::api::submit, crate::applications::api::discard),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -47,11 +46,55 @@ pub fn router(state: AppState) -> Router {
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_errors))
             .layer(CatchPanicLayer::new())
-            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+            .layer(axum::middleware::from_fn_with_state(state.clone(), limit_body)),
     );
     // Outermost, so that error pages rendered above carry them too.
     for layer in security_headers() {
         app = app.layer(layer);
     }
     app.with_state(state)
+}
+
+/// The most a request to `path` may send: uploads of materials take files up to the configured
+/// size (a form may carry several at once); everything else [`MAX_BODY_BYTES`].
+fn body_limit(state: &AppState, path: &str) -> u64 {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let settings = state.applications.settings();
+    match parts.as_slice() {
+        ["applications", _, "materials", _] => {
+            settings.max_file_bytes.saturating_mul(u64::from(settings.max_files_per_material)) + (1 << 20)
+        }
+        ["api", "v1", "applications", _, "materials", _, "files"] => settings.max_file_bytes + 1,
+        _ => MAX_BODY_BYTES as u64,
+    }
+}
+
+/// Refuses a body declared too large before reading it, and stops reading one that grows past
+/// the limit.
+async fn limit_body(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = body_limit(&state, request.uri().path());
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let mut response = AppError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("提交的内容过大（上限 {}）", govhall_files::human_size(limit)),
+        )
+        .into_response();
+        response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        return response;
+    }
+    let (parts, body) = request.into_parts();
+    let limited =
+        axum::body::Body::new(http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)));
+    next.run(axum::extract::Request::from_parts(parts, limited)).await
 }

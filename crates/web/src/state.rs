@@ -81,6 +81,8 @@ pub struct AppContext {
     pub cases: Cases,
     /// Appointments.
     pub booking: Booking,
+    /// Online applications.
+    pub applications: govhall_applications::Applications,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -127,6 +127,8 @@ fn item(line: &str, mapping: &MappingTable) -> Result<(Candidate, Option<String>
         tags,
         related: Vec::new(),
         source_url: text(v.get("URL")),
+        form: None,
+        eligibility: None,
     };
     let group = Some(text(v.get("parentCatalogId"))).filter(|g| !g.is_empty());
     Ok((Candidate { line: 0, code, department, region_code, content }, group))

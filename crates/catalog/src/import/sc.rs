@@ -102,6 +102,8 @@ pub fn parse(file: &str, mapping: &MappingTable) -> Result<(Vec<Candidate>, Repo
                     visits: 1,
                     tags,
                     source_url: entry.link.clone(),
+                    form: None,
+                    eligibility: None,
                     ..ItemContent::default()
                 };
                 if group.main_item != "未分类" {

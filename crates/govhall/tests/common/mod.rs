@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "each test file uses a part of these helpers")]
 
+pub mod applying;
 pub mod process;
 
 use govhall::{App, Settings};

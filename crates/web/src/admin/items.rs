@@ -247,6 +247,8 @@ impl ItemForm {
             tags,
             related,
             source_url: base.source_url.clone(),
+            form: base.form.clone(),
+            eligibility: base.eligibility.clone(),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! which records a page shows, by the viewer's data scope.
 
 pub(crate) mod audit;
+pub(crate) mod forms;
 pub(crate) mod item_sheets;
 pub(crate) mod items;
 pub(crate) mod organisation;

@@ -171,6 +171,7 @@ struct MineRow {
 struct MinePage {
     page: Page,
     rows: Vec<MineRow>,
+    drafts: Vec<DraftRow>,
 }
 
 pub(crate) async fn mine(
@@ -190,7 +191,28 @@ pub(crate) async fn mine(
             waiting: c.is_open && !applicant_actions(c).is_empty() && c.step == "supplement",
         })
         .collect();
-    render(MinePage { page: Page::new(&state, "我的办件").with(&ctx), rows })
+    let drafts = state
+        .applications
+        .drafts(viewer.account.id)
+        .await?
+        .into_iter()
+        .map(|d| DraftRow {
+            id: d.application.id.to_string(),
+            item: d.application.item_name,
+            progress: format!("已完成 {}/{}", d.done, d.total),
+            saved: time(d.application.updated_at),
+            purge_on: govhall_cases::deadline::china_date(d.purge_on).format("%Y-%m-%d").to_string(),
+        })
+        .collect();
+    render(MinePage { page: Page::new(&state, "我的办件").with(&ctx), rows, drafts })
+}
+
+struct DraftRow {
+    id: String,
+    item: String,
+    progress: String,
+    saved: String,
+    purge_on: String,
 }
 
 fn applicant_actions(c: &Case) -> Vec<(String, String, bool)> {

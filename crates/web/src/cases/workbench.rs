@@ -219,6 +219,8 @@ struct CasePage {
     colleagues: Vec<(Uuid, String)>,
     personal: Option<PersonalData>,
     form_lines: Vec<(String, String)>,
+    /// Files uploaded with the online application: id, material, name, size, SHA-256.
+    uploads: Vec<(String, String, String, String, String)>,
     may_reveal: bool,
     error: String,
 }
@@ -277,11 +279,7 @@ async fn case_page(
     } else {
         Vec::new()
     };
-    let form_lines = personal
-        .as_ref()
-        .and_then(|p| p.form.as_object())
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect())
-        .unwrap_or_default();
+    let form_lines = personal.as_ref().map(|p| form_lines(&p.form)).unwrap_or_default();
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -291,6 +289,15 @@ async fn case_page(
         step_due: date(c.step_due_on),
         outcome: c.outcome.map(|o| o.label().to_owned()).unwrap_or_default(),
         materials: c.materials.iter().map(|m| (m.name.clone(), m.files.join("、"))).collect(),
+        uploads: state
+            .applications
+            .case_files(c.id)
+            .await?
+            .into_iter()
+            .map(|f| {
+                (f.id.to_string(), f.material_name, f.file_name, govhall_files::human_size(f.size as u64), f.sha256)
+            })
+            .collect(),
         events: event_views(&events, &files, &c),
         actions,
         may_claim,
@@ -439,4 +446,21 @@ pub(crate) fn download(meta: &CaseFile, bytes: Vec<u8>) -> Response {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+/// The form as staff read it: an online application's lines (section · label, value) in order,
+/// else the object's keys and values.
+fn form_lines(form: &serde_json::Value) -> Vec<(String, String)> {
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    if let Some(lines) = form.get("lines").and_then(|l| l.as_array()) {
+        return lines
+            .iter()
+            .filter_map(|l| l.as_array())
+            .map(|l| {
+                let part = |i: usize| l.get(i).map(text).unwrap_or_default();
+                (format!("{} · {}", part(0), part(1)), part(2))
+            })
+            .collect();
+    }
+    form.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), text(v))).collect()).unwrap_or_default()
 }

@@ -1,0 +1,181 @@
+//! An application as the applicant sees it: its answers, its files, and the task list that
+//! says which parts are done.
+
+use chrono::{DateTime, Utc};
+use govhall_catalog::form::{Answers, FormSchema, Prefill};
+use govhall_catalog::model::Material;
+use govhall_files::Kind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// An application, draft or submitted, its answers opened.
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    /// Id.
+    pub id: Uuid,
+    /// Who applies.
+    pub applicant_id: Uuid,
+    /// The enterprise applied for, if any.
+    pub enterprise_id: Option<Uuid>,
+    /// The item.
+    pub item_code: String,
+    /// The item's name.
+    pub item_name: String,
+    /// The item's version when the draft was started.
+    pub item_version: i32,
+    /// The answers so far.
+    pub answers: Answers,
+    /// The serial number of an earlier application answers were brought from.
+    pub brought_from: Option<String>,
+    /// `draft` or `submitted`.
+    pub state: String,
+    /// The case, once submitted.
+    pub case_id: Option<Uuid>,
+    /// Its serial number, once submitted.
+    pub serial_number: Option<String>,
+    /// Saves so far.
+    pub revision: i32,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+    /// Last saved.
+    pub updated_at: DateTime<Utc>,
+    /// Submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl Application {
+    /// Whether it can still be changed.
+    pub fn is_draft(&self) -> bool {
+        self.state == "draft"
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ApplicationRow {
+    pub id: Uuid,
+    pub applicant_id: Uuid,
+    pub enterprise_id: Option<Uuid>,
+    pub item_code: String,
+    pub item_name: String,
+    pub item_version: i32,
+    pub answers_enc: String,
+    pub brought_from: Option<String>,
+    pub state: String,
+    pub case_id: Option<Uuid>,
+    pub serial_number: Option<String>,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) const COLUMNS: &str = "id, applicant_id, enterprise_id, item_code, item_name, item_version, answers_enc,
+    brought_from, state, case_id, serial_number, revision, created_at, updated_at, submitted_at";
+
+/// A file given for a material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ApplicationFile {
+    /// Id.
+    pub id: Uuid,
+    /// The application.
+    pub application_id: Uuid,
+    /// The material's place in the guide (from 0).
+    pub material: i32,
+    /// The material's name.
+    pub material_name: String,
+    /// The file's (cleaned) name.
+    pub file_name: String,
+    /// Its MIME type, from its content.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// SHA-256 of its content.
+    pub sha256: String,
+    /// Where it is in the store.
+    #[serde(skip)]
+    pub store_key: String,
+    /// When uploaded.
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) const FILE_COLUMNS: &str =
+    "id, application_id, material, material_name, file_name, content_type, size, sha256, store_key, created_at";
+
+/// One slot for a material: what it takes and what was given.
+#[derive(Debug, Clone, Serialize)]
+pub struct Slot {
+    /// Its place in the guide (from 0).
+    pub index: usize,
+    /// The material.
+    pub material: Material,
+    /// The kinds it takes.
+    pub kinds: Vec<Kind>,
+    /// The files given.
+    pub files: Vec<ApplicationFile>,
+}
+
+impl Slot {
+    /// Whether it still needs a file.
+    pub fn missing(&self) -> bool {
+        self.material.required && self.files.is_empty()
+    }
+}
+
+/// One entry of the task list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    /// `section:<key>` or `materials`.
+    pub key: String,
+    /// What it is called.
+    pub title: String,
+    /// Something was given.
+    pub started: bool,
+    /// Complete and without errors.
+    pub done: bool,
+}
+
+impl Task {
+    /// Its state as the applicant reads it.
+    pub fn state_label(&self) -> &'static str {
+        match (self.done, self.started) {
+            (true, _) => "已完成",
+            (false, true) => "未完成",
+            (false, false) => "未开始",
+        }
+    }
+}
+
+/// Everything the pages of one application need.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The application.
+    pub application: Application,
+    /// The form (the item's published one).
+    pub form: FormSchema,
+    /// The slots, one per material.
+    pub slots: Vec<Slot>,
+    /// Values from the verified profile: field key → (value, where from); read-only.
+    pub locked: BTreeMap<String, (String, &'static str)>,
+    /// The task list.
+    pub tasks: Vec<Task>,
+    /// The guide's department and time limit, for the receipt.
+    pub department: String,
+    /// Whether the item still takes online applications.
+    pub open: bool,
+}
+
+impl Workspace {
+    /// Tasks done and in all: "已完成 3/5".
+    pub fn progress(&self) -> (usize, usize) {
+        (self.tasks.iter().filter(|t| t.done).count(), self.tasks.len())
+    }
+
+    /// Whether a field's value comes from the verified profile.
+    pub fn is_locked(&self, key: &str) -> bool {
+        self.locked.contains_key(key)
+    }
+}
+
+/// A profile value that fills a field.
+pub(crate) type Profile = BTreeMap<Prefill, String>;

@@ -1,0 +1,531 @@
+//! The applicant's pages: the self-check, starting an application, the task list, a section
+//! of the form, check answers, submission and its confirmation, the printouts.
+
+use super::fields::{self, FieldView};
+use crate::AppError;
+use crate::auth::{RequestContext, SignedIn};
+use crate::html::{form_error, render, time, with_status};
+use crate::layout::Page;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_applications::ApplicationError;
+use govhall_applications::drafts::Scope;
+use govhall_applications::model::Workspace;
+use govhall_catalog::form::{FieldError, Outcome};
+use govhall_identity::AccountId;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+fn id_of(s: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(s).map_err(|_| AppError::not_found())
+}
+
+fn me(viewer: &crate::auth::Viewer) -> AccountId {
+    viewer.account.id
+}
+
+async fn published(state: &AppState, code: &str) -> Result<govhall_catalog::store::Guide, AppError> {
+    govhall_catalog::store::guide(&state.db, code).await?.ok_or_else(AppError::not_found)
+}
+
+// ---- The self-check ---------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "applications/self_check.html")]
+struct SelfCheckPage {
+    page: Page,
+    code: String,
+    name: String,
+    online_apply: bool,
+    questions: Vec<(String, String, String, Vec<(String, bool)>)>,
+    missing: Vec<String>,
+    outcome: String,
+    reason: String,
+    instead: String,
+}
+
+fn self_check_page(
+    page: Page,
+    guide: &govhall_catalog::store::Guide,
+    answers: &BTreeMap<String, String>,
+    outcome: Option<Outcome>,
+) -> SelfCheckPage {
+    let check = guide.content.self_check();
+    let (mut kind, mut reason, mut instead, mut missing) = (String::new(), String::new(), String::new(), Vec::new());
+    match outcome {
+        Some(Outcome::Eligible) => kind = "eligible".into(),
+        Some(Outcome::Ineligible { reason: r, instead: i }) => (kind, reason, instead) = ("ineligible".into(), r, i),
+        Some(Outcome::Unanswered { questions }) => missing = questions,
+        None => {}
+    }
+    SelfCheckPage {
+        page,
+        code: guide.item.code.clone(),
+        name: guide.item.name.clone(),
+        online_apply: guide.content.online_apply,
+        questions: check
+            .questions
+            .iter()
+            .map(|q| {
+                let chosen = answers.get(&q.key).cloned().unwrap_or_default();
+                let options = q.options.iter().map(|o| (o.clone(), *o == chosen)).collect();
+                (q.key.clone(), q.text.clone(), q.help.clone(), options)
+            })
+            .collect(),
+        missing,
+        outcome: kind,
+        reason,
+        instead,
+    }
+}
+
+pub(crate) async fn self_check_form(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(code): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let guide = published(&state, &code).await?;
+    let page = Page::new(&state, &format!("条件自检：{}", guide.item.name)).with(&ctx);
+    render(self_check_page(page, &guide, &BTreeMap::new(), None))
+}
+
+pub(crate) async fn self_check(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(code): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let guide = published(&state, &code).await?;
+    let answers: BTreeMap<String, String> =
+        pairs.into_iter().filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_owned(), v))).collect();
+    let outcome = guide.content.self_check().decide(&answers);
+    let status =
+        if matches!(outcome, Outcome::Unanswered { .. }) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = Page::new(&state, &format!("条件自检：{}", guide.item.name)).with(&ctx);
+    Ok(with_status(status, render(self_check_page(page, &guide, &answers, Some(outcome)))?))
+}
+
+// ---- Starting -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "applications/start.html")]
+struct StartPage {
+    page: Page,
+    code: String,
+    name: String,
+    online_apply: bool,
+    signed_in: bool,
+    is_person: bool,
+    enterprises: Vec<(Uuid, String)>,
+    materials: Vec<String>,
+    error: String,
+}
+
+async fn start_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    code: &str,
+    error: String,
+) -> Result<Html<String>, AppError> {
+    let guide = published(state, code).await?;
+    let (signed_in, is_person, enterprises) = match &ctx.viewer {
+        Some(v) => {
+            let person = v.account.kind == govhall_identity::AccountKind::Person;
+            let memberships = if person { state.identity.memberships_of(v.account.id).await? } else { Vec::new() };
+            let active =
+                memberships.into_iter().filter(|m| m.status == "active").map(|m| (m.enterprise_id, m.enterprise_name));
+            (true, person, active.collect())
+        }
+        None => (false, false, Vec::new()),
+    };
+    render(StartPage {
+        page: Page::new(state, &format!("在线申报：{}", guide.item.name)).with(ctx),
+        code: guide.item.code.clone(),
+        name: guide.item.name.clone(),
+        online_apply: guide.content.online_apply,
+        signed_in,
+        is_person,
+        enterprises,
+        materials: guide.content.materials.iter().map(|m| m.name.clone()).collect(),
+        error,
+    })
+}
+
+pub(crate) async fn start_form(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(code): Path<String>,
+) -> Result<Html<String>, AppError> {
+    start_page(&state, &ctx, &code, String::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct StartForm {
+    #[serde(default)]
+    enterprise: String,
+}
+
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(code): Path<String>,
+    axum::Form(form): axum::Form<StartForm>,
+) -> Result<Response, AppError> {
+    let enterprise = match form.enterprise.trim() {
+        "" => None,
+        e => Some(
+            Uuid::parse_str(e).map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input", "企业选择有误"))?,
+        ),
+    };
+    match state.applications.start(me(&viewer), &code, enterprise).await {
+        Ok((id, _)) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, start_page(&state, &ctx, &code, error).await?))
+        }
+    }
+}
+
+// ---- The task list ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "applications/tasks.html")]
+struct TasksPage {
+    page: Page,
+    w: Workspace,
+    done: usize,
+    total: usize,
+    links: Vec<String>,
+    purge_on: String,
+    notice: String,
+}
+
+pub(crate) async fn tasks(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    let w = state.applications.workspace(me(&viewer), id).await?;
+    if !w.application.is_draft() {
+        return Ok(Redirect::to(&format!("/applications/{id}/done")).into_response());
+    }
+    let (done, total) = w.progress();
+    let links = w
+        .tasks
+        .iter()
+        .map(|t| match t.key.strip_prefix("section:") {
+            Some(key) => format!("/applications/{id}/sections/{key}"),
+            None => format!("/applications/{id}/materials"),
+        })
+        .collect();
+    let purge_on = w.application.updated_at + chrono::Duration::days(state.applications.settings().draft_days);
+    let notice = match q.get("saved").map(String::as_str) {
+        Some("1") => "已暂存。您可以随时从“我的办件”继续填写。".to_owned(),
+        _ => String::new(),
+    };
+    Ok(render(TasksPage {
+        page: Page::new(&state, &format!("在线申报：{}", w.application.item_name)).with(&ctx),
+        done,
+        total,
+        links,
+        purge_on: govhall_cases::deadline::china_date(purge_on).format("%Y年%m月%d日").to_string(),
+        notice,
+        w,
+    })?
+    .into_response())
+}
+
+// ---- A section of the form -------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "applications/section.html")]
+struct SectionPage {
+    page: Page,
+    id: Uuid,
+    item_name: String,
+    section_key: String,
+    title: String,
+    fields: Vec<FieldView>,
+    errors: Vec<(String, String)>,
+    brought_from: String,
+    step: String,
+}
+
+fn section_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    w: &Workspace,
+    key: &str,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, AppError> {
+    let section = w.form.section(key).ok_or_else(AppError::not_found)?;
+    let position = w.form.sections.iter().position(|s| s.key == key).unwrap_or(0);
+    let fields =
+        fields::views(&w.form, section, &w.application.answers, &errors, &w.locked, state.applications.regions());
+    render(SectionPage {
+        page: Page::new(state, &format!("{}：{}", section.title, w.application.item_name)).with(ctx),
+        id: w.application.id,
+        item_name: w.application.item_name.clone(),
+        section_key: key.to_owned(),
+        title: section.title.clone(),
+        fields,
+        errors: errors
+            .iter()
+            .map(|e| {
+                (
+                    format!("field-f-{}", e.key.split('.').next().unwrap_or_default()),
+                    format!("{}：{}", e.label, e.message),
+                )
+            })
+            .collect(),
+        brought_from: w.application.brought_from.clone().unwrap_or_default(),
+        step: format!("第 {} 部分，共 {} 部分", position + 1, w.form.sections.len()),
+    })
+}
+
+pub(crate) async fn section_form(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let w = state.applications.workspace(me(&viewer), id_of(&id)?).await?;
+    if !w.application.is_draft() {
+        return Err(ApplicationError::Submitted.into());
+    }
+    Ok(section_page(&state, &ctx, &w, &key, Vec::new())?.into_response())
+}
+
+pub(crate) async fn section_save(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path((id, key)): Path<(String, String)>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    let applicant = me(&viewer);
+    let before = state.applications.workspace(applicant, id).await?;
+    let section = before.form.section(&key).ok_or_else(AppError::not_found)?.clone();
+    let mut answers = fields::parse_section(&section, &pairs);
+    fields::tidy_addresses(&section, &mut answers, state.applications.regions());
+    let errors = state.applications.save(applicant, id, Scope::Section(&key), &answers).await?;
+    let action = pairs.iter().find(|(k, _)| k == "action").map_or("continue", |(_, v)| v.as_str());
+    match action {
+        // Saved as it is: back to the task list.
+        "save" => Ok(Redirect::to(&format!("/applications/{id}?saved=1")).into_response()),
+        // The address's choices under a newly chosen province or city.
+        "refresh" => {
+            let w = state.applications.workspace(applicant, id).await?;
+            Ok(section_page(&state, &ctx, &w, &key, Vec::new())?.into_response())
+        }
+        _ if !errors.is_empty() => {
+            let w = state.applications.workspace(applicant, id).await?;
+            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, section_page(&state, &ctx, &w, &key, errors)?))
+        }
+        _ => {
+            let next = before
+                .form
+                .sections
+                .iter()
+                .skip_while(|s| s.key != key)
+                .nth(1)
+                .map(|s| format!("/applications/{id}/sections/{}", s.key));
+            let to = next.unwrap_or_else(|| {
+                if before.slots.is_empty() {
+                    format!("/applications/{id}/check")
+                } else {
+                    format!("/applications/{id}/materials")
+                }
+            });
+            Ok(Redirect::to(&to).into_response())
+        }
+    }
+}
+
+// ---- Check answers and submit ---------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "applications/check.html")]
+struct CheckPage {
+    page: Page,
+    w: Workspace,
+    sections: Vec<(String, String, Vec<(String, String, String)>)>,
+    errors: Vec<(String, String)>,
+    materials_error: String,
+    error: String,
+}
+
+async fn check_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    w: Workspace,
+    error: String,
+) -> Result<Html<String>, AppError> {
+    let id = w.application.id;
+    let regions = state.applications.regions();
+    let (mut errors, mut materials_error) = (Vec::new(), String::new());
+    match state.applications.problems(&w) {
+        Err(ApplicationError::Answers(list)) => {
+            for e in list {
+                let section = w
+                    .form
+                    .sections
+                    .iter()
+                    .find(|s| s.fields.iter().any(|f| Some(f.key.as_str()) == e.key.split('.').next()))
+                    .map(|s| s.key.clone())
+                    .unwrap_or_default();
+                errors.push((format!("/applications/{id}/sections/{section}"), format!("{}：{}", e.label, e.message)));
+            }
+        }
+        Err(ApplicationError::Materials(m)) => materials_error = m,
+        _ => {}
+    }
+    let sections = w
+        .form
+        .sections
+        .iter()
+        .map(|s| {
+            let rows = s
+                .fields
+                .iter()
+                .filter(|f| w.form.visible(f, &w.application.answers))
+                .map(|f| (f.label.clone(), w.form.display(f, &w.application.answers, regions), f.key.clone()))
+                .collect();
+            (s.key.clone(), s.title.clone(), rows)
+        })
+        .collect();
+    render(CheckPage {
+        page: Page::new(state, &format!("检查并提交：{}", w.application.item_name)).with(ctx),
+        sections,
+        errors,
+        materials_error,
+        error,
+        w,
+    })
+}
+
+pub(crate) async fn check(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    let w = state.applications.workspace(me(&viewer), id).await?;
+    if !w.application.is_draft() {
+        return Ok(Redirect::to(&format!("/applications/{id}/done")).into_response());
+    }
+    Ok(check_page(&state, &ctx, w, String::new()).await?.into_response())
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    match state.applications.submit(me(&viewer), id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/applications/{id}/done")).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            let w = state.applications.workspace(me(&viewer), id).await?;
+            Ok(with_status(status, check_page(&state, &ctx, w, error).await?))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "applications/done.html")]
+struct DonePage {
+    page: Page,
+    id: Uuid,
+    item_name: String,
+    department: String,
+    serial: String,
+    password: String,
+    submitted_at: String,
+}
+
+pub(crate) async fn done(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    let w = state.applications.workspace(me(&viewer), id).await?;
+    let Some(serial) = w.application.serial_number.clone() else {
+        return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
+    };
+    let password = state.applications.reveal_password(me(&viewer), id).await?.unwrap_or_default();
+    let mut response = render(DonePage {
+        page: Page::new(&state, "申报已提交").with(&ctx),
+        id,
+        item_name: w.application.item_name.clone(),
+        department: w.department.clone(),
+        serial,
+        password,
+        submitted_at: w.application.submitted_at.map(time).unwrap_or_default(),
+    })?
+    .into_response();
+    // The password is on this page once: no copy kept by the browser or a proxy.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+pub(crate) async fn discard(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    state.applications.discard(me(&viewer), id_of(&id)?).await?;
+    Ok(Redirect::to("/account/cases").into_response())
+}
+
+// ---- Printouts ----------------------------------------------------------------------------
+
+pub(crate) fn pdf(bytes: Vec<u8>, name: &str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let disposition = format!(
+        "inline; filename=\"{}.pdf\"; filename*=UTF-8''{}",
+        "document",
+        crate::auth::urlencode(&format!("{name}.pdf"))
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+pub(crate) async fn print_form(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let bytes = state.applications.print_form(me(&viewer), id_of(&id)?).await?;
+    Ok(pdf(bytes, "申请表"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ReceiptForm {
+    #[serde(default)]
+    password: String,
+}
+
+pub(crate) async fn receipt(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let password = serde_urlencoded::from_bytes::<ReceiptForm>(&body).map(|f| f.password).unwrap_or_default();
+    let bytes = state.applications.print_receipt(me(&viewer), id_of(&id)?, Some(&password)).await?;
+    Ok(pdf(bytes, "申报回执"))
+}

@@ -1,0 +1,279 @@
+//! Materials: the page with one slot per material, uploads streamed from a multipart body
+//! straight into the file store (several files at once; nothing buffered whole), deleting while
+//! a draft, and downloads for the owner and for staff who may see the case.
+
+use super::pages::pdf;
+use crate::AppError;
+use crate::auth::{RequestContext, SignedIn};
+use crate::html::{form_error, render, with_status};
+use crate::layout::Page;
+use crate::state::AppState;
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use futures::TryStreamExt;
+use govhall_applications::model::Workspace;
+use govhall_applications::{ApplicationError, ApplicationFile};
+use govhall_files::{Kind, human_size};
+use govhall_identity::Permission;
+use uuid::Uuid;
+
+fn id_of(s: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(s).map_err(|_| AppError::not_found())
+}
+
+struct SlotView {
+    index: usize,
+    name: String,
+    required: bool,
+    copies: String,
+    kinds: String,
+    accept: String,
+    template_url: String,
+    sample_url: String,
+    files: Vec<(Uuid, String, String)>,
+    full: bool,
+}
+
+#[derive(Template)]
+#[template(path = "applications/materials.html")]
+struct MaterialsPage {
+    page: Page,
+    id: Uuid,
+    item_name: String,
+    slots: Vec<SlotView>,
+    max_size: String,
+    max_files: u32,
+    error: String,
+    notice: String,
+}
+
+fn safe_link(url: &str) -> String {
+    if url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/') {
+        url.to_owned()
+    } else {
+        String::new()
+    }
+}
+
+fn materials_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    w: &Workspace,
+    error: String,
+    notice: String,
+) -> Result<Html<String>, AppError> {
+    let max_files = state.applications.settings().max_files_per_material;
+    let slots = w
+        .slots
+        .iter()
+        .map(|s| SlotView {
+            index: s.index,
+            name: s.material.name.clone(),
+            required: s.material.required,
+            copies: s.material.copies.clone(),
+            kinds: Kind::list(&s.kinds),
+            accept: s
+                .kinds
+                .iter()
+                .map(|k| format!(".{},{}", k.extension(), k.content_type()))
+                .collect::<Vec<_>>()
+                .join(","),
+            template_url: safe_link(&s.material.template_url),
+            sample_url: safe_link(&s.material.sample_url),
+            files: s.files.iter().map(|f| (f.id, f.file_name.clone(), human_size(f.size as u64))).collect(),
+            full: s.files.len() >= max_files as usize,
+        })
+        .collect();
+    render(MaterialsPage {
+        page: Page::new(state, &format!("上传申请材料：{}", w.application.item_name)).with(ctx),
+        id: w.application.id,
+        item_name: w.application.item_name.clone(),
+        slots,
+        max_size: human_size(state.applications.settings().max_file_bytes),
+        max_files,
+        error,
+        notice,
+    })
+}
+
+pub(crate) async fn materials(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    let w = state.applications.workspace(viewer.account.id, id_of(&id)?).await?;
+    if !w.application.is_draft() {
+        return Err(ApplicationError::Submitted.into());
+    }
+    let notice = match q.get("uploaded").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => format!("已上传 {n} 个文件"),
+        None if q.contains_key("deleted") => "文件已删除".to_owned(),
+        None => String::new(),
+    };
+    Ok(materials_page(&state, &ctx, &w, String::new(), notice)?.into_response())
+}
+
+/// Stores every file part (`files`) of a multipart body in the slot, one at a time as it
+/// arrives; stops at the first refusal, keeping those before it. Returns how many were kept.
+pub(crate) async fn stream_parts(
+    state: &AppState,
+    applicant: govhall_identity::AccountId,
+    id: Uuid,
+    slot: usize,
+    content_type: &str,
+    body: Body,
+) -> Result<Vec<ApplicationFile>, (Vec<ApplicationFile>, AppError)> {
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        (
+            Vec::new(),
+            AppError::new(StatusCode::BAD_REQUEST, "invalid_multipart", "上传的内容格式有误，请重新选择文件上传"),
+        )
+    })?;
+    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut kept = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                let error = if matches!(e, multer::Error::StreamReadFailed(_)) {
+                    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "上传的内容过大或已中断")
+                } else {
+                    AppError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_multipart",
+                        "上传的内容格式有误，请重新选择文件上传",
+                    )
+                };
+                return Err((kept, error));
+            }
+        };
+        if field.name() != Some("files") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("文件").to_owned();
+        if name.is_empty() {
+            continue; // An empty file input.
+        }
+        let stream = field.map_err(|e| e.to_string());
+        match state.applications.add_file(applicant, id, slot, &name, None, stream).await {
+            Ok(f) => kept.push(f),
+            Err(e) => {
+                let e: AppError = e.into();
+                let shown = govhall_files::names::clean(&name, Kind::Pdf);
+                let stem = shown.trim_end_matches(".pdf");
+                let message = format!("“{stem}”未上传：{}", e.message());
+                return Err((kept, AppError::new(e.status(), e.code(), message)));
+            }
+        }
+    }
+    Ok(kept)
+}
+
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path((id, slot)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    let slot: usize = slot.parse().map_err(|_| AppError::not_found())?;
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let result = stream_parts(&state, viewer.account.id, id, slot, &content_type, request.into_body()).await;
+    match result {
+        Ok(kept) if kept.is_empty() => {
+            let w = state.applications.workspace(viewer.account.id, id).await?;
+            let html = materials_page(&state, &ctx, &w, "请先选择要上传的文件".into(), String::new())?;
+            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Ok(kept) => Ok(Redirect::to(&format!("/applications/{id}/materials?uploaded={}", kept.len())).into_response()),
+        Err((kept, e)) => {
+            let (status, mut error) = form_error(e)?;
+            if !kept.is_empty() {
+                error = format!("已上传 {} 个文件；{error}", kept.len());
+            }
+            let w = state.applications.workspace(viewer.account.id, id).await?;
+            let mut response = with_status(status, materials_page(&state, &ctx, &w, error, String::new())?);
+            // The rest of a refused body is not read: the connection closes.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Ok(response)
+        }
+    }
+}
+
+pub(crate) async fn delete_file(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = id_of(&id)?;
+    state.applications.delete_file(viewer.account.id, id, id_of(&file)?).await?;
+    Ok(Redirect::to(&format!("/applications/{id}/materials?deleted=1")).into_response())
+}
+
+/// A stored file sent back: as an attachment, its own type, never sniffed, never cached.
+pub(crate) async fn send_file(state: &AppState, f: &ApplicationFile) -> Result<Response, AppError> {
+    let file = state.applications.files().open_file(&f.store_key).await.map_err(ApplicationError::from)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    let content_type =
+        HeaderValue::from_str(&f.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    if let Ok(v) = HeaderValue::from_str(&f.size.to_string()) {
+        headers.insert(header::CONTENT_LENGTH, v);
+    }
+    let disposition = format!(
+        "attachment; filename=\"file.{}\"; filename*=UTF-8''{}",
+        f.file_name.rsplit('.').next().unwrap_or("bin"),
+        crate::auth::urlencode(&f.file_name)
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let f = state.applications.own_file(viewer.account.id, id_of(&id)?, id_of(&file)?).await?;
+    send_file(&state, &f).await
+}
+
+/// Staff: a material of a case they may see (the case engine decides, as for the case page).
+pub(crate) async fn case_material(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path((case, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let case = id_of(&case)?;
+    state.cases.get(&viewer.access, case).await?;
+    let f = state.applications.case_file(case, id_of(&file)?).await?;
+    send_file(&state, &f).await
+}
+
+/// Staff: the printed form of a case's application (反向打印 for the paper file).
+pub(crate) async fn case_printout(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path(case): Path<String>,
+) -> Result<Response, AppError> {
+    let case = id_of(&case)?;
+    let c = state.cases.get(&viewer.access, case).await?;
+    if !viewer.access.covers(Permission::CaseViewPersonalData, &govhall_cases::queries::target(&c)) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden", "您没有查看办件个人信息的权限"));
+    }
+    let bytes = state.applications.print_case_form(case).await?;
+    Ok(pdf(bytes, &format!("申请表-{}", c.serial_number)))
+}
