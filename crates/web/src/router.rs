@@ -64,7 +64,8 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
         ["applications", _, "materials", _] => {
             settings.max_file_bytes.saturating_mul(u64::from(settings.max_files_per_material)) + (1 << 20)
         }
-        ["api", "v1", "applications", _, "materials", _, "files"] => settings.max_file_bytes + 1,
+        // The store stops a file at its own limit first (and says so); this only bounds the rest.
+        ["api", "v1", "applications", _, "materials", _, "files"] => settings.max_file_bytes + (1 << 20),
         _ => MAX_BODY_BYTES as u64,
     }
 }

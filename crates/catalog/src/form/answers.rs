@@ -127,6 +127,12 @@ impl FormSchema {
                 errors.push(error(&rule.field, later, rule.message.clone()));
             }
         }
+        // In the order of the fields on the page.
+        let place = |key: &str| {
+            let top = key.split('.').next().unwrap_or_default();
+            section.fields.iter().position(|f| f.key == top).unwrap_or(usize::MAX)
+        };
+        errors.sort_by_key(|e| place(&e.key));
         errors
     }
 
