@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a part of these helpers")]
 
 pub mod applying;
+pub mod browser;
 pub mod process;
 
 use govhall::{App, Settings};

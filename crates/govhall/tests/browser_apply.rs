@@ -1,0 +1,139 @@
+//! The online application journey as a person makes it, in headless Chromium: the self-check,
+//! the form with mistakes and their errors, an upload of the wrong kind refused, a draft kept
+//! across signing out, check answers, submission, then the progress page with the number and
+//! password. Screenshots go to target/screenshots/.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use common::applying::{ApplyHall, pdf, png};
+use common::browser::Browser;
+use common::{APPLICANT_PHONE, PASSWORD};
+
+async fn sign_in(browser: &Browser, t: &common::TestApp) {
+    browser.goto(&t.url("/login")).await;
+    browser.type_into("#login", APPLICANT_PHONE).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
+}
+
+#[tokio::test]
+async fn a_person_applies_online_from_the_self_check_to_the_progress_page_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let code = a.code.clone();
+    let browser = Browser::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("身份证.pdf");
+    let mut bytes = b"MZ\x90\x00".to_vec();
+    bytes.resize(2048, 0);
+    std::fs::write(&exe, bytes).unwrap();
+    let photo = dir.path().join("身份证正面.png");
+    std::fs::write(&photo, png(64)).unwrap();
+    let other = dir.path().join("说明.pdf");
+    std::fs::write(&other, pdf(3000)).unwrap();
+
+    sign_in(&browser, t).await;
+    // From the guide: the self-check.
+    browser.goto(&t.url(&format!("/items/{code}"))).await;
+    browser.click(&format!("a[href='/items/{code}/check']")).await;
+    browser.wait_source("您是否具有本省户籍").await;
+    browser.click("input[name='q.resident'][value='是']").await;
+    browser.click("input[name='q.adult'][value='是']").await;
+    browser.click("form[action$='/check'] button[type='submit']").await;
+    browser.wait_source("您可以申请").await;
+    browser.screenshot("apply-self-check").await;
+    browser.click("form[action$='/apply'] button").await;
+    browser.wait_source("开始申报").await;
+    browser.click("form[action$='/apply'] button[type='submit']").await;
+    browser.wait_source("已完成 0/3").await;
+    browser.screenshot("apply-tasks").await;
+
+    // The applicant's section: the profile fills, the address cascades.
+    browser.click("a[href$='/sections/applicant']").await;
+    let html = browser.wait_source("来自实名认证信息").await;
+    assert!(html.contains("370102199003071238"));
+    browser.click("select[name='f.address.province'] option[value='440000']").await;
+    browser.click("button[value='refresh']").await;
+    browser.wait_source("广州市").await;
+    browser.click("select[name='f.address.city'] option[value='440100']").await;
+    browser.click("button[value='refresh']").await;
+    browser.wait_source("天河区").await;
+    browser.click("select[name='f.address.county'] option[value='440106']").await;
+    browser.type_into("input[name='f.address.street']", "体育西路 1 号").await;
+    browser.screenshot("apply-applicant").await;
+    browser.click("button[value='continue']").await;
+    browser.wait_source("是否已婚").await;
+
+    // Mistakes, then the errors beside the fields and in the summary.
+    browser.click("input[name='f.married'][value='是']").await;
+    browser.set_value("#f-start", "2026-12-10").await;
+    browser.set_value("#f-end", "2026-12-01").await;
+    browser.type_into("#f-amount", "一千元").await;
+    browser.click("button[value='continue']").await;
+    let html = browser.wait_source("处需要修改").await;
+    for expected in ["请填写配偶姓名", "结束日期应晚于开始日期", "金额", "请勾选"] {
+        assert!(html.contains(expected), "{expected}");
+    }
+    assert!(html.contains("一千元"), "what was typed is kept");
+    browser.screenshot("apply-errors").await;
+    browser.type_into("#f-spouse", "王五").await;
+    browser.set_value("#f-end", "2026-12-31").await;
+    browser.type_into("#f-amount", "1000").await;
+    browser.type_into("input[name='f.members.1.name']", "王五").await;
+    browser.click("#f-promise").await;
+    browser.click("button[value='continue']").await;
+
+    // Materials: the renamed executable refused with the reason, then real files.
+    browser.wait_source("上传申请材料").await;
+    browser.type_into("#files-0", exe.to_str().unwrap()).await;
+    browser.click("#slot-0 form.upload-form button").await;
+    browser.wait_source("Windows 可执行程序").await;
+    browser.screenshot("apply-upload-refused").await;
+    browser.type_into("#files-0", photo.to_str().unwrap()).await;
+    browser.click("#slot-0 form.upload-form button").await;
+    browser.wait_source("已上传 1 个文件").await;
+    browser.type_into("#files-1", other.to_str().unwrap()).await;
+    browser.click("#slot-1 form.upload-form button").await;
+    browser.wait_source("说明.pdf").await;
+    browser.screenshot("apply-materials").await;
+
+    // Sign out, sign in again: the draft waits in 我的办件.
+    browser.click(".header-account button[type='submit']").await;
+    browser.wait_title("首页 - 网上政务服务大厅").await;
+    sign_in(&browser, t).await;
+    browser.goto(&t.url("/account/cases")).await;
+    browser.wait_source("已完成 3/3").await;
+    browser.click("a[href^='/applications/']").await;
+    browser.wait_source("检查并提交").await;
+    browser.click("a[href$='/check']").await;
+    let html = browser.wait_source("检查您的申报").await;
+    assert!(html.contains("广东省广州市天河区体育西路 1 号") && html.contains("身份证正面.png"));
+    browser.screenshot("apply-check").await;
+    browser.click("form[action$='/submit'] button").await;
+    let html = browser.wait_source("申报已提交").await;
+    let serial = html.split("id=\"serial\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let password = html.split("id=\"password\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    browser.screenshot("apply-done").await;
+    // The form answered with its errors (422) on purpose; nothing else may fail.
+    let errors: Vec<String> =
+        browser.console_errors().await.into_iter().filter(|e| !e.contains("status of 422")).collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    // The progress page with them.
+    browser.goto(&t.url("/progress")).await;
+    browser.type_into("#p-serial", &serial).await;
+    browser.type_into("#p-password", &password).await;
+    browser.click("form[action='/progress'] button[type='submit']").await;
+    let html = browser.wait_source("办理过程").await;
+    assert!(html.contains(&a.hall.item.item.name));
+    browser.screenshot("apply-progress").await;
+    browser.quit().await;
+    let ApplyHall { hall, .. } = a;
+    hall.t.stop().await;
+}
