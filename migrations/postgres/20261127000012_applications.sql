@@ -10,7 +10,7 @@ CREATE TABLE applications (
     item_version     INTEGER NOT NULL,
     answers_enc      TEXT NOT NULL,            -- SM4-sealed JSON answers
     brought_from     TEXT,                     -- serial number of the application answers were brought from
-    state            TEXT NOT NULL CHECK (state IN ('draft', 'submitted')),
+    state            TEXT NOT NULL CHECK (state IN ('draft', 'submitting', 'submitted')),
     case_id          UUID REFERENCES cases (id),
     serial_number    TEXT,
     password_enc     TEXT,                     -- sealed query password, until shown once

@@ -288,7 +288,8 @@ impl Applications {
             .map(|(index, material)| Slot {
                 index,
                 kinds: Kind::from_formats(&material.formats),
-                files: files.iter().filter(|f| f.material == index as i32).cloned().collect(),
+                // By name: a new version of the guide may reorder its materials.
+                files: files.iter().filter(|f| f.material_name == material.name).cloned().collect(),
                 material,
             })
             .collect();
@@ -385,7 +386,8 @@ impl Applications {
     /// The applicant's drafts with their progress, newest first.
     pub async fn drafts(&self, applicant: AccountId) -> Result<Vec<DraftSummary>, ApplicationError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM applications WHERE applicant_id = $1 AND state = 'draft' ORDER BY updated_at DESC"
+            "SELECT {COLUMNS} FROM applications WHERE applicant_id = $1 AND state IN ('draft', 'submitting')
+             ORDER BY updated_at DESC"
         );
         let mut conn = self.db().conn().await?;
         let rows: Vec<ApplicationRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
@@ -407,24 +409,43 @@ impl Applications {
     /// Discards a draft and its files.
     pub async fn discard(&self, applicant: AccountId, id: Uuid) -> Result<(), ApplicationError> {
         let application = self.get(applicant, id).await?;
-        if !application.is_draft() {
+        if !application.is_draft() || !self.remove(id, None).await? {
             return Err(ApplicationError::Submitted);
         }
-        self.remove(id).await
+        Ok(())
     }
 
-    /// Removes a draft, its file rows and then its stored files.
-    pub(crate) async fn remove(&self, id: Uuid) -> Result<(), ApplicationError> {
-        let files = self.file_rows(id).await?;
+    /// Removes a draft, its file rows and then its stored files — only while it is a draft (and,
+    /// for the purge, still idle since `idle_before`): the row is claimed first, so a submission
+    /// or a save at the same moment keeps it. Returns whether it was removed.
+    pub(crate) async fn remove(&self, id: Uuid, idle_before: Option<DateTime<Utc>>) -> Result<bool, ApplicationError> {
         let mut tx = self.db().begin().await?;
+        let claimed = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE applications SET revision = revision + 1
+                 WHERE id = $1 AND state = 'draft' AND ($2 IS NULL OR updated_at < $2)"
+            )
+            .bind(id)
+            .bind(idle_before)
+        )?;
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let keys: Vec<String> =
+            run!(tx, |c| sqlx::query_scalar("SELECT store_key FROM application_files WHERE application_id = $1")
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await)?;
         exec!(tx, sqlx::query("DELETE FROM application_files WHERE application_id = $1").bind(id))?;
-        exec!(tx, sqlx::query("DELETE FROM applications WHERE id = $1 AND state = 'draft'").bind(id))?;
+        exec!(tx, sqlx::query("DELETE FROM applications WHERE id = $1").bind(id))?;
         tx.commit().await?;
-        for f in files {
-            if let Err(e) = self.files().delete(&f.store_key).await {
+        for key in keys {
+            if let Err(e) = self.files().delete(&key).await {
                 tracing::warn!(error = %e, "a removed draft's file stayed in the store");
             }
         }
-        Ok(())
+        Ok(true)
     }
 }

@@ -18,6 +18,15 @@ pub enum ApplicationError {
     /// Already submitted; drafts only.
     #[error("该申报已提交，不能再修改")]
     Submitted,
+    /// The draft changed while it was being submitted.
+    #[error("申报内容刚刚有变化，请检查后再提交")]
+    Changed,
+    /// More files than a material takes.
+    #[error("{0}")]
+    TooManyFiles(String),
+    /// No such material slot.
+    #[error("该事项没有这项材料")]
+    MaterialNotFound,
     /// Answers with problems, each beside its field.
     #[error("申请表有 {} 处需要修改", .0.len())]
     Answers(Vec<FieldError>),
@@ -52,6 +61,9 @@ impl ApplicationError {
             ApplicationError::Forbidden(_) => "forbidden",
             ApplicationError::ItemUnavailable(_) => "item_unavailable",
             ApplicationError::Submitted => "application_submitted",
+            ApplicationError::Changed => "application_changed",
+            ApplicationError::TooManyFiles(_) => "too_many_files",
+            ApplicationError::MaterialNotFound => "material_not_found",
             ApplicationError::Answers(_) => "answers_invalid",
             ApplicationError::Materials(_) => "materials_incomplete",
             ApplicationError::File(e) => e.code(),

@@ -82,6 +82,46 @@ impl Applications {
         .await)?;
         drop(conn);
         for (id, applicant, item, updated_at) in due {
+            match self.notice(now, id, applicant, &item, updated_at).await {
+                Ok(true) => purged.noticed += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, %id, "an idle draft's notice failed; next time"),
+            }
+        }
+        let mut conn = self.db().conn().await?;
+        let expired: Vec<Uuid> = run!(conn, |c| sqlx::query_scalar(
+            "SELECT id FROM applications WHERE state = 'draft' AND updated_at < $1
+               AND purge_noticed_at IS NOT NULL AND purge_noticed_at <= $2"
+        )
+        .bind(now - Duration::days(s.draft_days))
+        .bind(now - Duration::days(s.notice_days))
+        .fetch_all(&mut *c)
+        .await)?;
+        drop(conn);
+        for id in expired {
+            match self.remove(id, Some(now - Duration::days(s.draft_days))).await {
+                Ok(true) => purged.removed += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, %id, "an idle draft could not be removed; next time"),
+            }
+        }
+        if let Err(e) = self.files().sweep_temporary().await {
+            tracing::warn!(error = %e, "temporary uploads not swept");
+        }
+        Ok(purged)
+    }
+
+    /// Tells the applicant their draft will go; `false` when it changed meanwhile.
+    async fn notice(
+        &self,
+        now: DateTime<Utc>,
+        id: Uuid,
+        applicant: Uuid,
+        item: &str,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, ApplicationError> {
+        let s = self.settings();
+        {
             let account = self.identity().account(AccountId::from_uuid(applicant)).await?;
             let removal = std::cmp::max(updated_at + Duration::days(s.draft_days), now + Duration::days(s.notice_days));
             let date = govhall_cases::deadline::china_date(removal).format("%Y年%m月%d日").to_string();
@@ -99,7 +139,7 @@ impl Applications {
             )?;
             if marked == 0 {
                 tx.rollback().await?;
-                continue;
+                return Ok(false);
             }
             let key = format!("{NOTICE}:{id}:{}", updated_at.timestamp());
             for (recipient, suffix) in
@@ -110,25 +150,7 @@ impl Applications {
                 send(&mut tx, self.messaging(), m).await.map_err(|e| ApplicationError::Internal(e.to_string()))?;
             }
             tx.commit().await?;
-            purged.noticed += 1;
+            Ok(true)
         }
-        let mut conn = self.db().conn().await?;
-        let expired: Vec<Uuid> = run!(conn, |c| sqlx::query_scalar(
-            "SELECT id FROM applications WHERE state = 'draft' AND updated_at < $1
-               AND purge_noticed_at IS NOT NULL AND purge_noticed_at <= $2"
-        )
-        .bind(now - Duration::days(s.draft_days))
-        .bind(now - Duration::days(s.notice_days))
-        .fetch_all(&mut *c)
-        .await)?;
-        drop(conn);
-        for id in expired {
-            self.remove(id).await?;
-            purged.removed += 1;
-        }
-        if let Err(e) = self.files().sweep_temporary().await {
-            tracing::warn!(error = %e, "temporary uploads not swept");
-        }
-        Ok(purged)
     }
 }

@@ -53,19 +53,46 @@ impl Applications {
         Ok(())
     }
 
-    /// Submits the applicant's draft (a second call answers with the same case).
+    /// Submits the applicant's draft (a second call answers with the same case). The draft is
+    /// claimed first (`submitting`: no more changes), then the case is made and the draft
+    /// marked submitted in a task of its own, so that a client going away in between cannot
+    /// leave the case without its draft marked or its password kept.
     pub async fn submit(&self, applicant: AccountId, id: Uuid) -> Result<Done, ApplicationError> {
         let w = self.workspace(applicant, id).await?;
         if let (Some(case_id), Some(serial_number)) = (w.application.case_id, w.application.serial_number.clone()) {
             return Ok(Done { case_id, serial_number });
         }
-        if !w.open {
-            return Err(ApplicationError::ItemUnavailable(format!(
-                "“{}”已停止网上申报，草稿仍为您保留",
-                w.application.item_name
-            )));
+        if w.application.is_draft() {
+            if !w.open {
+                return Err(ApplicationError::ItemUnavailable(format!(
+                    "“{}”已停止网上申报，草稿仍为您保留",
+                    w.application.item_name
+                )));
+            }
+            self.problems(&w)?;
+            let mut conn = self.db().conn().await?;
+            let claimed = exec!(
+                conn,
+                sqlx::query(
+                    "UPDATE applications SET state = 'submitting', revision = revision + 1
+                     WHERE id = $1 AND applicant_id = $2 AND state = 'draft' AND revision = $3"
+                )
+                .bind(id)
+                .bind(applicant.as_uuid())
+                .bind(w.application.revision)
+            )?;
+            if claimed == 0 {
+                return Err(ApplicationError::Changed);
+            }
         }
-        self.problems(&w)?;
+        // Claimed now, or left claimed by an attempt that was interrupted: finish it.
+        let this = self.clone();
+        tokio::spawn(async move { this.complete(applicant, id, w).await })
+            .await
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?
+    }
+
+    async fn complete(&self, applicant: AccountId, id: Uuid, w: Workspace) -> Result<Done, ApplicationError> {
         let answers = w.form.without_hidden(&w.application.answers);
         let form = json!({
             "item_version": w.application.item_version,
@@ -81,34 +108,56 @@ impl Applications {
                 files: s.files.iter().map(|f| f.file_name.clone()).collect(),
             })
             .collect();
-        let submitted = self
-            .cases()
-            .submit(Submission {
-                item_code: w.application.item_code.clone(),
-                applicant,
-                enterprise: w.application.enterprise_id.map(EnterpriseId::from_uuid),
-                form,
-                materials,
-                idempotency_key: format!("application:{id}"),
-            })
-            .await?;
+        let submission = Submission {
+            item_code: w.application.item_code.clone(),
+            applicant,
+            enterprise: w.application.enterprise_id.map(EnterpriseId::from_uuid),
+            form,
+            materials,
+            idempotency_key: format!("application:{id}"),
+        };
+        let submitted = match self.cases().submit(submission).await {
+            Ok(s) => s,
+            Err(e) => {
+                // Not submitted: the draft is the applicant's again.
+                let mut conn = self.db().conn().await?;
+                exec!(
+                    conn,
+                    sqlx::query("UPDATE applications SET state = 'draft' WHERE id = $1 AND state = 'submitting'")
+                        .bind(id)
+                )?;
+                return Err(e.into());
+            }
+        };
         let sealed_answers = self.seal(&answers)?;
         let sealed_password = submitted.query_password.as_deref().map(|p| self.identity().keys().encrypt(p));
         let mut conn = self.db().conn().await?;
-        exec!(
+        let marked = exec!(
             conn,
             sqlx::query(
-                "UPDATE applications SET state = 'submitted', case_id = $1, serial_number = $2, password_enc = $3,
-                    answers_enc = $4, submitted_at = $5, updated_at = $5, revision = revision + 1
-                 WHERE id = $6 AND state = 'draft'"
+                "UPDATE applications SET state = 'submitted', case_id = $1, serial_number = $2,
+                    password_enc = COALESCE($3, password_enc), answers_enc = $4, submitted_at = $5, updated_at = $5,
+                    revision = revision + 1
+                 WHERE id = $6 AND state = 'submitting'"
             )
             .bind(submitted.case_id)
             .bind(&submitted.serial_number)
-            .bind(sealed_password)
+            .bind(&sealed_password)
             .bind(&sealed_answers)
             .bind(self.db().now())
             .bind(id)
         )?;
+        if marked == 0
+            && let Some(sealed) = &sealed_password
+        {
+            // A second request marked it first: the password made here is the only one.
+            exec!(
+                conn,
+                sqlx::query("UPDATE applications SET password_enc = $1 WHERE id = $2 AND password_enc IS NULL")
+                    .bind(sealed)
+                    .bind(id)
+            )?;
+        }
         Ok(Done { case_id: submitted.case_id, serial_number: submitted.serial_number })
     }
 

@@ -31,7 +31,7 @@ impl Applications {
         if !workspace.application.is_draft() {
             return Err(ApplicationError::Submitted);
         }
-        let slot = workspace.slots.get(material).ok_or(ApplicationError::NotFound)?;
+        let slot = workspace.slots.get(material).ok_or(ApplicationError::MaterialNotFound)?;
         if let Some(old) = replace
             && !slot.files.iter().any(|f| f.id == old)
         {
@@ -40,7 +40,7 @@ impl Applications {
         let max = i64::from(self.settings().max_files_per_material);
         let room = if replace.is_some() { max + 1 } else { max };
         if slot.files.len() as i64 >= room {
-            return Err(ApplicationError::Materials(format!(
+            return Err(ApplicationError::TooManyFiles(format!(
                 "“{}”最多上传 {max} 个文件，请先删除不需要的文件",
                 slot.material.name
             )));
@@ -63,8 +63,8 @@ impl Applications {
             Ok(true) => {}
             Ok(false) => {
                 let _ = self.files().delete(&stored.key).await;
-                return Err(ApplicationError::Materials(format!(
-                    "“{}”最多上传 {max} 个文件，或申报已提交",
+                return Err(ApplicationError::TooManyFiles(format!(
+                    "“{}”最多上传 {max} 个文件（或申报已提交），请刷新后再试",
                     slot.material.name
                 )));
             }
@@ -88,14 +88,25 @@ impl Applications {
         room: i64,
     ) -> Result<bool, ApplicationError> {
         let mut tx = self.db().begin().await?;
+        // The draft's row first: it serialises uploads to one draft (the count below) and keeps
+        // out a submission that started meanwhile.
+        let claimed = exec!(
+            tx,
+            sqlx::query("UPDATE applications SET updated_at = $1, purge_noticed_at = NULL, revision = revision + 1 WHERE id = $2 AND state = 'draft'")
+                .bind(f.created_at)
+                .bind(f.application_id)
+        )?;
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         let inserted = exec!(
             tx,
             sqlx::query(
                 "INSERT INTO application_files (id, application_id, material, material_name, file_name, content_type,
                     size, sha256, store_key, created_at)
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-                 WHERE EXISTS (SELECT 1 FROM applications WHERE id = $2 AND state = 'draft')
-                   AND (SELECT COUNT(*) FROM application_files WHERE application_id = $2 AND material = $3) < $11"
+                 WHERE (SELECT COUNT(*) FROM application_files WHERE application_id = $2 AND material_name = $4) < $11"
             )
             .bind(f.id)
             .bind(f.application_id)
@@ -121,12 +132,6 @@ impl Applications {
                     .bind(f.application_id)
             )?;
         }
-        exec!(
-            tx,
-            sqlx::query("UPDATE applications SET updated_at = $1, purge_noticed_at = NULL WHERE id = $2")
-                .bind(f.created_at)
-                .bind(f.application_id)
-        )?;
         tx.commit().await?;
         Ok(true)
     }
@@ -139,15 +144,23 @@ impl Applications {
         }
         let found = self.file_rows(id).await?.into_iter().find(|f| f.id == file).ok_or(ApplicationError::NotFound)?;
         let mut tx = self.db().begin().await?;
+        // The row first: a submission that started meanwhile keeps its files.
+        let claimed = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE applications SET updated_at = $1, purge_noticed_at = NULL, revision = revision + 1
+                 WHERE id = $2 AND state = 'draft'"
+            )
+            .bind(self.db().now())
+            .bind(id)
+        )?;
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Err(ApplicationError::Submitted);
+        }
         exec!(
             tx,
             sqlx::query("DELETE FROM application_files WHERE id = $1 AND application_id = $2").bind(file).bind(id)
-        )?;
-        exec!(
-            tx,
-            sqlx::query("UPDATE applications SET updated_at = $1, purge_noticed_at = NULL WHERE id = $2")
-                .bind(self.db().now())
-                .bind(id)
         )?;
         tx.commit().await?;
         if let Err(e) = self.files().delete(&found.store_key).await {

@@ -45,6 +45,17 @@ pub struct FileStore {
 
 const HEAD: usize = 512;
 
+static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A temporary file removed when dropped (a no-op once it has been renamed away).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 impl FileStore {
     /// A store in `settings.dir` (made when missing).
     pub fn open(settings: FilesSettings) -> std::io::Result<FileStore> {
@@ -73,26 +84,16 @@ impl FileStore {
     {
         let limit = limit.min(self.settings.max_file_bytes);
         let id = Uuid::now_v7();
-        let tmp = self.settings.dir.join("tmp").join(id.to_string());
-        let result = self.write(body, accepted, limit, &tmp).await;
-        match result {
-            Ok((size, sha256, kind)) => {
-                let key = format!("objects/{}/{id}", &id.simple().to_string()[28..30]);
-                let target = self.settings.dir.join(&key);
-                if let Some(parent) = target.parent() {
-                    tokio::fs::create_dir_all(parent).await?;
-                }
-                if let Err(e) = tokio::fs::rename(&tmp, &target).await {
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(e.into());
-                }
-                Ok(Stored { key, size, sha256, kind })
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                Err(e)
-            }
+        // Removed on every way out, a dropped request included, unless it became the object.
+        let tmp = TempFile(self.settings.dir.join("tmp").join(id.to_string()));
+        let (size, sha256, kind) = self.write(body, accepted, limit, &tmp.0).await?;
+        let key = format!("objects/{}/{id}", &id.simple().to_string()[28..30]);
+        let target = self.settings.dir.join(&key);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await?;
         }
+        tokio::fs::rename(&tmp.0, &target).await?;
+        Ok(Stored { key, size, sha256, kind })
     }
 
     async fn write<S, E>(
@@ -143,6 +144,8 @@ impl FileStore {
             _ => Kind::Ofd,
         };
         let path = tmp.to_owned();
+        // Opening images and PDFs takes memory and time: two at once per node.
+        let _turn = VERIFYING.acquire().await.map_err(|e| FileError::Io(std::io::Error::other(e.to_string())))?;
         let checked = tokio::task::spawn_blocking(move || verify::verify(kind, &path))
             .await
             .map_err(|e| FileError::Io(std::io::Error::other(e.to_string())))?;

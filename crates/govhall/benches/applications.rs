@@ -30,7 +30,13 @@ fn peak_rss_kb() -> u64 {
 }
 
 async fn token(t: &common::TestApp, phone: &str) -> String {
-    let res = t.client.post(t.url("/api/v1/sessions")).json(&json!({"login": phone, "password": common::PASSWORD})).send().await.unwrap();
+    let res = t
+        .client
+        .post(t.url("/api/v1/sessions"))
+        .json(&json!({"login": phone, "password": common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
@@ -87,7 +93,12 @@ async fn main() {
         size as f64 / 1048576.0,
         after.saturating_sub(before) as f64 / 1024.0
     );
-    t.client.delete(t.url(&format!("/api/v1/applications/{id}"))).header("authorization", &bearers[0]).send().await.unwrap();
+    t.client
+        .delete(t.url(&format!("/api/v1/applications/{id}")))
+        .header("authorization", &bearers[0])
+        .send()
+        .await
+        .unwrap();
 
     // Throughput: whole applications, 16 at a time.
     let one_mb = bytes::Bytes::from(pdf(1 << 20));

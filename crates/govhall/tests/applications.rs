@@ -259,6 +259,34 @@ async fn the_whole_journey_over_http() {
     assert!(page.contains(&format!("/admin/cases/{case_id}/materials/{}", kept.id)), "{page}");
     assert_eq!(worker.get(&format!("/admin/cases/{case_id}/materials/{}", kept.id)).await.status(), StatusCode::OK);
     assert_eq!(worker.get(&format!("/admin/cases/{case_id}/application.pdf")).await.status(), StatusCode::OK);
+    // Uploaded materials are personal data: viewing the case is not enough, and each opening is
+    // in the audit log.
+    let department = govhall_identity::DepartmentId::from_uuid(a.hall.item.item.department_id);
+    let viewer_only = t.staff("13600000310", department).await;
+    let identity = t.app.identity();
+    let actor = govhall_identity::audit::Actor::system("test");
+    let role =
+        identity.save_role(&actor, "case_viewer", "办件查看", &[govhall_identity::Permission::CaseView]).await.unwrap();
+    identity
+        .grant(&actor, role, govhall_identity::rbac::Grantee::Account(viewer_only), govhall_identity::Scope::Department)
+        .await
+        .unwrap();
+    let glance = t.sign_in("13600000310", PASSWORD).await;
+    assert_eq!(glance.get(&format!("/admin/cases/{case_id}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        glance.get(&format!("/admin/cases/{case_id}/materials/{}", kept.id)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(glance.get(&format!("/admin/cases/{case_id}/application.pdf")).await.status(), StatusCode::FORBIDDEN);
+    let mut conn = t.app.db().conn().await.unwrap();
+    let opened: i64 = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'case.view_personal_data'"
+    )
+    .fetch_one(&mut *c)
+    .await)
+    .unwrap();
+    drop(conn);
+    assert!(opened >= 4, "openings and refusals audited: {opened}");
     let outsider = t.sign_in(STRANGER_PHONE, PASSWORD).await;
     assert_eq!(
         outsider.get(&format!("/admin/cases/{case_id}/materials/{}", kept.id)).await.status(),

@@ -220,8 +220,12 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
     if !is_form && !is_multipart {
         return Err(csrf_refused());
     }
-    // Uploads stream: their form carries the token in its address, and the body is not read here.
+    // Uploads of materials stream: their form carries the token in its address, and the body is
+    // not read here. Only there: other multipart forms carry it in their body.
+    let path: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
+    let upload = matches!(path.as_slice(), ["applications", _, "materials", _]);
     if is_multipart
+        && upload
         && let Some(token) = request
             .uri()
             .query()

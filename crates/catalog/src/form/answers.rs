@@ -208,7 +208,11 @@ fn normalise_value(field: &Field, value: &Value) -> Value {
         (FieldKind::Multi, Value::Array(items)) => {
             Value::Array(items.iter().filter_map(Value::as_str).map(|s| Value::String(s.trim().to_owned())).collect())
         }
-        (FieldKind::Multi, Value::String(s)) => Value::Array(vec![Value::String(s.trim().to_owned())]),
+        (FieldKind::Multi, Value::String(s)) if !s.trim().is_empty() => {
+            Value::Array(vec![Value::String(s.trim().to_owned())])
+        }
+        // Anything else is no choice at all (never a number passed off as one).
+        (FieldKind::Multi, _) => Value::Array(Vec::new()),
         (FieldKind::Address, Value::Object(o)) => {
             let mut out = Map::new();
             for k in ["province", "city", "county", "street"] {
@@ -218,7 +222,7 @@ fn normalise_value(field: &Field, value: &Value) -> Value {
         }
         (FieldKind::Group, Value::Array(rows)) => Value::Array(
             rows.iter()
-                .take(field.max_rows())
+                .filter(|row| row.is_object())
                 .map(|row| {
                     let mut out = Map::new();
                     for c in &field.fields {
@@ -226,8 +230,14 @@ fn normalise_value(field: &Field, value: &Value) -> Value {
                     }
                     Value::Object(out)
                 })
+                // A row left blank is no row.
+                .filter(|row| !is_blank(row))
+                // One over the maximum is kept, so that the check says so.
+                .take(field.max_rows() + 1)
                 .collect(),
         ),
+        (FieldKind::Group, _) => Value::Array(Vec::new()),
+        (FieldKind::Address, _) => Value::Object(Map::new()),
         (FieldKind::ResidentId | FieldKind::CreditCode, v) => Value::String(text(Some(v)).to_uppercase()),
         (FieldKind::Money, v) => {
             let t = text(Some(v));
@@ -235,7 +245,9 @@ fn normalise_value(field: &Field, value: &Value) -> Value {
         }
         (_, Value::Null) => Value::String(String::new()),
         (_, Value::Number(n)) => Value::String(n.to_string()),
-        (_, v) => Value::String(text(Some(v)).to_owned()),
+        (_, Value::String(s)) => Value::String(s.trim().to_owned()),
+        // A list or an object where text belongs: nothing.
+        (_, _) => Value::String(String::new()),
     }
 }
 
@@ -303,6 +315,9 @@ fn check_field(
             Err(e) => Some(e.to_string()),
             Ok(m) if field.max.is_some_and(|max| m.fen() > max.saturating_mul(100)) => {
                 Some(format!("{}不能超过 {} 元", field.label, field.max.unwrap_or_default()))
+            }
+            Ok(m) if field.min.is_some_and(|min| m.fen() < min.saturating_mul(100)) => {
+                Some(format!("{}不能少于 {} 元", field.label, field.min.unwrap_or_default()))
             }
             Ok(_) => None,
         },
@@ -452,6 +467,24 @@ mod tests {
         assert!(!tidy.contains_key("junk"));
         let shown = form.display(form.field("kids").unwrap(), &tidy, &Regions);
         assert_eq!(shown, "第1行 姓名：小明，身份证号码：11010119900307001X");
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_do_not_pass() {
+        let form: FormSchema = serde_json::from_value(json!({"sections":[{"key":"a","title":"x","fields":[
+            {"key":"kinds","label":"类别","type":"multi","options":["甲","乙"],"required":true},
+            {"key":"rows","label":"成员","type":"group","required":true,"fields":[{"key":"n","label":"姓名","type":"text"}]},
+            {"key":"addr","label":"住址","type":"address","required":true},
+            {"key":"name","label":"名称","type":"text","required":true}]}]}))
+        .unwrap();
+        let raw = json!({"kinds": 5, "rows": "x", "addr": "广州", "name": ["a"]});
+        let tidy = form.normalise(raw.as_object().unwrap());
+        let errors = form.check_answers(&tidy, &Regions, today());
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["kinds", "rows", "addr", "name"], "{errors:?}");
+        // A blank row is no row.
+        let raw = json!({"rows": [{"n": " "}]});
+        assert_eq!(form.normalise(raw.as_object().unwrap())["rows"], json!([]));
     }
 
     #[test]

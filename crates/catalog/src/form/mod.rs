@@ -362,6 +362,11 @@ impl FormSchema {
                     Some(_) => {}
                 }
             }
+            if let (Some(a), Some(b)) = (self.field(&rule.field), self.field(&rule.after))
+                && a.kind != b.kind
+            {
+                problems.push(format!("跨字段规则比较的“{}”和“{}”类型不同", a.label, b.label));
+            }
             if rule.message.trim().is_empty() {
                 problems.push(format!("跨字段规则“{}”缺少提示语（message）", rule.field));
             }

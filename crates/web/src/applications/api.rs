@@ -26,8 +26,13 @@ fn id_of(s: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(s).map_err(|_| AppError::not_found())
 }
 
-fn bad_json(e: impl std::fmt::Display) -> AppError {
-    AppError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("请求内容不是有效的 JSON：{e}"))
+fn bad_json(e: serde_json::Error) -> AppError {
+    let message = if e.is_data() {
+        format!("请求内容的字段或类型有误（第 {} 行第 {} 列），请对照接口文档", e.line(), e.column())
+    } else {
+        format!("请求内容不是有效的 JSON（第 {} 行第 {} 列）", e.line(), e.column())
+    };
+    AppError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
 }
 
 /// 材料的一个上传位置。
@@ -126,8 +131,8 @@ pub(crate) async fn item_form(
                 required: m.required,
                 formats: Kind::from_formats(&m.formats).iter().map(|k| k.extension().to_owned()).collect(),
                 max_bytes,
-                template_url: m.template_url.clone(),
-                sample_url: m.sample_url.clone(),
+                template_url: super::uploads::safe_link(&m.template_url),
+                sample_url: super::uploads::safe_link(&m.sample_url),
                 files: Vec::new(),
             })
             .collect(),
@@ -218,8 +223,8 @@ fn out(state: &AppState, w: &Workspace) -> ApplicationOut {
                 required: s.material.required,
                 formats: s.kinds.iter().map(|k| k.extension().to_owned()).collect(),
                 max_bytes,
-                template_url: s.material.template_url.clone(),
-                sample_url: s.material.sample_url.clone(),
+                template_url: super::uploads::safe_link(&s.material.template_url),
+                sample_url: super::uploads::safe_link(&s.material.sample_url),
                 files: s.files.iter().map(FileOut::from).collect(),
             })
             .collect(),

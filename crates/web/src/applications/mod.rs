@@ -16,7 +16,11 @@ impl From<ApplicationError> for AppError {
         let status = match &e {
             ApplicationError::NotFound => StatusCode::NOT_FOUND,
             ApplicationError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApplicationError::ItemUnavailable(_) | ApplicationError::Submitted => StatusCode::CONFLICT,
+            ApplicationError::ItemUnavailable(_) | ApplicationError::Submitted | ApplicationError::Changed => {
+                StatusCode::CONFLICT
+            }
+            ApplicationError::MaterialNotFound => StatusCode::NOT_FOUND,
+            ApplicationError::TooManyFiles(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApplicationError::Answers(_) | ApplicationError::Materials(_) | ApplicationError::InvalidInput(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

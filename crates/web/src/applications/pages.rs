@@ -456,7 +456,12 @@ pub(crate) async fn done(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = id_of(&id)?;
-    let w = state.applications.workspace(me(&viewer), id).await?;
+    let mut w = state.applications.workspace(me(&viewer), id).await?;
+    if w.application.state == "submitting" {
+        // A submission that was interrupted: finish it now.
+        state.applications.submit(me(&viewer), id).await?;
+        w = state.applications.workspace(me(&viewer), id).await?;
+    }
     let Some(serial) = w.application.serial_number.clone() else {
         return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
     };

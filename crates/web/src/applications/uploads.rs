@@ -17,7 +17,6 @@ use futures::TryStreamExt;
 use govhall_applications::model::Workspace;
 use govhall_applications::{ApplicationError, ApplicationFile};
 use govhall_files::{Kind, human_size};
-use govhall_identity::Permission;
 use uuid::Uuid;
 
 fn id_of(s: &str) -> Result<Uuid, AppError> {
@@ -50,12 +49,10 @@ struct MaterialsPage {
     notice: String,
 }
 
-fn safe_link(url: &str) -> String {
-    if url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/') {
-        url.to_owned()
-    } else {
-        String::new()
-    }
+/// A catalogue link shown as it is only when it is a web address or a path of this site.
+pub(crate) fn safe_link(url: &str) -> String {
+    let site_path = url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
+    if url.starts_with("https://") || url.starts_with("http://") || site_path { url.to_owned() } else { String::new() }
 }
 
 fn materials_page(
@@ -133,7 +130,8 @@ pub(crate) async fn stream_parts(
             AppError::new(StatusCode::BAD_REQUEST, "invalid_multipart", "上传的内容格式有误，请重新选择文件上传"),
         )
     })?;
-    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let limits = multer::Constraints::new().allowed_fields(vec!["files"]);
+    let mut multipart = multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
     let mut kept = Vec::new();
     loop {
         let field = match multipart.next_field().await {
@@ -251,14 +249,15 @@ pub(crate) async fn download(
     send_file(&state, &f).await
 }
 
-/// Staff: a material of a case they may see (the case engine decides, as for the case page).
+/// Staff: a material of a case they may see with its personal data (ID scans and the like are
+/// personal data): the case engine decides and records the opening in the audit log.
 pub(crate) async fn case_material(
     State(state): State<AppState>,
-    SignedIn(viewer, _ctx): SignedIn,
+    SignedIn(viewer, ctx): SignedIn,
     Path((case, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let case = id_of(&case)?;
-    state.cases.get(&viewer.access, case).await?;
+    state.cases.personal_data(&viewer.access, &ctx.actor(), case).await?;
     let f = state.applications.case_file(case, id_of(&file)?).await?;
     send_file(&state, &f).await
 }
@@ -266,14 +265,12 @@ pub(crate) async fn case_material(
 /// Staff: the printed form of a case's application (反向打印 for the paper file).
 pub(crate) async fn case_printout(
     State(state): State<AppState>,
-    SignedIn(viewer, _ctx): SignedIn,
+    SignedIn(viewer, ctx): SignedIn,
     Path(case): Path<String>,
 ) -> Result<Response, AppError> {
     let case = id_of(&case)?;
     let c = state.cases.get(&viewer.access, case).await?;
-    if !viewer.access.covers(Permission::CaseViewPersonalData, &govhall_cases::queries::target(&c)) {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden", "您没有查看办件个人信息的权限"));
-    }
+    state.cases.personal_data(&viewer.access, &ctx.actor(), case).await?;
     let bytes = state.applications.print_case_form(case).await?;
     Ok(pdf(bytes, &format!("申请表-{}", c.serial_number)))
 }
