@@ -134,7 +134,7 @@ impl Applications {
         }
         if let Some(e) = enterprise {
             let m = self.identity().membership(EnterpriseId::from_uuid(e), applicant).await?;
-            if !m.is_some_and(|m| m.status == "active") {
+            if m.is_none_or(|m| m.status != "active") {
                 return Err(ApplicationError::Forbidden("您不是该企业的在册经办人，不能以企业名义申报".into()));
             }
         }

@@ -45,7 +45,6 @@ fn verdict(answer: &str) -> Result<(), FileError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use tokio::net::TcpListener;

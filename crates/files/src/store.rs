@@ -222,7 +222,6 @@ fn judge(head: &[u8], accepted: &[Kind]) -> Result<Sniffed, FileError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -108,7 +108,6 @@ fn ofd_opens(path: &Path) -> Result<(), FileError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 pub(crate) mod tests {
     use super::*;
 

@@ -148,6 +148,16 @@ pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Region>, Iden
     })?)
 }
 
+/// Every division, by code.
+pub async fn all(db: &Db) -> Result<Vec<Region>, IdentityError> {
+    let mut conn = db.conn().await?;
+    Ok(run!(conn, |c| {
+        sqlx::query_as("SELECT code, name, full_name, parent_code, level FROM regions ORDER BY code")
+            .fetch_all(&mut *c)
+            .await
+    })?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,14 +186,4 @@ mod tests {
         let err = parse("id,pid,deep,name,ext_id,ext_name\n37,0,0,山东,37x,山东省\n").unwrap_err();
         assert!(err.to_string().contains("第 2 行"), "{err}");
     }
-}
-
-/// Every division, by code.
-pub async fn all(db: &Db) -> Result<Vec<Region>, IdentityError> {
-    let mut conn = db.conn().await?;
-    Ok(run!(conn, |c| {
-        sqlx::query_as("SELECT code, name, full_name, parent_code, level FROM regions ORDER BY code")
-            .fetch_all(&mut *c)
-            .await
-    })?)
 }

@@ -378,7 +378,6 @@ fn check_address(field: &Field, value: Option<&Value>, regions: &dyn RegionLooku
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use serde_json::json;

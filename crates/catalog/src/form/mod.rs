@@ -441,7 +441,6 @@ fn check_field(field: &Field, in_group: bool, problems: &mut Vec<String>) {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

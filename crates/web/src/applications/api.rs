@@ -360,8 +360,7 @@ pub(crate) async fn upload(
 ) -> Result<Response, AppError> {
     let id = id_of(&id)?;
     let index: usize = index.parse().map_err(|_| AppError::not_found())?;
-    let header_name =
-        request.headers().get("x-file-name").and_then(|v| v.to_str().ok()).map(|v| crate::auth::urldecode(v));
+    let header_name = request.headers().get("x-file-name").and_then(|v| v.to_str().ok()).map(crate::auth::urldecode);
     let name = q.name.or(header_name).unwrap_or_else(|| "文件".to_owned());
     let stream = request.into_body().into_data_stream().map_err(|e| e.to_string());
     let f = state.applications.add_file(viewer.account.id, id, index, &name, None, stream).await?;

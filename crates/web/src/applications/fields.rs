@@ -202,7 +202,7 @@ pub(crate) fn tidy_addresses(section: &Section, answers: &mut Answers, regions: 
             a.insert("county".into(), Value::String(String::new()));
         } else {
             let county = text(a.get("county"));
-            if !regions.region(&county).is_some_and(|(_, p)| p.as_deref() == Some(city.as_str())) {
+            if regions.region(&county).is_none_or(|(_, p)| p.as_deref() != Some(city.as_str())) {
                 a.insert("county".into(), Value::String(String::new()));
             }
         }

@@ -34,6 +34,12 @@ async fn published(state: &AppState, code: &str) -> Result<govhall_catalog::stor
 
 // ---- The self-check ---------------------------------------------------------------------
 
+/// A question: key, text, help, options with whether chosen.
+type Question = (String, String, String, Vec<(String, bool)>);
+
+/// A section on the check-answers page: key, title, rows of (label, answer, field key).
+type AnsweredSection = (String, String, Vec<(String, String, String)>);
+
 #[derive(Template)]
 #[template(path = "applications/self_check.html")]
 struct SelfCheckPage {
@@ -41,7 +47,7 @@ struct SelfCheckPage {
     code: String,
     name: String,
     online_apply: bool,
-    questions: Vec<(String, String, String, Vec<(String, bool)>)>,
+    questions: Vec<Question>,
     missing: Vec<String>,
     outcome: String,
     reason: String,
@@ -354,7 +360,7 @@ pub(crate) async fn section_save(
 struct CheckPage {
     page: Page,
     w: Workspace,
-    sections: Vec<(String, String, Vec<(String, String, String)>)>,
+    sections: Vec<AnsweredSection>,
     errors: Vec<(String, String)>,
     materials_error: String,
     error: String,
