@@ -192,23 +192,38 @@ async fn webhooks_are_signed_retried_and_refused_for_good_on_4xx() {
 
 #[tokio::test]
 async fn email_over_smtp_to_a_local_sink() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let maildir = tempfile::tempdir().unwrap();
-    let mut sink = std::process::Command::new("/usr/bin/python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir.path().join("box"))
-        .spawn()
-        .expect("aiosmtpd is installed (scripts/test installs Debian's python3-aiosmtpd)");
-    // Python starts slowly on a busy machine: wait for the sink, up to 30 s.
-    let mut listening = false;
-    for _ in 0..600 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            listening = true;
+    // A free port can be taken by another test between choosing it and the sink binding it: the
+    // sink then exits, and a new port is tried. Python starts slowly on a busy machine: up to 30 s.
+    let mut started = None;
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut sink = std::process::Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .spawn()
+            .expect("aiosmtpd is installed (scripts/test installs Debian's python3-aiosmtpd)");
+        let mut ok = false;
+        for _ in 0..600 {
+            if sink.try_wait().unwrap().is_some() {
+                break;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Listening, and still the sink's own after a moment.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                ok = sink.try_wait().unwrap().is_none();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if ok {
+            started = Some((sink, port));
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = sink.kill();
+        let _ = sink.wait();
     }
-    assert!(listening, "aiosmtpd did not start listening on port {port}");
+    let (mut sink, port) = started.expect("aiosmtpd started listening");
     let mut settings = MessagingSettings::default();
     settings.email.provider = "smtp".into();
     settings.email.host = "127.0.0.1".into();

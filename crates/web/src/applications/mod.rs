@@ -3,6 +3,7 @@
 //! editors' form designer lives in `admin::forms`.
 
 pub(crate) mod api;
+pub(crate) mod confirm;
 pub(crate) mod fields;
 pub(crate) mod pages;
 pub(crate) mod uploads;

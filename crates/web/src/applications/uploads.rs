@@ -2,7 +2,7 @@
 //! straight into the file store (several files at once; nothing buffered whole), deleting while
 //! a draft, and downloads for the owner and for staff who may see the case.
 
-use super::pages::pdf;
+use super::confirm::pdf;
 use crate::AppError;
 use crate::auth::{RequestContext, SignedIn};
 use crate::html::{form_error, render, with_status};
