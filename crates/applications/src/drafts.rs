@@ -148,7 +148,10 @@ impl Applications {
         let (mut answers, brought_from) = match self.last_submitted(applicant, code, &enterprise_key).await? {
             Some(last) => {
                 let mut kept = form.normalise(&last.answers);
-                kept.retain(|k, _| !locked.contains_key(k));
+                // Not the profile's values (filled afresh), nor promises (given again each time).
+                let consent =
+                    |k: &str| form.field(k).is_some_and(|f| f.kind == govhall_catalog::form::FieldKind::Consent);
+                kept.retain(|k, _| !locked.contains_key(k) && !consent(k));
                 (kept, last.serial_number)
             }
             None => (Answers::new(), None),

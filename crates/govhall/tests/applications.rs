@@ -201,6 +201,7 @@ async fn the_whole_journey_over_http() {
 
     // Check answers, then submit: the serial number and the password, once.
     let check = me.get(&format!("/applications/{id}/check")).await.text().await.unwrap();
+    assert!(!check.contains("sections/applicant#field-f-id_number"), "no change link on a verified value");
     for expected in ["王五", "1200.50 元", "广东省广州市天河区体育西路 1 号", "passwd.pdf", "修改"] {
         assert!(check.contains(expected), "{expected} in {check}");
     }

@@ -126,7 +126,7 @@ async fn the_journey_through_the_api_with_uploads_streamed_and_limited() {
             tokio::time::timeout(std::time::Duration::from_secs(10), socket.read(&mut answer)).await.unwrap().unwrap();
         let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-        assert!(answer.contains("payload_too_large"), "{answer}");
+        assert!(answer.contains("file_too_large"), "{answer}");
     }
     // An endless stream without a length: stopped at the limit, nothing left on disk.
     let chunk = bytes::Bytes::from(pdf(64 * 1024));

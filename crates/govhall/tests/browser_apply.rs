@@ -48,7 +48,7 @@ async fn a_person_applies_online_from_the_self_check_to_the_progress_page_in_chr
     browser.click("form[action$='/check'] button[type='submit']").await;
     browser.wait_source("您可以申请").await;
     browser.screenshot("apply-self-check").await;
-    browser.click("form[action$='/apply'] button").await;
+    browser.click(&format!("a.button[href='/items/{code}/apply']")).await;
     browser.wait_source("开始申报").await;
     browser.click("form[action$='/apply'] button[type='submit']").await;
     browser.wait_source("已完成 0/3").await;

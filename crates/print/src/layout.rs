@@ -65,20 +65,41 @@ impl Writer<'_> {
         Ok(self.font.shape(text)?.iter().map(|(_, a, _)| a * size).sum())
     }
 
-    /// Splits text into lines no wider than `max`.
+    /// Splits text into lines no wider than `max`: between Chinese characters anywhere, Latin
+    /// words and numbers kept whole where they fit, no line starting with closing punctuation.
     fn wrap(&self, text: &str, size: f32, max: f32) -> Result<Vec<String>, PrintError> {
         let mut lines = Vec::new();
         for paragraph in text.split('\n') {
             let mut line = String::new();
             let mut width = 0.0;
+            // Where the line may break: the byte offset in `line` and the width before it.
+            let mut breakable: Option<(usize, f32)> = None;
+            let mut previous: Option<char> = None;
             for (_, advance, range) in self.font.shape(paragraph)? {
+                let piece = &paragraph[range];
+                let c = piece.chars().next().unwrap_or(' ');
                 let w = advance * size;
-                if width + w > max && !line.is_empty() {
-                    lines.push(std::mem::take(&mut line));
-                    width = 0.0;
+                if previous.is_some_and(|p| may_break(p, c)) {
+                    breakable = Some((line.len(), width));
                 }
-                line.push_str(&paragraph[range]);
+                if width + w > max && !line.is_empty() {
+                    match breakable.filter(|(at, _)| *at > 0) {
+                        Some((at, before)) => {
+                            let rest = line.split_off(at);
+                            lines.push(line.trim_end().to_owned());
+                            line = rest.trim_start().to_owned();
+                            width -= before;
+                        }
+                        None => {
+                            lines.push(std::mem::take(&mut line));
+                            width = 0.0;
+                        }
+                    }
+                    breakable = None;
+                }
+                line.push_str(piece);
                 width += w;
+                previous = Some(c);
             }
             lines.push(line);
         }
@@ -187,6 +208,17 @@ impl Writer<'_> {
     }
 }
 
+/// Whether a line may break between `before` and `after`.
+fn may_break(before: char, after: char) -> bool {
+    const NO_START: &str = "，。、；：！？）》」』】”’,.;:!?)]}%";
+    const NO_END: &str = "（《「『【“‘([{";
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '@');
+    if NO_START.contains(after) || NO_END.contains(before) {
+        return false;
+    }
+    !(word(before) && word(after))
+}
+
 impl Printout {
     /// Lays the printout out and writes the PDF.
     pub fn render(&self, font: &PrintFont) -> Result<Vec<u8>, PrintError> {
@@ -235,6 +267,23 @@ mod tests {
     /// A Chinese font is needed; the test suite's set-up installs one.
     fn font() -> Option<PrintFont> {
         PrintFont::locate(None, 0).ok()
+    }
+
+    #[test]
+    fn lines_break_between_words_and_never_before_closing_punctuation() {
+        let Some(font) = font() else { return };
+        let w = Writer {
+            font: &font,
+            kfont: font.krilla().unwrap(),
+            document: Document::new(),
+            pages: vec![Vec::new()],
+            y: MARGIN,
+        };
+        let lines = w.wrap("申请材料：certificate-of-registration.pdf（3 KB）", 11.0, 150.0).unwrap();
+        assert!(lines.iter().any(|l| l.contains("certificate-of-registration.pdf")), "{lines:?}");
+        assert!(lines.iter().all(|l| !l.starts_with('）') && !l.starts_with('，')), "{lines:?}");
+        let cjk = w.wrap(&"很长的说明文字，".repeat(10), 11.0, 100.0).unwrap();
+        assert!(cjk.len() > 5 && cjk.iter().all(|l| !l.starts_with('，')), "{cjk:?}");
     }
 
     #[test]

@@ -85,12 +85,21 @@ async fn limit_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        let mut response = AppError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("提交的内容过大（上限 {}）", govhall_files::human_size(limit)),
-        )
-        .into_response();
+        let error = if limit > MAX_BODY_BYTES as u64 {
+            let file = state.applications.settings().max_file_bytes;
+            AppError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                format!("文件超过大小上限 {}（一次上传多个文件时请分几次上传）", govhall_files::human_size(file)),
+            )
+        } else {
+            AppError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("提交的内容过大（上限 {}）", govhall_files::human_size(limit)),
+            )
+        };
+        let mut response = error.into_response();
         response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
         return response;
     }

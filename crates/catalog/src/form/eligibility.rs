@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// One question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Question {
     /// Its key (a–z, 0–9, _).
     pub key: String,
@@ -21,9 +21,10 @@ pub struct Question {
 
 /// A rule: when every named question has one of the given answers, the applicant cannot apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Rule {
     /// Question key → answers that trigger the rule.
+    #[serde(deserialize_with = "one_or_many_map")]
     pub when: BTreeMap<String, Vec<String>>,
     /// Why they cannot apply.
     pub reason: String,
@@ -34,12 +35,19 @@ pub struct Rule {
 
 /// An item's self-check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Eligibility {
     /// The questions, in order.
     pub questions: Vec<Question>,
     /// The rules; the first that matches decides.
     pub rules: Vec<Rule>,
+}
+
+fn one_or_many_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Values(#[serde(deserialize_with = "super::one_or_many")] Vec<String>);
+    let map: BTreeMap<String, Values> = BTreeMap::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, Values(v))| (k, v)).collect())
 }
 
 /// What the self-check concludes.

@@ -139,16 +139,18 @@ impl Prefill {
 
 /// Show a field only when an earlier choice has one of some values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShowIf {
     /// The key of the earlier field (single choice or consent).
     pub field: String,
-    /// The values that show this field (for a consent: "是").
+    /// The values that show this field (for a consent: "是"); one value may be written alone.
+    #[serde(deserialize_with = "one_or_many")]
     pub equals: Vec<String>,
 }
 
 /// One field of the form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Field {
     /// The key answers are stored under (a–z, 0–9, _).
     pub key: String,
@@ -197,7 +199,7 @@ impl Field {
 
 /// A part of the form: one entry of the applicant's task list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Section {
     /// Its key (a–z, 0–9, _), used in addresses.
     pub key: String,
@@ -209,6 +211,7 @@ pub struct Section {
 
 /// A rule across fields: `field` must come after `other` (dates or numbers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CrossRule {
     /// The later field.
     pub field: String,
@@ -220,13 +223,27 @@ pub struct CrossRule {
 
 /// An item's application form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FormSchema {
     /// Its sections, in order.
     pub sections: Vec<Section>,
     /// Rules across fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<CrossRule>,
+}
+
+/// A list, or one value written alone (`"是"` for `["是"]`): editors write both.
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 fn valid_key(key: &str) -> bool {

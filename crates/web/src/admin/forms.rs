@@ -39,6 +39,39 @@ struct Draft {
     standard: bool,
 }
 
+/// What is wrong with an editor's JSON, in Chinese, with where.
+fn json_problem(what: &str, e: &serde_json::Error) -> String {
+    let at = format!("{what}第 {} 行第 {} 列", e.line(), e.column());
+    let text = e.to_string();
+    let quoted =
+        |after: &str| text.split(after).nth(1).and_then(|t| t.split('`').nth(1)).unwrap_or_default().to_owned();
+    let detail = if text.starts_with("unknown variant") {
+        let kinds: Vec<&str> = FieldKind::ALL.iter().map(|k| k.code()).collect();
+        format!("类型“{}”不存在，可用的有：{}", quoted("unknown variant"), kinds.join("、"))
+    } else if text.starts_with("unknown field") {
+        format!("不认识的属性“{}”（注意 rules 写在最外层，不在 sections 里）", quoted("unknown field"))
+    } else if text.starts_with("missing field") {
+        format!("缺少属性“{}”", quoted("missing field"))
+    } else if text.contains("expected a sequence") {
+        "这里应为列表，用 [ ] 括起".to_owned()
+    } else if text.contains("expected a string") {
+        "这里应为文字，用英文双引号括起".to_owned()
+    } else if text.contains("expected a boolean") {
+        "这里应为 true 或 false".to_owned()
+    } else if text.contains("expected i64") || text.contains("expected an integer") {
+        "这里应为整数".to_owned()
+    } else if text.contains("trailing comma") {
+        "最后一项后面多了逗号".to_owned()
+    } else if e.is_eof() {
+        "内容不完整，缺少括号或引号".to_owned()
+    } else if e.is_syntax() {
+        "不是有效的 JSON（检查引号、逗号和括号，引号须为英文引号）".to_owned()
+    } else {
+        "内容与格式不符".to_owned()
+    };
+    format!("{at}：{detail}")
+}
+
 fn pretty<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -67,7 +100,7 @@ async fn page(
             Some(f)
         }
         Err(e) => {
-            problems.push(format!("申请表不是有效的 JSON（第 {} 行第 {} 列）：{e}", e.line(), e.column()));
+            problems.push(json_problem("申请表", &e));
             None
         }
     };
@@ -79,7 +112,7 @@ async fn page(
             Some(c)
         }
         Err(e) => {
-            problems.push(format!("条件自检不是有效的 JSON（第 {} 行第 {} 列）：{e}", e.line(), e.column()));
+            problems.push(json_problem("条件自检", &e));
             None
         }
     };
@@ -128,15 +161,16 @@ pub(crate) async fn save(
 ) -> Result<Response, AppError> {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let draft = Draft { form_json: get("form"), check_json: get("self_check"), standard: get("standard") == "1" };
-    if get("action") == "preview" {
+    // Only the save button saves; anything else (the preview button, a button inside the
+    // preview such as the address's refresh) previews.
+    if get("action") != "save" {
         return Ok(page(&state, &viewer, &ctx, &code, Some(draft), String::new()).await?.into_response());
     }
     let bad = |m: String| AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_form", m);
     let result = async {
-        let form: FormSchema =
-            serde_json::from_str(&draft.form_json).map_err(|e| bad(format!("申请表不是有效的 JSON：{e}")))?;
+        let form: FormSchema = serde_json::from_str(&draft.form_json).map_err(|e| bad(json_problem("申请表", &e)))?;
         let check: Eligibility =
-            serde_json::from_str(&draft.check_json).map_err(|e| bad(format!("条件自检不是有效的 JSON：{e}")))?;
+            serde_json::from_str(&draft.check_json).map_err(|e| bad(json_problem("条件自检", &e)))?;
         let (_, versions) = editing::versions(&state.db, &viewer.access, &code).await?;
         let mut content = versions.first().map(|v| v.content.clone()).unwrap_or_default();
         content.form = (!draft.standard).then_some(form);

@@ -11,7 +11,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use govhall_applications::ApplicationError;
 use govhall_applications::model::Workspace;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -40,23 +39,21 @@ async fn check_page(
 ) -> Result<Html<String>, AppError> {
     let id = w.application.id;
     let regions = state.applications.regions();
-    let (mut errors, mut materials_error) = (Vec::new(), String::new());
-    match state.applications.problems(&w) {
-        Err(ApplicationError::Answers(list)) => {
-            for e in list {
-                let section = w
-                    .form
-                    .sections
-                    .iter()
-                    .find(|s| s.fields.iter().any(|f| Some(f.key.as_str()) == e.key.split('.').next()))
-                    .map(|s| s.key.clone())
-                    .unwrap_or_default();
-                errors.push((format!("/applications/{id}/sections/{section}"), format!("{}：{}", e.label, e.message)));
-            }
-        }
-        Err(ApplicationError::Materials(m)) => materials_error = m,
-        _ => {}
+    // Every blocker at once: the answers' problems, then the missing materials.
+    let today = govhall_cases::deadline::china_date(state.db.now());
+    let mut errors = Vec::new();
+    for e in w.form.check_answers(&w.application.answers, regions, today) {
+        let top = e.key.split('.').next().unwrap_or_default().to_owned();
+        let section = w.form.sections.iter().find(|s| s.fields.iter().any(|f| f.key == top)).map(|s| s.key.clone());
+        let section = section.unwrap_or_default();
+        errors.push((
+            format!("/applications/{id}/sections/{section}#field-f-{top}"),
+            format!("{}：{}", e.label, e.message),
+        ));
     }
+    let missing: Vec<&str> = w.slots.iter().filter(|s| s.missing()).map(|s| s.material.name.as_str()).collect();
+    let materials_error =
+        if missing.is_empty() { String::new() } else { format!("请上传必要材料：{}", missing.join("、")) };
     let sections = w
         .form
         .sections
@@ -66,7 +63,11 @@ async fn check_page(
                 .fields
                 .iter()
                 .filter(|f| w.form.visible(f, &w.application.answers))
-                .map(|f| (f.label.clone(), w.form.display(f, &w.application.answers, regions), f.key.clone()))
+                // A value from the verified profile has nothing to change.
+                .map(|f| {
+                    let change = if w.is_locked(&f.key) { String::new() } else { f.key.clone() };
+                    (f.label.clone(), w.form.display(f, &w.application.answers, regions), change)
+                })
                 .collect();
             (s.key.clone(), s.title.clone(), rows)
         })

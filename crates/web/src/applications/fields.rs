@@ -66,7 +66,8 @@ fn view(
         help: field.help.clone(),
         value: text(value),
         error: errors.get(name.trim_start_matches("f.")).cloned().unwrap_or_default(),
-        max_chars: field.max_chars(),
+        // A number's or an amount's max is its value, not its length.
+        max_chars: if matches!(field.kind, FieldKind::Text | FieldKind::Textarea) { field.max_chars() } else { 40 },
         ..FieldView::default()
     };
     if let Some(show) = &field.show_if {

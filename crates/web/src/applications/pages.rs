@@ -126,6 +126,8 @@ struct StartPage {
     enterprises: Vec<(Uuid, String)>,
     materials: Vec<String>,
     error: String,
+    /// The viewer's open draft of this item: its id and "已完成 x/y".
+    draft: Option<(Uuid, String)>,
 }
 
 async fn start_page(
@@ -135,6 +137,14 @@ async fn start_page(
     error: String,
 ) -> Result<Html<String>, AppError> {
     let guide = published(state, code).await?;
+    let mut draft = None;
+    if let Some(v) = ctx.viewer.as_ref().filter(|v| v.account.kind == govhall_identity::AccountKind::Person) {
+        let drafts = state.applications.drafts(v.account.id).await?;
+        draft = drafts
+            .into_iter()
+            .find(|d| d.application.item_code == guide.item.code && d.application.enterprise_id.is_none())
+            .map(|d| (d.application.id, format!("已完成 {}/{}", d.done, d.total)));
+    }
     let (signed_in, is_person, enterprises) = match &ctx.viewer {
         Some(v) => {
             let person = v.account.kind == govhall_identity::AccountKind::Person;
@@ -155,6 +165,7 @@ async fn start_page(
         enterprises,
         materials: guide.content.materials.iter().map(|m| m.name.clone()).collect(),
         error,
+        draft,
     })
 }
 

@@ -162,9 +162,8 @@ pub(crate) async fn stream_parts(
             Ok(f) => kept.push(f),
             Err(e) => {
                 let e: AppError = e.into();
-                let shown = govhall_files::names::clean(&name, Kind::Pdf);
-                let stem = shown.trim_end_matches(".pdf");
-                let message = format!("“{stem}”未上传：{}", e.message());
+                let shown: String = name.rsplit(['/', '\\']).next().unwrap_or_default().chars().take(60).collect();
+                let message = format!("“{shown}”未上传：{}", e.message());
                 return Err((kept, AppError::new(e.status(), e.code(), message)));
             }
         }

@@ -235,6 +235,8 @@ struct MyCasePage {
     revision: i32,
     waiting_note: String,
     error: String,
+    /// The online application the case came from (its printouts and files), if it is the viewer's.
+    application: String,
 }
 
 async fn my_case_page(
@@ -257,8 +259,16 @@ async fn my_case_page(
     } else {
         String::new()
     };
+    let application = state
+        .applications
+        .of_case(c.id)
+        .await?
+        .filter(|a| a.applicant_id == viewer.account.id.as_uuid())
+        .map(|a| a.id.to_string())
+        .unwrap_or_default();
     render(MyCasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
+        application,
         actions: applicant_actions(&c),
         revision: c.revision,
         waiting_note,
