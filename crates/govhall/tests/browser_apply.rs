@@ -58,11 +58,10 @@ async fn a_person_applies_online_from_the_self_check_to_the_progress_page_in_chr
     browser.click("a[href$='/sections/applicant']").await;
     let html = browser.wait_source("来自实名认证信息").await;
     assert!(html.contains("370102199003071238"));
+    // Choosing a province brings its cities at once (the script presses 更新地区选项).
     browser.click("select[name='f.address.province'] option[value='440000']").await;
-    browser.click("button[value='refresh']").await;
     browser.wait_source("广州市").await;
     browser.click("select[name='f.address.city'] option[value='440100']").await;
-    browser.click("button[value='refresh']").await;
     browser.wait_source("天河区").await;
     browser.click("select[name='f.address.county'] option[value='440106']").await;
     browser.type_into("input[name='f.address.street']", "体育西路 1 号").await;
@@ -133,6 +132,36 @@ async fn a_person_applies_online_from_the_self_check_to_the_progress_page_in_chr
     let html = browser.wait_source("办理过程").await;
     assert!(html.contains(&a.hall.item.item.name));
     browser.screenshot("apply-progress").await;
+    browser.quit().await;
+    let ApplyHall { hall, .. } = a;
+    hall.t.stop().await;
+}
+
+#[tokio::test]
+async fn the_form_designer_previews_while_the_editor_types_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let browser = Browser::start().await;
+    browser.goto(&t.url("/login")).await;
+    browser.type_into("#login", common::applying::EDITOR_PHONE).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
+    browser.goto(&t.url(&format!("/admin/forms/{}", a.code))).await;
+    browser.wait_source("家庭成员").await;
+    let form = r#"{"sections": [{"key": "shop", "title": "经营信息", "fields": [
+        {"key": "name", "label": "店铺名称", "type": "text", "required": true}]}]}"#;
+    browser.type_into("#form-json", form).await;
+    browser.wait_source("店铺名称").await;
+    browser.type_into("#form-json", r#"{"sections": [{"key": "shop", "title": "经营信息", "fields": [{"key": "x", "label": "类别", "type": "dropdown"}]}]}"#).await;
+    let html = browser.wait_source("类型“dropdown”不存在").await;
+    assert!(html.contains("#form-json") || html.contains("form-json"), "still the same page");
+    browser.screenshot("designer-live-preview").await;
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.quit().await;
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;

@@ -25,6 +25,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/suggest.js"),
     },
+    Asset {
+        name: "forms.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/forms.js"),
+    },
 ];
 
 struct Hashed {

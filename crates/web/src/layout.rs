@@ -17,6 +17,8 @@ pub(crate) struct Page {
     pub(crate) icon: String,
     /// The search boxes' suggestions script.
     pub(crate) suggest_js: String,
+    /// The application forms' enhancements (address choices, the designer's live preview).
+    pub(crate) forms_js: String,
     /// Which header section to mark as current (`home`, `personal`, `enterprise`, `departments`),
     /// or empty for none.
     pub(crate) section: &'static str,
@@ -43,6 +45,7 @@ impl Page {
             css: assets::url("app.css"),
             icon: assets::url("icon.svg"),
             suggest_js: assets::url("suggest.js"),
+            forms_js: assets::url("forms.js"),
             section: "",
             viewer_name: String::new(),
             viewer_is_staff: false,
