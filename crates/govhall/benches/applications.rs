@@ -29,17 +29,6 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-async fn token(t: &common::TestApp, phone: &str) -> String {
-    let res = t
-        .client
-        .post(t.url("/api/v1/sessions"))
-        .json(&json!({"login": phone, "password": common::PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
-}
-
 fn answers() -> Value {
     json!({"answers": {"married": "否", "start": "2026-12-01", "end": "2026-12-31", "amount": "1000",
         "members": [{"name": "王五", "relation": "配偶"}], "promise": true,
@@ -56,7 +45,7 @@ async fn main() {
     for i in 0..CLIENTS {
         let phone = format!("1370000{i:04}");
         t.person(&phone, &common::test_id_number(500 + i as u32)).await;
-        bearers.push(format!("Bearer {}", token(t, &phone).await));
+        bearers.push(t.bearer(&phone).await);
     }
 
     // Memory: one 10 MB upload, streamed in 64 KB chunks from a generator.

@@ -10,18 +10,6 @@ use common::{APPLICANT_PHONE, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn token(t: &common::TestApp, login: &str) -> String {
-    let res = t
-        .client
-        .post(t.url("/api/v1/sessions"))
-        .json(&json!({"login": login, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = res.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
 fn tmp_files(t: &common::TestApp) -> usize {
     std::fs::read_dir(t.app.applications().files().settings().dir.join("tmp")).unwrap().count()
 }
@@ -31,7 +19,7 @@ async fn the_journey_through_the_api_with_uploads_streamed_and_limited() {
     let a = ApplyHall::new().await;
     let t = a.t();
     let code = a.code.clone();
-    let bearer = format!("Bearer {}", token(t, APPLICANT_PHONE).await);
+    let bearer = t.bearer(APPLICANT_PHONE).await;
     let api =
         |method: reqwest::Method, path: &str| t.client.request(method, t.url(path)).header("authorization", &bearer);
 
@@ -170,7 +158,7 @@ async fn the_journey_through_the_api_with_uploads_streamed_and_limited() {
     let res = api(reqwest::Method::GET, &format!("/api/v1/applications/{id}/files/{fid}")).send().await.unwrap();
     assert_eq!(res.bytes().await.unwrap().to_vec(), png(20));
     t.person("13800000178", &common::test_id_number(78)).await;
-    let other = format!("Bearer {}", token(t, "13800000178").await);
+    let other = t.bearer("13800000178").await;
     for path in [format!("/api/v1/applications/{id}"), format!("/api/v1/applications/{id}/files/{fid}")] {
         let res = t.client.get(t.url(&path)).header("authorization", &other).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");

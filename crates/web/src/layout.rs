@@ -45,7 +45,7 @@ impl Page {
             css: assets::url("app.css"),
             icon: assets::url("icon.svg"),
             suggest_js: assets::url("suggest.js"),
-            forms_js: assets::url("forms.js"),
+            forms_js: String::new(),
             section: "",
             viewer_name: String::new(),
             viewer_is_staff: false,
@@ -63,6 +63,12 @@ impl Page {
             self.admin_nav = crate::admin::sections(&v.access);
         }
         self.csrf = ctx.csrf.clone();
+        self
+    }
+
+    /// Loads the forms' script (the address's choices, the designer's live preview).
+    pub(crate) fn with_forms_script(mut self) -> Self {
+        self.forms_js = assets::url("forms.js");
         self
     }
 

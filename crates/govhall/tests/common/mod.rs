@@ -54,6 +54,14 @@ impl TestApp {
         panic!("the search index did not reach {items} items within 20 s");
     }
 
+    /// An `Authorization` value for the API, signed in as `login` with the test password.
+    pub async fn bearer(&self, login: &str) -> String {
+        let body = serde_json::json!({"login": login, "password": PASSWORD});
+        let res = self.client.post(self.url("/api/v1/sessions")).json(&body).send().await.expect("request sent");
+        let answer: serde_json::Value = res.json().await.expect("a session");
+        format!("Bearer {}", answer["token"].as_str().expect("a token"))
+    }
+
     pub async fn stop(self) {
         self.app.stop().await.expect("stops cleanly");
         self.db.cleanup().await;

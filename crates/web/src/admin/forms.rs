@@ -130,7 +130,7 @@ async fn page(
         .unwrap_or_default();
     let questions = check.map(|c| c.questions.into_iter().map(|q| (q.text, q.options)).collect()).unwrap_or_default();
     render(FormPage {
-        page: Page::new(state, &format!("申请表设计：{}", item.name)).with(ctx),
+        page: Page::new(state, &format!("申请表设计：{}", item.name)).with(ctx).with_forms_script(),
         code: item.code.clone(),
         name: item.name.clone(),
         form_json: draft.form_json,

@@ -283,7 +283,9 @@ fn section_page(
     let fields =
         fields::views(&w.form, section, &w.application.answers, &errors, &w.locked, state.applications.regions());
     render(SectionPage {
-        page: Page::new(state, &format!("{}：{}", section.title, w.application.item_name)).with(ctx),
+        page: Page::new(state, &format!("{}：{}", section.title, w.application.item_name))
+            .with(ctx)
+            .with_forms_script(),
         id: w.application.id,
         item_name: w.application.item_name.clone(),
         section_key: key.to_owned(),
