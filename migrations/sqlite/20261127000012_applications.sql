@@ -39,3 +39,12 @@ CREATE TABLE application_files (
     created_at     TEXT NOT NULL
 );
 CREATE INDEX application_files_application ON application_files (application_id, material);
+
+-- Stored objects whose description is not settled: written before an upload starts and when a
+-- file is removed, dropped when the file is recorded or gone from the store. One left behind (a
+-- crash between storing and recording, a store that failed to delete) names an object for the
+-- daily sweep to remove.
+CREATE TABLE upload_intents (
+    store_key  TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);

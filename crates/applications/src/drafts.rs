@@ -445,9 +445,7 @@ impl Applications {
         exec!(tx, sqlx::query("DELETE FROM applications WHERE id = $1").bind(id))?;
         tx.commit().await?;
         for key in keys {
-            if let Err(e) = self.files().delete(&key).await {
-                tracing::warn!(error = %e, "a removed draft's file stayed in the store");
-            }
+            self.discard_object(&key).await;
         }
         Ok(true)
     }

@@ -64,6 +64,8 @@ pub struct Purged {
     pub noticed: usize,
     /// Drafts removed.
     pub removed: usize,
+    /// Stored objects no file row described, removed.
+    pub orphans: usize,
 }
 
 impl Applications {
@@ -107,6 +109,10 @@ impl Applications {
         }
         if let Err(e) = self.files().sweep_temporary().await {
             tracing::warn!(error = %e, "temporary uploads not swept");
+        }
+        match self.sweep_objects(now).await {
+            Ok(n) => purged.orphans = n,
+            Err(e) => tracing::warn!(error = %e, "objects without a file row not swept"),
         }
         Ok(purged)
     }

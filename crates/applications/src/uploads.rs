@@ -45,9 +45,20 @@ impl Applications {
                 slot.material.name
             )));
         }
-        let stored = self.files().put(body, &slot.kinds, self.settings().max_file_bytes).await?;
+        // Noted before the first byte: a crash before the file is recorded leaves a row for the
+        // daily sweep, not an object nobody knows.
+        let file_id = Uuid::now_v7();
+        let key = govhall_files::FileStore::key_for(file_id);
+        self.note_intent(&key).await?;
+        let stored = match self.files().put_as(file_id, body, &slot.kinds, self.settings().max_file_bytes).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.settle_intent(&key).await;
+                return Err(e.into());
+            }
+        };
         let file = ApplicationFile {
-            id: Uuid::now_v7(),
+            id: file_id,
             application_id: id,
             material: i32::try_from(material).unwrap_or(i32::MAX),
             material_name: slot.material.name.clone(),
@@ -62,19 +73,19 @@ impl Applications {
         match kept {
             Ok(true) => {}
             Ok(false) => {
-                let _ = self.files().delete(&stored.key).await;
+                self.discard_object(&stored.key).await;
                 return Err(ApplicationError::TooManyFiles(format!(
                     "“{}”最多上传 {max} 个文件（或申报已提交），请刷新后再试",
                     slot.material.name
                 )));
             }
             Err(e) => {
-                let _ = self.files().delete(&stored.key).await;
+                self.discard_object(&stored.key).await;
                 return Err(e);
             }
         }
         if let Some(old) = replace.and_then(|o| slot.files.iter().find(|f| f.id == o)) {
-            let _ = self.files().delete(&old.store_key).await;
+            self.discard_object(&old.store_key).await;
         }
         Ok(file)
     }
@@ -132,6 +143,7 @@ impl Applications {
                     .bind(f.application_id)
             )?;
         }
+        exec!(tx, sqlx::query("DELETE FROM upload_intents WHERE store_key = $1").bind(&f.store_key))?;
         tx.commit().await?;
         Ok(true)
     }
@@ -163,10 +175,76 @@ impl Applications {
             sqlx::query("DELETE FROM application_files WHERE id = $1 AND application_id = $2").bind(file).bind(id)
         )?;
         tx.commit().await?;
-        if let Err(e) = self.files().delete(&found.store_key).await {
-            tracing::warn!(error = %e, "a deleted file stayed in the store");
-        }
+        self.discard_object(&found.store_key).await;
         Ok(())
+    }
+
+    pub(crate) async fn note_intent(&self, key: &str) -> Result<(), ApplicationError> {
+        let mut conn = self.db().conn().await?;
+        exec!(
+            conn,
+            sqlx::query("INSERT INTO upload_intents (store_key, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(key)
+                .bind(self.db().now())
+        )?;
+        Ok(())
+    }
+
+    /// Drops the note of `key` (best effort: a note left behind only costs the sweep a look).
+    pub(crate) async fn settle_intent(&self, key: &str) {
+        let settled = async {
+            let mut conn = self.db().conn().await?;
+            exec!(conn, sqlx::query("DELETE FROM upload_intents WHERE store_key = $1").bind(key))?;
+            Ok::<(), ApplicationError>(())
+        };
+        if let Err(e) = settled.await {
+            tracing::warn!(error = %e, "an upload note stayed; the daily sweep takes it");
+        }
+    }
+
+    /// Removes an object no row describes any more: noted first, so that a store that fails
+    /// now is tried again by the daily sweep.
+    pub(crate) async fn discard_object(&self, key: &str) {
+        if self.note_intent(key).await.is_err() {
+            tracing::warn!("an object to remove could not be noted");
+        }
+        match self.files().delete(key).await {
+            Ok(()) => self.settle_intent(key).await,
+            Err(e) => tracing::warn!(error = %e, "a file stayed in the store; the daily sweep tries again"),
+        }
+    }
+
+    /// Removes the objects of notes older than an hour that no file row describes (uploads cut
+    /// off by a crash, deletions the store refused), and their notes.
+    pub async fn sweep_objects(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize, ApplicationError> {
+        let mut conn = self.db().conn().await?;
+        let keys: Vec<String> = run!(conn, |c| sqlx::query_scalar(
+            "SELECT store_key FROM upload_intents i WHERE created_at < $1
+               AND NOT EXISTS (SELECT 1 FROM application_files f WHERE f.store_key = i.store_key)
+             ORDER BY created_at LIMIT 10000"
+        )
+        .bind(now - chrono::Duration::hours(1))
+        .fetch_all(&mut *c)
+        .await)?;
+        drop(conn);
+        let mut removed = 0;
+        for key in keys {
+            if self.files().delete(&key).await.is_ok() {
+                self.settle_intent(&key).await;
+                removed += 1;
+            }
+        }
+        // Notes of objects that were recorded after all.
+        let mut conn = self.db().conn().await?;
+        exec!(
+            conn,
+            sqlx::query(
+                "DELETE FROM upload_intents WHERE created_at < $1
+                   AND EXISTS (SELECT 1 FROM application_files f WHERE f.store_key = upload_intents.store_key)"
+            )
+            .bind(now - chrono::Duration::hours(1))
+        )?;
+        Ok(removed)
     }
 
     /// A file of the applicant's own application.

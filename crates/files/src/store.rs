@@ -75,6 +75,11 @@ impl FileStore {
         (ok && key.starts_with("objects/") && !key.contains("..")).then(|| self.settings.dir.join(key))
     }
 
+    /// The key a file stored as `id` will have.
+    pub fn key_for(id: Uuid) -> String {
+        format!("objects/{}/{id}", &id.simple().to_string()[28..30])
+    }
+
     /// Streams `body` into the store when it is one of `accepted` and no larger than `limit`
     /// (at most the store's own limit).
     pub async fn put<S, E>(&self, body: S, accepted: &[Kind], limit: u64) -> Result<Stored, FileError>
@@ -82,12 +87,21 @@ impl FileStore {
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
+        self.put_as(Uuid::now_v7(), body, accepted, limit).await
+    }
+
+    /// [`FileStore::put`] under the key of `id` (see [`FileStore::key_for`]), for a caller that
+    /// notes the key before the file arrives.
+    pub async fn put_as<S, E>(&self, id: Uuid, body: S, accepted: &[Kind], limit: u64) -> Result<Stored, FileError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
         let limit = limit.min(self.settings.max_file_bytes);
-        let id = Uuid::now_v7();
         // Removed on every way out, a dropped request included, unless it became the object.
         let tmp = TempFile(self.settings.dir.join("tmp").join(id.to_string()));
         let (size, sha256, kind) = self.write(body, accepted, limit, &tmp.0).await?;
-        let key = format!("objects/{}/{id}", &id.simple().to_string()[28..30]);
+        let key = Self::key_for(id);
         let target = self.settings.dir.join(&key);
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent).await?;

@@ -219,9 +219,36 @@ async fn idle_drafts_are_noticed_then_removed_with_their_files() {
     assert_eq!(apps.purge(later).await.unwrap().removed, 1);
     assert!(apps.get(a.hall.applicant, id).await.is_err());
     assert!(apps.files().read(&file.store_key).await.is_err());
-    // Saving again starts the count afresh.
+    // An object stored by an upload that a crash cut off before it was recorded: its note stays,
+    // and the sweep removes it once the note is an hour old; a recorded file's object stays.
     let (id, _) = apps.start(a.hall.applicant, &a.code, None).await.unwrap();
-    let _ = id;
+    let kept = apps
+        .add_file(
+            a.hall.applicant,
+            id,
+            0,
+            "kept.pdf",
+            None,
+            futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(pdf(900)))]),
+        )
+        .await
+        .unwrap();
+    let lost = uuid::Uuid::now_v7();
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(pdf(700)))]);
+    let stored = apps.files().put_as(lost, body, &govhall_files::Kind::ALL, 1 << 20).await.unwrap();
+    let mut conn = t.app.db().conn().await.unwrap();
+    govhall_db::exec!(
+        conn,
+        govhall_db::sqlx::query("INSERT INTO upload_intents (store_key, created_at) VALUES ($1, $2)")
+            .bind(&stored.key)
+            .bind(now - chrono::Duration::minutes(30))
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(apps.purge(now).await.unwrap().orphans, 0, "not before an hour");
+    assert_eq!(apps.purge(now + chrono::Duration::hours(1)).await.unwrap().orphans, 1);
+    assert!(apps.files().read(&stored.key).await.is_err());
+    assert!(apps.files().read(&kept.store_key).await.is_ok());
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;
 }
@@ -284,6 +311,57 @@ async fn editors_design_forms_with_a_preview_and_every_mistake_named() {
     // A citizen cannot reach the designer.
     let citizen = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
     assert_eq!(citizen.get(&format!("/admin/forms/{code}")).await.status(), StatusCode::FORBIDDEN);
+    let ApplyHall { hall, .. } = a;
+    hall.t.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_applies_for_their_enterprise_with_its_verified_name_and_code() {
+    use govhall_applications::drafts::Scope;
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    // The item's form asks for the enterprise's name and code, filled from its registration.
+    let mut content = govhall_catalog::store::guide(t.app.db(), &a.code).await.unwrap().unwrap().content;
+    let mut form: govhall_catalog::form::FormSchema = serde_json::from_value(common::applying::test_form()).unwrap();
+    let company =
+        json!({"key": "company", "label": "单位名称", "type": "text", "required": true, "prefill": "enterprise_name"});
+    let uscc = json!({"key": "uscc", "label": "统一社会信用代码", "type": "credit_code", "required": true, "prefill": "credit_code"});
+    form.sections[0].fields.insert(0, serde_json::from_value(company).unwrap());
+    form.sections[0].fields.insert(1, serde_json::from_value(uscc).unwrap());
+    content.form = Some(form);
+    a.publish(&content).await;
+    let actor = govhall_identity::audit::Actor::system("test");
+    let enterprise = t
+        .app
+        .identity()
+        .register_enterprise(&actor, a.hall.applicant, "91350100M000100Y43", "福州测试科技有限公司", "张三")
+        .await
+        .unwrap()
+        .as_uuid();
+    let apps = t.app.applications();
+    let (own, _) = apps.start(a.hall.applicant, &a.code, None).await.unwrap();
+    let (firm, _) = apps.start(a.hall.applicant, &a.code, Some(enterprise)).await.unwrap();
+    assert_ne!(own, firm, "one draft for oneself, one for the enterprise");
+    let w = apps.workspace(a.hall.applicant, firm).await.unwrap();
+    assert_eq!(w.application.answers["company"], "福州测试科技有限公司");
+    assert_eq!(w.application.answers["uscc"], "91350100M000100Y43");
+    assert_eq!(w.locked["uscc"].1, "来自企业认证信息");
+    // One's own draft has nothing to fill the enterprise's fields from.
+    assert!(!apps.workspace(a.hall.applicant, own).await.unwrap().locked.contains_key("company"));
+    // Someone who is not its agent cannot apply for it.
+    let other = t.person("13800000179", &common::test_id_number(79)).await;
+    assert_eq!(apps.start(other, &a.code, Some(enterprise)).await.unwrap_err().code(), "forbidden");
+    // Fill, upload, submit: the case is the enterprise's.
+    let answers = json!({"married": "否", "start": "2026-12-01", "end": "2026-12-31", "promise": true,
+        "address": {"province": "440000", "city": "440100", "street": "天河路 1 号"}});
+    let errors = apps.save(a.hall.applicant, firm, Scope::Merge, answers.as_object().unwrap()).await.unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(pdf(800)))]);
+    apps.add_file(a.hall.applicant, firm, 0, "执照.pdf", None, body).await.unwrap();
+    let done = apps.submit(a.hall.applicant, firm).await.unwrap();
+    let case = t.app.cases().mine_by_serial(a.hall.applicant, &done.serial_number).await.unwrap();
+    assert_eq!(case.enterprise_id, Some(enterprise));
+    assert_eq!(case.applicant_masked, "福州测试科技有限公司");
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;
 }
