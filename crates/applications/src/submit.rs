@@ -58,7 +58,7 @@ impl Applications {
     /// marked submitted in a task of its own, so that a client going away in between cannot
     /// leave the case without its draft marked or its password kept.
     pub async fn submit(&self, applicant: AccountId, id: Uuid) -> Result<Done, ApplicationError> {
-        let w = self.workspace(applicant, id).await?;
+        let mut w = self.workspace(applicant, id).await?;
         if let (Some(case_id), Some(serial_number)) = (w.application.case_id, w.application.serial_number.clone()) {
             return Ok(Done { case_id, serial_number });
         }
@@ -81,11 +81,23 @@ impl Applications {
                 .bind(applicant.as_uuid())
                 .bind(w.application.revision)
             )?;
+            drop(conn);
             if claimed == 0 {
-                return Err(ApplicationError::Changed);
+                // Another request claimed it first (a double tap): that submission is this one.
+                // A draft changed meanwhile goes back to the applicant to check.
+                w = self.workspace(applicant, id).await?;
+                if w.application.is_draft() {
+                    return Err(ApplicationError::Changed);
+                }
+                if let (Some(case_id), Some(serial_number)) =
+                    (w.application.case_id, w.application.serial_number.clone())
+                {
+                    return Ok(Done { case_id, serial_number });
+                }
             }
         }
-        // Claimed now, or left claimed by an attempt that was interrupted: finish it.
+        // Claimed now, or left claimed by an attempt that was interrupted or is under way: finish
+        // it (the case engine makes one case per draft, whoever asks).
         let this = self.clone();
         tokio::spawn(async move { this.complete(applicant, id, w).await })
             .await
