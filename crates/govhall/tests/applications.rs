@@ -215,9 +215,11 @@ async fn the_whole_journey_over_http() {
     assert_eq!(password.len(), 8);
     let again = me.get(&format!("/applications/{id}/done")).await.text().await.unwrap();
     assert!(!again.contains(&password) && again.contains(&serial), "the password is shown once");
-    // Submitted: no more changes.
+    // Submitted: no more changes; its pages lead to the confirmation.
     let res = me.post(&format!("/applications/{id}/sections/details"), &[("f.spouse", "x")]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
+    let res = me.get(&format!("/applications/{id}/sections/details")).await;
+    assert_eq!(location(&res), format!("/applications/{id}/done"));
 
     // The progress query with them.
     let progress = t

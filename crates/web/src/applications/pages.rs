@@ -11,7 +11,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use govhall_applications::ApplicationError;
 use govhall_applications::drafts::Scope;
 use govhall_applications::model::Workspace;
 use govhall_catalog::form::{FieldError, Outcome};
@@ -312,7 +311,8 @@ pub(crate) async fn section_form(
 ) -> Result<Response, AppError> {
     let w = state.applications.workspace(me(&viewer), id_of(&id)?).await?;
     if !w.application.is_draft() {
-        return Err(ApplicationError::Submitted.into());
+        // Submitted: its confirmation, where the printouts are.
+        return Ok(Redirect::to(&format!("/applications/{}/done", w.application.id)).into_response());
     }
     Ok(section_page(&state, &ctx, &w, &key, Vec::new())?.into_response())
 }

@@ -104,7 +104,7 @@ pub(crate) async fn materials(
 ) -> Result<Response, AppError> {
     let w = state.applications.workspace(viewer.account.id, id_of(&id)?).await?;
     if !w.application.is_draft() {
-        return Err(ApplicationError::Submitted.into());
+        return Ok(Redirect::to(&format!("/applications/{}/done", w.application.id)).into_response());
     }
     let notice = match q.get("uploaded").and_then(|n| n.parse::<usize>().ok()) {
         Some(n) => format!("已上传 {n} 个文件"),
