@@ -4,12 +4,14 @@
 //!
 //! - [`store`]: the store (a local folder) and the streaming write.
 //! - [`sniff`]: what the bytes are, whatever the name says.
-//! - [`verify`]: opening images, PDFs and OFD packages.
+//! - [`verify`]: opening images, PDFs and OFD packages, with limits on what they unpack to.
+//! - `pdf`: the PDF pre-scan (every stream decoded with limits, refused names looked for).
 //! - [`clamd`]: the optional virus scanner.
 //! - [`names`]: file names made safe to keep and to send back.
 
 pub mod clamd;
 pub mod names;
+mod pdf;
 pub mod sniff;
 pub mod store;
 pub mod verify;
@@ -32,6 +34,9 @@ pub enum FileError {
     /// Of an accepted type but broken.
     #[error("{0}")]
     Corrupt(String),
+    /// Unpacks to more than a check may take (a decompression bomb, or near enough).
+    #[error("{0}")]
+    TooComplex(String),
     /// The scanner found something.
     #[error("文件未通过病毒扫描（{0}），已拒收")]
     Infected(String),
@@ -54,6 +59,7 @@ impl FileError {
             FileError::Empty => "file_empty",
             FileError::Refused(_) => "file_type_refused",
             FileError::Corrupt(_) => "file_corrupt",
+            FileError::TooComplex(_) => "file_too_complex",
             FileError::Infected(_) => "file_infected",
             FileError::ScannerUnavailable(_) => "scanner_unavailable",
             FileError::Interrupted(_) => "upload_interrupted",

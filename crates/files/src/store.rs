@@ -2,6 +2,10 @@
 //! temporary file while hashing and counting, stops at the size limit, judges the first bytes as
 //! soon as they arrive, checks the whole file, scans it when clamd is configured, and only then
 //! moves it under its key. A refused upload leaves nothing behind.
+//!
+//! Materials are ID scans and the like: on unix the store's folders are made `0700` and its
+//! files `0600`, readable by the service's own user only (folders made before are tightened
+//! when the store opens).
 
 use crate::sniff::{Sniffed, sniff};
 use crate::{FileError, Kind, clamd, verify};
@@ -59,8 +63,12 @@ impl Drop for TempFile {
 impl FileStore {
     /// A store in `settings.dir` (made when missing).
     pub fn open(settings: FilesSettings) -> std::io::Result<FileStore> {
-        std::fs::create_dir_all(settings.dir.join("tmp"))?;
-        std::fs::create_dir_all(settings.dir.join("objects"))?;
+        for dir in [settings.dir.join("tmp"), settings.dir.join("objects")] {
+            private_dir_builder().create(&dir)?;
+        }
+        for dir in [settings.dir.clone(), settings.dir.join("tmp"), settings.dir.join("objects")] {
+            tighten(&dir);
+        }
         Ok(FileStore { settings })
     }
 
@@ -104,7 +112,11 @@ impl FileStore {
         let key = Self::key_for(id);
         let target = self.settings.dir.join(&key);
         if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent).await?;
+            let mut builder = tokio::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            builder.mode(0o700);
+            builder.create(parent).await?;
         }
         tokio::fs::rename(&tmp.0, &target).await?;
         Ok(Stored { key, size, sha256, kind })
@@ -121,7 +133,11 @@ impl FileStore {
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
-        let mut file = tokio::fs::File::create(tmp).await?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(tmp).await?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(HEAD);
@@ -214,6 +230,34 @@ impl FileStore {
     }
 }
 
+/// Makes folders, with their parents, readable by this user only.
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
+/// Takes group and other permissions off a folder made by an older version (best effort: a
+/// folder another user owns is left as it is, with a warning).
+fn tighten(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(dir) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not make the file store's folder private");
+                }
+            }
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
 fn refused_kind(kind: Kind, accepted: &[Kind]) -> FileError {
     FileError::Refused(format!("此材料只接受 {} 格式，所选文件是 {}", Kind::list(accepted), kind.label()))
 }
@@ -290,5 +334,26 @@ mod tests {
         let e = s.put(chunks(Vec::new(), 5), &[Kind::Pdf], 4096).await.unwrap_err();
         assert_eq!(e.code(), "file_empty");
         assert_eq!(leftovers(dir.path()), 0);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn files_and_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("files");
+        // A store made by an older version: world-readable folders.
+        std::fs::create_dir_all(root.join("objects")).unwrap();
+        for d in [&root, &root.join("objects")] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let s = store(&root, 1 << 20);
+        let stored = s.put(chunks(verify::tests::tiny_png(), 7), &Kind::ALL, 1 << 20).await.unwrap();
+        let object = root.join(&stored.key);
+        assert_eq!(mode(&object), 0o600, "the stored file");
+        for d in [root.clone(), root.join("tmp"), root.join("objects"), object.parent().unwrap().to_owned()] {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+        }
     }
 }

@@ -365,3 +365,101 @@ async fn an_agent_applies_for_their_enterprise_with_its_verified_name_and_code()
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;
 }
+
+/// `size` zero bytes deflated by hand, in a zlib wrapper: one block of fixed Huffman codes
+/// (RFC 1951 §3.2.6), a zero then copies of 258 bytes from one back, 13 bits each.
+fn deflated_zeros(size: usize) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        held: u64,
+        count: u32,
+    }
+    impl Bits {
+        /// `len` bits of `value`, least significant first (Huffman codes are given reversed).
+        fn put(&mut self, value: u64, len: u32) {
+            self.held |= value << self.count;
+            self.count += len;
+            while self.count >= 8 {
+                self.out.push(self.held as u8);
+                self.held >>= 8;
+                self.count -= 8;
+            }
+        }
+        fn code(&mut self, code: u64, len: u32) {
+            let reversed = (0..len).fold(0, |r, i| r << 1 | (code >> i & 1));
+            self.put(reversed, len);
+        }
+    }
+    let mut b = Bits { out: vec![0x78, 0x01], held: 0, count: 0 };
+    b.put(1, 1); // the last block
+    b.put(1, 2); // fixed codes
+    b.code(0x30, 8); // the literal 0
+    for _ in 0..(size - 1) / 258 {
+        b.code(0xC5, 8); // length 258
+        b.code(0, 5); // distance 1
+    }
+    b.code(0, 7); // end of block
+    b.put(0, 7);
+    b.out.extend_from_slice(&[0, 0, 0, 0]);
+    b.out
+}
+
+/// A one-page PDF with an object stream that unpacks to `size` zero bytes.
+fn pdf_bomb(size: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let mut offsets = Vec::new();
+    for o in [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+    ] {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", offsets.len()).bytes());
+    }
+    let zeros = deflated_zeros(size);
+    offsets.push(out.len());
+    out.extend(
+        format!("4 0 obj\n<< /Type /ObjStm /N 0 /First 0 /Filter /FlateDecode /Length {} >>\nstream\n", zeros.len())
+            .bytes(),
+    );
+    out.extend_from_slice(&zeros);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    out.extend(b"xref\n0 5\n0000000000 65535 f \n");
+    for off in offsets {
+        out.extend(format!("{off:010} 00000 n \n").bytes());
+    }
+    out.extend(format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").bytes());
+    out
+}
+
+#[tokio::test]
+async fn a_pdf_that_unpacks_to_gigabytes_is_refused_as_too_complex() {
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let bearer = t.bearer(APPLICANT_PHONE).await;
+    let api =
+        |method: reqwest::Method, path: &str| t.client.request(method, t.url(path)).header("authorization", &bearer);
+    let res =
+        api(reqwest::Method::POST, "/api/v1/applications").json(&json!({"item_code": a.code})).send().await.unwrap();
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let upload = |name: &str, body: Vec<u8>| {
+        api(reqwest::Method::POST, &format!("/api/v1/applications/{id}/materials/0/files?name={name}")).body(body)
+    };
+
+    // 2 GiB of zeros in 13 MB would be over the upload limit; 256 MiB in 1.7 MB is not.
+    let bomb = pdf_bomb(256 << 20);
+    assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+    let started = std::time::Instant::now();
+    let res = upload("bomb.pdf", bomb).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "file_too_complex", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("过于复杂"), "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    assert_eq!(tmp_files(t), 0, "nothing of the refused upload is left");
+
+    // The same file without the bomb is taken.
+    let res = upload("fine.pdf", pdf_bomb(1000)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+}

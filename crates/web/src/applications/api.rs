@@ -350,7 +350,7 @@ pub(crate) struct UploadQuery {
     params(("id" = Uuid, Path, description = "申报 id"), ("index" = usize, Path, description = "材料序号"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"), security(("bearer" = [])),
     responses((status = 201, description = "已保存", body = FileOut), (status = 413, description = "超过大小上限：file_too_large"),
-        (status = 422, description = "类型不符或文件损坏：file_type_refused、file_corrupt、file_empty、materials_incomplete")))]
+        (status = 422, description = "类型不符、文件损坏或解压后过大：file_type_refused、file_corrupt、file_too_complex、file_empty、materials_incomplete")))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     SignedIn(viewer, _ctx): SignedIn,
