@@ -4,7 +4,7 @@ use govhall::{Settings, open_database};
 use govhall_core::Coded as _;
 use govhall_db::changes::{self, ChangeOp};
 use govhall_search::eval;
-use govhall_search::{Search, SearchSettings};
+use govhall_search::{Search, SearchError, SearchSettings};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 
@@ -20,14 +20,12 @@ pub async fn reindex(settings: &Settings, online: bool) -> anyhow::Result<()> {
             return Ok(());
         }
         let position = changes::latest_seq(&db).await?;
-        let search = Search::open(db.clone(), &settings.search, &settings.data_dir, position).await.map_err(|e| {
-            if e.to_string().contains("(locked)") || e.to_string().contains("（locked）") {
-                anyhow::anyhow!(
-                    "搜索索引正被运行中的 govhall serve 使用。运行中的节点会自动保持索引最新；要让它们重建，请运行 govhall reindex --online"
-                )
-            } else {
-                anyhow::anyhow!(e.message())
-            }
+        // Made anew whatever the folder holds: nothing of the old index is read.
+        let search = Search::create(db.clone(), &settings.search, &settings.data_dir).await.map_err(|e| match e {
+            SearchError::Locked(_) => anyhow::anyhow!(
+                "搜索索引正被运行中的 govhall serve 使用。运行中的节点会自动保持索引最新；要让它们重建，请运行 govhall reindex --online"
+            ),
+            e => anyhow::anyhow!(e.message()),
         })?;
         let bar = ProgressBar::new(0);
         bar.set_style(

@@ -1,7 +1,8 @@
 //! Search over HTTP: the results page without JavaScript (tabs, facets as links, active filters,
 //! sort, paging, "did you mean", a helpful page when nothing is found), the JSON API and its
 //! suggestions, hostile input, and the administrators' page (synonyms, best bets, queries that
-//! found nothing, rebuilding) with its rights.
+//! found nothing, rebuilding) with its rights; and an index damaged on disk, which never stops
+//! the node nor answers 500 or a wrong count.
 
 #![expect(
     clippy::unwrap_used,
@@ -18,6 +19,7 @@ use govhall_identity::rbac::Grantee;
 use govhall_identity::{Permission, Scope};
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 const CODE: &str = "11440000006939756B2440101007000";
 
@@ -249,5 +251,150 @@ async fn catalogue_administrators_tune_search_and_see_what_found_nothing() {
     // Rebuild on every node.
     assert_eq!(a.post("/admin/search/rebuild", &[]).await.status(), StatusCode::SEE_OTHER);
     t.until_indexed(60).await;
+    t.stop().await;
+}
+
+/// Every kind of segment file a damaged disk could hit.
+const SEGMENT_FILES: [&str; 5] = ["store", "term", "idx", "fast", "pos"];
+
+/// Searches whose counts must not change: a browse, words, pinyin, the other tabs.
+const COUNTED: [&str; 5] = [
+    "/api/v1/search?q=",
+    "/api/v1/search?q=%E8%AE%B8%E5%8F%AF",
+    "/api/v1/search?q=jiage",
+    "/api/v1/search?q=%E7%94%B3%E8%AF%B7&category=documents",
+    "/api/v1/search?q=%E5%8F%91%E5%B1%95&category=departments",
+];
+
+/// Flips the byte in the middle of every `.ext` file of the index in `dir`, in place, and
+/// returns those files.
+fn damage(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    assert!(!files.is_empty(), "no .{ext} file in {}", dir.display());
+    for path in &files {
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+        let middle = file.metadata().unwrap().len() / 2;
+        let mut byte = [0u8];
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        file.read_exact(&mut byte).unwrap();
+        byte[0] ^= 0xFF;
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        file.write_all(&byte).unwrap();
+    }
+    files
+}
+
+/// Whether the index in `dir` has a commit with documents whose files are all there (a new
+/// index is complete on disk).
+fn committed(dir: &Path) -> bool {
+    let Ok(meta) = std::fs::read(dir.join("meta.json")) else { return false };
+    let Ok(meta) = serde_json::from_slice::<Value>(&meta) else { return false };
+    let segments = meta["segments"].as_array().cloned().unwrap_or_default();
+    !segments.is_empty()
+        && segments.iter().all(|s| {
+            let id = s["segment_id"].as_str().unwrap_or_default().replace('-', "");
+            SEGMENT_FILES.iter().all(|ext| dir.join(format!("{id}.{ext}")).exists())
+        })
+}
+
+/// The totals, tabs and facets of [`COUNTED`], or the status and body of what was not 200.
+async fn counted(t: &TestApp) -> Result<Vec<String>, (StatusCode, Value, Option<String>)> {
+    let mut out = Vec::new();
+    for path in COUNTED {
+        let res = t.get(path).await;
+        let status = res.status();
+        let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = res.json().await.unwrap();
+        if status != StatusCode::OK {
+            return Err((status, body, retry));
+        }
+        out.push(format!("{path}: {} {} {}", body["total"], body["counts"], body["facets"]));
+    }
+    Ok(out)
+}
+
+fn settings_on_disk(s: &mut govhall::Settings) {
+    // In the data folder, as a node keeps it; checked every second.
+    s.search.index_dir = String::new();
+    s.search.check_seconds = 1;
+}
+
+/// Security issue 16, item 5.
+#[tokio::test]
+async fn a_damaged_index_never_stops_the_node_nor_answers_500_or_a_wrong_count() {
+    let t = TestApp::spawn_with(settings_on_disk).await;
+    let text: String = import::GD_BUNDLED.lines().take(60).collect::<Vec<_>>().join("\n");
+    import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
+    t.until_indexed(60).await;
+    let index = t.db.data_dir().join("search");
+    assert!(committed(&index), "the index is on disk");
+    let before = counted(&t).await.unwrap();
+
+    // Damaged while the node runs: the next searches count as before or answer 503
+    // search_rebuilding, never 500; the damage is found and the index made again.
+    for ext in SEGMENT_FILES {
+        let damaged = damage(&index, ext);
+        for _ in 0..3 {
+            match counted(&t).await {
+                Ok(now) => assert_eq!(now, before, ".{ext}"),
+                Err((status, body, retry)) => {
+                    assert_eq!(
+                        (status, body["code"].as_str()),
+                        (StatusCode::SERVICE_UNAVAILABLE, Some("search_rebuilding"))
+                    );
+                    assert_eq!(body["message"], "搜索正在重建索引，请稍后再试");
+                    assert!(retry.is_some(), "Retry-After");
+                }
+            }
+        }
+        let mut made_again = false;
+        for _ in 0..200 {
+            if damaged.iter().all(|p| !p.exists()) && committed(&index) {
+                made_again = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(made_again, ".{ext}: the index was not made again within 10 s");
+        let mut right = false;
+        for _ in 0..200 {
+            if counted(&t).await.is_ok_and(|now| now == before) {
+                right = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(right, ".{ext}: counts as before");
+    }
+
+    // Damaged while the node is stopped, every kind at once: it starts, from an index made
+    // again, and its first searches count as before.
+    let TestApp { app, db, client } = t;
+    app.stop().await.unwrap();
+    // The stopped node's background tasks let go of the folder a moment later.
+    let lock = std::fs::OpenOptions::new().write(true).open(index.with_extension("lock")).unwrap();
+    for _ in 0..200 {
+        if lock.try_lock().is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(lock);
+    let damaged: Vec<PathBuf> = SEGMENT_FILES.iter().flat_map(|ext| damage(&index, ext)).collect();
+    let mut settings = common::settings(&db);
+    settings_on_disk(&mut settings);
+    let app = govhall::App::build(settings).await.expect("the node starts over a damaged index");
+    let t = TestApp { app, db, client };
+    assert_eq!(counted(&t).await.unwrap(), before);
+    assert!(damaged.iter().all(|p| !p.exists()), "the damaged index was replaced");
+    // And it goes on following the catalogue.
+    let text: String = import::GD_BUNDLED.lines().take(70).collect::<Vec<_>>().join("\n");
+    import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
+    t.until_indexed(70).await;
     t.stop().await;
 }

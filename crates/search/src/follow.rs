@@ -1,5 +1,6 @@
 //! Following the change feed on a node: items indexed again, rules reloaded, rebuilds, counts
-//! written, popular items re-ranked.
+//! written, popular items re-ranked; the index files checked, and the index made again when
+//! they are damaged or a search failed in it.
 
 use crate::{Search, store};
 use chrono::{DateTime, Utc};
@@ -12,7 +13,8 @@ impl Search {
     /// Keeps the index current from the change feed until `shutdown`: changed items are
     /// indexed again (changes arriving together are taken together), changed rules reloaded, and
     /// a lost feed answered by a rebuild. Counts are flushed and popular items re-ranked every
-    /// `flush_seconds`.
+    /// `flush_seconds`; the index files on disk are checked every `check_seconds`. Damaged files,
+    /// a search or a write that failed in the index: the index is made again.
     pub fn follow(&self, changes: &ChangeFollower, shutdown: CancellationToken) {
         let mut events = changes.subscribe();
         let search = self.clone();
@@ -20,6 +22,10 @@ impl Search {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(search.inner.settings.flush_seconds.max(1)));
             tick.tick().await;
+            let mut check = tokio::time::interval(Duration::from_secs(search.inner.settings.check_seconds.max(1)));
+            // A check missed during a long rebuild is not made up for.
+            check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            check.tick().await;
             let mut ranked_at: DateTime<Utc> = search.inner.db.now();
             // The feed position of the last change handled, and what failed to be applied and
             // waits for the next try.
@@ -27,6 +33,7 @@ impl Search {
             let mut pending: HashSet<String> = HashSet::new();
             let mut rules = false;
             let mut resync = false;
+            let mut repair = false;
             loop {
                 let mut codes: HashSet<String> = std::mem::take(&mut pending);
                 tokio::select! {
@@ -47,6 +54,17 @@ impl Search {
                                 ranked_at = now;
                             }
                             Err(e) => tracing::warn!(error = %e, "reading popularity failed"),
+                        }
+                    }
+                    _ = check.tick() => {
+                        if let Err(why) = search.check_files().await {
+                            tracing::warn!(%why, "the search index files on disk are damaged; making the index again");
+                            repair = true;
+                        }
+                    }
+                    () = search.inner.failed.notified() => {
+                        if search.after_failure().await {
+                            repair = true;
                         }
                     }
                     event = events.recv() => {
@@ -85,12 +103,25 @@ impl Search {
                     }
                 }
                 // A failure keeps what was to be done for the next round (a tick at the latest),
-                // and the committed position never passes a change not yet applied.
-                if resync {
+                // and the committed position never passes a change not yet applied. A failure of
+                // the index itself is answered by making it again.
+                if repair {
+                    match search.repair(handled).await {
+                        Ok(_) => {
+                            repair = false;
+                            resync = false;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "making the search index again failed; retrying");
+                            pending = codes;
+                        }
+                    }
+                } else if resync {
                     match search.rebuild(handled, &|_, _| {}).await {
                         Ok(_) => resync = false,
                         Err(e) => {
                             tracing::warn!(error = %e, "rebuilding the search index failed; retrying");
+                            repair = e.is_index_failure();
                             pending = codes;
                         }
                     }
@@ -98,6 +129,7 @@ impl Search {
                     let list: Vec<String> = codes.iter().cloned().collect();
                     if let Err(e) = search.reindex(&list, handled).await {
                         tracing::warn!(error = %e, "updating the search index failed; retrying");
+                        repair = e.is_index_failure();
                         pending = codes;
                     }
                 }

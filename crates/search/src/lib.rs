@@ -9,11 +9,15 @@
 //! corrections from the [`lexicon`]; [`query`] runs it, tallying facets from fast fields
 //! (`tally.rs`), and returns hits with highlights, best bets and "did you mean" (`results.rs`).
 //!
-//! [`Search::follow`] (`follow.rs`) keeps the index current from the change feed; [`Search::rebuild`] makes
-//! it again from the database. [`eval`] measures quality against judged queries, beside a SQLite
-//! FTS5 baseline; [`generate`] derives large catalogues for benchmarks.
+//! [`Search::follow`] (`follow.rs`) keeps the index current from the change feed and checks its
+//! files; [`Search::rebuild`] makes it again from the database. Every index file is checked
+//! against its checksum as it is read (`checked.rs`); a damaged index, or one a search failed in,
+//! is made again rather than searched (`repair.rs`), searches answering
+//! [`SearchError::Rebuilding`] meanwhile. [`eval`] measures quality against judged queries,
+//! beside a SQLite FTS5 baseline; [`generate`] derives large catalogues for benchmarks.
 
 pub mod analysis;
+mod checked;
 mod counts;
 mod error;
 pub mod eval;
@@ -24,6 +28,7 @@ mod index;
 pub mod lexicon;
 mod plan;
 pub mod query;
+mod repair;
 mod request;
 mod results;
 pub mod rules;
@@ -40,12 +45,13 @@ use analysis::Analyzer;
 use govhall_catalog::store::{self as catalog, Indexable};
 use govhall_db::Db;
 use govhall_db::changes;
-use index::NodeIndex;
+use index::{Folder, NodeIndex};
 use lexicon::{Lexicon, LexiconItem};
 use query::Labels;
 use rules::Rules;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tantivy::schema::Value;
 use tantivy::{IndexWriter, TantivyDocument};
@@ -63,11 +69,14 @@ pub struct SearchSettings {
     /// Seconds between writing counted visits and zero-result queries to the database and
     /// re-ranking items whose popularity changed.
     pub flush_seconds: u64,
+    /// Seconds between checks of the index files on disk against their checksums (a damaged
+    /// file means the index is made again).
+    pub check_seconds: u64,
 }
 
 impl Default for SearchSettings {
     fn default() -> Self {
-        SearchSettings { index_dir: String::new(), flush_seconds: 60 }
+        SearchSettings { index_dir: String::new(), flush_seconds: 60, check_seconds: 600 }
     }
 }
 
@@ -81,12 +90,20 @@ pub struct Search {
 struct Inner {
     db: Db,
     analyzer: Analyzer,
-    index: NodeIndex,
+    /// Where the index lives, held while the node runs.
+    folder: Folder,
+    /// The index searched and written; replaced whole when made again after a failure.
+    index: RwLock<Arc<NodeIndex>>,
+    /// Set when a search failed and the index is being made again: searches are refused
+    /// ([`SearchError::Rebuilding`]) rather than answered from it.
+    broken: AtomicBool,
+    /// Wakes the follower when a search failed.
+    failed: tokio::sync::Notify,
+    /// When the index was last made again after a search failed.
+    repaired_at: Mutex<Option<std::time::Instant>>,
     rules: RwLock<Arc<Rules>>,
     lexicon: RwLock<Arc<Lexicon>>,
     labels: RwLock<Arc<Labels>>,
-    /// Facet tallies of recent searches.
-    tallies: query::TallyCache,
     /// Queries that found nothing, counted until the next flush.
     misses: Mutex<HashMap<String, i64>>,
     /// Guide visits, counted until the next flush.
@@ -114,12 +131,48 @@ impl Search {
     /// Opens this node's index (in `data_dir/search` unless configured), installs the default
     /// synonyms, and brings the index up to the change feed's position `position`: an intact
     /// index replays the changes after its last commit; a missing, damaged or outdated one, or
-    /// one behind a pruned feed, is rebuilt.
+    /// one behind a pruned feed, is rebuilt, as is one that fails while catching up.
     pub async fn open(
         db: Db,
         settings: &SearchSettings,
         data_dir: &std::path::Path,
         position: i64,
+    ) -> Result<Search, SearchError> {
+        let search = Search::start(db, settings, data_dir, true).await?;
+        let opened_at = search.index().opened_at;
+        let oldest = changes::oldest_seq(&search.inner.db).await?;
+        let ready = match opened_at {
+            // An index ahead of the feed belongs to another database (a restore): rebuild.
+            Some(at) if at <= position && oldest.is_none_or(|o| o <= at + 1) => {
+                let index = search.index();
+                match search.relearn(&index).await {
+                    Ok(()) => search.catch_up(at, position).await,
+                    Err(e) => Err(e),
+                }
+            }
+            _ => search.rebuild(position, &|_, _| {}).await.map(|_| ()),
+        };
+        match ready {
+            Err(e) if e.is_index_failure() => {
+                tracing::warn!(error = %e, "the search index failed while opening; making it again");
+                search.repair(position).await?;
+            }
+            other => other?,
+        }
+        Ok(search)
+    }
+
+    /// This node's index made anew and empty, whatever its folder held (nothing of it is read),
+    /// for [`Search::rebuild`] to fill: `govhall reindex`.
+    pub async fn create(db: Db, settings: &SearchSettings, data_dir: &std::path::Path) -> Result<Search, SearchError> {
+        Search::start(db, settings, data_dir, false).await
+    }
+
+    async fn start(
+        db: Db,
+        settings: &SearchSettings,
+        data_dir: &std::path::Path,
+        keep: bool,
     ) -> Result<Search, SearchError> {
         store::ensure_defaults(&db).await?;
         let dir: Option<PathBuf> = match settings.index_dir.as_str() {
@@ -127,18 +180,25 @@ impl Search {
             "" => Some(index::default_dir(data_dir)),
             other => Some(PathBuf::from(other)),
         };
-        let index =
-            tokio::task::spawn_blocking(move || NodeIndex::open(dir.as_deref())).await.map_err(task_failed)??;
-        let opened_at = index.opened_at;
+        let (folder, index) = tokio::task::spawn_blocking(move || -> Result<(Folder, NodeIndex), SearchError> {
+            let folder = Folder::take(dir.as_deref())?;
+            let index = if keep { folder.open()? } else { folder.create()? };
+            Ok((folder, index))
+        })
+        .await
+        .map_err(task_failed)??;
         let search = Search {
             inner: Arc::new(Inner {
                 db,
                 analyzer: Analyzer::new(),
-                index,
+                folder,
+                index: RwLock::new(Arc::new(index)),
+                broken: AtomicBool::new(false),
+                failed: tokio::sync::Notify::new(),
+                repaired_at: Mutex::new(None),
                 rules: RwLock::default(),
                 lexicon: RwLock::default(),
                 labels: RwLock::default(),
-                tallies: query::TallyCache::default(),
                 misses: Mutex::default(),
                 visits: Mutex::default(),
                 seen: Mutex::new((chrono::NaiveDate::MIN, HashSet::new())),
@@ -147,18 +207,12 @@ impl Search {
             }),
         };
         search.reload_rules().await?;
-        let oldest = changes::oldest_seq(&search.inner.db).await?;
-        match opened_at {
-            // An index ahead of the feed belongs to another database (a restore): rebuild.
-            Some(at) if at <= position && oldest.is_none_or(|o| o <= at + 1) => {
-                search.relearn().await?;
-                search.catch_up(at, position).await?;
-            }
-            _ => {
-                search.rebuild(position, &|_, _| {}).await?;
-            }
-        }
         Ok(search)
+    }
+
+    /// The index of the moment.
+    fn index(&self) -> Arc<NodeIndex> {
+        read(&self.inner.index)
     }
 
     /// Replays the item changes after `from` up to `to`.
@@ -193,6 +247,17 @@ impl Search {
     /// until the new one is committed. Returns how many items went in.
     pub async fn rebuild(&self, position: i64, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<usize, SearchError> {
         let _writing = self.inner.writing.lock().await;
+        self.fill(&self.index(), position, progress).await
+    }
+
+    /// Makes `target` hold everything (the writing lock held), then learns from it and lets
+    /// it be searched.
+    async fn fill(
+        &self,
+        target: &Arc<NodeIndex>,
+        position: i64,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<usize, SearchError> {
         let db = &self.inner.db;
         let total = count_published(db).await?;
         let popularity = store::popularity(db).await?;
@@ -201,10 +266,11 @@ impl Search {
         // read never commits a partial index.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Vec<Indexable>>>(2);
         let inner = self.inner.clone();
+        let index = target.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<usize, SearchError> {
-            let f = inner.index.fields;
+            let f = index.fields;
             let mut count = 0;
-            inner.index.write(position, |w: &IndexWriter| {
+            index.write(position, |w: &IndexWriter| {
                 w.delete_all_documents()?;
                 for d in &departments {
                     w.add_document(schema::department_doc(&f, &inner.analyzer, d))?;
@@ -252,7 +318,7 @@ impl Search {
         let written = writer.await.map_err(task_failed)?;
         reading?;
         let count = written?;
-        self.relearn().await?;
+        self.relearn(target).await?;
         Ok(count)
     }
 
@@ -268,12 +334,14 @@ impl Search {
         let popularity = store::popularity(db).await?;
         let departments = catalog::departments(db).await?;
         let inner = self.inner.clone();
+        let index = self.index();
+        let target = index.clone();
         let codes = codes.to_vec();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
-            let f = inner.index.fields;
-            inner.index.write(position, |w: &IndexWriter| {
+            let f = index.fields;
+            index.write(position, |w: &IndexWriter| {
                 for code in &codes {
-                    w.delete_term(inner.index.code_term(code));
+                    w.delete_term(index.code_term(code));
                 }
                 for x in &items {
                     let p = popularity.get(&x.item.code).copied().unwrap_or(0);
@@ -281,7 +349,7 @@ impl Search {
                         w.add_document(doc)?;
                     }
                 }
-                w.delete_term(inner.index.kind_term("department"));
+                w.delete_term(index.kind_term("department"));
                 for d in &departments {
                     w.add_document(schema::department_doc(&f, &inner.analyzer, d))?;
                 }
@@ -291,7 +359,7 @@ impl Search {
         })
         .await
         .map_err(task_failed)??;
-        self.relearn().await
+        self.relearn(&target).await
     }
 
     /// Adds items that are not in the database (derived catalogues for benchmarks) and returns
@@ -299,11 +367,13 @@ impl Search {
     pub async fn add_items(&self, items: Vec<Indexable>) -> Result<usize, SearchError> {
         let _writing = self.inner.writing.lock().await;
         let inner = self.inner.clone();
-        let position = inner.index.opened_at.unwrap_or(0);
+        let index = self.index();
+        let target = index.clone();
+        let position = index.opened_at.unwrap_or(0);
         let added = tokio::task::spawn_blocking(move || -> Result<usize, SearchError> {
-            let f = inner.index.fields;
+            let f = index.fields;
             let mut added = 0;
-            inner.index.write(position, |w: &IndexWriter| {
+            index.write(position, |w: &IndexWriter| {
                 for x in &items {
                     for doc in schema::item_docs(&f, &inner.analyzer, x, 0) {
                         w.add_document(doc)?;
@@ -316,19 +386,20 @@ impl Search {
         })
         .await
         .map_err(task_failed)??;
-        self.relearn().await?;
+        self.relearn(&target).await?;
         Ok(added)
     }
 
-    /// Rebuilds the lexicon and the facet labels from the last commit, teaches the word cutter
-    /// the catalogue's words, then lets searches see that commit.
-    async fn relearn(&self) -> Result<(), SearchError> {
+    /// Rebuilds the lexicon and the facet labels from the last commit of `index`, teaches the
+    /// word cutter the catalogue's words, then lets searches see that commit.
+    async fn relearn(&self, index: &Arc<NodeIndex>) -> Result<(), SearchError> {
         let tags = catalog::tag_labels(&self.inner.db).await?;
         let inner = self.inner.clone();
+        let index = index.clone();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
-            let f = inner.index.fields;
+            let f = index.fields;
             // What was just committed, before searches see it: they then see both at once.
-            let searcher = inner.index.latest()?;
+            let searcher = index.latest()?;
             let mut items = Vec::new();
             let mut departments = Vec::new();
             let mut labels = Labels::default();
@@ -368,7 +439,7 @@ impl Search {
             let lexicon = Lexicon::build(&inner.analyzer, &items, &departments);
             replace(&inner.lexicon, lexicon);
             replace(&inner.labels, labels);
-            inner.index.publish()?;
+            index.publish()?;
             Ok(())
         })
         .await
@@ -382,24 +453,40 @@ impl Search {
         // Synonyms are the government's words too: keep them whole when cutting.
         self.inner.analyzer.add_words(groups.iter().flat_map(|g| g.words()));
         replace(&self.inner.rules, Rules::new(&groups, &bets));
-        self.inner.tallies.clear();
+        self.index().tallies.clear();
         Ok(())
     }
 
     /// Runs a search over the last published commit with the rules and lexicon of the moment.
+    /// What fails in the index, or panics in the library, is not answered from it: the follower
+    /// is told (it makes the index again) and the search answers [`SearchError::Rebuilding`].
     fn run(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
-        let searcher = self.inner.index.searcher();
-        let (rules, lexicon, labels) = (read(&self.inner.rules), read(&self.inner.lexicon), read(&self.inner.labels));
-        let cx = query::Context {
-            tallies: &self.inner.tallies,
-            searcher: &searcher,
-            fields: &self.inner.index.fields,
-            analyzer: &self.inner.analyzer,
-            rules: &rules,
-            lexicon: &lexicon,
-            labels: &labels,
+        if self.inner.broken.load(Ordering::Acquire) {
+            return Err(SearchError::Rebuilding);
+        }
+        let index = self.index();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let searcher = index.searcher();
+            let (rules, lexicon, labels) =
+                (read(&self.inner.rules), read(&self.inner.lexicon), read(&self.inner.labels));
+            let cx = query::Context {
+                tallies: &index.tallies,
+                searcher: &searcher,
+                fields: &index.fields,
+                analyzer: &self.inner.analyzer,
+                rules: &rules,
+                lexicon: &lexicon,
+                labels: &labels,
+            };
+            query::run(&cx, request)
+        }));
+        let why = match outcome {
+            Ok(Err(e)) if e.is_index_failure() => e.to_string(),
+            Ok(result) => return result,
+            Err(panic) => index::panicked(&*panic),
         };
-        query::run(&cx, request)
+        self.failed(&index, &why);
+        Err(SearchError::Rebuilding)
     }
 
     /// Searches. A query that finds nothing at all is counted for the administrators.
@@ -417,7 +504,8 @@ impl Search {
     }
 
     /// Up to `limit` completions of what is being typed: item names, phrases, departments,
-    /// by characters, pinyin or initials; then the best matches of a search.
+    /// by characters, pinyin or initials; then the best matches of a search (left out while the
+    /// index is made again, if there are completions).
     pub fn suggest(&self, typed: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
         let folded: String = analysis::normalize(typed).chars().take(query::MAX_QUERY_CHARS).collect();
         if folded.trim().is_empty() {
@@ -427,7 +515,13 @@ impl Search {
         if out.len() < limit {
             let mut request = SearchRequest::text(&folded);
             request.limit = limit;
-            for hit in self.run(&request)?.hits {
+            let found = match self.run(&request) {
+                Ok(found) => found.hits,
+                // The names learnt are in memory: they still help while the index is made again.
+                Err(SearchError::Rebuilding) if !out.is_empty() => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            for hit in found {
                 if out.len() >= limit {
                     break;
                 }
@@ -441,22 +535,30 @@ impl Search {
 
     /// How many documents of each kind the index holds: (items, departments, documents).
     pub fn size(&self) -> (u64, u64, u64) {
-        let searcher = self.inner.index.searcher();
-        let count = |kind: &str| {
-            let q = tantivy::query::TermQuery::new(
-                self.inner.index.kind_term(kind),
-                tantivy::schema::IndexRecordOption::Basic,
-            );
-            searcher.search(&q, &tantivy::collector::Count).map_or(0, |n| n as u64)
-        };
-        (count("item"), count("department"), count("document"))
+        let index = self.index();
+        let counted = index::unwinding(|| {
+            let searcher = index.searcher();
+            let count = |kind: &str| {
+                let q =
+                    tantivy::query::TermQuery::new(index.kind_term(kind), tantivy::schema::IndexRecordOption::Basic);
+                searcher.search(&q, &tantivy::collector::Count).map_or(0, |n| n as u64)
+            };
+            Ok((count("item"), count("department"), count("document")))
+        });
+        counted.unwrap_or_else(|why| {
+            self.failed(&index, &why);
+            (0, 0, 0)
+        })
     }
 }
 
-/// A background task of the index that panicked or was cancelled.
+/// A background task of the index that panicked (or was cancelled): the index failed.
 fn task_failed(e: tokio::task::JoinError) -> SearchError {
-    tracing::error!(error = %e, "a search index task failed");
-    SearchError::invalid("search_index_failed", "搜索索引任务失败，请稍后重试")
+    let why = match e.try_into_panic() {
+        Ok(panic) => index::panicked(&*panic),
+        Err(e) => e.to_string(),
+    };
+    SearchError::Index(tantivy::TantivyError::InternalError(why))
 }
 
 fn last_region(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {

@@ -1,6 +1,7 @@
 //! Search over a real database and the bundled catalogue: the judged queries' quality bar
 //! against the FTS5 baseline, freshness on two nodes, unpublished items, facets, hostile
-//! queries, best bets, the zero-result log, and an index rebuilt or caught up at start.
+//! queries, best bets, the zero-result log, an index rebuilt or caught up at start, and an index
+//! damaged on disk (at start, while running, under `govhall reindex`).
 
 #![expect(clippy::unwrap_used, reason = "test helpers unwrap: a failure there is the test failing")]
 
@@ -11,8 +12,9 @@ use govhall_db::{Db, exec, sqlx};
 use govhall_identity::audit::Actor;
 use govhall_identity::{Access, DepartmentId, Permission, Scope};
 use govhall_search::query::Hit;
-use govhall_search::{Category, Search, SearchParams, SearchRequest, SearchSettings, eval, store};
+use govhall_search::{Category, Search, SearchError, SearchParams, SearchRequest, SearchSettings, eval, store};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -396,5 +398,143 @@ async fn the_index_on_disk_is_kept_caught_up_or_rebuilt_at_start() {
     let count = search.rebuild(position, &|done, total| seen_cell.lock().unwrap().push((done, total))).await.unwrap();
     assert_eq!(count, 80);
     assert_eq!(seen.last(), Some(&(80, 80)));
+    t.cleanup().await;
+}
+
+/// Every kind of segment file a damaged disk could hit.
+const SEGMENT_FILES: [&str; 5] = ["store", "term", "idx", "fast", "pos"];
+
+/// Flips the byte in the middle of every `.ext` file of the index in `dir`, in place (as a
+/// failing disk or a bad copy would), and returns those files.
+fn damage(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    assert!(!files.is_empty(), "no .{ext} file in {}", dir.display());
+    for path in &files {
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+        let middle = file.metadata().unwrap().len() / 2;
+        let mut byte = [0u8];
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        file.read_exact(&mut byte).unwrap();
+        byte[0] ^= 0xFF;
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        file.write_all(&byte).unwrap();
+    }
+    files
+}
+
+/// Whether the index in `dir` opens, holds something and every file of it matches its checksum
+/// (tantivy's own check).
+fn intact(dir: &Path) -> bool {
+    let Ok(index) = tantivy::Index::open_in_dir(dir) else { return false };
+    index.validate_checksum().is_ok_and(|damaged| damaged.is_empty())
+        && index.reader().is_ok_and(|r| r.searcher().num_docs() > 0)
+}
+
+/// What a few searches count: totals, tabs and facets (browse, words, pinyin, a filter).
+fn counted(search: &Search) -> Result<Vec<String>, SearchError> {
+    let mut out = Vec::new();
+    for (q, category) in
+        [("", "items"), ("许可", "items"), ("jiage", "items"), ("申请", "documents"), ("发展", "departments")]
+    {
+        let params = SearchParams { q: q.to_owned(), category: category.to_owned(), ..SearchParams::default() };
+        let r = search.search(&SearchRequest::from_params(&params).unwrap())?;
+        out.push(format!("{q} {category}: {} {:?} {:?}", r.total, r.counts, r.facets));
+    }
+    Ok(out)
+}
+
+/// Security issue 16: whatever segment file is damaged, the node opens (the damage is found by
+/// the files' checksums, never served as a wrong count) and counts as before, from an index made
+/// again; `govhall reindex` makes it anew whatever the folder holds.
+#[tokio::test]
+async fn a_damaged_index_is_made_again_at_start_and_by_reindex_whatever_file_is_damaged() {
+    let (t, db) = database().await;
+    some_items(&db, 60).await;
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("search");
+    let index_dir = index.to_str().unwrap().to_owned();
+    let search = open(&db, &index_dir, dir.path()).await;
+    let before = counted(&search).unwrap();
+    assert!(before[0].starts_with(" items: 60 "), "{before:?}");
+    drop(search);
+    for ext in SEGMENT_FILES {
+        let damaged = damage(&index, ext);
+        assert!(!intact(&index));
+        let search = open(&db, &index_dir, dir.path()).await;
+        assert_eq!(counted(&search).unwrap(), before, ".{ext}");
+        assert!(damaged.iter().all(|p| !p.exists()), ".{ext}: the damaged index was replaced");
+        assert!(intact(&index), ".{ext}");
+        drop(search);
+    }
+
+    // `govhall reindex` over a folder with every kind damaged, the commit unreadable and a file
+    // that is not the index's: nothing of the old index is read.
+    for ext in SEGMENT_FILES {
+        damage(&index, ext);
+    }
+    std::fs::write(index.join("meta.json"), b"{ damaged").unwrap();
+    std::fs::write(index.join("notes.txt"), b"not the index's").unwrap();
+    let settings = SearchSettings { index_dir: index_dir.clone(), ..SearchSettings::default() };
+    let search = Search::create(db.clone(), &settings, dir.path()).await.unwrap();
+    let position = changes::latest_seq(&db).await.unwrap();
+    assert_eq!(search.rebuild(position, &|_, _| {}).await.unwrap(), 60);
+    assert_eq!(counted(&search).unwrap(), before);
+    drop(search);
+    assert!(intact(&index));
+    assert!(index.join("notes.txt").exists(), "what is not the index's is left alone");
+    let search = open(&db, &index_dir, dir.path()).await;
+    assert_eq!(counted(&search).unwrap(), before, "the rebuilt index opens as it is");
+    drop(search);
+
+    // A folder of other things is refused, not emptied (a misconfigured index_dir).
+    let elsewhere = dir.path().join("documents");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("report.docx"), b"someone's").unwrap();
+    let settings = SearchSettings { index_dir: elsewhere.to_str().unwrap().to_owned(), ..SearchSettings::default() };
+    let refused = Search::create(db.clone(), &settings, dir.path()).await.unwrap_err();
+    assert!(refused.to_string().contains("不是搜索索引文件夹"), "{refused}");
+    assert!(elsewhere.join("report.docx").exists());
+    t.cleanup().await;
+}
+
+/// Damage to the files of a running node's index: searches go on with the right counts (what
+/// they read was checked when it was loaded), the background check finds the damage and the
+/// index is made again, and it is written to as before.
+#[tokio::test]
+async fn damage_while_running_never_changes_a_count_and_the_index_is_made_again() {
+    let (t, db) = database().await;
+    some_items(&db, 60).await;
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("search");
+    let settings =
+        SearchSettings { index_dir: index.to_str().unwrap().to_owned(), check_seconds: 1, ..SearchSettings::default() };
+    let stop = CancellationToken::new();
+    let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await.unwrap();
+    let search = Search::open(db.clone(), &settings, dir.path(), changes.position()).await.unwrap();
+    search.follow(&changes, stop.clone());
+    changes.run(Duration::from_millis(100), stop.clone());
+    let before = counted(&search).unwrap();
+    for ext in SEGMENT_FILES {
+        let damaged = damage(&index, ext);
+        // At once: the counts as before, or "rebuilding"; never another count, never an error.
+        match counted(&search) {
+            Ok(now) => assert_eq!(now, before, ".{ext}"),
+            Err(SearchError::Rebuilding) => {}
+            Err(e) => panic!(".{ext}: {e}"),
+        }
+        eventually(&format!(".{ext}: the index is made again"), || {
+            damaged.iter().all(|p| !p.exists()) && intact(&index)
+        })
+        .await;
+        eventually(&format!(".{ext}: counts as before"), || counted(&search).is_ok_and(|now| now == before)).await;
+    }
+    some_items(&db, 80).await;
+    eventually("new items are indexed", || search.size().0 == 80).await;
+    stop.cancel();
     t.cleanup().await;
 }

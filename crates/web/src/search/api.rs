@@ -95,11 +95,11 @@ pub(crate) struct ApiResults {
 #[utoipa::path(get, path = "/api/v1/search", tag = "搜索", summary = "搜索事项、部门和材料",
     description = "按相关度（或最新）排序的搜索结果，支持日常说法、同义词、拼音、首字母、繁体和错别字；带分面计数、高亮摘要和分页。从未发布的事项不会出现在结果中。",
     params(SearchQueryDoc),
-    responses((status = 200, description = "搜索结果", body = ApiResults), (status = 400, description = "参数有误：code 为 invalid_filter")))]
+    responses((status = 200, description = "搜索结果", body = ApiResults), (status = 400, description = "参数有误：code 为 invalid_filter"), (status = 503, description = "索引正在重建：code 为 search_rebuilding，稍后（Retry-After 秒后）重试")))]
 pub(crate) async fn search(
     State(state): State<AppState>,
     Query(p): Query<SearchParams>,
-) -> Result<Json<ApiResults>, AppError> {
+) -> Result<Json<ApiResults>, super::SearchFailure> {
     let request = SearchRequest::from_params(&p)?;
     let r = super::run(&state, request).await?;
     Ok(Json(ApiResults {
@@ -151,11 +151,11 @@ pub(crate) struct Suggestions {
 #[utoipa::path(get, path = "/api/v1/search/suggest", tag = "搜索", summary = "输入提示",
     description = "按已输入的汉字、拼音或首字母提示事项名称、日常说法和部门，常办的在前。",
     params(SuggestQuery),
-    responses((status = 200, description = "提示", body = Suggestions), (status = 400, description = "参数有误：code 为 invalid_filter")))]
+    responses((status = 200, description = "提示", body = Suggestions), (status = 400, description = "参数有误：code 为 invalid_filter"), (status = 503, description = "索引正在重建：code 为 search_rebuilding，稍后（Retry-After 秒后）重试")))]
 pub(crate) async fn suggest(
     State(state): State<AppState>,
     Query(q): Query<SuggestQuery>,
-) -> Result<Json<Suggestions>, AppError> {
+) -> Result<Json<Suggestions>, super::SearchFailure> {
     let limit = match q.limit.trim() {
         "" => 8,
         l => l.parse::<usize>().ok().filter(|n| (1..=20).contains(n)).ok_or_else(|| {
@@ -163,7 +163,6 @@ pub(crate) async fn suggest(
         })?,
     };
     let search = state.search.clone();
-    let suggestions =
-        tokio::task::spawn_blocking(move || search.suggest(&q.q, limit)).await.map_err(AppError::internal)??;
+    let suggestions = super::blocking(move || search.suggest(&q.q, limit)).await?;
     Ok(Json(Suggestions { suggestions }))
 }

@@ -77,7 +77,7 @@ pub(crate) async fn search(
     State(state): State<AppState>,
     ctx: RequestContext,
     Query(p): Query<SearchParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, super::SearchFailure> {
     let typed = !p.q.trim().is_empty();
     let title = if typed {
         format!("搜索：{}", p.q.trim().chars().take(30).collect::<String>())
