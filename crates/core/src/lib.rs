@@ -17,6 +17,7 @@ pub mod resident_id;
 pub mod secret;
 pub mod serde_lenient;
 pub mod serial_number;
+pub mod text;
 
 pub use calendar::{CalendarError, DayKind, WorkingCalendar};
 pub use clock::{Clock, ManualClock, SystemClock};

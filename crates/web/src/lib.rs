@@ -28,6 +28,7 @@ mod router;
 mod routes;
 mod search;
 mod state;
+mod text_input;
 
 pub use error::AppError;
 pub use metrics::Metrics;

@@ -46,7 +46,8 @@ pub fn router(state: AppState) -> Router {
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_errors))
             .layer(CatchPanicLayer::new())
-            .layer(axum::middleware::from_fn_with_state(state.clone(), limit_body)),
+            .layer(axum::middleware::from_fn_with_state(state.clone(), limit_body))
+            .layer(axum::middleware::from_fn(crate::text_input::clean_text)),
     );
     // Outermost, so that error pages rendered above carry them too.
     for layer in security_headers() {
