@@ -304,6 +304,7 @@ impl Db {
 }
 
 async fn open_sqlite(connect: SqliteConnectOptions, max_connections: u32) -> Result<SqlitePool, DbError> {
+    restrict_database_file(connect.get_filename())?;
     let connect = connect
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -313,12 +314,41 @@ async fn open_sqlite(connect: SqliteConnectOptions, max_connections: u32) -> Res
     Ok(SqlitePoolOptions::new().max_connections(max_connections.max(2)).connect_with(connect).await?)
 }
 
-/// Creates the folder and takes an exclusive lock on a file in it, held while the returned file
+/// Makes the database file (and its WAL and shared-memory files, which SQLite creates with the
+/// database's mode) readable by its owner alone: it holds people's data.
+fn restrict_database_file(path: &Path) -> Result<(), DbError> {
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
+        return Ok(());
+    }
+    let io = |source| DbError::DataDir { path: path.to_path_buf(), source };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        File::options().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    File::options().create(true).append(true).open(path).map_err(io)?;
+    Ok(())
+}
+
+/// Creates the folder (owner only: 0700) and takes an exclusive lock on a file in it, held while the returned file
 /// stays open. The operating system releases it if the process dies.
 fn lock_data_dir(dir: &Path) -> Result<File, DbError> {
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let io = |source| DbError::DataDir { path: dir.to_path_buf(), source };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(io)?;
+    }
     let file = File::options().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE)).map_err(io)?;
     match file.try_lock() {
         Ok(()) => Ok(file),

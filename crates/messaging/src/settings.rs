@@ -93,6 +93,10 @@ pub struct SmsSettings {
     pub error_code_pointer: String,
     /// Error codes meaning the number cannot be reached: permanent failure, not retried.
     pub permanent_error_codes: Vec<String>,
+    /// Sandbox only: write the whole number and text of each SMS to the log (a development or
+    /// trial hall, where the log is the only way to read a registration code). Off by default:
+    /// the log shows the number masked and digits in the text hidden.
+    pub sandbox_log_text: bool,
     /// Delivery receipts posted back by the provider.
     pub receipts: SmsReceiptSettings,
     /// Rate and cap.
@@ -112,6 +116,7 @@ impl Default for SmsSettings {
             message_id_pointer: "/message_id".to_owned(),
             error_code_pointer: "/code".to_owned(),
             permanent_error_codes: Vec::new(),
+            sandbox_log_text: false,
             receipts: SmsReceiptSettings::default(),
             limits: ChannelLimits { rate_per_second: 50.0, burst: 50, daily_cap: 0 },
         }

@@ -81,9 +81,24 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub(crate) async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+/// The metrics, for a scraper holding the token, or (without a configured token) for clients on
+/// this machine alone: a stranger learns nothing of the hall's traffic.
+pub(crate) async fn serve(
+    State(state): State<AppState>,
+    ctx: crate::auth::RequestContext,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let token = &state.web.metrics_token;
-    if !token.is_empty() {
+    if token.is_empty() {
+        let local = ctx.client_ip.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !local {
+            return Err(AppError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "metrics_local_only",
+                "监控指标只对本机开放；如需远程采集，请配置 [web] metrics_token",
+            ));
+        }
+    } else {
         let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let expected = format!("Bearer {}", token.expose());
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {

@@ -82,7 +82,7 @@ impl Adapters {
     pub(crate) fn from_settings(settings: &MessagingSettings) -> Result<Adapters, MessagingError> {
         let client = http::client()?;
         let sms: Arc<dyn Adapter> = match settings.sms.provider.as_str() {
-            "sandbox" => Arc::new(sandbox::SandboxSms),
+            "sandbox" => Arc::new(sandbox::SandboxSms { log_text: settings.sms.sandbox_log_text }),
             "http" => Arc::new(sms::HttpSms::new(settings.sms.clone(), client.clone())?),
             other => return Err(MessagingError::Config(format!("sms.provider 应为 sandbox 或 http，而不是“{other}”"))),
         };

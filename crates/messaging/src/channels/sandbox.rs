@@ -17,7 +17,40 @@ fn sandbox_id(message: &Outgoing) -> Option<String> {
 }
 
 #[derive(Debug)]
-pub(super) struct SandboxSms;
+pub(super) struct SandboxSms {
+    /// Whether the log shows the whole number and text (`[messaging.sms] sandbox_log_text`).
+    pub(super) log_text: bool,
+}
+
+/// A number with its middle hidden (138****5678).
+fn mask_number(recipient: &str) -> String {
+    let chars: Vec<char> = recipient.chars().collect();
+    if chars.len() < 7 {
+        return "*".repeat(chars.len());
+    }
+    chars.iter().enumerate().map(|(i, c)| if (3..chars.len() - 4).contains(&i) { '*' } else { *c }).collect()
+}
+
+/// A text with every run of four or more digits hidden (codes, numbers).
+fn mask_digits(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run >= 4 {
+            out.extend(std::iter::repeat_n('*', run));
+            i += run;
+        } else if run > 0 {
+            out.extend(&chars[i..i + run]);
+            i += run;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
 
 impl Adapter for SandboxSms {
     fn provider(&self) -> &'static str {
@@ -30,9 +63,18 @@ impl Adapter for SandboxSms {
                 SANDBOX_PERMANENT_FAILURE_PHONE => Err(ChannelError::Permanent("号码不存在（沙箱）".to_owned())),
                 SANDBOX_TEMPORARY_FAILURE_PHONE => Err(ChannelError::Temporary("短信网关繁忙（沙箱）".to_owned())),
                 _ => {
-                    // Nothing leaves the machine in the sandbox: the log is where a developer or
-                    // a trial reads the text (verification codes included).
-                    tracing::info!(to = %message.recipient, body = %message.body, "sandbox SMS (not sent)");
+                    // Nothing leaves the machine in the sandbox. A developer or a trial that
+                    // turns on `sandbox_log_text` reads the text (codes included) in the log;
+                    // otherwise whoever reads the log learns neither numbers nor codes.
+                    if self.log_text {
+                        tracing::info!(to = %message.recipient, body = %message.body, "sandbox SMS (not sent)");
+                    } else {
+                        tracing::info!(
+                            to = %mask_number(&message.recipient),
+                            body = %mask_digits(&message.body),
+                            "sandbox SMS (not sent; set [messaging.sms] sandbox_log_text = true to log its text)"
+                        );
+                    }
                     Ok(Sent { provider_message_id: sandbox_id(message), delivered: true })
                 }
             }
@@ -117,5 +159,17 @@ impl SandboxOutbox {
     pub fn find(&self, message_id: uuid::Uuid) -> Option<SandboxEntry> {
         let entries = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.iter().find(|e| e.message_id == message_id).cloned()
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_codes_are_hidden() {
+        assert_eq!(mask_number("13812345678"), "138****5678");
+        assert_eq!(mask_digits("您的验证码为123456，5分钟内有效"), "您的验证码为******，5分钟内有效");
+        assert_eq!(mask_digits("编号 4401012026000001"), "编号 ****************");
     }
 }
