@@ -58,6 +58,8 @@ permissions! {
     RoleManage = "role.manage", "管理角色", Some(AdminRole::Security);
     /// Grant roles to accounts, groups and departments.
     GrantManage = "grant.manage", "授权", Some(AdminRole::Security);
+    /// See sign-in locks and lift an account's (the security administrator).
+    AccountUnlock = "account.unlock", "解除登录锁定", Some(AdminRole::Security);
     /// Read the audit log.
     AuditView = "audit.view", "查看审计日志", Some(AdminRole::Audit);
     /// See registered people (masked).
@@ -316,7 +318,7 @@ mod tests {
         let security: Vec<_> = AdminRole::Security.permissions().collect();
         let audit: Vec<_> = AdminRole::Audit.permissions().collect();
         assert!(system.contains(&Permission::StaffManage) && !system.contains(&Permission::AuditView));
-        assert_eq!(security, vec![Permission::RoleManage, Permission::GrantManage]);
+        assert_eq!(security, vec![Permission::RoleManage, Permission::GrantManage, Permission::AccountUnlock]);
         assert_eq!(audit, vec![Permission::AuditView]);
     }
 

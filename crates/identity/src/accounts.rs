@@ -3,8 +3,9 @@
 
 use crate::access::AdminRole;
 use crate::audit::{self, Actor, Event};
+use crate::codes::CodeRequest;
 use crate::ids::{AccountId, DepartmentId};
-use crate::passwords::{check_password, hash_blocking};
+use crate::passwords::check_password;
 use crate::{Identity, IdentityError};
 use chrono::{DateTime, Utc};
 use govhall_core::{Phone, ResidentId};
@@ -53,6 +54,8 @@ pub struct Account {
     pub department_id: Option<DepartmentId>,
     /// Whether it may sign in.
     pub active: bool,
+    /// Created by an administrator and not yet given a password by its owner.
+    pub activation_pending: bool,
     /// Locked after wrong passwords until then.
     pub locked_until: Option<DateTime<Utc>>,
     /// When created.
@@ -89,14 +92,15 @@ pub(crate) struct Row {
     admin_role: Option<String>,
     status: String,
     pub(crate) password_hash: String,
-    pub(crate) failed_logins: i32,
+    pub(crate) activation_pending: bool,
     locked_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     last_login_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) const COLUMNS: &str = "id, kind, real_name, phone_enc, id_number_enc, department_id, admin_role, status, \
-                                  password_hash, failed_logins, locked_until, created_at, last_login_at";
+                                  password_hash, activation_pending, locked_until, created_at, \
+                                  last_login_at";
 
 /// The fields a person fills in to register.
 #[derive(Debug, Clone, Default)]
@@ -124,8 +128,6 @@ pub struct NewStaff {
     pub id_number: String,
     /// Their department.
     pub department: DepartmentId,
-    /// Initial password.
-    pub password: String,
 }
 
 fn check_name(name: &str) -> Result<String, IdentityError> {
@@ -136,6 +138,9 @@ fn check_name(name: &str) -> Result<String, IdentityError> {
     }
     Ok(name.to_owned())
 }
+
+/// The password of an account waiting for activation: no Argon2 string, so nothing matches it.
+const UNUSABLE_PASSWORD: &str = "!activation-pending";
 
 /// The purpose of registration codes.
 pub const REGISTER: &str = "register";
@@ -161,6 +166,7 @@ impl Identity {
             id_number,
             department_id: row.department_id.map(DepartmentId::from_uuid),
             active: row.status == "active",
+            activation_pending: row.activation_pending,
             locked_until: row.locked_until,
             created_at: row.created_at,
             last_login_at: row.last_login_at,
@@ -218,31 +224,41 @@ impl Identity {
         Ok(n > 0)
     }
 
-    /// Sends a registration code by SMS to a mobile number that has no account yet.
-    pub async fn send_registration_code(&self, phone: &str) -> Result<(), IdentityError> {
+    /// Sends a registration code by SMS to a mobile number that has no account yet. A number
+    /// that has one gets an SMS saying so (and how to reset the password) instead: the answer
+    /// here, the interval between sends and the work done are the same either way, so that the
+    /// form does not tell who is registered.
+    pub async fn send_registration_code(&self, phone: &str, request: &CodeRequest) -> Result<(), IdentityError> {
         let phone = Phone::parse(phone)?;
+        self.guard_code_request(request).await?;
+        let to = Recipient::Phone(phone.clone());
         if self.phone_taken(&phone).await? {
-            return Err(IdentityError::AlreadyRegistered("手机号码"));
+            let notice = (crate::codes::ALREADY_REGISTERED, serde_json::json!({}));
+            verification::issue_notice(&self.db, &self.messaging, REGISTER, &to, notice).await?;
+        } else {
+            verification::issue(&self.db, &self.messaging, REGISTER, "注册账号", &to).await?;
         }
-        verification::issue(&self.db, &self.messaging, REGISTER, "注册账号", &Recipient::Phone(phone)).await?;
         Ok(())
     }
 
-    /// Registers a person once every field is valid and the SMS code is right.
+    /// Registers a person once every field is valid and the SMS code is right. The code is
+    /// checked before anything is said about the number, so that only its holder learns
+    /// whether it is taken.
     pub async fn register_person(&self, form: &Registration, client_ip: &str) -> Result<AccountId, IdentityError> {
         let phone = Phone::parse(&form.phone)?;
         let real_name = check_name(&form.real_name)?;
         let id_number = ResidentId::parse_on(&form.id_number, self.db.now().date_naive())?;
         check_password(&form.password)?;
+        verification::check(&self.db, &self.messaging, REGISTER, &Recipient::Phone(phone.clone()), &form.code).await?;
         if self.phone_taken(&phone).await? {
             return Err(IdentityError::AlreadyRegistered("手机号码"));
         }
-        verification::check(&self.db, &self.messaging, REGISTER, &Recipient::Phone(phone.clone()), &form.code).await?;
-        let password_hash = hash_blocking(form.password.clone()).await?;
+        let password_hash = self.hash_new_password(form.password.clone()).await?;
         let id = AccountId::new();
         let mut tx = self.db.begin().await?;
         self.insert_account(&mut tx, id, "person", &real_name, &phone, Some(&id_number), None, None, &password_hash)
             .await?;
+        self.claim_invitations(&mut tx, id, &phone).await?;
         let actor = Actor { id: Some(id), label: format!("个人用户:{real_name}"), client_ip: client_ip.to_owned() };
         audit::record(&mut tx, &actor, Event::success("account.register", "account", id)).await?;
         tx.commit().await?;
@@ -300,6 +316,8 @@ impl Identity {
     }
 
     /// Creates a staff account in a department (by an administrator holding `staff.manage`).
+    /// It has no password: its owner activates it with an SMS code to their own phone and sets
+    /// one ("忘记密码/激活账号"), so that no administrator ever chooses or learns it.
     pub async fn create_staff(&self, actor: &Actor, form: &NewStaff) -> Result<AccountId, IdentityError> {
         let phone = Phone::parse(&form.phone)?;
         let real_name = check_name(&form.real_name)?;
@@ -307,11 +325,9 @@ impl Identity {
             "" => None,
             n => Some(ResidentId::parse_on(n, self.db.now().date_naive())?),
         };
-        check_password(&form.password)?;
         if crate::departments::get(&self.db, form.department).await?.is_none() {
             return Err(IdentityError::NotFound("部门"));
         }
-        let password_hash = hash_blocking(form.password.clone()).await?;
         let id = AccountId::new();
         let mut tx = self.db.begin().await?;
         self.insert_account(
@@ -323,9 +339,13 @@ impl Identity {
             id_number.as_ref(),
             Some(form.department),
             None,
-            &password_hash,
+            UNUSABLE_PASSWORD,
         )
         .await?;
+        exec!(
+            tx,
+            sqlx::query("UPDATE accounts SET activation_pending = $1 WHERE id = $2").bind(true).bind(id.as_uuid())
+        )?;
         audit::record(&mut tx, actor, Event::success("staff.create", "account", id).detail(real_name)).await?;
         tx.commit().await?;
         Ok(id)
@@ -345,7 +365,7 @@ impl Identity {
         let real_name = check_name(real_name)?;
         check_password(password)?;
         let role_id = self.builtin_role(role).await?;
-        let password_hash = hash_blocking(password.to_owned()).await?;
+        let password_hash = self.hash_new_password(password.to_owned()).await?;
         let id = AccountId::new();
         let mut tx = self.db.begin().await?;
         self.insert_account(&mut tx, id, "admin", &real_name, &phone, None, None, Some(role), &password_hash).await?;

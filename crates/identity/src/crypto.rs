@@ -9,9 +9,8 @@ use crate::IdentityError;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{AesGcm, Nonce};
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -144,17 +143,73 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// The most memory a stored hash may ask for (64 MiB): a hash naming more is refused, not run.
+const MAX_BLOCKS: usize = 64 * 1024;
+
+/// Argon2's working memory, kept between checks. Each check holds one buffer; the number of
+/// checks at once is bounded by the caller (`Identity`'s password gate), so the buffers never
+/// outnumber it. Reusing them keeps the allocator from growing its heap by 19 MiB per
+/// concurrent check and never giving it back.
+static MEMORY: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+
+fn with_memory<T>(blocks: usize, run: impl FnOnce(&mut [Block]) -> T) -> T {
+    let taken = MEMORY.lock().ok().and_then(|mut pool| pool.pop());
+    let mut memory = taken.unwrap_or_default();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let result = run(&mut memory[..blocks]);
+    if let Ok(mut pool) = MEMORY.lock() {
+        pool.push(memory);
+    }
+    result
+}
+
 /// An Argon2id PHC string for a password.
 pub fn hash_password(password: &str) -> Result<String, IdentityError> {
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| IdentityError::Internal(format!("argon2: {e}")))
+    let argon = argon2();
+    let params = argon.params().clone();
+    let mut salt_bytes = [0u8; Salt::RECOMMENDED_LENGTH];
+    rand::rng().fill_bytes(&mut salt_bytes);
+    let salt = Salt::new(&salt_bytes).map_err(|e| IdentityError::Internal(format!("argon2: {e}")))?;
+    let mut out = [0u8; 32];
+    with_memory(params.block_count(), |memory| {
+        argon.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, memory)
+    })
+    .map_err(|e| IdentityError::Internal(format!("argon2: {e}")))?;
+    let output = Output::new(&out).map_err(|e| IdentityError::Internal(format!("argon2: {e}")))?;
+    let mut encoded = [0u8; 64];
+    let hash = output.encode(&mut encoded).map_err(|e| IdentityError::Internal(format!("argon2: {e}")))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${hash}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.to_salt_string()
+    ))
 }
 
 /// Whether `password` matches a stored PHC string.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+    let Ok(hash) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected), Ok(params)) = (hash.salt, hash.hash, Params::try_from(&hash)) else {
+        return false;
+    };
+    if hash.algorithm != Algorithm::Argon2id.ident() || params.block_count() > MAX_BLOCKS {
+        return false;
+    }
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    with_memory(params.block_count(), |memory| {
+        argon.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, memory)
+    })
+    .is_ok()
+        && constant_time_eq(&out, expected.as_bytes())
 }
 
 /// A hash to verify against when the account does not exist, so that a wrong login name takes as
@@ -225,6 +280,15 @@ mod tests {
         assert!(verify_password("正确的密码Abc1", &h));
         assert!(!verify_password("正确的密码Abc2", &h));
         assert!(!verify_password("x", "not a hash"));
+        // Hashes written by the argon2 crate's own encoder still verify.
+        let theirs = {
+            use argon2::password_hash::PasswordHasher;
+            argon2().hash_password(b"Abc12345").unwrap().to_string()
+        };
+        assert!(verify_password("Abc12345", &theirs));
+        assert!(!verify_password("Abc12346", &theirs));
+        // A stored hash asking for 1 GiB is refused without running it.
+        assert!(!verify_password("Abc12345", &theirs.replace("m=19456", "m=1048576")));
     }
 
     #[test]

@@ -176,7 +176,11 @@ impl Identity {
         }
     }
 
-    /// Invites a registered person, by mobile number, as `admin` or `agent`.
+    /// Invites a person, by mobile number, as `admin` or `agent`. The answer is the same
+    /// whoever the number belongs to, so that inviting tells nobody who is registered: a
+    /// person's account sees the invitation at once; a number without a person's account keeps
+    /// it until a person registers with that number (a staff or administrator's number never
+    /// does).
     pub async fn invite_member(
         &self,
         actor: &Actor,
@@ -184,38 +188,71 @@ impl Identity {
         by: AccountId,
         phone: &str,
         role: &str,
-    ) -> Result<AccountId, IdentityError> {
+    ) -> Result<(), IdentityError> {
         self.require_enterprise_admin(enterprise, by).await?;
         if !matches!(role, "admin" | "agent") {
             return Err(IdentityError::field("invalid_member_role", "成员角色应为管理员或经办人"));
         }
         let phone = Phone::parse(phone)?;
-        let Some((invitee, _)) = self.find_login(phone.as_str()).await? else {
-            return Err(IdentityError::field("invitee_not_registered", "该手机号码尚未注册个人账号，请对方先注册"));
-        };
-        if invitee.kind != crate::AccountKind::Person {
-            return Err(IdentityError::field("invitee_not_person", "只能邀请个人用户"));
-        }
+        let invitee = self.find_login(phone.as_str()).await?.map(|(account, _)| account);
+        let now = self.db.now();
         let mut tx = self.db.begin().await?;
-        let n = exec!(
-            tx,
-            sqlx::query(
-                "INSERT INTO enterprise_members (enterprise_id, account_id, role, status, invited_by, created_at)
-                 VALUES ($1, $2, $3, 'invited', $4, $5) ON CONFLICT DO NOTHING"
-            )
-            .bind(enterprise.as_uuid())
-            .bind(invitee.id.as_uuid())
-            .bind(role)
-            .bind(by.as_uuid())
-            .bind(self.db.now())
-        )?;
+        let n = match invitee.filter(|a| a.kind == crate::AccountKind::Person) {
+            Some(person) => exec!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO enterprise_members (enterprise_id, account_id, role, status, invited_by, created_at)
+                     VALUES ($1, $2, $3, 'invited', $4, $5) ON CONFLICT DO NOTHING"
+                )
+                .bind(enterprise.as_uuid())
+                .bind(person.id.as_uuid())
+                .bind(role)
+                .bind(by.as_uuid())
+                .bind(now)
+            )?,
+            None => exec!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO enterprise_invitations (enterprise_id, phone_hash, role, invited_by, created_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+                )
+                .bind(enterprise.as_uuid())
+                .bind(self.keys.lookup_hash("phone", phone.as_str()))
+                .bind(role)
+                .bind(by.as_uuid())
+                .bind(now)
+            )?,
+        };
         if n == 0 {
-            return Err(IdentityError::Conflict("对方已是该企业成员或已被邀请".to_owned()));
+            return Err(IdentityError::Conflict("该手机号码已被邀请或已是该企业成员".to_owned()));
         }
         audit::record(&mut tx, actor, Event::success("enterprise.invite", "enterprise", enterprise).detail(role))
             .await?;
         tx.commit().await?;
-        Ok(invitee.id)
+        Ok(())
+    }
+
+    /// Turns the invitations kept for a mobile number into invitations of the person who has
+    /// just registered with it (in the registration's transaction).
+    pub(crate) async fn claim_invitations(
+        &self,
+        tx: &mut govhall_db::Tx,
+        person: AccountId,
+        phone: &Phone,
+    ) -> Result<(), IdentityError> {
+        let hash = self.keys.lookup_hash("phone", phone.as_str());
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO enterprise_members (enterprise_id, account_id, role, status, invited_by, created_at)
+                 SELECT enterprise_id, $1, role, 'invited', invited_by, created_at FROM enterprise_invitations
+                 WHERE phone_hash = $2 ON CONFLICT DO NOTHING"
+            )
+            .bind(person.as_uuid())
+            .bind(&hash)
+        )?;
+        exec!(tx, sqlx::query("DELETE FROM enterprise_invitations WHERE phone_hash = $1").bind(&hash))?;
+        Ok(())
     }
 
     /// Accepts an invitation addressed to this account.

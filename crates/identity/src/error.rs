@@ -26,11 +26,20 @@ pub enum IdentityError {
     #[error("账号或密码不正确")]
     BadCredentials,
     /// Too many failures: the account is locked for a while.
-    #[error("密码错误次数过多，账号已临时锁定，请 {0} 分钟后再试或通过短信找回密码")]
+    #[error("密码错误次数过多，该账号在您所在的网络已临时锁定，请 {0} 分钟后再试，或通过短信找回密码")]
     Locked(i64),
     /// Too many failures from one client address.
     #[error("登录尝试过于频繁，请稍后再试")]
     Throttled,
+    /// Too many password checks at once on this node.
+    #[error("系统繁忙，请稍后再试")]
+    Busy,
+    /// Verification codes are being asked for too often from here: solve a challenge first.
+    #[error("获取验证码过于频繁，请先完成安全验证后再试")]
+    ChallengeRequired,
+    /// The daily number of verification codes for this address is used up.
+    #[error("今天从您所在网络获取验证码的次数已达上限，请明天再试")]
+    CodeDailyLimit,
     /// The account has been disabled by an administrator.
     #[error("账号已停用，请联系管理员")]
     Disabled,
@@ -104,6 +113,9 @@ impl Coded for IdentityError {
             IdentityError::Locked(_) => "account_locked",
             IdentityError::Throttled => "login_throttled",
             IdentityError::Disabled => "account_disabled",
+            IdentityError::Busy => "busy",
+            IdentityError::ChallengeRequired => "challenge_required",
+            IdentityError::CodeDailyLimit => "code_daily_limit",
             IdentityError::Unauthenticated => "unauthenticated",
             IdentityError::Forbidden => "forbidden",
             IdentityError::NotFound(_) => "not_found",

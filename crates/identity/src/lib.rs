@@ -2,7 +2,9 @@
 //!
 //! - [`accounts`]: people (register with an SMS code), staff, administrators.
 //! - [`passwords`]: the password rule, changing and resetting passwords.
-//! - [`sessions`]: sign-in with throttling and lockout, sessions and bearer tokens.
+//! - [`sessions`]: sign-in, sessions and bearer tokens; [`throttle`]: locks per account and
+//!   address, and the bound on password checks at once; [`codes`]: verification codes guarded
+//!   against flooding (rates per address, network and hall, proof of work).
 //! - [`enterprises`]: enterprises and their members.
 //! - [`departments`] and [`regions`]: where staff belong.
 //! - [`rbac`]: groups, roles, grants; [`access`]: permissions, data scopes, the one check.
@@ -13,6 +15,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod crypto;
 pub mod departments;
 pub mod enterprises;
@@ -23,6 +26,7 @@ pub mod rbac;
 pub mod regions;
 pub mod sessions;
 mod settings;
+pub mod throttle;
 
 pub use access::{Access, AdminRole, Permission, Scope, ScopeFilter, Target};
 pub use accounts::{Account, AccountKind};
@@ -42,6 +46,8 @@ pub struct Identity {
     messaging: Messaging,
     keys: Keys,
     settings: IdentitySettings,
+    /// Turns for Argon2 checks on this node.
+    password_gate: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Identity {
@@ -63,12 +69,22 @@ impl Identity {
                     .to_owned(),
             ));
         };
-        Ok(Identity { db, messaging, keys, settings })
+        let password_gate = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.password_checks.max(1)));
+        Ok(Identity { db, messaging, keys, settings, password_gate })
     }
 
     /// Makes sure what identity needs exists: the built-in roles and the regions.
     pub async fn prepare(&self) -> Result<(), IdentityError> {
         self.ensure_builtin_roles().await?;
+        govhall_messaging::templates::install_default(
+            &self.db,
+            throttle::FLAGGED_TEMPLATE,
+            govhall_messaging::Channel::Inbox,
+            "安全提示：工作人员账号首次登录异常",
+            "工作人员 {{ name }} 的账号首次登录：{{ why }}（地址 {{ address }}）。\n新账号应由本人用手机验证码激活并首次登录；如非本人所为，请停用该账号并核查。",
+        )
+        .await?;
+        codes::install_templates(&self.db).await?;
         regions::ensure_imported(&self.db).await
     }
 

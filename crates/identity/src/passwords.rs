@@ -2,6 +2,7 @@
 //! by an SMS code (which also unlocks the account and ends its sessions).
 
 use crate::audit::{self, Actor, Event};
+use crate::codes::CodeRequest;
 use crate::crypto::{hash_password, verify_password};
 use crate::ids::{AccountId, SessionId};
 use crate::{Identity, IdentityError};
@@ -56,7 +57,7 @@ impl Identity {
         let stored = stored.ok_or(IdentityError::NotFound("账号"))?;
         let current_ok = {
             let (current, stored) = (current.to_owned(), stored.clone());
-            tokio::task::spawn_blocking(move || verify_password(&current, &stored)).await.unwrap_or(false)
+            self.argon(move || verify_password(&current, &stored)).await?
         };
         if !current_ok {
             audit::record_alone(
@@ -67,7 +68,7 @@ impl Identity {
             .await?;
             return Err(IdentityError::field("wrong_password", "当前密码不正确"));
         }
-        let hash = hash_blocking(new.to_owned()).await?;
+        let hash = self.hash_new_password(new.to_owned()).await?;
         let mut tx = self.db.begin().await?;
         exec!(tx, sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id.as_uuid()))?;
         self.revoke_sessions_in(&mut tx, id, keep_session).await?;
@@ -76,18 +77,35 @@ impl Identity {
         Ok(())
     }
 
-    /// Sends a password-reset code to a registered mobile number. An unknown number gets the same
-    /// answer and no message, so the form does not tell who is registered.
-    pub async fn send_reset_code(&self, phone: &str) -> Result<(), IdentityError> {
+    /// Sends a password-reset code to a registered mobile number (a staff account waiting for
+    /// activation gets its first password the same way). Every number gets the same answer and
+    /// one SMS, so that the form does not tell who is registered: an unknown number hears that
+    /// it has no account, an administrator's that administrators are reset by an operator
+    /// (`govhall user reset-password`), never by whoever holds their phone for a moment.
+    pub async fn send_reset_code(&self, phone: &str, request: &CodeRequest) -> Result<(), IdentityError> {
         let phone = Phone::parse(phone)?;
+        self.guard_code_request(request).await?;
+        let to = Recipient::Phone(phone.clone());
+        let notice = |template| {
+            verification::issue_notice(
+                &self.db,
+                &self.messaging,
+                RESET_PASSWORD,
+                &to,
+                (template, serde_json::json!({})),
+            )
+        };
         match self.find_login(phone.as_str()).await? {
-            // Administrators are reset by an operator (`govhall user reset-password`), never by
-            // whoever holds their phone for a moment; they get the same answer and no message.
-            Some((account, _)) if !matches!(account.kind, crate::AccountKind::Admin(_)) => {
-                verification::issue(&self.db, &self.messaging, RESET_PASSWORD, "找回密码", &Recipient::Phone(phone))
-                    .await?;
+            Some((account, _)) if matches!(account.kind, crate::AccountKind::Admin(_)) => {
+                notice(crate::codes::ADMIN_RESET_REFUSED).await?;
             }
-            _ => {}
+            Some((_, row)) => {
+                let label = if row.activation_pending { "激活账号并设置密码" } else { "找回密码" };
+                verification::issue(&self.db, &self.messaging, RESET_PASSWORD, label, &to).await?;
+            }
+            None => {
+                notice(crate::codes::NOT_REGISTERED).await?;
+            }
         }
         Ok(())
     }
@@ -122,14 +140,19 @@ impl Identity {
         new: &str,
         action: &str,
     ) -> Result<(), IdentityError> {
-        let hash = hash_blocking(new.to_owned()).await?;
+        let hash = self.hash_new_password(new.to_owned()).await?;
         let mut tx = self.db.begin().await?;
         exec!(
             tx,
-            sqlx::query("UPDATE accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
-                .bind(&hash)
-                .bind(account.as_uuid())
+            sqlx::query(
+                "UPDATE accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL,
+                                     activation_pending = $3 WHERE id = $2"
+            )
+            .bind(&hash)
+            .bind(account.as_uuid())
+            .bind(false)
         )?;
+        exec!(tx, sqlx::query("DELETE FROM login_locks WHERE subject = $1").bind(format!("account:{account}")))?;
         self.revoke_sessions_in(&mut tx, account, None).await?;
         audit::record(&mut tx, actor, Event::success(action, "account", account)).await?;
         tx.commit().await?;
@@ -137,11 +160,11 @@ impl Identity {
     }
 }
 
-/// Argon2id off the async threads.
-pub(crate) async fn hash_blocking(password: String) -> Result<String, IdentityError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| IdentityError::Internal(e.to_string()))?
+impl Identity {
+    /// An Argon2id hash of a new password, computed in a turn of the password gate.
+    pub(crate) async fn hash_new_password(&self, password: String) -> Result<String, IdentityError> {
+        self.argon(move || hash_password(&password)).await?
+    }
 }
 
 impl Identity {

@@ -5,10 +5,11 @@
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::{dummy_password_hash, new_token, token_hash, verify_password};
 use crate::ids::{AccountId, EnterpriseId, SessionId};
-use crate::{Identity, IdentityError};
+use crate::{Identity, IdentityError, throttle};
 use chrono::{DateTime, Duration, Utc};
 use govhall_db::sqlx;
 use govhall_db::{Tx, exec, run};
+use rand::Rng;
 use uuid::Uuid;
 
 /// A web sign-in (cookie) or an API bearer token.
@@ -40,6 +41,8 @@ pub struct Credentials {
     pub client_ip: String,
     /// The client's user agent, for the owner's list of sessions.
     pub user_agent: String,
+    /// Whether the browser signing in carries an administrator's live session.
+    pub signed_in_admin: bool,
 }
 
 /// A new session: the token goes to the client once and is stored only as a hash.
@@ -102,12 +105,40 @@ impl Identity {
     }
 
     /// Checks a login and password and opens a session.
+    ///
+    /// Every attempt is counted before the password is checked, atomically in the database, so
+    /// that attempts sent at once, to one node or to many, cannot slip past the limits together:
+    /// per client address (whatever the login names, known or not), and per account (or unknown
+    /// login) and address, with a lock that grows each time. A login that names no account
+    /// goes through the same steps and answers the same, locks included.
     pub async fn login(&self, creds: &Credentials, kind: SessionKind) -> Result<NewSession, IdentityError> {
         let now = self.db.now();
         let anonymous = Actor { id: None, label: "未登录".to_owned(), client_ip: creds.client_ip.clone() };
+        let login_hash = self.keys.lookup_hash("login", creds.login.trim());
+        let attempt = Uuid::now_v7();
         let mut conn = self.db.conn().await?;
+        exec!(
+            conn,
+            sqlx::query("INSERT INTO login_failures (id, client_ip, login, at) VALUES ($1, $2, $3, $4)")
+                .bind(attempt)
+                .bind(&creds.client_ip)
+                .bind(&login_hash)
+                .bind(now)
+        )?;
         let since = now - Duration::minutes(WINDOW_MINUTES);
-        let failures: i64 = run!(conn, |c| {
+        if rand::rng().random_ratio(1, 64) {
+            // Now and then, forget attempts no limit looks at any more, and locks long over.
+            exec!(conn, sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - Duration::days(1)))?;
+            exec!(
+                conn,
+                sqlx::query(
+                    "DELETE FROM login_locks WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until < $2)"
+                )
+                .bind(now - Duration::days(2))
+                .bind(now)
+            )?;
+        }
+        let from_address: i64 = run!(conn, |c| {
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE client_ip = $1 AND at > $2")
                 .bind(&creds.client_ip)
                 .bind(since)
@@ -115,7 +146,7 @@ impl Identity {
                 .await
         })?;
         drop(conn);
-        if failures >= self.settings.address_failures {
+        if from_address > self.settings.address_failures {
             audit::record_alone(
                 &self.db,
                 &anonymous,
@@ -125,35 +156,47 @@ impl Identity {
             return Err(IdentityError::Throttled);
         }
         let found = self.find_login(&creds.login).await?;
-        let stored_hash =
-            found.as_ref().map_or_else(|| dummy_password_hash().to_owned(), |(_, r)| r.password_hash.clone());
-        let password = creds.password.clone();
-        let right =
-            tokio::task::spawn_blocking(move || verify_password(&password, &stored_hash)).await.unwrap_or(false);
-        let Some((account, row)) = found else {
-            self.login_failed(&anonymous, None, &creds.login, "账号不存在").await?;
-            return Err(IdentityError::BadCredentials);
+        let subject = match &found {
+            Some((account, _)) => throttle::Subject::Account(account.id),
+            None => throttle::Subject::Login(login_hash),
         };
-        let actor = Actor { id: Some(account.id), label: account.audit_label(), client_ip: creds.client_ip.clone() };
-        if let Some(until) = account.locked_until.filter(|u| *u > now) {
-            self.login_failed(&actor, None, &creds.login, "账号已锁定").await?;
-            return Err(IdentityError::Locked(((until - now).num_seconds() + 59) / 60));
+        let actor = found.as_ref().map_or_else(
+            || anonymous.clone(),
+            |(account, _)| Actor {
+                id: Some(account.id),
+                label: account.audit_label(),
+                client_ip: creds.client_ip.clone(),
+            },
+        );
+        if let throttle::Gate::Locked(minutes) = self.count_attempt(&subject, &creds.client_ip).await? {
+            self.login_failed(&actor, &subject, None, "账号在该地址已锁定").await?;
+            return Err(IdentityError::Locked(minutes));
         }
+        // An account waiting for its owner to set a password has none that can match.
+        let stored_hash = match &found {
+            Some((_, row)) if !row.activation_pending => row.password_hash.clone(),
+            _ => dummy_password_hash().to_owned(),
+        };
+        let password = creds.password.clone();
+        let matched = self.argon(move || verify_password(&password, &stored_hash)).await?;
+        let right = matched && found.as_ref().is_some_and(|(_, row)| !row.activation_pending);
+        let Some((account, _)) = found.filter(|_| right) else {
+            let lock = self.count_failure(&subject, &creds.client_ip).await?;
+            self.login_failed(&actor, &subject, lock, "账号或密码错误").await?;
+            return Err(match lock {
+                Some(minutes) => IdentityError::Locked(minutes),
+                None => IdentityError::BadCredentials,
+            });
+        };
+        // Only someone who knows the password learns that the account is disabled.
         if !account.active {
-            self.login_failed(&actor, None, &creds.login, "账号已停用").await?;
+            self.login_failed(&actor, &subject, None, "账号已停用").await?;
             return Err(IdentityError::Disabled);
         }
-        if !right {
-            let failed = row.failed_logins + 1;
-            let lock = failed >= self.settings.lockout_failures;
-            self.login_failed(&actor, Some((account.id, lock)), &creds.login, "密码错误").await?;
-            return Err(if lock {
-                IdentityError::Locked(self.settings.lockout_minutes)
-            } else {
-                IdentityError::BadCredentials
-            });
-        }
+        let first_sign_in = account.last_login_at.is_none();
         let mut tx = self.db.begin().await?;
+        exec!(tx, sqlx::query("DELETE FROM login_failures WHERE id = $1").bind(attempt))?;
+        self.clear_attempts(&mut tx, &subject, &creds.client_ip).await?;
         exec!(
             tx,
             sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
@@ -163,6 +206,9 @@ impl Identity {
         let session = self.open_session(&mut tx, account.id, kind, &creds.client_ip, &creds.user_agent).await?;
         let action = if kind == SessionKind::Api { "login.api" } else { "login" };
         audit::record(&mut tx, &actor, Event::success(action, "session", session.id)).await?;
+        if first_sign_in && account.kind == crate::AccountKind::Staff {
+            self.flag_first_staff_sign_in(&mut tx, &actor, &account, creds).await?;
+        }
         tx.commit().await?;
         Ok(session)
     }
@@ -202,46 +248,29 @@ impl Identity {
         Ok(NewSession { id, token, account, expires_at })
     }
 
-    /// Records a failed login: counts it against the address, and against the account when the
-    /// password was wrong (`Some((account, lock))` locks it when this was one failure too many).
+    /// Records a failed login in the audit log (the attempt itself was counted before the
+    /// check); `lock` names the minutes of a lock this failure set.
     async fn login_failed(
         &self,
         actor: &Actor,
-        wrong_password: Option<(AccountId, bool)>,
-        login: &str,
+        subject: &throttle::Subject,
+        lock: Option<i64>,
         why: &str,
     ) -> Result<(), IdentityError> {
-        let now = self.db.now();
-        let mut tx = self.db.begin().await?;
-        exec!(
-            tx,
-            sqlx::query("INSERT INTO login_failures (id, client_ip, login, at) VALUES ($1, $2, $3, $4)")
-                .bind(Uuid::now_v7())
-                .bind(&actor.client_ip)
-                .bind(self.keys.lookup_hash("login", login.trim()))
-                .bind(now)
-        )?;
         let mut detail = why.to_owned();
-        if let Some((account, lock)) = wrong_password {
-            if lock {
-                let until = now + Duration::minutes(self.settings.lockout_minutes);
-                exec!(
-                    tx,
-                    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = $1 WHERE id = $2")
-                        .bind(until)
-                        .bind(account.as_uuid())
-                )?;
-                detail.push_str("，账号已锁定");
-            } else {
-                exec!(
-                    tx,
-                    sqlx::query("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1")
-                        .bind(account.as_uuid())
-                )?;
-            }
+        if let Some(minutes) = lock {
+            detail.push_str(&format!("，该地址对此账号锁定 {minutes} 分钟"));
         }
-        audit::record(&mut tx, actor, Event::success("login", "", "").outcome(Outcome::Failure).detail(detail)).await?;
-        tx.commit().await?;
+        let (kind, target) = match subject {
+            throttle::Subject::Account(id) => ("account", id.to_string()),
+            throttle::Subject::Login(_) => ("", String::new()),
+        };
+        audit::record_alone(
+            &self.db,
+            actor,
+            Event::success("login", kind, target).outcome(Outcome::Failure).detail(detail),
+        )
+        .await?;
         Ok(())
     }
 

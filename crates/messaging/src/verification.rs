@@ -51,6 +51,31 @@ pub async fn issue(
     purpose_label: &str,
     to: &Recipient,
 ) -> Result<IssuedCode, MessagingError> {
+    issue_as(db, messaging, purpose, purpose_label, to, None).await
+}
+
+/// Like [`issue`], but sends `notice` (a template and its parameters) instead of the code: for
+/// a recipient who must not get a code (a number already registered asking to register), so
+/// that the answer, the interval between sends and the work done are the same as for anyone
+/// else. The code recorded can never be typed right: nobody was told it.
+pub async fn issue_notice(
+    db: &Db,
+    messaging: &Messaging,
+    purpose: &str,
+    to: &Recipient,
+    notice: (&str, serde_json::Value),
+) -> Result<IssuedCode, MessagingError> {
+    issue_as(db, messaging, purpose, "", to, Some(notice)).await
+}
+
+async fn issue_as(
+    db: &Db,
+    messaging: &Messaging,
+    purpose: &str,
+    purpose_label: &str,
+    to: &Recipient,
+    notice: Option<(&str, serde_json::Value)>,
+) -> Result<IssuedCode, MessagingError> {
     if !matches!(to.channel(), Channel::Sms | Channel::Email) {
         return Err(MessagingError::Config("验证码只能通过短信或电子邮件发送".to_owned()));
     }
@@ -78,13 +103,13 @@ pub async fn issue(
     let id = Uuid::now_v7();
     let expires_at = now + Duration::seconds(settings.code_ttl_secs);
     let minutes = (settings.code_ttl_secs + 59) / 60;
-    let message = OutgoingMessage::new(
-        TEMPLATE,
-        to.clone(),
-        serde_json::json!({ "code": code, "minutes": minutes, "purpose": purpose_label }),
-    )
-    .idempotency_key(format!("verification:{id}"))
-    .verification();
+    let (template, params, code) = match notice {
+        None => (TEMPLATE, serde_json::json!({ "code": code, "minutes": minutes, "purpose": purpose_label }), code),
+        // A code nobody is told: its hash is stored over a value no one can type (seven digits).
+        Some((template, params)) => (template, params, format!("{:07}", rand::rng().random_range(0..10_000_000))),
+    };
+    let message =
+        OutgoingMessage::new(template, to.clone(), params).idempotency_key(format!("verification:{id}")).verification();
     let message_id = send(&mut tx, messaging, message).await?;
     exec!(
         tx,

@@ -30,6 +30,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../assets/forms.js"),
     },
+    Asset {
+        name: "challenge.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/challenge.js"),
+    },
 ];
 
 struct Hashed {

@@ -369,7 +369,11 @@ impl From<IdentityError> for AppError {
             }
             IdentityError::AlreadyRegistered(_) | IdentityError::Conflict(_) => StatusCode::CONFLICT,
             IdentityError::BadCredentials | IdentityError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            IdentityError::Locked(_) | IdentityError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            IdentityError::Locked(_)
+            | IdentityError::Throttled
+            | IdentityError::ChallengeRequired
+            | IdentityError::CodeDailyLimit => StatusCode::TOO_MANY_REQUESTS,
+            IdentityError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             IdentityError::Disabled | IdentityError::Forbidden => StatusCode::FORBIDDEN,
             IdentityError::NotFound(_) => StatusCode::NOT_FOUND,
             IdentityError::Messaging(M::CodeTooSoon(_)) => StatusCode::TOO_MANY_REQUESTS,

@@ -17,7 +17,8 @@ pub(crate) struct Page {
     pub(crate) icon: String,
     /// The search boxes' suggestions script.
     pub(crate) suggest_js: String,
-    /// The application forms' enhancements (address choices, the designer's live preview).
+    /// The page's own script, if any: the application forms' enhancements (address choices,
+    /// the designer's live preview), or the proof-of-work challenge.
     pub(crate) forms_js: String,
     /// Which header section to mark as current (`home`, `personal`, `enterprise`, `departments`),
     /// or empty for none.
@@ -63,6 +64,12 @@ impl Page {
             self.admin_nav = crate::admin::sections(&v.access);
         }
         self.csrf = ctx.csrf.clone();
+        self
+    }
+
+    /// Loads the proof-of-work script (a form asked to solve a challenge before sending a code).
+    pub(crate) fn with_challenge_script(mut self) -> Self {
+        self.forms_js = assets::url("challenge.js");
         self
     }
 

@@ -157,6 +157,8 @@ pub(crate) fn table() -> Vec<Entry> {
         r(M::GET, "/admin/grants", Needs(P::GrantManage), get(admin::rights::grants)),
         r(M::POST, "/admin/grants", Needs(P::GrantManage), post(admin::rights::create_grant)),
         r(M::POST, "/admin/grants/{id}/revoke", Needs(P::GrantManage), post(admin::rights::revoke_grant)),
+        r(M::GET, "/admin/locks", Needs(P::AccountUnlock), get(admin::locks::list)),
+        r(M::POST, "/admin/locks/{id}/unlock", Needs(P::AccountUnlock), post(admin::locks::unlock)),
         r(M::GET, "/admin/audit", Needs(P::AuditView), get(admin::audit::search)),
         // Editors and reviewers share the item pages; the catalogue's rules check each item's
         // department against the viewer's scope, and that the reviewer is not the editor.

@@ -58,6 +58,8 @@ fn action_label(action: &str) -> String {
     let label = match action {
         "login" => "登录",
         "login.api" => "接口登录",
+        "login.flagged" => "可疑的首次登录",
+        "account.unlock" => "解除登录锁定",
         "logout" => "退出登录",
         "account.register" => "注册账号",
         "account.change_password" => "修改密码",

@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod forms;
 pub(crate) mod item_sheets;
 pub(crate) mod items;
+pub(crate) mod locks;
 pub(crate) mod organisation;
 pub(crate) mod people;
 pub(crate) mod rights;
@@ -28,6 +29,7 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/people", "注册用户", Permission::PersonView),
     ("/admin/roles", "角色", Permission::RoleManage),
     ("/admin/grants", "授权", Permission::GrantManage),
+    ("/admin/locks", "登录锁定", Permission::AccountUnlock),
     ("/admin/audit", "审计日志", Permission::AuditView),
     ("/admin/items", "事项管理", Permission::ItemEdit),
     ("/admin/items", "事项审核", Permission::ItemPublish),

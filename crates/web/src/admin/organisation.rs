@@ -83,6 +83,7 @@ struct StaffRow {
     phone: String,
     department: String,
     active: bool,
+    pending: bool,
     last_login: String,
 }
 
@@ -106,14 +107,12 @@ pub(crate) struct StaffForm {
     id_number: String,
     #[serde(default)]
     department: String,
-    #[serde(default)]
-    password: String,
 }
 
 async fn staff_page(
     state: &AppState,
     ctx: &RequestContext,
-    mut form: StaffForm,
+    form: StaffForm,
     error: String,
 ) -> Result<Html<String>, AppError> {
     let access = ctx.viewer.as_ref().map(|v| v.access.clone()).unwrap_or_default();
@@ -138,6 +137,7 @@ async fn staff_page(
                 .map(|d| d.name.clone())
                 .unwrap_or_default(),
             active: a.active,
+            pending: a.activation_pending,
             last_login: a.last_login_at.map(time).unwrap_or_default(),
         })
         .collect();
@@ -145,7 +145,6 @@ async fn staff_page(
         .into_iter()
         .filter(|d| filter.allows(None, Some(DepartmentId::from_uuid(d.id)), Some(&d.region_code)))
         .collect();
-    form.password.clear();
     render(StaffPage { page: Page::new(state, "工作人员管理").with(ctx), rows, departments, form, error })
 }
 
@@ -171,7 +170,6 @@ pub(crate) async fn create_staff(
                 real_name: form.real_name.clone(),
                 id_number: form.id_number.clone(),
                 department,
-                password: form.password.clone(),
             };
             state.identity.create_staff(&ctx.actor(), &new).await
         }

@@ -58,7 +58,7 @@ pub(crate) struct Issued {
 #[utoipa::path(post, path = "/api/v1/serial-numbers", tag = "统一申办编号", summary = "申请统一申办编号",
     description = "按 区划(2位)+发号服务(2位)+事项性质(2位)+序号(6至9位) 发出全省唯一、同一前缀内递增的编号。需在 X-Api-Key 请求头提供接入系统密钥；发号服务编号为该接入系统的编号。同一幂等键重试返回同一编号。",
     request_body = IssueRequest,
-    responses((status = 201, description = "编号", body = Issued), (status = 400, description = "参数有误"),
+    responses((status = 201, description = "编号", body = Issued), (status = 400, description = "参数有误：invalid_nature_code、unknown_region_code 等"),
         (status = 401, description = "缺少或无效的密钥：api_key_required / invalid_api_key"), (status = 403, description = "无此权限：scope_missing"),
         (status = 409, description = "该前缀序号已用尽：serial_numbers_exhausted")))]
 pub(crate) async fn issue(
@@ -81,6 +81,14 @@ pub(crate) async fn issue(
     let service = u8::try_from(client.service_number).unwrap_or(0);
     let prefix = SerialPrefix::new(body.region_code.trim(), service, nature)
         .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, e.code(), e.message()))?;
+    // The code must name a real division (000000 and 990000 have the right shape and no place).
+    if govhall_identity::regions::get(&state.db, body.region_code.trim()).await?.is_none() {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_region_code",
+            "行政区划代码（region_code）不存在：应为现行的 6 位行政区划代码，如 440100",
+        ));
+    }
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let key = body.idempotency_key.or(header_key);
     let number = serials::issue(&state.db, prefix, &client.name, key.as_deref()).await?;

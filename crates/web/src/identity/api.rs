@@ -59,7 +59,8 @@ fn me(account: &govhall_identity::Account, access: &govhall_identity::Access) ->
     responses(
         (status = 201, description = "登录成功", body = SessionCreated),
         (status = 401, description = "账号或密码不正确：code 为 bad_credentials"),
-        (status = 429, description = "账号已锁定或尝试过于频繁：code 为 account_locked 或 login_throttled"),
+        (status = 429, description = "账号在该地址已锁定或尝试过于频繁：code 为 account_locked 或 login_throttled"),
+        (status = 503, description = "同时进行的密码校验过多：code 为 busy，稍后重试"),
     ))]
 pub(crate) async fn create_session(
     State(state): State<AppState>,
@@ -79,6 +80,7 @@ pub(crate) async fn create_session(
         password: body.password,
         client_ip: ctx.client_ip,
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+        signed_in_admin: false,
     };
     let session = state.identity.login(&creds, SessionKind::Api).await?;
     let account = state.identity.account(session.account).await?;

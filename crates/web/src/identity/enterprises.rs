@@ -74,7 +74,7 @@ pub(crate) async fn show(
 ) -> Result<Html<String>, AppError> {
     let notice = match q.done.as_deref() {
         Some("registered") => "企业已登记，您是该企业的管理员",
-        Some("invited") => "邀请已发出，对方登录后在此页接受",
+        Some("invited") => "邀请已记录：对方用该手机号码登录（尚未注册的，注册个人账号）后，在“我的企业”页接受",
         Some("joined") => "已加入企业",
         Some("acting") => "已切换办事身份",
         _ => "",

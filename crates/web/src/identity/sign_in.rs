@@ -67,6 +67,10 @@ pub(crate) async fn login(
         password: form.password,
         client_ip: ctx.client_ip.clone(),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+        signed_in_admin: ctx
+            .viewer
+            .as_ref()
+            .is_some_and(|v| matches!(v.account.kind, govhall_identity::AccountKind::Admin(_))),
     };
     match state.identity.login(&creds, SessionKind::Web).await {
         Ok(session) => {
@@ -110,14 +114,17 @@ struct ResetPage {
     phone: String,
     error: String,
     notice: String,
+    /// A proof-of-work challenge, when codes are asked for too often from here.
+    challenge: Option<govhall_identity::codes::Challenge>,
 }
 
 pub(crate) async fn reset_page(State(state): State<AppState>, ctx: RequestContext) -> Result<Html<String>, AppError> {
     render(ResetPage {
-        page: Page::new(&state, "找回密码").with(&ctx),
+        page: Page::new(&state, "找回密码 / 激活账号").with(&ctx),
         phone: String::new(),
         error: String::new(),
         notice: String::new(),
+        challenge: None,
     })
 }
 
@@ -131,6 +138,8 @@ pub(crate) struct ResetForm {
     password: String,
     #[serde(default)]
     password_again: String,
+    #[serde(default)]
+    proof: String,
 }
 
 pub(crate) async fn reset(
@@ -138,8 +147,10 @@ pub(crate) async fn reset(
     ctx: RequestContext,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, AppError> {
+    let mut challenged = false;
     let result = if form.action == "send_code" {
-        state.identity.send_reset_code(&form.phone).await.map(|()| None)
+        let request = crate::identity::register::code_request(&ctx, &form.proof);
+        state.identity.send_reset_code(&form.phone, &request).await.map(|()| None)
     } else if form.password != form.password_again {
         Err(govhall_identity::IdentityError::field("password_mismatch", "两次输入的新密码不一致"))
     } else {
@@ -147,12 +158,20 @@ pub(crate) async fn reset(
     };
     let (status, error, notice) = match result {
         Ok(Some(_)) => return Ok(Redirect::to("/login?done=reset").into_response()),
-        Ok(None) => (StatusCode::OK, String::new(), "如该手机号码已注册，验证码已发送，5 分钟内有效".to_owned()),
+        Ok(None) => {
+            (StatusCode::OK, String::new(), "验证码已发送，5 分钟内有效（如该号码尚未注册，短信会告诉您）".to_owned())
+        }
         Err(e) => {
+            challenged = matches!(e, govhall_identity::IdentityError::ChallengeRequired);
             let (status, error) = form_error(e)?;
             (status, error, String::new())
         }
     };
-    let page = ResetPage { page: Page::new(&state, "找回密码").with(&ctx), phone: form.phone, error, notice };
+    let challenge = challenged.then(|| state.identity.challenge());
+    let mut page = Page::new(&state, "找回密码 / 激活账号").with(&ctx);
+    if challenge.is_some() {
+        page = page.with_challenge_script();
+    }
+    let page = ResetPage { page, phone: form.phone, error, notice, challenge };
     Ok(with_status(status, render(page)?))
 }
