@@ -176,14 +176,18 @@ fn message_of(html: &str) -> String {
     html[at..].split("</div>").next().unwrap().to_owned()
 }
 
+/// Forgets every code sent so far, as if long ago (the interval between sends no longer applies).
+async fn forget_codes(t: &TestApp) {
+    let mut conn = t.app.db().conn().await.unwrap();
+    exec!(conn, sqlx::query("DELETE FROM verification_codes")).unwrap();
+}
+
 #[tokio::test]
 async fn forms_do_not_tell_who_is_registered() {
     let t = TestApp::spawn_with(|s| s.web.behind_proxy = true).await;
     t.person(PHONE, ID).await;
-    // The registration's own code was sent long ago (here: forgotten), as for anyone registered.
-    let mut conn = t.app.db().conn().await.unwrap();
-    exec!(conn, sqlx::query("DELETE FROM verification_codes")).unwrap();
-    drop(conn);
+    // The registration's own code was sent long ago, as for anyone registered.
+    forget_codes(&t).await;
     let department = t.department("测试局", "440100", None).await;
     t.staff("13600000001", department).await;
     t.app
@@ -239,9 +243,7 @@ async fn forms_do_not_tell_who_is_registered() {
 
     // Password reset: a person, a staff member, an administrator and an unknown number (the
     // codes above long forgotten).
-    let mut conn = t.app.db().conn().await.unwrap();
-    exec!(conn, sqlx::query("DELETE FROM verification_codes")).unwrap();
-    drop(conn);
+    forget_codes(&t).await;
     let form = visitor(&t, "/password/reset").await;
     let mut answers = Vec::new();
     for phone in [PHONE, "13600000001", "13700000003", "13800138012"] {
