@@ -5,10 +5,10 @@
 use crate::notify::{self, Note};
 use crate::{Booking as Engine, BookingError, china, china_date};
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::Phone;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::AccountId;
-use govhall_identity::audit::{self, Actor, Event};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::json;

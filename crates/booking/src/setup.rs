@@ -3,8 +3,8 @@
 
 use crate::{Booking, BookingError};
 use chrono::{NaiveDate, NaiveTime, Weekday};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{exec, run, sqlx};
-use govhall_identity::audit::{self, Actor, Event};
 use govhall_identity::{Access, Permission, Target};
 use serde::Serialize;
 use uuid::Uuid;

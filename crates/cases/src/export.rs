@@ -1,8 +1,30 @@
 //! The inbox as an Excel workbook (what the filters show, personal data masked).
 
-use crate::CaseError;
 use crate::model::Case;
+use crate::queries::CaseFilter;
+use crate::{CaseError, Cases};
+use govhall_audit::{self as audit, Actor, Event};
+use govhall_identity::Access;
 use rust_xlsxwriter::{Format, Workbook};
+
+/// Most rows one export holds (narrow the filters for more).
+pub const EXPORT_LIMIT: i64 = 10_000;
+
+impl Cases {
+    /// The inbox of `access` as filtered, as an Excel workbook of at most [`EXPORT_LIMIT`] rows;
+    /// the export is audited as `actor`'s (how many rows, and how many were left out).
+    pub async fn export(&self, access: &Access, filter: &CaseFilter, actor: &Actor) -> Result<Vec<u8>, CaseError> {
+        let found = self.list(access, filter, EXPORT_LIMIT, 0).await?;
+        let bytes = workbook(&found.cases)?;
+        let detail = if found.total > EXPORT_LIMIT {
+            format!("{} 件（共 {} 件，超出部分未导出）", found.cases.len(), found.total)
+        } else {
+            format!("{} 件", found.cases.len())
+        };
+        audit::record_alone(self.db(), actor, Event::success("case.export", "case", "").detail(detail)).await?;
+        Ok(bytes)
+    }
+}
 
 const HEADERS: [&str; 11] = [
     "申办编号",

@@ -4,8 +4,8 @@
 use crate::model::{CASE_COLUMNS, CASE_FROM, Case, CaseRow};
 use crate::{CaseError, Cases, store};
 use chrono::NaiveDate;
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{Backend, run, sqlx, sqlx::AssertSqlSafe};
-use govhall_identity::audit::{self, Actor, Event};
 use govhall_identity::{Access, AccountId, DepartmentId, Permission, ScopeFilter, Target};
 use serde::Serialize;
 use uuid::Uuid;

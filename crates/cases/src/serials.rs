@@ -6,6 +6,7 @@
 
 use crate::CaseError;
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::{SerialNumber, SerialPrefix, ValueError};
 use govhall_db::{Db, Tx, exec, run, sqlx};
 
@@ -95,6 +96,7 @@ pub async fn issue_in(
 /// Issues a number in a transaction of its own (for the on-site hall and department systems).
 pub async fn issue(
     db: &Db,
+    actor: &Actor,
     prefix: SerialPrefix,
     issuer: &str,
     idempotency_key: Option<&str>,
@@ -103,7 +105,14 @@ pub async fn issue(
     loop {
         attempt += 1;
         let mut tx = db.begin().await?;
-        match issue_in(&mut tx, prefix, issuer, idempotency_key).await {
+        let issued = match issue_in(&mut tx, prefix, issuer, idempotency_key).await {
+            Ok(number) => audit::record(&mut tx, actor, Event::success("serial_number.issue", "serial_number", number))
+                .await
+                .map(|_| number)
+                .map_err(CaseError::from),
+            Err(e) => Err(e),
+        };
+        match issued {
             Ok(number) => match tx.commit().await {
                 Ok(()) => return Ok(number),
                 Err(e) if e.is_unique_violation() && attempt < 3 => continue,

@@ -4,10 +4,10 @@
 use crate::deadline::china_date;
 use crate::model::{ActorKind, SubmittedMaterial, unit_name};
 use crate::{CaseError, Cases, deadline, notify, password, serials, store};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_catalog::store::guide;
 use govhall_core::SerialPrefix;
 use govhall_db::{Tx, exec, sqlx};
-use govhall_identity::audit::{self, Actor, Event};
 use govhall_identity::crypto::sm3_hex;
 use govhall_identity::{AccountId, EnterpriseId};
 use uuid::Uuid;

@@ -7,9 +7,9 @@ use crate::model::{CASE_COLUMNS, CASE_FROM, CaseRow};
 use crate::queries::target;
 use crate::{CaseError, Cases, notify, store};
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::jobs::{self, JobContext, JobError, JobRegistry, NewJob};
 use govhall_db::{Db, DbError, exec, run, sqlx, sqlx::AssertSqlSafe};
-use govhall_identity::audit::{self, Actor, Event};
 use govhall_identity::{Access, AccountId, Permission};
 use serde_json::json;
 

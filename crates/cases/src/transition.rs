@@ -9,8 +9,8 @@ use crate::queries::target;
 use crate::submit::record_event;
 use crate::workflow::{BACK, Effect, StepActor};
 use crate::{CaseError, Cases, notify, store};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{exec, run, sqlx};
-use govhall_identity::audit::{self, Actor, Event};
 use govhall_identity::{Access, AccountId, AccountKind, Permission, Target};
 use uuid::Uuid;
 

@@ -3,8 +3,8 @@
 
 use crate::workflow::Workflow;
 use crate::{CaseError, Cases};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{exec, run, sqlx};
-use govhall_identity::audit::{self, Actor, Event};
 use govhall_identity::{Access, DepartmentId, Permission, Target};
 
 impl Cases {

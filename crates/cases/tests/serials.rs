@@ -1,6 +1,7 @@
 //! The serial number service on a real database: the format, increasing per prefix, idempotent
 //! retries, many concurrent requests without a duplicate or a gap, and the end of a prefix.
 
+use govhall_audit::Actor;
 use govhall_cases::serials;
 use govhall_core::{Coded, SerialNumber, SerialPrefix};
 use govhall_db::testing::TestDatabase;
@@ -13,11 +14,20 @@ async fn numbers_follow_the_format_and_increase_within_their_prefix() {
     let db = t.open().await.unwrap();
     let jinan_licence = SerialPrefix::new("370100", 1, 1).unwrap();
     let province_service = SerialPrefix::new("370000", 1, 11).unwrap();
-    let first = serials::issue(&db, jinan_licence, "网上大厅", None).await.unwrap();
+    let first = serials::issue(&db, &Actor::system("测试"), jinan_licence, "网上大厅", None).await.unwrap();
     assert_eq!(first.to_string(), "010101000001");
-    assert_eq!(serials::issue(&db, jinan_licence, "网上大厅", None).await.unwrap().to_string(), "010101000002");
-    assert_eq!(serials::issue(&db, province_service, "网上大厅", None).await.unwrap().to_string(), "000111000001");
-    assert_eq!(serials::issue(&db, jinan_licence, "网上大厅", None).await.unwrap().sequence(), 3);
+    assert_eq!(
+        serials::issue(&db, &Actor::system("测试"), jinan_licence, "网上大厅", None).await.unwrap().to_string(),
+        "010101000002"
+    );
+    assert_eq!(
+        serials::issue(&db, &Actor::system("测试"), province_service, "网上大厅", None).await.unwrap().to_string(),
+        "000111000001"
+    );
+    assert_eq!(
+        serials::issue(&db, &Actor::system("测试"), jinan_licence, "网上大厅", None).await.unwrap().sequence(),
+        3
+    );
 
     let issued = serials::lookup(&db, &first).await.unwrap().unwrap();
     assert_eq!(issued.issuer, "网上大厅");
@@ -31,11 +41,15 @@ async fn a_retried_request_gets_the_same_number() {
     let t = TestDatabase::new().await;
     let db = t.open().await.unwrap();
     let prefix = SerialPrefix::new("370200", 2, 7).unwrap();
-    let a = serials::issue(&db, prefix, "现场大厅", Some("req-1")).await.unwrap();
-    assert_eq!(serials::issue(&db, prefix, "现场大厅", Some("req-1")).await.unwrap(), a);
-    assert_ne!(serials::issue(&db, prefix, "现场大厅", Some("req-2")).await.unwrap(), a);
-    assert_ne!(serials::issue(&db, prefix, "公安厅系统", Some("req-1")).await.unwrap(), a, "keys are per issuer");
-    let bad = serials::issue(&db, prefix, "现场大厅", Some("含中文")).await.unwrap_err();
+    let a = serials::issue(&db, &Actor::system("测试"), prefix, "现场大厅", Some("req-1")).await.unwrap();
+    assert_eq!(serials::issue(&db, &Actor::system("测试"), prefix, "现场大厅", Some("req-1")).await.unwrap(), a);
+    assert_ne!(serials::issue(&db, &Actor::system("测试"), prefix, "现场大厅", Some("req-2")).await.unwrap(), a);
+    assert_ne!(
+        serials::issue(&db, &Actor::system("测试"), prefix, "公安厅系统", Some("req-1")).await.unwrap(),
+        a,
+        "keys are per issuer"
+    );
+    let bad = serials::issue(&db, &Actor::system("测试"), prefix, "现场大厅", Some("含中文")).await.unwrap_err();
     assert_eq!(bad.code(), "invalid_idempotency_key");
     t.cleanup().await;
 }
@@ -55,7 +69,9 @@ async fn concurrent_requests_never_share_a_number_or_leave_a_gap() {
                     let key = format!("c{client}-{}", n - n % 3 / 2);
                     mine.push((
                         key.clone(),
-                        serials::issue(&db, prefix, &format!("client-{client}"), Some(&key)).await.unwrap(),
+                        serials::issue(&db, &Actor::system("测试"), prefix, &format!("client-{client}"), Some(&key))
+                            .await
+                            .unwrap(),
                     ));
                 }
                 mine
@@ -80,7 +96,9 @@ async fn concurrent_requests_never_share_a_number_or_leave_a_gap() {
     let same: Vec<_> = (0..10)
         .map(|_| {
             let db = db.clone();
-            tokio::spawn(async move { serials::issue(&db, prefix, "现场大厅", Some("same-key")).await.unwrap() })
+            tokio::spawn(async move {
+                serials::issue(&db, &Actor::system("测试"), prefix, "现场大厅", Some("same-key")).await.unwrap()
+            })
         })
         .collect();
     let got: BTreeSet<_> = futures::future::join_all(same).await.into_iter().map(|r| r.unwrap()).collect();
@@ -93,15 +111,18 @@ async fn a_used_up_prefix_refuses_clearly_and_changes_nothing() {
     let t = TestDatabase::new().await;
     let db = t.open().await.unwrap();
     let prefix = SerialPrefix::new("370100", 9, 1).unwrap();
-    serials::issue(&db, prefix, "网上大厅", None).await.unwrap();
+    serials::issue(&db, &Actor::system("测试"), prefix, "网上大厅", None).await.unwrap();
     let mut conn = db.conn().await.unwrap();
     exec!(conn, sqlx::query("UPDATE serial_counters SET last = 999999998 WHERE service = 9")).unwrap();
     drop(conn);
-    assert_eq!(serials::issue(&db, prefix, "网上大厅", None).await.unwrap().to_string(), "010901999999999");
-    let refused = serials::issue(&db, prefix, "网上大厅", None).await.unwrap_err();
+    assert_eq!(
+        serials::issue(&db, &Actor::system("测试"), prefix, "网上大厅", None).await.unwrap().to_string(),
+        "010901999999999"
+    );
+    let refused = serials::issue(&db, &Actor::system("测试"), prefix, "网上大厅", None).await.unwrap_err();
     assert_eq!(refused.code(), "serial_numbers_exhausted");
     assert!(refused.message().contains("999999999"), "{}", refused.message());
-    let again = serials::issue(&db, prefix, "网上大厅", None).await.unwrap_err();
+    let again = serials::issue(&db, &Actor::system("测试"), prefix, "网上大厅", None).await.unwrap_err();
     assert_eq!(again.code(), "serial_numbers_exhausted", "still refused, nothing half-issued");
     t.cleanup().await;
 }

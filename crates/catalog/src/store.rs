@@ -3,10 +3,10 @@
 use crate::CatalogError;
 use crate::model::{ItemContent, Related};
 use chrono::{DateTime, Utc};
+use govhall_audit::Actor;
 use govhall_db::changes::{self, ChangeOp};
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{Db, Tx, exec, run};
-use govhall_identity::audit::Actor;
 use serde::Serialize;
 use uuid::Uuid;
 

@@ -2,6 +2,7 @@
 //! values (themes, applicant kinds, department names) onto them.
 
 use crate::CatalogError;
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::sqlx;
 use govhall_db::{Db, Tx, exec, run};
 use serde::Serialize;
@@ -200,7 +201,14 @@ pub const SOURCE_FIELDS: [(&str, &str); 3] = [
 ];
 
 /// Adds a mapping (creating the tag if new).
-pub async fn add_mapping(db: &Db, field: &str, value: &str, kind: &str, tag: &str) -> Result<(), CatalogError> {
+pub async fn add_mapping(
+    db: &Db,
+    actor: &Actor,
+    field: &str,
+    value: &str,
+    kind: &str,
+    tag: &str,
+) -> Result<(), CatalogError> {
     let (value, tag) = (value.trim(), tag.trim());
     if !SOURCE_FIELDS.iter().any(|(f, _)| *f == field) {
         return Err(CatalogError::Invalid(format!("未知的来源字段“{field}”")));
@@ -211,17 +219,20 @@ pub async fn add_mapping(db: &Db, field: &str, value: &str, kind: &str, tag: &st
     let mut tx = db.begin().await?;
     let tag_id = ensure_tag(&mut tx, kind, tag).await?;
     insert_mapping(&mut tx, field, value, tag_id).await?;
+    let event = Event::success("catalog.mapping.add", "tag_mapping", value).detail(format!("{field} → {kind}:{tag}"));
+    audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Removes a mapping.
-pub async fn remove_mapping(db: &Db, id: Uuid) -> Result<(), CatalogError> {
+pub async fn remove_mapping(db: &Db, actor: &Actor, id: Uuid) -> Result<(), CatalogError> {
     let mut tx = db.begin().await?;
     let n = exec!(tx, sqlx::query("DELETE FROM tag_mappings WHERE id = $1").bind(id))?;
     if n == 0 {
         return Err(CatalogError::NotFound("映射"));
     }
+    audit::record(&mut tx, actor, Event::success("catalog.mapping.remove", "tag_mapping", id)).await?;
     tx.commit().await?;
     Ok(())
 }

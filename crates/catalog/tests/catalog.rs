@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers unwrap: a failure there is the test failing")]
 
+use govhall_audit::Actor;
 use govhall_catalog::CatalogError;
 use govhall_catalog::editing;
 use govhall_catalog::import;
@@ -10,7 +11,6 @@ use govhall_catalog::store::{self, ItemFilter};
 use govhall_catalog::taxonomy;
 use govhall_db::testing::TestDatabase;
 use govhall_db::{Db, run, sqlx};
-use govhall_identity::audit::Actor;
 use govhall_identity::{Access, DepartmentId, Permission, Scope};
 use std::collections::BTreeMap;
 

@@ -57,6 +57,12 @@ define_id!(
     JobId
 );
 
+define_id!(
+    /// An account: a person, a staff member or an administrator. Defined here, below every
+    /// domain, because the audit log (below identity) records who acted.
+    AccountId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@
 mod common;
 
 use chrono::Weekday;
-use govhall_identity::audit::Actor;
+use govhall_audit::Actor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -43,12 +43,14 @@ pub async fn identity_for_cli(settings: &Settings) -> anyhow::Result<(Db, Arc<Id
 
 pub fn job_registry(
     settings: &Settings,
+    identity: &Identity,
     messaging: &Messaging,
     cases: &Cases,
     applications: &Applications,
 ) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
+    govhall_audit::register(&mut registry, identity.keys().checkpoint_key());
     messaging.register_jobs(&mut registry);
     cases.register_jobs(&mut registry);
     applications.register_jobs(&mut registry);
@@ -216,8 +218,9 @@ impl App {
         let worker = if settings.run_worker {
             housekeeping::schedule(db, db.now()).await?;
             govhall_cases::sweep::schedule(db, db.now()).await?;
+            govhall_audit::schedule(db, db.now()).await?;
             govhall_applications::purge::schedule(db, db.now()).await?;
-            let registry = job_registry(settings, &messaging, &cases, &applications);
+            let registry = job_registry(settings, &identity, &messaging, &cases, &applications);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
@@ -309,8 +312,9 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
     govhall_cases::sweep::schedule(&db, db.now()).await?;
+    govhall_audit::schedule(&db, db.now()).await?;
     govhall_applications::purge::schedule(&db, db.now()).await?;
-    let registry = job_registry(settings, &messaging, &cases, &applications);
+    let registry = job_registry(settings, &identity, &messaging, &cases, &applications);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())

@@ -4,11 +4,11 @@ use clap::{Parser, Subcommand};
 use govhall::app::identity_for_cli;
 use govhall::config::Overrides;
 use govhall::{App, Settings, open_database, run_worker, telemetry};
+use govhall_audit::Actor;
 use govhall_core::Coded as _;
 use govhall_core::ids::JobId;
 use govhall_db::jobs::{self, JobState};
 use govhall_identity::AdminRole;
-use govhall_identity::audit::Actor;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -276,19 +276,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify } => {
-            let db = open_database(&settings).await?;
-            let result = govhall_identity::audit::verify(&db).await;
+            let (db, identity) = identity_for_cli(&settings).await?;
+            let result = govhall_audit::verify(&db, &identity.keys().checkpoint_key()).await;
             db.close().await;
-            let report = result.map_err(|e| anyhow::anyhow!(e.message()))?;
-            match report.first_problem {
-                None => {
-                    println!("审计日志完整：共 {} 条记录，哈希链校验通过", report.checked);
-                    Ok(())
-                }
-                Some((seq, what)) => {
-                    anyhow::bail!("审计日志被篡改：{what}（第 {seq} 条之前的 {} 条完好）", report.checked)
-                }
+            let report = result.map_err(|e| anyhow::anyhow!("无法校验审计日志：{e}"))?;
+            let latest = match &report.latest_checkpoint {
+                Some((n, hash)) => format!("最新检查点第 {n} 个，哈希 {hash}（可与另行保存的副本核对）"),
+                None => "尚无检查点".to_owned(),
+            };
+            if report.is_intact() {
+                println!(
+                    "审计日志完整：{} 条链共 {} 条记录、{} 个检查点，哈希链、检查点签名及二者的对应均校验通过；{latest}",
+                    report.chains, report.checked, report.checkpoints
+                );
+                return Ok(());
             }
+            for problem in &report.problems {
+                eprintln!("审计日志被篡改：{}", problem.what);
+            }
+            anyhow::bail!(
+                "审计日志校验失败：发现 {} 处问题（{} 条记录完好）；{latest}",
+                report.problems.len(),
+                report.checked
+            )
         }
         Command::Import { command: ImportCommand::Catalog { gd, sc } } => import_catalog(&settings, gd, sc).await,
         Command::Client { command } => client_command(command, &settings).await,

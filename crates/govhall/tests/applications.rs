@@ -267,7 +267,7 @@ async fn the_whole_journey_over_http() {
     let department = govhall_identity::DepartmentId::from_uuid(a.hall.item.item.department_id);
     let viewer_only = t.staff("13600000310", department).await;
     let identity = t.app.identity();
-    let actor = govhall_identity::audit::Actor::system("test");
+    let actor = govhall_audit::Actor::system("test");
     let role =
         identity.save_role(&actor, "case_viewer", "办件查看", &[govhall_identity::Permission::CaseView]).await.unwrap();
     identity
@@ -298,7 +298,7 @@ async fn the_whole_journey_over_http() {
     assert_eq!(outsider.get(&format!("/admin/cases/{case_id}/application.pdf")).await.status(), StatusCode::NOT_FOUND);
     // The case carries the form as staff read it, in order, with labels.
     let access = t.app.identity().access(a.hall.worker).await.unwrap();
-    let actor = govhall_identity::audit::Actor::system("test");
+    let actor = govhall_audit::Actor::system("test");
     let data = t.app.cases().personal_data(&access, &actor, case_id).await.unwrap();
     let lines = data.form["lines"].to_string();
     assert!(lines.contains("配偶姓名") && lines.contains("王五"), "{lines}");

@@ -303,7 +303,7 @@ async fn editors_design_forms_with_a_preview_and_every_mistake_named() {
     assert_eq!(published["form"]["sections"][0]["key"], "applicant");
     let publisher_access = t.app.identity().access(a.publisher).await.unwrap();
     let editor_access = t.app.identity().access(a.editor).await.unwrap();
-    let actor = |id| govhall_identity::audit::Actor { id: Some(id), label: "测试".into(), client_ip: String::new() };
+    let actor = |id| govhall_audit::Actor { id: Some(id), label: "测试".into(), client_ip: String::new() };
     govhall_catalog::editing::submit(t.app.db(), &actor(a.editor), &editor_access, &code).await.unwrap();
     govhall_catalog::editing::approve(t.app.db(), &actor(a.publisher), &publisher_access, &code).await.unwrap();
     let published: Value = t.get(&format!("/api/v1/items/{code}/application-form")).await.json().await.unwrap();
@@ -330,7 +330,7 @@ async fn an_agent_applies_for_their_enterprise_with_its_verified_name_and_code()
     form.sections[0].fields.insert(1, serde_json::from_value(uscc).unwrap());
     content.form = Some(form);
     a.publish(&content).await;
-    let actor = govhall_identity::audit::Actor::system("test");
+    let actor = govhall_audit::Actor::system("test");
     let enterprise = t
         .app
         .identity()

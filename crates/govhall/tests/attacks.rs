@@ -12,9 +12,9 @@
 mod common;
 
 use common::{Agent, PASSWORD, TestApp, csrf_of, set_cookie};
+use govhall_audit::Actor;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::AdminRole;
-use govhall_identity::audit::Actor;
 use govhall_identity::codes::{Challenge, solve};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{Agent, PASSWORD, TestApp, csrf_of, set_cookie};
-use govhall_identity::audit::Actor;
+use govhall_audit::Actor;
 use govhall_identity::rbac::Grantee;
 use govhall_identity::{AdminRole, Permission, Scope};
 use govhall_web::auth::Guard;

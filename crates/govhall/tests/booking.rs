@@ -13,10 +13,10 @@ mod common;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use common::TestApp;
+use govhall_audit::Actor;
 use govhall_booking::setup::Rule;
 use govhall_booking::{Booking, BookingError};
 use govhall_core::Coded;
-use govhall_identity::audit::Actor;
 use govhall_identity::{Access, AccountId};
 use std::collections::BTreeSet;
 use uuid::Uuid;

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{PASSWORD, TestApp};
-use govhall_identity::audit::Actor;
+use govhall_audit::Actor;
 use govhall_identity::rbac::Grantee;
 use govhall_identity::{Permission as P, Scope};
 use reqwest::StatusCode;

@@ -11,12 +11,12 @@
 mod common;
 
 use common::CaseHall;
+use govhall_audit::Actor;
 use govhall_cases::CaseError;
 use govhall_cases::deadline::{Warning, china_date};
 use govhall_cases::files::NewFile;
 use govhall_cases::transition::{Action, By};
 use govhall_core::SerialNumber;
-use govhall_identity::audit::Actor;
 use govhall_messaging::inbox;
 
 fn act(case: uuid::Uuid, action: &str, note: &str) -> Action {
@@ -184,8 +184,8 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     assert!(sms.iter().all(|m| !m.body.contains(common::APPLICANT_ID)));
 
     // Every step is in the audit log under the case's number.
-    let filter = govhall_identity::audit::Filter { target_id: Some(serial.clone()), ..Default::default() };
-    let entries = govhall_identity::audit::search(&db, &filter, 50, 0).await.unwrap();
+    let filter = govhall_audit::Filter { target_id: Some(serial.clone()), ..Default::default() };
+    let entries = govhall_audit::search(&db, &filter, 50, 0).await.unwrap();
     assert!(entries.len() >= 10, "{}", entries.len());
     h.t.stop().await;
 }
@@ -215,8 +215,8 @@ async fn staff_of_another_department_can_neither_see_nor_act_and_personal_data_i
     let data = cases.personal_data(&worker, &wa, id).await.unwrap();
     assert_eq!((data.applicant_name.as_str(), data.applicant_number.as_str()), ("张三", common::APPLICANT_ID));
     assert_eq!(data.form["联系地址"], "济南市历下区");
-    let filter = govhall_identity::audit::Filter { target_id: Some(serial.clone()), ..Default::default() };
-    let entries = govhall_identity::audit::search(h.t.app.db(), &filter, 50, 0).await.unwrap();
+    let filter = govhall_audit::Filter { target_id: Some(serial.clone()), ..Default::default() };
+    let entries = govhall_audit::search(h.t.app.db(), &filter, 50, 0).await.unwrap();
     let views: Vec<_> = entries.iter().filter(|e| e.action == "case.view_personal_data").collect();
     assert_eq!(views.len(), 2, "the refusal and the opening");
 

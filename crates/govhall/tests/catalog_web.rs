@@ -11,10 +11,10 @@
 mod common;
 
 use common::{PASSWORD, TestApp};
+use govhall_audit::Actor;
 use govhall_catalog::import;
 use govhall_catalog::store::{self, ItemFilter};
 use govhall_catalog::taxonomy;
-use govhall_identity::audit::Actor;
 use govhall_identity::rbac::Grantee;
 use govhall_identity::{DepartmentId, Permission, Scope};
 use reqwest::StatusCode;
@@ -211,9 +211,9 @@ async fn staff_edit_their_departments_items_and_the_guide_changes_only_when_a_re
     let guide = t.get(&format!("/items/{CODE}")).await.text().await.unwrap();
     assert!(guide.contains("提价申报（修订）") && guide.contains("价格测算表") && guide.contains("5个工作日"));
     assert!(guide.contains("第 2 版"));
-    let audit = govhall_identity::audit::search(
+    let audit = govhall_audit::search(
         t.app.db(),
-        &govhall_identity::audit::Filter { target_id: Some(CODE.into()), ..Default::default() },
+        &govhall_audit::Filter { target_id: Some(CODE.into()), ..Default::default() },
         10,
         0,
     )

@@ -288,7 +288,7 @@ async fn serial_numbers_from_several_nodes_on_postgres_are_unique_and_gapless() 
         return; // One node only on SQLite.
     };
     let db: Db = t.open().await.unwrap();
-    let actor = govhall_identity::audit::Actor::system("test");
+    let actor = govhall_audit::Actor::system("test");
     let (_, key) =
         govhall_identity::clients::create(&db, &actor, "现场大厅系统", 2, &["serial_numbers"]).await.unwrap();
     let (_dirs, mut nodes) = postgres_nodes(3, &database_url);

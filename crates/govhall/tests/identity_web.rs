@@ -11,8 +11,8 @@
 mod common;
 
 use common::{PASSWORD, TestApp, csrf_of, set_cookie};
+use govhall_audit::{self as audit, Actor};
 use govhall_db::{run, sqlx};
-use govhall_identity::audit::{self, Actor};
 use govhall_identity::rbac::Grantee;
 use govhall_identity::sessions::{Credentials, SessionKind};
 use govhall_identity::{AdminRole, IdentityError, Permission, Scope};

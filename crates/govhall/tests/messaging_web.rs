@@ -45,7 +45,7 @@ async fn notice_template(t: &TestApp) {
         note: String::new(),
         created_by: "test".into(),
     };
-    templates::create_version(t.app.db(), new).await.unwrap();
+    templates::create_version(t.app.db(), new, &govhall_audit::Actor::system("test")).await.unwrap();
 }
 
 /// The message center's settings for sending from a test: quiet hours off, so that the tests pass

@@ -13,8 +13,8 @@
 mod common;
 
 use common::{PASSWORD, TestApp};
+use govhall_audit::Actor;
 use govhall_catalog::import;
-use govhall_identity::audit::Actor;
 use govhall_identity::rbac::Grantee;
 use govhall_identity::{Permission, Scope};
 use reqwest::StatusCode;
@@ -244,7 +244,7 @@ async fn catalogue_administrators_tune_search_and_see_what_found_nothing() {
     let html = t.get("/search?q=%E4%BB%B7%E6%A0%BC").await.text().await.unwrap();
     assert!(html.contains("<span class=\"tag\">推荐</span>"));
     // Every change is in the audit log.
-    let audit = govhall_identity::audit::search(t.app.db(), &Default::default(), 50, 0).await.unwrap();
+    let audit = govhall_audit::search(t.app.db(), &Default::default(), 50, 0).await.unwrap();
     for action in ["search.synonym_add", "search.best_bet_add"] {
         assert!(audit.iter().any(|e| e.action == action), "{action}");
     }

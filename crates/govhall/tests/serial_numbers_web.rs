@@ -11,7 +11,7 @@
 mod common;
 
 use common::TestApp;
-use govhall_identity::audit::Actor;
+use govhall_audit::Actor;
 use govhall_identity::clients;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -95,7 +95,7 @@ async fn systems_get_unique_numbers_under_their_own_service_number() {
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_serial_number");
 
     // Every issue is audited under the calling system's name.
-    let audit = govhall_identity::audit::search(t.app.db(), &Default::default(), 200, 0).await.unwrap();
+    let audit = govhall_audit::search(t.app.db(), &Default::default(), 200, 0).await.unwrap();
     let issued = audit.iter().filter(|e| e.action == "serial_number.issue").count();
     assert!(issued >= 44, "{issued}");
     assert!(audit.iter().any(|e| e.action == "serial_number.issue" && e.actor_label == "接入系统：公安审批系统"));

@@ -2,12 +2,12 @@
 //! Mobile and ID numbers are stored SM4-encrypted with a keyed hash beside them for look-ups.
 
 use crate::access::AdminRole;
-use crate::audit::{self, Actor, Event};
 use crate::codes::CodeRequest;
 use crate::ids::{AccountId, DepartmentId};
 use crate::passwords::check_password;
 use crate::{Identity, IdentityError};
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::{Phone, ResidentId};
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{Tx, exec, run};

@@ -3,9 +3,9 @@
 //! scopes. The key is shown once when the client is created; only its hash is kept.
 
 use crate::IdentityError;
-use crate::audit::{self, Actor, Event};
 use crate::crypto::{new_token, token_hash};
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::ValueError;
 use govhall_db::{Db, exec, run, sqlx};
 use serde::Serialize;

@@ -30,6 +30,7 @@ pub struct Keys {
     data: [u8; 16],
     lookup: [u8; 32],
     csrf: [u8; 32],
+    audit: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -58,7 +59,17 @@ impl Keys {
         let data = derive(master, "govhall/personal-data/sm4");
         let mut data16 = [0u8; 16];
         data16.copy_from_slice(&data[..16]);
-        Keys { data: data16, lookup: derive(master, "govhall/lookup/sm3"), csrf: derive(master, "govhall/csrf/sm3") }
+        Keys {
+            data: data16,
+            lookup: derive(master, "govhall/lookup/sm3"),
+            csrf: derive(master, "govhall/csrf/sm3"),
+            audit: derive(master, "govhall/audit/checkpoint"),
+        }
+    }
+
+    /// The key the audit log's checkpoints are signed with.
+    pub fn checkpoint_key(&self) -> govhall_audit::CheckpointKey {
+        govhall_audit::CheckpointKey::new(self.audit)
     }
 
     /// A new random master key, in hex.

@@ -1,9 +1,9 @@
 //! Departments (部门): each in a region, possibly under another department.
 
 use crate::IdentityError;
-use crate::audit::{self, Actor, Event};
 use crate::ids::DepartmentId;
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{Db, exec, run};
 use std::collections::BTreeSet;

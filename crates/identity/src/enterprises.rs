@@ -2,10 +2,10 @@
 //! administrator (管理员) and invites others as administrators or agents (经办人); a person may
 //! belong to several enterprises and acts for one at a time.
 
-use crate::audit::{self, Actor, Event};
 use crate::ids::{AccountId, EnterpriseId};
 use crate::{Identity, IdentityError};
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::{CreditCode, Phone};
 use govhall_db::sqlx::{self, AssertSqlSafe};
 use govhall_db::{exec, run};

@@ -1,9 +1,6 @@
 //! Typed ids of identity's records.
 
-govhall_core::define_id!(
-    /// An account: a person, a staff member or an administrator.
-    AccountId
-);
+pub use govhall_core::ids::AccountId;
 govhall_core::define_id!(
     /// A department (部门).
     DepartmentId

@@ -8,15 +8,16 @@
 //! - [`enterprises`]: enterprises and their members.
 //! - [`departments`] and [`regions`]: where staff belong.
 //! - [`rbac`]: groups, roles, grants; [`access`]: permissions, data scopes, the one check.
-//! - [`audit`]: the hash-chained audit log.
+//! - The audit log is `govhall_audit`, below this crate.
 //! - [`crypto`]: SM4, SM3, Argon2id, tokens.
 
 pub mod access;
 pub mod accounts;
-pub mod audit;
+
 pub mod clients;
 pub mod codes;
 pub mod crypto;
+pub mod denials;
 pub mod departments;
 pub mod enterprises;
 mod error;

@@ -1,11 +1,11 @@
 //! Passwords: the rule a new one must meet, changing one's own, and resetting a forgotten one
 //! by an SMS code (which also unlocks the account and ends its sessions).
 
-use crate::audit::{self, Actor, Event};
 use crate::codes::CodeRequest;
 use crate::crypto::{hash_password, verify_password};
 use crate::ids::{AccountId, SessionId};
 use crate::{Identity, IdentityError};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::Phone;
 use govhall_db::sqlx;
 use govhall_db::{exec, run};

@@ -1,10 +1,10 @@
 //! Groups, roles and grants, and loading an account's [`Access`].
 
 use crate::access::{Access, AdminRole, Permission, Scope};
-use crate::audit::{self, Actor, Event};
 use crate::ids::{AccountId, DepartmentId, GrantId, GroupId, RoleId};
 use crate::{Identity, IdentityError};
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::sqlx;
 use govhall_db::{exec, run};
 use uuid::Uuid;

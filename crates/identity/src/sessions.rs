@@ -2,11 +2,11 @@
 //! and absolute timeouts; bearer tokens for the app and partners; throttling per account and
 //! per client address, and a temporary lock after repeated failures.
 
-use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::{dummy_password_hash, new_token, token_hash, verify_password};
 use crate::ids::{AccountId, EnterpriseId, SessionId};
 use crate::{Identity, IdentityError, throttle};
 use chrono::{DateTime, Duration, Utc};
+use govhall_audit::{self as audit, Actor, Event, Outcome};
 use govhall_db::sqlx;
 use govhall_db::{Tx, exec, run};
 use rand::Rng;

@@ -10,11 +10,11 @@
 //! the count: attempts sent at once see consecutive counts, and only the first
 //! `lockout_failures` of them are checked at all.
 
-use crate::audit::{self, Actor, Event, Outcome};
 use crate::crypto::dummy_password_hash;
 use crate::ids::AccountId;
 use crate::{Account, Identity, IdentityError};
 use chrono::{DateTime, Duration, Utc};
+use govhall_audit::{self as audit, Actor, Event, Outcome};
 use govhall_db::{Tx, exec, run, sqlx};
 use uuid::Uuid;
 

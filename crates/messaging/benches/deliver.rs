@@ -60,6 +60,7 @@ async fn open(dir: &std::path::Path) -> Db {
             note: String::new(),
             created_by: "bench".into(),
         },
+        &govhall_audit::Actor::system("bench"),
     )
     .await
     .unwrap();

@@ -4,6 +4,7 @@ use crate::deliver::{DELIVER_JOB, DeliverPayload};
 use crate::model::{Channel, MessageStatus, Recipient};
 use crate::{Messaging, MessagingError, store, templates};
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::jobs::{self, NewJob};
 use govhall_db::sqlx;
 use govhall_db::{Db, Tx, run};
@@ -138,14 +139,15 @@ async fn enqueue_delivery(
     Ok(())
 }
 
-/// Cancels a message that has not gone yet (a reminder for a cancelled booking).
-pub async fn cancel(db: &Db, id: Uuid, reason: &str) -> Result<(), MessagingError> {
+/// Cancels a message that has not gone yet (an administrator's button), audited.
+pub async fn cancel(db: &Db, id: Uuid, reason: &str, actor: &Actor) -> Result<(), MessagingError> {
     let mut tx = db.begin().await?;
     let message = store::get(&mut tx, id).await?.ok_or(MessagingError::NotFound)?;
     let now = db.now();
     if !store::transition(&mut tx, id, &[MessageStatus::Created], MessageStatus::Cancelled, reason, now).await? {
         return Err(MessagingError::WrongState(message.status.label()));
     }
+    audit::record(&mut tx, actor, Event::success("message.cancel", "message", id).detail(reason)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -157,8 +159,9 @@ pub async fn cancel_in(tx: &mut Tx, id: Uuid, reason: &str) -> Result<bool, Mess
     store::transition(tx, id, &[MessageStatus::Created], MessageStatus::Cancelled, reason, now).await
 }
 
-/// Sends a failed message again, with a fresh set of tries (the admin's retry button).
-pub async fn retry(db: &Db, messaging: &Messaging, id: Uuid, by: &str) -> Result<(), MessagingError> {
+/// Sends a failed message again, with a fresh set of tries (the admin's retry button), audited.
+pub async fn retry(db: &Db, messaging: &Messaging, id: Uuid, actor: &Actor) -> Result<(), MessagingError> {
+    let by = &actor.label;
     let mut tx = db.begin().await?;
     let message = store::get(&mut tx, id).await?.ok_or(MessagingError::NotFound)?;
     if !message.status.is_failure() {
@@ -175,6 +178,7 @@ pub async fn retry(db: &Db, messaging: &Messaging, id: Uuid, by: &str) -> Result
         return Err(MessagingError::WrongState(MessageStatus::Created.label()));
     }
     enqueue_delivery(&mut tx, messaging, id, now, &format!("retry-{}", Uuid::now_v7().simple())).await?;
+    audit::record(&mut tx, actor, Event::success("message.retry", "message", id)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use crate::{Channel, MessagingError};
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{Db, Target, run};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
@@ -188,8 +189,8 @@ pub struct NewTemplate {
     pub created_by: String,
 }
 
-/// Saves a new version (1 for a new template). The template must compile.
-pub async fn create_version(db: &Db, new: NewTemplate) -> Result<Template, MessagingError> {
+/// Saves a new version (1 for a new template), audited as `actor`'s. The template must compile.
+pub async fn create_version(db: &Db, new: NewTemplate, actor: &Actor) -> Result<Template, MessagingError> {
     let code = new.code.trim();
     let valid_code = !code.is_empty()
         && code.len() <= 64
@@ -236,6 +237,9 @@ pub async fn create_version(db: &Db, new: NewTemplate) -> Result<Template, Messa
         .bind(&template.created_by)
         .bind(template.created_at)
     )?;
+    let event = Event::success("message_template.save", "message_template", &template.code)
+        .detail(format!("第{}版", template.version));
+    audit::record(&mut tx, actor, event).await?;
     tx.commit().await?;
     Ok(template)
 }
@@ -284,7 +288,7 @@ pub async fn install_default(
         note: "系统默认模板".to_owned(),
         created_by: "system".to_owned(),
     };
-    match create_version(db, new).await {
+    match create_version(db, new, &Actor::system("系统默认模板")).await {
         Ok(_) => Ok(()),
         // Another node installed it at the same moment.
         Err(MessagingError::Db(e)) if e.is_unique_violation() => Ok(()),

@@ -129,11 +129,11 @@ async fn permanent_failures_stop_at_once_and_temporary_ones_retry_to_the_limit()
     assert!(m.provider_message_id.unwrap().starts_with("sandbox-"));
 
     // The admin's retry sends a failed message again with fresh tries.
-    retry(&hall.db, &hall.messaging, flaky, "管理员").await.unwrap();
+    retry(&hall.db, &hall.messaging, flaky, &govhall_audit::Actor::system("管理员")).await.unwrap();
     assert_eq!(hall.message(flaky).await.status, MessageStatus::Created);
     hall.wait_for(flaky, MessageStatus::TemporaryFailure).await;
     assert_eq!(hall.message(flaky).await.attempts, 6);
-    let err = retry(&hall.db, &hall.messaging, fine, "管理员").await.unwrap_err();
+    let err = retry(&hall.db, &hall.messaging, fine, &govhall_audit::Actor::system("管理员")).await.unwrap_err();
     assert_eq!(err.code(), "message_wrong_state");
     hall.stop().await;
 }
@@ -148,8 +148,11 @@ async fn scheduled_messages_wait_and_can_be_cancelled_before_they_go() {
     let dropped = hall.send(OutgoingMessage::new("reminder", to, json!({"time": "10:00"})).send_at(tomorrow)).await;
     hall.settle().await;
     assert_eq!(hall.message(kept).await.status, MessageStatus::Created);
-    cancel(&hall.db, dropped, "预约已取消").await.unwrap();
-    assert_eq!(cancel(&hall.db, dropped, "again").await.unwrap_err().code(), "message_wrong_state");
+    cancel(&hall.db, dropped, "预约已取消", &govhall_audit::Actor::system("管理员")).await.unwrap();
+    assert_eq!(
+        cancel(&hall.db, dropped, "again", &govhall_audit::Actor::system("管理员")).await.unwrap_err().code(),
+        "message_wrong_state"
+    );
     hall.clock.set(tomorrow);
     hall.wait_for(kept, MessageStatus::Delivered).await;
     hall.settle().await;
@@ -253,7 +256,8 @@ async fn verification_codes_expire_limit_tries_and_sends() {
     .unwrap();
     assert!(!hash.contains(&code), "stored hashed");
     drop(conn);
-    let err = retry(&hall.db, &hall.messaging, issued.message_id, "管理员").await.unwrap_err();
+    let err =
+        retry(&hall.db, &hall.messaging, issued.message_id, &govhall_audit::Actor::system("管理员")).await.unwrap_err();
     assert!(err.code() == "message_wrong_state" || err.code() == "verification_not_retried");
 
     let err = verification::issue(&hall.db, &hall.messaging, "register", "注册账号", &to).await.unwrap_err();

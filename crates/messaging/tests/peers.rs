@@ -332,7 +332,7 @@ async fn wechat_template_messages_through_the_official_api_shape() {
     }
     let gone = hall.send(OutgoingMessage::new("case.accepted", to("oUnsubscribed123"), params)).await;
     hall.wait_for(gone, MessageStatus::PermanentFailure).await;
-    retry(&hall.db, &hall.messaging, gone, "管理员").await.unwrap();
+    retry(&hall.db, &hall.messaging, gone, &govhall_audit::Actor::system("管理员")).await.unwrap();
     hall.wait_for(gone, MessageStatus::PermanentFailure).await;
     hall.stop().await;
 }

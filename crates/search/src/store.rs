@@ -5,10 +5,10 @@
 use crate::SearchError;
 use crate::analysis::normalize;
 use chrono::{DateTime, Utc};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::changes::{self, ChangeOp};
 use govhall_db::sqlx;
 use govhall_db::{Db, exec, run};
-use govhall_identity::audit::{self, Actor, Event};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -202,6 +202,15 @@ pub async fn synonyms(db: &Db) -> Result<Vec<SynonymGroup>, SearchError> {
     )
     .fetch_all(&mut *c)
     .await)?)
+}
+
+/// Asks every node to rebuild its index from the database (through the change feed), audited.
+pub async fn request_rebuild(db: &Db, actor: &Actor) -> Result<(), SearchError> {
+    let mut tx = db.begin().await?;
+    audit::record(&mut tx, actor, Event::success("search.rebuild", "", "")).await?;
+    changes::record(&mut tx, "search_index", "rebuild", ChangeOp::Update);
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Adds a synonym group (see [`parse_group`]).

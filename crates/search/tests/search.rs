@@ -5,11 +5,11 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers unwrap: a failure there is the test failing")]
 
+use govhall_audit::Actor;
 use govhall_catalog::{editing, import, store as catalog, taxonomy};
 use govhall_db::changes::{self, ChangeFollower, ChangeOp, StartAt};
 use govhall_db::testing::TestDatabase;
 use govhall_db::{Db, exec, sqlx};
-use govhall_identity::audit::Actor;
 use govhall_identity::{Access, DepartmentId, Permission, Scope};
 use govhall_search::query::Hit;
 use govhall_search::{Category, Search, SearchError, SearchParams, SearchRequest, SearchSettings, eval, store};

@@ -17,8 +17,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use govhall_audit::Actor;
 use govhall_core::Coded as _;
-use govhall_identity::audit::{self, Actor, Event, Outcome};
 use govhall_identity::sessions::{Session, SessionKind};
 use govhall_identity::{Access, Account, IdentityError, Permission, crypto};
 use std::net::SocketAddr;
@@ -309,10 +309,8 @@ pub(crate) async fn enforce(State((state, guard)): State<(AppState, Guard)>, req
         Guard::Public | Guard::SignedIn => None,
     };
     if let (Some(ctx), Some(needed)) = (&ctx, needed) {
-        let event = Event::success("access.denied", "route", format!("{} {path}", request.method()))
-            .outcome(Outcome::Denied)
-            .detail(needed);
-        if let Err(e) = audit::record_alone(&state.db, &ctx.actor(), event).await {
+        let route = format!("{} {path}", request.method());
+        if let Err(e) = govhall_identity::denials::record_denied(&state.db, &ctx.actor(), route, needed).await {
             return AppError::from(e).into_response();
         }
     }

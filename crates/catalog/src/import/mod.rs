@@ -12,9 +12,9 @@ pub mod sc;
 use crate::model::ItemContent;
 use crate::store;
 use crate::{CatalogError, taxonomy};
+use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::sqlx;
 use govhall_db::{Db, exec, run};
-use govhall_identity::audit::{self, Actor, Event};
 use std::collections::HashMap;
 use uuid::Uuid;
 

@@ -2,8 +2,8 @@
 //! and two material slots, published through editing and review; real PDF and PNG files.
 
 use super::{CaseHall, TestApp};
+use govhall_audit::Actor;
 use govhall_catalog::model::Material;
-use govhall_identity::audit::Actor;
 use govhall_identity::rbac::Grantee;
 use govhall_identity::{DepartmentId, Permission as P, Scope};
 use serde_json::json;

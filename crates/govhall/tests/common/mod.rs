@@ -177,7 +177,7 @@ impl TestApp {
 
     /// Creates an administrator with `role` and signs in as them.
     pub async fn admin(&self, role: govhall_identity::AdminRole, phone: &str) -> Agent {
-        let actor = govhall_identity::audit::Actor::system("test");
+        let actor = govhall_audit::Actor::system("test");
         self.app.identity().create_admin(&actor, role, phone, "测试管理员", PASSWORD).await.unwrap();
         self.sign_in(phone, PASSWORD).await
     }
@@ -225,7 +225,7 @@ impl TestApp {
         region: &str,
         parent: Option<govhall_identity::DepartmentId>,
     ) -> govhall_identity::DepartmentId {
-        let actor = govhall_identity::audit::Actor::system("test");
+        let actor = govhall_audit::Actor::system("test");
         govhall_identity::departments::create(self.app.db(), &actor, name, region, parent).await.unwrap()
     }
 
@@ -237,7 +237,7 @@ impl TestApp {
             id_number: String::new(),
             department,
         };
-        let system = govhall_identity::audit::Actor::system("test");
+        let system = govhall_audit::Actor::system("test");
         let id = self.app.identity().create_staff(&system, &new).await.unwrap();
         // The owner's activation, as an operator would set it from the command line.
         self.app.identity().set_password(&system, phone, PASSWORD).await.unwrap();
@@ -292,7 +292,7 @@ impl CaseHall {
         let stranger = t.staff(STRANGER_PHONE, DepartmentId::from_uuid(other.department_id)).await;
         let supervisor = t.staff(SUPERVISOR_PHONE, department).await;
         let identity = t.app.identity();
-        let actor = govhall_identity::audit::Actor::system("test");
+        let actor = govhall_audit::Actor::system("test");
         let rights = [P::CaseView, P::CaseReview, P::CaseDecide, P::CaseViewPersonalData];
         let handler = identity.save_role(&actor, "case_handler", "办件审查", &rights).await.unwrap();
         let watch = [P::CaseView, P::CaseSupervise, P::CaseAssign, P::WorkflowManage];
@@ -368,7 +368,7 @@ impl TestApp {
 /// set up by a manager holding `booking.manage` and `booking.checkin` over Guangdong.
 pub struct BookingHall {
     pub access: govhall_identity::Access,
-    pub actor: govhall_identity::audit::Actor,
+    pub actor: govhall_audit::Actor,
     pub hall: uuid::Uuid,
     pub service: uuid::Uuid,
     pub items: Vec<String>,
@@ -403,16 +403,13 @@ impl TestApp {
         let department = self.department("广东省政务服务数据管理局", "440000", None).await;
         let manager = self.staff("13600000301", department).await;
         let identity = self.app.identity();
-        let system = govhall_identity::audit::Actor::system("test");
+        let system = govhall_audit::Actor::system("test");
         let rights = [P::BookingManage, P::BookingCheckin];
         let role = identity.save_role(&system, "hall_manager", "大厅管理", &rights).await.unwrap();
         identity.grant(&system, role, Grantee::Account(manager), Scope::Region).await.unwrap();
         let access = identity.access(manager).await.unwrap();
-        let actor = govhall_identity::audit::Actor {
-            id: Some(manager),
-            label: "工作人员:李四".into(),
-            client_ip: String::new(),
-        };
+        let actor =
+            govhall_audit::Actor { id: Some(manager), label: "工作人员:李四".into(), client_ip: String::new() };
         let booking = self.app.booking();
         let new = govhall_booking::setup::NewHall {
             region_code: "440100".into(),

@@ -102,6 +102,7 @@ impl Hall {
                 note: String::new(),
                 created_by: "test".to_owned(),
             },
+            &govhall_audit::Actor::system("test"),
         )
         .await
         .unwrap();

@@ -8,8 +8,8 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;
+use govhall_audit::{self as audit, Filter};
 use govhall_identity::AccountId;
-use govhall_identity::audit::{self, Filter};
 use serde::Deserialize;
 
 struct Row {

@@ -448,12 +448,7 @@ pub(crate) async fn add_mapping(
     ctx: crate::auth::RequestContext,
     axum::Form(form): axum::Form<MappingForm>,
 ) -> Result<Response, AppError> {
-    let result = taxonomy::add_mapping(&state.db, &form.field, &form.value, &form.kind, &form.tag).await;
-    if result.is_ok() {
-        let event = govhall_identity::audit::Event::success("catalog.mapping.add", "tag_mapping", &form.value)
-            .detail(format!("{} → {}:{}", form.field, form.kind, form.tag));
-        govhall_identity::audit::record_alone(&state.db, &ctx.actor(), event).await?;
-    }
+    let result = taxonomy::add_mapping(&state.db, &ctx.actor(), &form.field, &form.value, &form.kind, &form.tag).await;
     after_post(result, "/admin/taxonomy", async |error| taxonomy_page(&state, &ctx, error).await).await
 }
 
@@ -462,8 +457,6 @@ pub(crate) async fn remove_mapping(
     ctx: crate::auth::RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<Redirect, AppError> {
-    taxonomy::remove_mapping(&state.db, id).await?;
-    let event = govhall_identity::audit::Event::success("catalog.mapping.remove", "tag_mapping", id);
-    govhall_identity::audit::record_alone(&state.db, &ctx.actor(), event).await?;
+    taxonomy::remove_mapping(&state.db, &ctx.actor(), id).await?;
     Ok(Redirect::to("/admin/taxonomy"))
 }

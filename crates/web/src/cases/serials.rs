@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use govhall_cases::serials;
 use govhall_core::{Coded as _, SerialNumber, SerialPrefix};
-use govhall_identity::audit::{self, Event};
 use govhall_identity::clients::{self, ApiClient};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -91,9 +90,8 @@ pub(crate) async fn issue(
     }
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let key = body.idempotency_key.or(header_key);
-    let number = serials::issue(&state.db, prefix, &client.name, key.as_deref()).await?;
-    let event = Event::success("serial_number.issue", "serial_number", number);
-    audit::record_alone(&state.db, &client.actor(&ctx.client_ip), event).await?;
+    let actor = client.actor(&ctx.client_ip);
+    let number = serials::issue(&state.db, &actor, prefix, &client.name, key.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(Issued { serial_number: number.to_string() })))
 }
 

@@ -152,25 +152,14 @@ pub(crate) async fn list(
     })
 }
 
-/// Most rows one export holds (narrow the filters for more).
-const EXPORT_LIMIT: i64 = 10_000;
-
-/// The inbox as filtered, as an Excel workbook (at most [`EXPORT_LIMIT`] rows).
+/// The inbox as filtered, as an Excel workbook (the case engine limits and audits it).
 pub(crate) async fn export(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let filter = q.filter()?;
-    let found = state.cases.list(&viewer.access, &filter, EXPORT_LIMIT, 0).await?;
-    let bytes = govhall_cases::export::workbook(&found.cases)?;
-    let detail = if found.total > EXPORT_LIMIT {
-        format!("{} 件（共 {} 件，超出部分未导出）", found.cases.len(), found.total)
-    } else {
-        format!("{} 件", found.cases.len())
-    };
-    let event = govhall_identity::audit::Event::success("case.export", "case", "").detail(detail);
-    govhall_identity::audit::record_alone(&state.db, &ctx.actor(), event).await?;
+    let bytes = state.cases.export(&viewer.access, &filter, &ctx.actor()).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(

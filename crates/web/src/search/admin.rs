@@ -12,8 +12,6 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect, Response};
 use chrono::Duration;
-use govhall_db::changes::{self, ChangeOp};
-use govhall_identity::audit::{self, Event};
 use govhall_search::store;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -152,9 +150,6 @@ pub(crate) async fn dismiss_miss(
 
 /// Asks every node to rebuild its index from the database (through the change feed).
 pub(crate) async fn rebuild(State(state): State<AppState>, ctx: RequestContext) -> Result<Redirect, AppError> {
-    let mut tx = state.db.begin().await?;
-    audit::record(&mut tx, &ctx.actor(), Event::success("search.rebuild", "", "")).await?;
-    changes::record(&mut tx, "search_index", "rebuild", ChangeOp::Update);
-    tx.commit().await?;
+    store::request_rebuild(&state.db, &ctx.actor()).await?;
     Ok(Redirect::to("/admin/search"))
 }

@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, Redirect};
-use govhall_identity::audit::{self, Event};
 use govhall_messaging::store::{self, MessageFilter};
 use govhall_messaging::{Channel, Message, MessageStatus, Recipient};
 use serde::Deserialize;
@@ -218,11 +217,8 @@ pub(crate) async fn retry(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    let by = ctx.actor().label;
-    act(&state, &ctx, "message.retry", &id, async |id| {
-        govhall_messaging::retry(&state.db, &state.messaging, id, &by).await
-    })
-    .await
+    let actor = ctx.actor();
+    act(&id, async |id| govhall_messaging::retry(&state.db, &state.messaging, id, &actor).await).await
 }
 
 pub(crate) async fn cancel(
@@ -230,21 +226,18 @@ pub(crate) async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    act(&state, &ctx, "message.cancel", &id, async |id| govhall_messaging::cancel(&state.db, id, "管理员取消").await)
-        .await
+    let actor = ctx.actor();
+    act(&id, async |id| govhall_messaging::cancel(&state.db, id, "管理员取消", &actor).await).await
 }
 
-/// An administrator's action on one message from its page, audited, then back to the page.
+/// An administrator's action on one message from its page (the message center audits it), then
+/// back to the page.
 async fn act(
-    state: &AppState,
-    ctx: &RequestContext,
-    what: &str,
     id: &str,
     action: impl AsyncFnOnce(Uuid) -> Result<(), govhall_messaging::MessagingError>,
 ) -> Result<Redirect, AppError> {
     let id = parse_id(id)?;
     action(id).await.map_err(|e| coded(&e))?;
-    audit::record_alone(&state.db, &ctx.actor(), Event::success(what, "message", id)).await?;
     Ok(Redirect::to(&format!("/admin/messages/{id}")))
 }
 

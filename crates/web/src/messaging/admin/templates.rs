@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_core::Coded;
-use govhall_identity::audit::{self, Event};
 use govhall_messaging::Channel;
 use govhall_messaging::templates::{self as store, NewTemplate};
 use serde::Deserialize;
@@ -185,14 +184,9 @@ pub(crate) async fn save_template(
         note: form.note.clone(),
         created_by: ctx.actor().label,
     };
-    match store::create_version(&state.db, new).await {
-        Ok(t) => {
-            let event = Event::success("message_template.save", "message_template", &t.code)
-                .detail(format!("第{}版", t.version));
-            audit::record_alone(&state.db, &ctx.actor(), event).await?;
-            Ok(Redirect::to(&format!("/admin/templates/new?code={}&channel={}", t.code, t.channel.as_str()))
-                .into_response())
-        }
+    match store::create_version(&state.db, new, &ctx.actor()).await {
+        Ok(t) => Ok(Redirect::to(&format!("/admin/templates/new?code={}&channel={}", t.code, t.channel.as_str()))
+            .into_response()),
         Err(govhall_messaging::MessagingError::Db(e)) => Err(AppError::internal(e)),
         Err(e) => {
             Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, form_page(&state, &ctx, form, e.message(), None).await?))
