@@ -296,7 +296,7 @@ impl Applications {
                 material,
             })
             .collect();
-        let today = govhall_cases::deadline::china_date(self.db().now());
+        let today = govhall_core::clock::china_date(self.db().now());
         let mut tasks: Vec<Task> = form
             .sections
             .iter()
@@ -377,7 +377,7 @@ impl Applications {
         if changed == 0 {
             return Err(ApplicationError::Submitted);
         }
-        let today = govhall_cases::deadline::china_date(now);
+        let today = govhall_core::clock::china_date(now);
         Ok(match scope {
             Scope::Section(key) => {
                 form.section(key).map_or_else(Vec::new, |s| form.check_section(s, &answers, self.regions(), today))

@@ -24,7 +24,7 @@ impl Applications {
                     format!(
                         "提交时间：{}",
                         a.submitted_at
-                            .map(|t| govhall_cases::deadline::china_time(t).format("%Y-%m-%d %H:%M").to_string())
+                            .map(|t| govhall_core::clock::china_time(t).format("%Y-%m-%d %H:%M").to_string())
                             .unwrap_or_default()
                     ),
                     format!("受理部门：{}", w.department),

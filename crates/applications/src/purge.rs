@@ -130,7 +130,7 @@ impl Applications {
         {
             let account = self.identity().account(AccountId::from_uuid(applicant)).await?;
             let removal = std::cmp::max(updated_at + Duration::days(s.draft_days), now + Duration::days(s.notice_days));
-            let date = govhall_cases::deadline::china_date(removal).format("%Y年%m月%d日").to_string();
+            let date = govhall_core::clock::china_date(removal).format("%Y年%m月%d日").to_string();
             let params = json!({ "item": item, "date": date, "idle": (now - updated_at).num_days() });
             let mut tx = self.db().begin().await?;
             let marked = exec!(

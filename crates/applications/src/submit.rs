@@ -41,7 +41,7 @@ impl Applications {
     /// What still stops the draft from being submitted: errors beside fields, then missing
     /// materials.
     pub fn problems(&self, w: &Workspace) -> Result<(), ApplicationError> {
-        let today = govhall_cases::deadline::china_date(self.db().now());
+        let today = govhall_core::clock::china_date(self.db().now());
         let errors = w.form.check_answers(&w.application.answers, self.regions(), today);
         if !errors.is_empty() {
             return Err(ApplicationError::Answers(errors));

@@ -3,10 +3,11 @@
 //! check constraint backs it; one active booking per person and item is a unique index.
 
 use crate::notify::{self, Note};
-use crate::{Booking as Engine, BookingError, china, china_date};
+use crate::{Booking as Engine, BookingError};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::Phone;
+use govhall_core::clock::{CHINA, china_date};
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::AccountId;
 use rand::Rng;
@@ -64,7 +65,7 @@ impl Booking {
 
     /// "2026年11月30日 09:00-09:30".
     pub fn when(&self) -> String {
-        let (a, b) = (self.starts_at.with_timezone(&china()), self.ends_at.with_timezone(&china()));
+        let (a, b) = (self.starts_at.with_timezone(&CHINA), self.ends_at.with_timezone(&CHINA));
         format!("{} {}-{}", a.format("%Y年%m月%d日"), a.format("%H:%M"), b.format("%H:%M"))
     }
 }
@@ -161,7 +162,7 @@ impl Engine {
         if let Some(until) = self.blocked_until(account, now).await? {
             return Err(BookingError::Blocked(format!(
                 "因多次预约未到场，您的网上预约已暂停至 {}",
-                until.with_timezone(&china()).format("%Y年%m月%d日")
+                until.with_timezone(&CHINA).format("%Y年%m月%d日")
             )));
         }
         let person = self.identity().account(account).await?;
@@ -239,7 +240,7 @@ impl Engine {
         let s = self.settings();
         if s.remind_day_before {
             let eve = slot.day.pred_opt().and_then(|d| d.and_hms_opt(9, 0, 0));
-            let at = eve.and_then(|d| china().from_local_datetime(&d).single()).map(|d| d.with_timezone(&Utc));
+            let at = eve.and_then(|d| CHINA.from_local_datetime(&d).single()).map(|d| d.with_timezone(&Utc));
             if let Some(at) = at.filter(|at| *at > now) {
                 let n = note(notify::REMINDER, format!("booking:{id}:eve"), Some(at), false);
                 reminders.extend(notify::tell(&mut tx, self.messaging(), n).await?);

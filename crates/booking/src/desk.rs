@@ -3,9 +3,10 @@
 
 use crate::book::{BOOKING_SELECT, Booking as Record};
 use crate::notify::{self, Note};
-use crate::{Booking, BookingError, china, china_date};
+use crate::{Booking, BookingError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
+use govhall_core::clock::{CHINA, china_date};
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::{Access, AccountId, Permission, Target};
 use serde_json::json;
@@ -63,7 +64,7 @@ impl Booking {
         if now < opens {
             return Err(BookingError::TooEarly(format!(
                 "签到时间未到，请于 {} 后签到",
-                opens.with_timezone(&china()).format("%m月%d日 %H:%M")
+                opens.with_timezone(&CHINA).format("%m月%d日 %H:%M")
             )));
         }
         if now > closes {
@@ -186,7 +187,7 @@ impl Booking {
         )?;
         let person = self.identity().account(AccountId::from_uuid(account)).await?;
         let params = json!({"days": s.no_show_window_days, "count": count,
-                            "until": until.with_timezone(&china()).format("%Y年%m月%d日").to_string()});
+                            "until": until.with_timezone(&CHINA).format("%Y年%m月%d日").to_string()});
         let note = Note {
             template: notify::BLOCKED,
             account,

@@ -13,7 +13,6 @@ pub mod slots;
 pub use book::Booking as BookingRecord;
 pub use error::BookingError;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use govhall_core::WorkingCalendar;
 use govhall_db::Db;
 use govhall_identity::Identity;
@@ -78,16 +77,6 @@ struct Inner {
     messaging: Messaging,
     calendar: WorkingCalendar,
     settings: BookingSettings,
-}
-
-/// China time, in which halls open and slots are read.
-pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("a valid offset"))
-}
-
-/// The date in China at `at`.
-pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&china()).date_naive()
 }
 
 impl Booking {

@@ -3,9 +3,10 @@
 //! and the availability table people choose from (days across, times down).
 
 use crate::setup::has_weekday;
-use crate::{Booking, BookingError, china, china_date};
+use crate::{Booking, BookingError};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use govhall_core::calendar::DayKind;
+use govhall_core::clock::{CHINA, china_date};
 use govhall_db::{exec, run, sqlx};
 use serde::Serialize;
 use uuid::Uuid;
@@ -39,7 +40,7 @@ impl Slot {
 
     /// "09:00-09:30" in China time.
     pub fn label(&self) -> String {
-        let (a, b) = (self.starts_at.with_timezone(&china()), self.ends_at.with_timezone(&china()));
+        let (a, b) = (self.starts_at.with_timezone(&CHINA), self.ends_at.with_timezone(&CHINA));
         format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))
     }
 }
@@ -123,7 +124,7 @@ impl Booking {
                 let mut at = start;
                 while at + step <= end && at < at + step {
                     let local = |t: NaiveTime| {
-                        china().from_local_datetime(&day.and_time(t)).single().map(|d| d.with_timezone(&Utc))
+                        CHINA.from_local_datetime(&day.and_time(t)).single().map(|d| d.with_timezone(&Utc))
                     };
                     let (Some(starts), Some(ends)) = (local(at), local(at + step)) else { break };
                     made += exec!(

@@ -1,22 +1,10 @@
 //! Time limits of a case in working days (DOMAIN.md): counted from acceptance with the official
 //! calendar, paused while the applicant supplies what was asked, and the warning a case carries.
 
-use chrono::{DateTime, Days, FixedOffset, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use govhall_catalog::model::{LimitUnit, TimeLimit};
 use govhall_core::WorkingCalendar;
 use serde::{Deserialize, Serialize};
-
-/// China time, in which every deadline is a date.
-pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("a valid offset"));
-    at.with_timezone(&offset).date_naive()
-}
-
-/// China time of day.
-pub fn china_time(at: DateTime<Utc>) -> chrono::NaiveDateTime {
-    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("a valid offset"));
-    at.with_timezone(&offset).naive_local()
-}
 
 /// The limit a case runs against: the promised one (承诺时限) when the item gives it, else the
 /// statutory one.

@@ -1,12 +1,12 @@
 //! Submission (提交申报): a case is created with its serial number and query password in one
 //! transaction; the password is returned once and kept only as a hash.
 
-use crate::deadline::china_date;
 use crate::model::{ActorKind, SubmittedMaterial, unit_name};
 use crate::{CaseError, Cases, deadline, notify, password, serials, store};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_catalog::store::guide;
 use govhall_core::SerialPrefix;
+use govhall_core::clock::china_date;
 use govhall_db::{Tx, exec, sqlx};
 use govhall_identity::crypto::sm3_hex;
 use govhall_identity::{AccountId, EnterpriseId};

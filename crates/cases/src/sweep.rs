@@ -2,12 +2,13 @@
 //! handler of a yellow case and escalates a red one to the supervisors whose `case.supervise`
 //! reaches it (once per case), and forgets old failed progress look-ups.
 
-use crate::deadline::{self, Warning, china_date};
+use crate::deadline::{self, Warning};
 use crate::model::{CASE_COLUMNS, CASE_FROM, CaseRow};
 use crate::queries::target;
 use crate::{CaseError, Cases, notify, store};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use govhall_audit::{self as audit, Actor, Event};
+use govhall_core::clock::china_date;
 use govhall_db::jobs::{self, JobContext, JobError, JobRegistry, NewJob};
 use govhall_db::{Db, DbError, exec, run, sqlx, sqlx::AssertSqlSafe};
 use govhall_identity::{Access, AccountId, Permission};

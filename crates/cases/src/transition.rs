@@ -2,7 +2,7 @@
 //! clock started, paused and resumed as the steps say; each move recorded, audited and told to
 //! the applicant in one transaction. Claiming and assigning cases too.
 
-use crate::deadline::{self, Warning, china_date};
+use crate::deadline::{self, Warning};
 use crate::files::{NewFile, store_files};
 use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
@@ -10,6 +10,7 @@ use crate::submit::record_event;
 use crate::workflow::{BACK, Effect, StepActor};
 use crate::{CaseError, Cases, notify, store};
 use govhall_audit::{self as audit, Actor, Event};
+use govhall_core::clock::china_date;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::{Access, AccountId, AccountKind, Permission, Target};
 use uuid::Uuid;

@@ -121,6 +121,11 @@ pub async fn validate(db: &Db, content: &ItemContent) -> Result<(), CatalogError
     if !crate::model::LEVELS.iter().any(|(l, _)| *l == content.level) {
         return bad("事项层级应为省级、市级或县级".to_owned());
     }
+    content.statutory_limit.check("法定办结时限").map_err(CatalogError::Invalid)?;
+    content.promised_limit.check("承诺办结时限").map_err(CatalogError::Invalid)?;
+    if content.visits > crate::model::MAX_VISITS {
+        return bad(format!("最多跑动次数应为 0 到 {}", crate::model::MAX_VISITS));
+    }
     if content.phrases.len() > 20 || content.phrases.iter().any(|p| p.chars().count() > 30) {
         return bad("公众语言最多 20 个，每个不超过 30 个字".to_owned());
     }

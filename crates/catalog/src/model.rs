@@ -19,6 +19,12 @@ pub enum LimitUnit {
     NaturalDays,
 }
 
+/// The longest time limit a guide may give, in days (ten years).
+pub const MAX_LIMIT_DAYS: u32 = 3650;
+
+/// The most visits (最多跑动次数) a guide may give.
+pub const MAX_VISITS: u8 = 10;
+
 /// A time limit (办结时限): a number and a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct TimeLimit {
@@ -29,6 +35,17 @@ pub struct TimeLimit {
 }
 
 impl TimeLimit {
+    /// Whether a guide may give this limit: a number of days from 1 to [`MAX_LIMIT_DAYS`]
+    /// (immediate and none have no number). `label` names it in the message.
+    pub fn check(&self, label: &str) -> Result<(), String> {
+        match self.unit {
+            LimitUnit::WorkingDays | LimitUnit::NaturalDays if !(1..=MAX_LIMIT_DAYS).contains(&self.amount) => {
+                Err(format!("{label}应为 1 到 {MAX_LIMIT_DAYS} 之间的天数"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Reads the sources' form: `30(工作日)`, `5（自然日）`, `即办`, `无` or empty.
     pub fn parse(text: &str) -> Result<TimeLimit, String> {
         let t = text.trim().replace('（', "(").replace('）', ")");

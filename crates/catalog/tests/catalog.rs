@@ -96,6 +96,19 @@ async fn an_edit_waits_for_review_and_staff_edit_only_their_departments_items() 
     bad.online_depth = 9;
     let refused = editing::save_draft(&db, &actor, &staff, code, &bad, "").await.unwrap_err();
     assert!(refused.to_string().contains("深度"), "{refused}");
+    // The catalogue's own rules, whoever saves (the web form, the Excel import, the API).
+    let mut bad = content.clone();
+    bad.promised_limit =
+        govhall_catalog::model::TimeLimit { amount: 3651, unit: govhall_catalog::model::LimitUnit::WorkingDays };
+    let refused = editing::save_draft(&db, &actor, &staff, code, &bad, "").await.unwrap_err();
+    assert!(refused.to_string().contains("承诺办结时限应为 1 到 3650"), "{refused}");
+    bad.promised_limit.amount = 0;
+    bad.promised_limit.unit = govhall_catalog::model::LimitUnit::NaturalDays;
+    assert!(editing::save_draft(&db, &actor, &staff, code, &bad, "").await.is_err(), "0 natural days");
+    let mut bad = content.clone();
+    bad.visits = 11;
+    let refused = editing::save_draft(&db, &actor, &staff, code, &bad, "").await.unwrap_err();
+    assert!(refused.to_string().contains("最多跑动次数应为 0 到 10"), "{refused}");
 
     assert_eq!(editing::save_draft(&db, &actor, &staff, code, &content, "改名").await.unwrap(), 2);
     let published = store::guide(&db, code).await.unwrap().unwrap();

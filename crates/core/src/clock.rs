@@ -1,8 +1,25 @@
 //! The clock: the system's in production, one that tests set and advance.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// China Standard Time: UTC+8, no daylight saving. The one definition: deadlines, opening hours,
+/// quiet hours and every time shown to people are read in it.
+pub const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
+/// The date in China at `at`.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&CHINA).date_naive()
+}
+
+/// The date and time of day in China at `at`.
+pub fn china_time(at: DateTime<Utc>) -> NaiveDateTime {
+    at.with_timezone(&CHINA).naive_local()
+}
 
 /// Where "now" comes from. Every rule that depends on time asks a `Clock`, never `Utc::now()`.
 pub trait Clock: Send + Sync + Debug {

@@ -39,8 +39,7 @@ async fn hall_with_entries() -> TestApp {
 /// Entries in the log (the hall writes some of its own when it starts).
 async fn count(t: &TestApp) -> i64 {
     let mut conn = t.app.db().conn().await.unwrap();
-    let n = run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&mut *c).await).unwrap();
-    n
+    run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&mut *c).await).unwrap()
 }
 
 fn key(t: &TestApp) -> CheckpointKey {
@@ -94,9 +93,8 @@ async fn longest_chain(t: &TestApp) -> (i32, Vec<Entry>) {
 
 async fn chain_entries(t: &TestApp, chain: i32) -> Vec<Entry> {
     let mut conn = t.app.db().conn().await.unwrap();
-    let entries: Vec<Entry> =
-        run!(conn, |c| {
-            sqlx::query_as(
+    let entries: Vec<Entry> = run!(conn, |c| {
+        sqlx::query_as(
         "SELECT seq, chain, chain_seq, at, actor_id, actor_label, action, target_kind, target_id, client_ip, result,
                 detail, prev_hash, hash
          FROM audit_log WHERE chain = $1 ORDER BY chain_seq"
@@ -104,8 +102,8 @@ async fn chain_entries(t: &TestApp, chain: i32) -> Vec<Entry> {
     .bind(chain)
     .fetch_all(&mut *c)
     .await
-        })
-        .unwrap();
+    })
+    .unwrap();
     entries
 }
 

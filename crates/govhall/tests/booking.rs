@@ -148,7 +148,7 @@ async fn booking_cancelling_and_the_rules_of_one_person() {
     // At 09:00 China time the day before (when that is still ahead) and an hour before.
     let times = reminder_times(&h.t, "13800000401").await;
     assert!(times.contains(&(a.starts_at - Duration::minutes(60))), "{times:?}");
-    let eve = govhall_booking::china()
+    let eve = govhall_core::clock::CHINA
         .from_local_datetime(&a.day.pred_opt().unwrap().and_hms_opt(9, 0, 0).unwrap())
         .unwrap()
         .with_timezone(&Utc);

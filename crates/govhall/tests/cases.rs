@@ -13,10 +13,11 @@ mod common;
 use common::CaseHall;
 use govhall_audit::Actor;
 use govhall_cases::CaseError;
-use govhall_cases::deadline::{Warning, china_date};
+use govhall_cases::deadline::Warning;
 use govhall_cases::files::NewFile;
 use govhall_cases::transition::{Action, By};
 use govhall_core::SerialNumber;
+use govhall_core::clock::china_date;
 use govhall_messaging::inbox;
 
 fn act(case: uuid::Uuid, action: &str, note: &str) -> Action {

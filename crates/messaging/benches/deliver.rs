@@ -24,7 +24,7 @@ fn env_or(name: &str, default: u32) -> u32 {
 }
 
 async fn open(dir: &std::path::Path) -> Db {
-    let noon = chrono::FixedOffset::east_opt(8 * 3600).unwrap().with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+    let noon = govhall_core::clock::CHINA.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
     let mut options = DbOptions::new(std::env::var("BENCH_DATABASE_URL").ok(), dir.join("data"));
     options.clock = Arc::new(ManualClock::new(noon.with_timezone(&chrono::Utc)));
     options.max_connections = env_or("POOL", 16);

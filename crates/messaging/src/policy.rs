@@ -1,18 +1,9 @@
 //! When a message may go: quiet hours for SMS, per-channel rate limits and daily caps.
 
 use crate::settings::ChannelLimits;
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
+use govhall_core::clock::CHINA;
 use std::sync::Mutex;
-
-/// China Standard Time: UTC+8, no daylight saving.
-const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("UTC+8 is a valid offset"),
-};
-
-pub(crate) fn china() -> FixedOffset {
-    CHINA
-}
 
 /// No SMS between `start` and `end` o'clock, China time (except verification codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +17,7 @@ pub struct QuietHours {
 impl QuietHours {
     /// Whether `at` falls in quiet hours.
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
-        let hour = at.with_timezone(&china()).hour();
+        let hour = at.with_timezone(&CHINA).hour();
         match self.start.cmp(&self.end) {
             std::cmp::Ordering::Equal => false,
             std::cmp::Ordering::Less => hour >= self.start && hour < self.end,
@@ -39,20 +30,20 @@ impl QuietHours {
         if !self.contains(at) {
             return at;
         }
-        let local = at.with_timezone(&china());
+        let local = at.with_timezone(&CHINA);
         let end_time = NaiveTime::from_hms_opt(self.end, 0, 0).unwrap_or(NaiveTime::MIN);
         let mut day = local.date_naive();
         if local.time() >= end_time {
             day = day.succ_opt().unwrap_or(day);
         }
-        china().from_local_datetime(&day.and_time(end_time)).single().map_or(at, |d| d.with_timezone(&Utc))
+        CHINA.from_local_datetime(&day.and_time(end_time)).single().map_or(at, |d| d.with_timezone(&Utc))
     }
 }
 
 /// The start of the China day that contains `at` (daily caps count from here).
 pub(crate) fn china_day_start(at: DateTime<Utc>) -> DateTime<Utc> {
-    let local = at.with_timezone(&china());
-    china()
+    let local = at.with_timezone(&CHINA);
+    CHINA
         .from_local_datetime(&local.date_naive().and_time(NaiveTime::MIN))
         .single()
         .map_or(at, |d| d.with_timezone(&Utc))
@@ -95,7 +86,7 @@ impl RateLimiter {
 
 /// `2026-11-28 08:00` in China time, for messages to people.
 pub(crate) fn china_time_text(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china()).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&CHINA).format("%Y-%m-%d %H:%M").to_string()
 }
 
 #[cfg(test)]
@@ -103,7 +94,7 @@ mod tests {
     use super::*;
 
     fn china_time(h: u32, m: u32) -> DateTime<Utc> {
-        china().with_ymd_and_hms(2026, 11, 27, h, m, 0).unwrap().with_timezone(&Utc)
+        CHINA.with_ymd_and_hms(2026, 11, 27, h, m, 0).unwrap().with_timezone(&Utc)
     }
 
     #[test]
@@ -114,7 +105,7 @@ mod tests {
         assert!(q.contains(china_time(3, 0)));
         assert!(!q.contains(china_time(8, 0)));
         // 23:30 on the 27th waits for 08:00 on the 28th; 03:00 for 08:00 the same day.
-        let next = china().with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap().with_timezone(&Utc);
+        let next = CHINA.with_ymd_and_hms(2026, 11, 28, 8, 0, 0).unwrap().with_timezone(&Utc);
         assert_eq!(q.end_after(china_time(23, 30)), next);
         assert_eq!(q.end_after(china_time(3, 0)), china_time(8, 0));
         assert_eq!(q.end_after(china_time(12, 0)), china_time(12, 0));

@@ -6,7 +6,8 @@ use crate::error::KeepBody;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use govhall_core::clock::CHINA;
 
 pub(crate) fn render(page: impl Template) -> Result<Html<String>, AppError> {
     Ok(Html(page.render().map_err(AppError::internal)?))
@@ -44,14 +45,9 @@ pub(crate) async fn after_post<T, E: Into<AppError>>(
     }
 }
 
-/// China Standard Time.
-pub(crate) fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("a valid offset"))
-}
-
 /// A time as people in China read it.
 pub(crate) fn time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&CHINA).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// The start of a day typed as YYYY-MM-DD in China, or a message naming `field`.
@@ -61,8 +57,5 @@ pub(crate) fn parse_day(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, S
     }
     let day =
         NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{field}应为 YYYY-MM-DD 格式的日期"))?;
-    Ok(china()
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|d| d.with_timezone(&Utc)))
+    Ok(CHINA.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default()).single().map(|d| d.with_timezone(&Utc)))
 }

@@ -17,11 +17,7 @@ use uuid::Uuid;
 
 /// 10:00 on 27 November 2026 in China (02:00 UTC): outside quiet hours.
 pub fn china(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, 11, day, hour, minute, 0)
-        .unwrap()
-        .with_timezone(&Utc)
+    govhall_core::clock::CHINA.with_ymd_and_hms(2026, 11, day, hour, minute, 0).unwrap().with_timezone(&Utc)
 }
 
 pub struct Hall {

@@ -175,13 +175,11 @@ impl ItemForm {
                 "immediate" => return Ok(TimeLimit { amount: 0, unit: LimitUnit::Immediate }),
                 _ => return Ok(TimeLimit::default()),
             };
-            let amount: u32 = amount
-                .trim()
-                .parse()
-                .ok()
-                .filter(|a| (1..=3650).contains(a))
-                .ok_or_else(|| bad(format!("{label}应为 1 到 3650 之间的天数")))?;
-            Ok(TimeLimit { amount, unit })
+            // The range is the catalogue's rule (checked again when the guide is saved).
+            let amount: u32 = amount.trim().parse().unwrap_or(0);
+            let limit = TimeLimit { amount, unit };
+            limit.check(label).map_err(bad)?;
+            Ok(limit)
         };
         let materials = Material::parse_lines(&self.materials, &base.materials).map_err(bad)?;
         let mut fees = Vec::new();
@@ -237,13 +235,12 @@ impl ItemForm {
             online_apply: self.online_apply,
             appointment: self.appointment,
             courier: self.courier,
+            // Not a number fails here; above the catalogue's maximum fails when saved.
             visits: self
                 .visits
                 .trim()
                 .parse()
-                .ok()
-                .filter(|v| *v <= 10)
-                .ok_or_else(|| bad("最多跑动次数应为 0 到 10".to_owned()))?,
+                .map_err(|_| bad(format!("最多跑动次数应为 0 到 {}", govhall_catalog::model::MAX_VISITS)))?,
             tags,
             related,
             source_url: base.source_url.clone(),

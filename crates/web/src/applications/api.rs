@@ -196,7 +196,7 @@ pub(crate) struct ApplicationOut {
 }
 
 fn out(state: &AppState, w: &Workspace) -> ApplicationOut {
-    let today = govhall_cases::deadline::china_date(state.db.now());
+    let today = govhall_core::clock::china_date(state.db.now());
     let (done, total) = w.progress();
     let max_bytes = state.applications.settings().max_file_bytes;
     ApplicationOut {

@@ -40,7 +40,7 @@ async fn check_page(
     let id = w.application.id;
     let regions = state.applications.regions();
     // Every blocker at once: the answers' problems, then the missing materials.
-    let today = govhall_cases::deadline::china_date(state.db.now());
+    let today = govhall_core::clock::china_date(state.db.now());
     let mut errors = Vec::new();
     for e in w.form.check_answers(&w.application.answers, regions, today) {
         let top = e.key.split('.').next().unwrap_or_default().to_owned();

@@ -247,7 +247,7 @@ pub(crate) async fn tasks(
         done,
         total,
         links,
-        purge_on: govhall_cases::deadline::china_date(purge_on).format("%Y年%m月%d日").to_string(),
+        purge_on: govhall_core::clock::china_date(purge_on).format("%Y年%m月%d日").to_string(),
         notice,
         w,
     })?

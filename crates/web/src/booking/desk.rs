@@ -232,7 +232,7 @@ async fn desk_page(
 ) -> Result<Html<String>, AppError> {
     let halls = state.booking.halls().await?;
     let hall = Uuid::parse_str(&q.hall).ok().and_then(|id| halls.iter().find(|h| h.id == id).cloned());
-    let today = govhall_booking::china_date(state.db.now());
+    let today = govhall_core::clock::china_date(state.db.now());
     let day = NaiveDate::parse_from_str(q.day.trim(), "%Y-%m-%d").unwrap_or(today);
     let (bookings, slots) = match &hall {
         Some(h) => {

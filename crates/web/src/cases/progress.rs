@@ -201,7 +201,7 @@ pub(crate) async fn mine(
             item: d.application.item_name,
             progress: format!("已完成 {}/{}", d.done, d.total),
             saved: time(d.application.updated_at),
-            purge_on: govhall_cases::deadline::china_date(d.purge_on).format("%Y-%m-%d").to_string(),
+            purge_on: govhall_core::clock::china_date(d.purge_on).format("%Y-%m-%d").to_string(),
         })
         .collect();
     render(MinePage { page: Page::new(&state, "我的办件").with(&ctx), rows, drafts })
