@@ -8,6 +8,7 @@ use crate::model::{
 };
 use crate::{ApplicationError, Applications};
 use chrono::{DateTime, Utc};
+use govhall_cases::CaseId;
 use govhall_catalog::form::{Answers, FieldError, FormSchema, Prefill};
 use govhall_catalog::store::{Guide, guide};
 use govhall_db::{exec, run, sqlx, sqlx::AssertSqlSafe};
@@ -53,7 +54,7 @@ impl Applications {
             answers,
             brought_from: row.brought_from,
             state: row.state,
-            case_id: row.case_id,
+            case_id: row.case_id.map(CaseId::from_uuid),
             serial_number: row.serial_number,
             revision: row.revision,
             created_at: row.created_at,
@@ -242,11 +243,13 @@ impl Applications {
     }
 
     /// The application that became case `case` (for staff who may see the case).
-    pub async fn of_case(&self, case: Uuid) -> Result<Option<Application>, ApplicationError> {
+    pub async fn of_case(&self, case: CaseId) -> Result<Option<Application>, ApplicationError> {
         let sql = format!("SELECT {COLUMNS} FROM applications WHERE case_id = $1");
         let mut conn = self.db().conn().await?;
-        let row: Option<ApplicationRow> =
-            run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(case).fetch_optional(&mut *c).await)?;
+        let row: Option<ApplicationRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(case.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
         row.map(|r| self.open_row(r)).transpose()
     }
 

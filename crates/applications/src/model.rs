@@ -2,6 +2,7 @@
 //! says which parts are done.
 
 use chrono::{DateTime, Utc};
+use govhall_cases::CaseId;
 use govhall_catalog::form::{Answers, FormSchema, Prefill};
 use govhall_catalog::model::Material;
 use govhall_files::Kind;
@@ -31,7 +32,7 @@ pub struct Application {
     /// `draft` or `submitted`.
     pub state: String,
     /// The case, once submitted.
-    pub case_id: Option<Uuid>,
+    pub case_id: Option<CaseId>,
     /// Its serial number, once submitted.
     pub serial_number: Option<String>,
     /// Saves so far.

@@ -4,6 +4,7 @@
 
 use crate::model::Workspace;
 use crate::{ApplicationError, Applications};
+use govhall_cases::CaseId;
 use govhall_identity::AccountId;
 use govhall_print::{Block, Printout};
 use uuid::Uuid;
@@ -51,7 +52,7 @@ impl Applications {
 
     /// The printed form of the application that became case `case` (the caller has checked
     /// that the viewer may see the case).
-    pub async fn print_case_form(&self, case: Uuid) -> Result<Vec<u8>, ApplicationError> {
+    pub async fn print_case_form(&self, case: CaseId) -> Result<Vec<u8>, ApplicationError> {
         let a = self.of_case(case).await?.ok_or(ApplicationError::NotFound)?;
         let w = self.workspace_of(a).await?;
         self.render(self.form_printout(&w)).await

@@ -5,6 +5,7 @@
 
 use crate::model::Workspace;
 use crate::{ApplicationError, Applications};
+use govhall_cases::CaseId;
 use govhall_cases::model::SubmittedMaterial;
 use govhall_cases::submit::Submission;
 use govhall_catalog::form::FormSchema;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
     /// The case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// Its serial number.
     pub serial_number: String,
 }
@@ -152,7 +153,7 @@ impl Applications {
                     revision = revision + 1
                  WHERE id = $6 AND state = 'submitting'"
             )
-            .bind(submitted.case_id)
+            .bind(submitted.case_id.as_uuid())
             .bind(&submitted.serial_number)
             .bind(&sealed_password)
             .bind(&sealed_answers)

@@ -6,6 +6,7 @@ use crate::model::{ApplicationFile, FILE_COLUMNS};
 use crate::{ApplicationError, Applications};
 use bytes::Bytes;
 use futures::Stream;
+use govhall_cases::CaseId;
 use govhall_db::{exec, run, sqlx, sqlx::AssertSqlSafe};
 use govhall_files::names;
 use govhall_identity::AccountId;
@@ -260,7 +261,7 @@ impl Applications {
 
     /// A file of the application that became case `case` (the caller has checked that the
     /// viewer may see the case).
-    pub async fn case_file(&self, case: Uuid, file: Uuid) -> Result<ApplicationFile, ApplicationError> {
+    pub async fn case_file(&self, case: CaseId, file: Uuid) -> Result<ApplicationFile, ApplicationError> {
         let sql = format!(
             "SELECT {} FROM application_files f JOIN applications a ON a.id = f.application_id
              WHERE a.case_id = $1 AND f.id = $2",
@@ -268,7 +269,7 @@ impl Applications {
         );
         let mut conn = self.db().conn().await?;
         let row: Option<ApplicationFile> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(case)
+            .bind(case.as_uuid())
             .bind(file)
             .fetch_optional(&mut *c)
             .await)?;
@@ -276,7 +277,7 @@ impl Applications {
     }
 
     /// The files of the application that became case `case`.
-    pub async fn case_files(&self, case: Uuid) -> Result<Vec<ApplicationFile>, ApplicationError> {
+    pub async fn case_files(&self, case: CaseId) -> Result<Vec<ApplicationFile>, ApplicationError> {
         match self.of_case(case).await? {
             Some(a) => self.file_rows(a.id).await,
             None => Ok(Vec::new()),

@@ -89,12 +89,8 @@ impl Warning {
     }
 
     /// Parses the stored name.
-    pub fn parse(s: &str) -> Warning {
-        match s {
-            "yellow" => Warning::Yellow,
-            "red" => Warning::Red,
-            _ => Warning::None,
-        }
+    pub fn parse(s: &str) -> Option<Warning> {
+        [Warning::None, Warning::Yellow, Warning::Red].into_iter().find(|w| w.as_str() == s)
     }
 }
 

@@ -3,7 +3,8 @@
 
 use crate::CaseError;
 use crate::Cases;
-use crate::model::CaseFile;
+use crate::ids::{CaseEventId, CaseFileId, CaseId};
+use crate::model::{CaseFile, CaseFileRow, FileKind};
 use govhall_db::{Tx, exec, run, sqlx};
 use govhall_identity::{Access, Permission};
 use sha2::{Digest, Sha256};
@@ -87,8 +88,8 @@ pub fn check(file: &NewFile, max_bytes: usize) -> Result<&'static str, CaseError
 
 pub(crate) async fn store_files(
     tx: &mut Tx,
-    case: Uuid,
-    event: Uuid,
+    case: CaseId,
+    event: CaseEventId,
     files: &[NewFile],
     max_bytes: usize,
 ) -> Result<(), CaseError> {
@@ -101,10 +102,10 @@ pub(crate) async fn store_files(
                 "INSERT INTO case_files (id, case_id, event_id, kind, file_name, content_type, size, sha256, content, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             )
-            .bind(Uuid::now_v7())
-            .bind(case)
-            .bind(event)
-            .bind(if file.result { "result" } else { "attachment" })
+            .bind(CaseFileId::new().as_uuid())
+            .bind(case.as_uuid())
+            .bind(event.as_uuid())
+            .bind(if file.result { FileKind::Result } else { FileKind::Attachment }.as_str())
             .bind(stored_name(&file.file_name, content_type))
             .bind(content_type)
             .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
@@ -118,7 +119,7 @@ pub(crate) async fn store_files(
 
 impl Cases {
     /// The files of a case, for staff who may see it.
-    pub async fn files(&self, access: &Access, case: Uuid) -> Result<Vec<CaseFile>, CaseError> {
+    pub async fn files(&self, access: &Access, case: CaseId) -> Result<Vec<CaseFile>, CaseError> {
         let (c, _) = self.load(case).await?;
         if !access.covers(Permission::CaseView, &crate::queries::target(&c)) {
             return Err(CaseError::NotFound);
@@ -135,18 +136,19 @@ impl Cases {
         if !self.applicant_may_see(applicant, case).await? {
             return Err(CaseError::NotFound);
         }
-        Ok(self.file_list(case.id).await?.into_iter().filter(|f| f.kind == "result").collect())
+        Ok(self.file_list(case.id).await?.into_iter().filter(|f| f.kind == FileKind::Result).collect())
     }
 
-    pub(crate) async fn file_list(&self, case: Uuid) -> Result<Vec<CaseFile>, CaseError> {
+    pub(crate) async fn file_list(&self, case: CaseId) -> Result<Vec<CaseFile>, CaseError> {
         let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| sqlx::query_as(
+        let rows: Vec<CaseFileRow> = run!(conn, |c| sqlx::query_as(
             "SELECT id, event_id, kind, file_name, content_type, size, sha256, created_at FROM case_files
              WHERE case_id = $1 ORDER BY created_at, id"
         )
-        .bind(case)
+        .bind(case.as_uuid())
         .fetch_all(&mut *c)
-        .await)?)
+        .await)?;
+        Ok(rows.into_iter().map(CaseFile::from).collect())
     }
 
     /// One file's description and bytes, for `access` (staff who may see the case) or for the
@@ -155,8 +157,8 @@ impl Cases {
         &self,
         access: &Access,
         applicant: Option<govhall_identity::AccountId>,
-        case: Uuid,
-        file: Uuid,
+        case: CaseId,
+        file: CaseFileId,
     ) -> Result<(CaseFile, Vec<u8>), CaseError> {
         let (c, _) = self.load(case).await?;
         let staff_ok = access.covers(Permission::CaseView, &crate::queries::target(&c));
@@ -170,15 +172,15 @@ impl Cases {
         let mut conn = self.db().conn().await?;
         let found: Option<(Uuid, Vec<u8>)> =
             run!(conn, |c| sqlx::query_as("SELECT id, content FROM case_files WHERE id = $1 AND case_id = $2")
-                .bind(file)
-                .bind(case)
+                .bind(file.as_uuid())
+                .bind(case.as_uuid())
                 .fetch_optional(&mut *c)
                 .await)?;
         let (_, bytes) = found.ok_or(CaseError::NotFound)?;
         drop(conn);
         let meta = self.file_list(case).await?.into_iter().find(|f| f.id == file).ok_or(CaseError::NotFound)?;
         // The applicant gets the result documents; working attachments stay with staff.
-        if !staff_ok && meta.kind != "result" {
+        if !staff_ok && meta.kind != FileKind::Result {
             return Err(CaseError::NotFound);
         }
         Ok((meta, bytes))

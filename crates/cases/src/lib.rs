@@ -7,6 +7,7 @@ pub mod deadline;
 mod error;
 pub mod export;
 pub mod files;
+pub mod ids;
 pub mod model;
 mod notify;
 pub mod password;
@@ -21,7 +22,8 @@ pub mod workflow;
 pub mod workflows;
 
 pub use error::CaseError;
-pub use model::{Case, CaseEvent, CaseFile, Outcome};
+pub use ids::{CaseEventId, CaseFileId, CaseId};
+pub use model::{ActorKind, Case, CaseEvent, CaseFile, FileKind, Outcome};
 pub use workflow::Workflow;
 
 use govhall_core::WorkingCalendar;

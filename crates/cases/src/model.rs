@@ -1,7 +1,8 @@
 //! What a case is, as stored and as shown.
 
 use crate::deadline::Warning;
-use crate::workflow::{Step, Workflow};
+use crate::ids::{AccountId, CaseEventId, CaseFileId, CaseId, DepartmentId, EnterpriseId};
+use crate::workflow::{Step, StepActor, Workflow};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_catalog::model::{LimitUnit, TimeLimit};
 use serde::Serialize;
@@ -106,7 +107,7 @@ pub(crate) const CASE_FROM: &str =
 #[derive(Debug, Clone, Serialize)]
 pub struct Case {
     /// Id.
-    pub id: Uuid,
+    pub id: CaseId,
     /// The unified serial number.
     pub serial_number: String,
     /// The item's code, version and name at submission.
@@ -116,15 +117,15 @@ pub struct Case {
     /// The item's name.
     pub item_name: String,
     /// The handling department.
-    pub department_id: Uuid,
+    pub department_id: DepartmentId,
     /// Its name.
     pub department_name: String,
     /// Its region's division code.
     pub region_code: String,
     /// The applicant's account.
-    pub applicant_id: Uuid,
+    pub applicant_id: AccountId,
     /// The enterprise applied for, if any.
-    pub enterprise_id: Option<Uuid>,
+    pub enterprise_id: Option<EnterpriseId>,
     /// The applicant's name masked (张*; enterprises in full).
     pub applicant_masked: String,
     /// The workflow the case follows.
@@ -158,7 +159,7 @@ pub struct Case {
     /// When it was escalated to the supervisors.
     pub escalated_at: Option<DateTime<Utc>>,
     /// The staff member handling it.
-    pub assignee_id: Option<Uuid>,
+    pub assignee_id: Option<AccountId>,
     /// Their name.
     pub assignee_name: Option<String>,
     /// Submitted.
@@ -184,6 +185,12 @@ impl Case {
     /// The limit as people read it.
     pub fn limit_label(&self) -> String {
         self.limit.label()
+    }
+
+    /// Whether the case waits for the applicant (补齐补正 in the standard workflow): it is open
+    /// and its current step is the applicant's.
+    pub fn awaits_applicant(&self) -> bool {
+        self.is_open && self.current().is_some_and(|s| s.actor == StepActor::Applicant)
     }
 }
 
@@ -239,20 +246,35 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::Applicant => "applicant",
             ActorKind::Staff => "staff",
             ActorKind::System => "system",
         }
     }
+
+    /// Its Chinese name, as the applicant's timeline shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ActorKind::Applicant => "申请人",
+            ActorKind::Staff => "工作人员",
+            ActorKind::System => "系统",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<ActorKind> {
+        [ActorKind::Applicant, ActorKind::Staff, ActorKind::System].into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// One entry of a case's history.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CaseEvent {
     /// Id.
-    pub id: Uuid,
+    pub id: CaseEventId,
     /// Order within the case.
     pub seq: i32,
     /// The action's code (`submit`, `accept` …).
@@ -263,11 +285,11 @@ pub struct CaseEvent {
     pub from_step: Option<String>,
     /// To this step.
     pub to_step: String,
-    /// `applicant`, `staff`, `system`.
-    pub actor_kind: String,
+    /// Who acted.
+    pub actor_kind: ActorKind,
     /// The account, if any.
     #[serde(skip)]
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<AccountId>,
     /// Who, by name (staff), or 申请人 / 系统.
     pub actor_name: String,
     /// The note.
@@ -276,15 +298,83 @@ pub struct CaseEvent {
     pub at: DateTime<Utc>,
 }
 
+/// A history row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CaseEventRow {
+    pub id: Uuid,
+    pub seq: i32,
+    pub action: String,
+    pub label: String,
+    pub from_step: Option<String>,
+    pub to_step: String,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<CaseEventRow> for CaseEvent {
+    fn from(r: CaseEventRow) -> Self {
+        CaseEvent {
+            id: CaseEventId::from_uuid(r.id),
+            seq: r.seq,
+            action: r.action,
+            label: r.label,
+            from_step: r.from_step,
+            to_step: r.to_step,
+            // Written only by the engine; anything else reads as GovHall itself.
+            actor_kind: ActorKind::parse(&r.actor_kind).unwrap_or(ActorKind::System),
+            actor_id: r.actor_id.map(AccountId::from_uuid),
+            actor_name: r.actor_name,
+            note: r.note,
+            at: r.at,
+        }
+    }
+}
+
+/// What a file attached to a transition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// A working attachment (a notice): staff only.
+    Attachment,
+    /// The result document (决定书, 证照): the applicant gets it too.
+    Result,
+}
+
+impl FileKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Attachment => "attachment",
+            FileKind::Result => "result",
+        }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileKind::Attachment => "附件",
+            FileKind::Result => "办理结果文书",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<FileKind> {
+        [FileKind::Attachment, FileKind::Result].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// A file attached to a transition (a result document, a notice).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CaseFile {
     /// Id.
-    pub id: Uuid,
+    pub id: CaseFileId,
     /// The transition it came with.
-    pub event_id: Uuid,
-    /// `attachment` or `result`.
-    pub kind: String,
+    pub event_id: CaseEventId,
+    /// An attachment or a result document.
+    pub kind: FileKind,
     /// Its name.
     pub file_name: String,
     /// Its type.
@@ -295,4 +385,33 @@ pub struct CaseFile {
     pub sha256: String,
     /// When.
     pub created_at: DateTime<Utc>,
+}
+
+/// A file row as stored (without its content).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CaseFileRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub kind: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CaseFileRow> for CaseFile {
+    fn from(r: CaseFileRow) -> Self {
+        CaseFile {
+            id: CaseFileId::from_uuid(r.id),
+            event_id: CaseEventId::from_uuid(r.event_id),
+            // Anything but a result document stays with staff.
+            kind: FileKind::parse(&r.kind).unwrap_or(FileKind::Attachment),
+            file_name: r.file_name,
+            content_type: r.content_type,
+            size: r.size,
+            sha256: r.sha256,
+            created_at: r.created_at,
+        }
+    }
 }

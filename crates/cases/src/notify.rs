@@ -2,6 +2,7 @@
 //! SMS), the handler when a case turns yellow, the supervisors when it turns red.
 
 use crate::CaseError;
+use crate::ids::{AccountId, CaseEventId};
 use crate::model::CaseRow;
 use govhall_core::Phone;
 use govhall_db::{Db, Tx};
@@ -9,7 +10,6 @@ use govhall_identity::Keys;
 use govhall_messaging::{Channel, OutgoingMessage, Recipient, send};
 use govhall_messaging::{Messaging, templates};
 use serde_json::json;
-use uuid::Uuid;
 
 /// The applicant hears of a step.
 pub(crate) const PROGRESS: &str = "case.progress";
@@ -54,7 +54,7 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), CaseError> {
 /// What the applicant is told of one step.
 pub(crate) struct Told<'a> {
     /// The history entry (keys the messages, so a retried step sends nothing twice).
-    pub event_id: Uuid,
+    pub event_id: CaseEventId,
     /// What happened (已受理).
     pub event: &'a str,
     /// The step the case is in now.
@@ -100,10 +100,11 @@ pub(crate) async fn staff(
     tx: &mut Tx,
     messaging: &Messaging,
     template: &str,
-    to: Uuid,
+    to: AccountId,
     key: String,
     params: serde_json::Value,
 ) -> Result<(), CaseError> {
-    send(tx, messaging, OutgoingMessage::new(template, Recipient::Account(to), params).idempotency_key(key)).await?;
+    send(tx, messaging, OutgoingMessage::new(template, Recipient::Account(to.as_uuid()), params).idempotency_key(key))
+        .await?;
     Ok(())
 }

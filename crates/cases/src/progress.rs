@@ -3,6 +3,7 @@
 //! look-ups are throttled per client and per serial number, and a wrong password answers
 //! exactly like an unknown number.
 
+use crate::ids::CaseId;
 use crate::model::{Case, CaseEvent};
 use crate::{CaseError, Cases, password};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -97,12 +98,7 @@ pub fn timeline(case: &Case, events: &[CaseEvent], notes: bool) -> Timeline {
         .map(|e| Entry {
             label: e.label.clone(),
             step: step_name(&e.to_step),
-            by: match e.actor_kind.as_str() {
-                "applicant" => "申请人",
-                "staff" => "工作人员",
-                _ => "系统",
-            }
-            .to_owned(),
+            by: e.actor_kind.label().to_owned(),
             note: if notes { e.note.clone() } else { String::new() },
             at: e.at,
         })
@@ -198,12 +194,12 @@ impl Cases {
 impl Cases {
     /// Whether `typed` is the query password of the applicant's own case `id` (for a receipt
     /// that prints it). Not a look-up by strangers: no throttling, and another's case is `false`.
-    pub async fn own_password_matches(&self, applicant: AccountId, id: Uuid, typed: &str) -> Result<bool, CaseError> {
+    pub async fn own_password_matches(&self, applicant: AccountId, id: CaseId, typed: &str) -> Result<bool, CaseError> {
         let mut conn = self.db().conn().await?;
         let row: Option<(String, String)> = run!(conn, |c| sqlx::query_as(
             "SELECT serial_number, query_password_hash FROM cases WHERE id = $1 AND applicant_id = $2"
         )
-        .bind(id)
+        .bind(id.as_uuid())
         .bind(applicant.as_uuid())
         .fetch_optional(&mut *c)
         .await)?;

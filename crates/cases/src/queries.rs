@@ -1,6 +1,7 @@
 //! The workbench's and the applicant's views of cases, always narrowed by the viewer's data
 //! scope in the query itself.
 
+use crate::ids::CaseId;
 use crate::model::{CASE_COLUMNS, CASE_FROM, Case, CaseRow};
 use crate::{CaseError, Cases, store};
 use chrono::NaiveDate;
@@ -12,11 +13,7 @@ use uuid::Uuid;
 
 /// What a scope check needs of a case: the handler owns it, the department and region hold it.
 pub fn target(case: &Case) -> Target {
-    Target {
-        owner: case.assignee_id.map(AccountId::from_uuid),
-        department: Some(DepartmentId::from_uuid(case.department_id)),
-        region: Some(case.region_code.clone()),
-    }
+    Target { owner: case.assignee_id, department: Some(case.department_id), region: Some(case.region_code.clone()) }
 }
 
 fn uuid_literal(backend: Backend, id: Uuid) -> String {
@@ -48,21 +45,122 @@ fn scope_sql(backend: Backend, filter: &ScopeFilter) -> Option<String> {
     }
 }
 
+/// Which warning lights the inbox shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningFilter {
+    /// Yellow and red.
+    Warned,
+    /// Red only.
+    Red,
+}
+
+impl WarningFilter {
+    /// The name in a query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningFilter::Warned => "warned",
+            WarningFilter::Red => "red",
+        }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            WarningFilter::Warned => "黄牌及红牌",
+            WarningFilter::Red => "仅超期（红牌）",
+        }
+    }
+
+    /// Parses the name in a query string.
+    pub fn parse(s: &str) -> Option<WarningFilter> {
+        [WarningFilter::Warned, WarningFilter::Red].into_iter().find(|w| w.as_str() == s)
+    }
+}
+
+/// Whose cases the inbox shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// The viewer's own.
+    Mine,
+    /// Nobody's yet.
+    Unassigned,
+}
+
+impl AssigneeFilter {
+    /// The name in a query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssigneeFilter::Mine => "mine",
+            AssigneeFilter::Unassigned => "unassigned",
+        }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            AssigneeFilter::Mine => "我经办的",
+            AssigneeFilter::Unassigned => "未认领",
+        }
+    }
+
+    /// Parses the name in a query string.
+    pub fn parse(s: &str) -> Option<AssigneeFilter> {
+        [AssigneeFilter::Mine, AssigneeFilter::Unassigned].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Open cases, closed ones, or all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StateFilter {
+    /// Still being handled (the default).
+    #[default]
+    Open,
+    /// Ended.
+    Closed,
+    /// Both.
+    All,
+}
+
+impl StateFilter {
+    /// The name in a query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateFilter::Open => "open",
+            StateFilter::Closed => "closed",
+            StateFilter::All => "all",
+        }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            StateFilter::Open => "办理中",
+            StateFilter::Closed => "已办结",
+            StateFilter::All => "全部",
+        }
+    }
+
+    /// Parses the name in a query string.
+    pub fn parse(s: &str) -> Option<StateFilter> {
+        [StateFilter::Open, StateFilter::Closed, StateFilter::All].into_iter().find(|f| f.as_str() == s)
+    }
+}
+
 /// What the inbox is narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseFilter {
-    /// In this step.
+    /// In this step (a code of the case's workflow).
     pub step: Option<String>,
     /// Of this item.
     pub item_code: Option<String>,
     /// Due on or before this day.
     pub due_by: Option<NaiveDate>,
-    /// Only yellow and red (`Some("warned")`), only red (`Some("red")`).
-    pub warning: Option<String>,
-    /// Only mine (`Some(true)`), only unassigned (`Some(false)`).
-    pub mine: Option<bool>,
+    /// Only some warning lights.
+    pub warning: Option<WarningFilter>,
+    /// Only the viewer's, or only unassigned ones.
+    pub assignee: Option<AssigneeFilter>,
     /// Open (default), closed, or all.
-    pub state: Option<String>,
+    pub state: StateFilter,
     /// A serial number or part of one.
     pub serial: Option<String>,
 }
@@ -77,10 +175,10 @@ pub struct CasePage {
 }
 
 /// A department's line in the supervision view.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DepartmentLoad {
     /// The department.
-    pub department_id: Uuid,
+    pub department_id: DepartmentId,
     /// Its name.
     pub department_name: String,
     /// Open cases.
@@ -91,6 +189,29 @@ pub struct DepartmentLoad {
     pub red: i64,
     /// Waiting for the applicant (clock paused).
     pub paused: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct LoadRow {
+    department_id: Uuid,
+    department_name: String,
+    open: i64,
+    yellow: i64,
+    red: i64,
+    paused: i64,
+}
+
+impl From<LoadRow> for DepartmentLoad {
+    fn from(r: LoadRow) -> Self {
+        DepartmentLoad {
+            department_id: DepartmentId::from_uuid(r.department_id),
+            department_name: r.department_name,
+            open: r.open,
+            yellow: r.yellow,
+            red: r.red,
+            paused: r.paused,
+        }
+    }
 }
 
 /// A case's personal data, for those allowed to open it.
@@ -119,7 +240,7 @@ impl Cases {
             return Ok(CasePage { total: 0, cases: Vec::new() });
         };
         let me = access.account.map(|a| a.as_uuid());
-        let state = filter.state.as_deref().unwrap_or("open");
+        let state = filter.state.as_str();
         let conditions = format!(
             "{scope}
              AND ($1 IS NULL OR c.step = $1)
@@ -130,7 +251,8 @@ impl Cases {
              AND ($7 = 'all' OR ($7 = 'open' AND c.is_open) OR ($7 = 'closed' AND NOT c.is_open))
              AND ($8 IS NULL OR c.serial_number LIKE $8)"
         );
-        let mine = filter.mine.map(|m| if m { "mine" } else { "unassigned" });
+        let warning = filter.warning.map(WarningFilter::as_str);
+        let mine = filter.assignee.map(AssigneeFilter::as_str);
         let serial = filter
             .serial
             .as_deref()
@@ -147,7 +269,7 @@ impl Cases {
                 $q.bind(&filter.step)
                     .bind(&filter.item_code)
                     .bind(filter.due_by)
-                    .bind(&filter.warning)
+                    .bind(warning)
                     .bind(mine)
                     .bind(me)
                     .bind(state)
@@ -167,7 +289,7 @@ impl Cases {
     }
 
     /// A case for staff whose `case.view` reaches it (otherwise: not found).
-    pub async fn get(&self, access: &Access, id: Uuid) -> Result<Case, CaseError> {
+    pub async fn get(&self, access: &Access, id: CaseId) -> Result<Case, CaseError> {
         let (case, _) = self.load(id).await?;
         if !access.covers(Permission::CaseView, &target(&case)) {
             return Err(CaseError::NotFound);
@@ -177,7 +299,7 @@ impl Cases {
 
     /// Opens a case's personal data (name, number, mobile, form): needs
     /// `case.view_personal_data` over the case, and every opening is audited.
-    pub async fn personal_data(&self, access: &Access, actor: &Actor, id: Uuid) -> Result<PersonalData, CaseError> {
+    pub async fn personal_data(&self, access: &Access, actor: &Actor, id: CaseId) -> Result<PersonalData, CaseError> {
         let (case, row) = self.load(id).await?;
         if !access.covers(Permission::CaseView, &target(&case)) {
             return Err(CaseError::NotFound);
@@ -208,11 +330,11 @@ impl Cases {
     /// Whether `account` may follow `case` as its applicant: they submitted it, or they are an
     /// active member of the enterprise it was submitted for.
     pub async fn applicant_may_see(&self, account: AccountId, case: &Case) -> Result<bool, CaseError> {
-        if case.applicant_id == account.as_uuid() {
+        if case.applicant_id == account {
             return Ok(true);
         }
         let Some(enterprise) = case.enterprise_id else { return Ok(false) };
-        let m = self.identity().membership(govhall_identity::EnterpriseId::from_uuid(enterprise), account).await?;
+        let m = self.identity().membership(enterprise, account).await?;
         Ok(m.is_some_and(|m| m.status == "active"))
     }
 
@@ -258,7 +380,8 @@ impl Cases {
              GROUP BY c.department_id, d.name ORDER BY red DESC, yellow DESC, d.name"
         );
         let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).fetch_all(&mut *c).await)?)
+        let rows: Vec<LoadRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).fetch_all(&mut *c).await)?;
+        Ok(rows.into_iter().map(DepartmentLoad::from).collect())
     }
 
     /// Open yellow and red cases `access`'s `case.supervise` reaches, most overdue first.

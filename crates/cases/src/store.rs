@@ -1,14 +1,14 @@
 //! Reading cases and their history.
 
 use crate::deadline::Warning;
+use crate::ids::{AccountId, CaseId, DepartmentId, EnterpriseId};
 use crate::model::{
-    CASE_COLUMNS, CASE_FROM, Case, CaseEvent, CaseRow, Outcome, SubmittedMaterial, mask_name, unit_from,
+    CASE_COLUMNS, CASE_FROM, Case, CaseEvent, CaseEventRow, CaseRow, Outcome, SubmittedMaterial, mask_name, unit_from,
 };
 use crate::workflow::Workflow;
 use crate::{CaseError, Cases};
 use govhall_catalog::model::TimeLimit;
 use govhall_db::{Target, run, sqlx, sqlx::AssertSqlSafe};
-use uuid::Uuid;
 
 pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
     // Checked when it was saved; read as stored, so that a later, stricter check never locks
@@ -18,16 +18,16 @@ pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
     let step_name = workflow.step(&row.step).map_or_else(|| row.step.clone(), |s| s.name.clone());
     let materials: Vec<SubmittedMaterial> = serde_json::from_str(&row.materials).unwrap_or_default();
     let case = Case {
-        id: row.id,
+        id: CaseId::from_uuid(row.id),
         serial_number: row.serial_number.clone(),
         item_code: row.item_code.clone(),
         item_version: row.item_version,
         item_name: row.item_name.clone(),
-        department_id: row.department_id,
+        department_id: DepartmentId::from_uuid(row.department_id),
         department_name: row.department_name.clone(),
         region_code: row.region_code.clone(),
-        applicant_id: row.applicant_id,
-        enterprise_id: row.enterprise_id,
+        applicant_id: AccountId::from_uuid(row.applicant_id),
+        enterprise_id: row.enterprise_id.map(EnterpriseId::from_uuid),
         applicant_masked: mask_name(&row.applicant_name, row.enterprise_id.is_some()),
         workflow,
         step: row.step.clone(),
@@ -41,9 +41,9 @@ pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
         paused_on: row.paused_on,
         days_left: row.days_left,
         step_due_on: row.step_due_on,
-        warning: Warning::parse(&row.warning),
+        warning: Warning::parse(&row.warning).unwrap_or(Warning::None),
         escalated_at: row.escalated_at,
-        assignee_id: row.assignee_id,
+        assignee_id: row.assignee_id.map(AccountId::from_uuid),
         assignee_name: row.assignee_name.clone(),
         submitted_at: row.submitted_at,
         updated_at: row.updated_at,
@@ -69,39 +69,40 @@ pub(crate) fn readable(rows: Vec<CaseRow>) -> Vec<Case> {
         .collect()
 }
 
-pub(crate) async fn row_by(conn: &mut impl Target, column: &str, value: &str) -> Result<Option<CaseRow>, CaseError> {
-    let sql = format!("SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.{column} = $1");
-    let row = match Uuid::parse_str(value) {
-        Ok(id) if column == "id" => {
-            run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await)?
-        }
-        _ if column == "id" => None,
-        _ => run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(value).fetch_optional(&mut *c).await)?,
-    };
-    Ok(row)
+/// The row of case `id`.
+pub(crate) async fn row_by_id(conn: &mut impl Target, id: CaseId) -> Result<Option<CaseRow>, CaseError> {
+    let sql = format!("SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.id = $1");
+    Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(id.as_uuid()).fetch_optional(&mut *c).await)?)
+}
+
+/// The row of the case numbered `serial`.
+pub(crate) async fn row_by_serial(conn: &mut impl Target, serial: &str) -> Result<Option<CaseRow>, CaseError> {
+    let sql = format!("SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.serial_number = $1");
+    Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(serial).fetch_optional(&mut *c).await)?)
 }
 
 impl Cases {
-    pub(crate) async fn load(&self, id: Uuid) -> Result<(Case, CaseRow), CaseError> {
+    pub(crate) async fn load(&self, id: CaseId) -> Result<(Case, CaseRow), CaseError> {
         let mut conn = self.db().conn().await?;
-        let row = row_by(&mut conn, "id", &id.to_string()).await?.ok_or(CaseError::NotFound)?;
+        let row = row_by_id(&mut conn, id).await?.ok_or(CaseError::NotFound)?;
         to_case(row)
     }
 
     pub(crate) async fn load_by_serial(&self, serial: &str) -> Result<Option<(Case, CaseRow)>, CaseError> {
         let mut conn = self.db().conn().await?;
-        row_by(&mut conn, "serial_number", serial).await?.map(to_case).transpose()
+        row_by_serial(&mut conn, serial).await?.map(to_case).transpose()
     }
 
     /// A case's history, oldest first.
-    pub async fn history(&self, case: Uuid) -> Result<Vec<CaseEvent>, CaseError> {
+    pub async fn history(&self, case: CaseId) -> Result<Vec<CaseEvent>, CaseError> {
         let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| sqlx::query_as(
+        let rows: Vec<CaseEventRow> = run!(conn, |c| sqlx::query_as(
             "SELECT id, seq, action, label, from_step, to_step, actor_kind, actor_id, actor_name, note, at
              FROM case_events WHERE case_id = $1 ORDER BY seq"
         )
-        .bind(case)
+        .bind(case.as_uuid())
         .fetch_all(&mut *c)
-        .await)?)
+        .await)?;
+        Ok(rows.into_iter().map(CaseEvent::from).collect())
     }
 }

@@ -1,6 +1,7 @@
 //! Submission (提交申报): a case is created with its serial number and query password in one
 //! transaction; the password is returned once and kept only as a hash.
 
+use crate::ids::{CaseEventId, CaseId};
 use crate::model::{ActorKind, SubmittedMaterial, unit_name};
 use crate::{CaseError, Cases, deadline, notify, password, serials, store};
 use govhall_audit::{self as audit, Actor, Event};
@@ -10,7 +11,6 @@ use govhall_core::clock::china_date;
 use govhall_db::{Tx, exec, sqlx};
 use govhall_identity::crypto::sm3_hex;
 use govhall_identity::{AccountId, EnterpriseId};
-use uuid::Uuid;
 
 /// The issuer name of numbers the hall gives its own cases.
 pub const HALL_ISSUER: &str = "govhall";
@@ -36,7 +36,7 @@ pub struct Submission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
     /// The case.
-    pub case_id: Uuid,
+    pub case_id: CaseId,
     /// Its serial number.
     pub serial_number: String,
     /// The query password: only the first time; a repeated submission gets `None`.
@@ -106,11 +106,15 @@ impl Cases {
         );
         let mut tx = self.db().begin().await?;
         let serial = serials::issue_in(&mut tx, prefix, HALL_ISSUER, Some(&key)).await?.to_string();
-        if let Some(existing) = store::row_by(&mut tx, "serial_number", &serial).await? {
+        if let Some(existing) = store::row_by_serial(&mut tx, &serial).await? {
             tx.rollback().await?;
-            return Ok(Submitted { case_id: existing.id, serial_number: serial, query_password: None });
+            return Ok(Submitted {
+                case_id: CaseId::from_uuid(existing.id),
+                serial_number: serial,
+                query_password: None,
+            });
         }
-        let id = Uuid::now_v7();
+        let id = CaseId::new();
         let hash = password::hash(keys, &serial, &query_password);
         exec!(
             tx,
@@ -122,7 +126,7 @@ impl Cases {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, TRUE, $19,
                     $20, $21, $22, $22)"
             )
-            .bind(id)
+            .bind(id.as_uuid())
             .bind(&serial)
             .bind(&hash)
             .bind(guide.item.id)
@@ -151,13 +155,13 @@ impl Cases {
             1,
             ("submit", "提交申请"),
             (None, &first.code),
-            (ActorKind::Applicant, Some(s.applicant.as_uuid()), "申请人"),
+            (ActorKind::Applicant, Some(s.applicant), "申请人"),
             "",
         )
         .await?;
         let actor = Actor { id: Some(s.applicant), label: applicant.label, client_ip: String::new() };
         audit::record(&mut tx, &actor, Event::success("case.submit", "case", &serial).detail(&guide.item.name)).await?;
-        let row = store::row_by(&mut tx, "id", &id.to_string()).await?.ok_or(CaseError::NotFound)?;
+        let row = store::row_by_id(&mut tx, id).await?.ok_or(CaseError::NotFound)?;
         let told = notify::Told { event_id: event, event: "已提交，等待收件", step: &first.name, note: "" };
         notify::applicant(&mut tx, self.messaging(), keys, &row, told).await?;
         tx.commit().await?;
@@ -168,14 +172,14 @@ impl Cases {
 /// Appends one entry to a case's history; returns its id.
 pub(crate) async fn record_event(
     tx: &mut Tx,
-    case: Uuid,
+    case: CaseId,
     seq: i32,
     (action, label): (&str, &str),
     (from, to): (Option<&str>, &str),
-    (kind, actor_id, actor_name): (ActorKind, Option<Uuid>, &str),
+    (kind, actor_id, actor_name): (ActorKind, Option<AccountId>, &str),
     note: &str,
-) -> Result<Uuid, CaseError> {
-    let id = Uuid::now_v7();
+) -> Result<CaseEventId, CaseError> {
+    let id = CaseEventId::new();
     let now = tx.db().now();
     exec!(
         tx,
@@ -183,15 +187,15 @@ pub(crate) async fn record_event(
             "INSERT INTO case_events (id, case_id, seq, action, label, from_step, to_step, actor_kind, actor_id,
                 actor_name, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         )
-        .bind(id)
-        .bind(case)
+        .bind(id.as_uuid())
+        .bind(case.as_uuid())
         .bind(seq)
         .bind(action)
         .bind(label)
         .bind(from)
         .bind(to)
         .bind(kind.as_str())
-        .bind(actor_id)
+        .bind(actor_id.map(|a| a.as_uuid()))
         .bind(actor_name)
         .bind(note)
         .bind(now)

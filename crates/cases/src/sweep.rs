@@ -70,7 +70,7 @@ impl Cases {
         for row in rows {
             let light =
                 deadline::warning(self.calendar(), today, row.due_on, row.step_due_on, self.settings().warn_days);
-            let was = Warning::parse(&row.warning);
+            let was = Warning::parse(&row.warning).unwrap_or(Warning::None);
             let escalate = light == Warning::Red && row.escalated_at.is_none();
             if light == was && !escalate {
                 continue;
@@ -97,7 +97,7 @@ impl Cases {
                 )
                 .bind(light.as_str())
                 .bind(if escalate { Some(now) } else { None })
-                .bind(case.id)
+                .bind(case.id.as_uuid())
                 .bind(case.revision)
             )?;
             if changed == 0 {
@@ -122,7 +122,7 @@ impl Cases {
                 for (account, access) in supervisors.iter().flatten() {
                     if access.covers(Permission::CaseSupervise, &t) {
                         let key = format!("case:{}:escalated:{}", case.id, account.as_uuid());
-                        let to = account.as_uuid();
+                        let to = *account;
                         notify::staff(&mut tx, self.messaging(), notify::ESCALATED, to, key, params.clone()).await?;
                         swept.escalations += 1;
                     }

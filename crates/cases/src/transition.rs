@@ -4,6 +4,7 @@
 
 use crate::deadline::{self, Warning};
 use crate::files::{NewFile, store_files};
+use crate::ids::CaseId;
 use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
 use crate::submit::record_event;
@@ -13,7 +14,6 @@ use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::clock::china_date;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::{Access, AccountId, AccountKind, Permission, Target};
-use uuid::Uuid;
 
 /// Who moves a case.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ pub enum By<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Action {
     /// The case.
-    pub case: Uuid,
+    pub case: CaseId,
     /// The action's code in the workflow (`accept`).
     pub action: String,
     /// The note (the reason, what is missing, how it was delivered).
@@ -121,13 +121,13 @@ impl Cases {
             (next.due_on, next.paused_on, next.days_left) = (None, None, None);
         }
         next.step_due_on = to.deadline_days.map(|d| cal.add_working_days(today, d));
-        let mut outcome = row.outcome.clone();
+        let mut outcome = case.outcome;
         let mut decided_at = row.decided_at;
         match t.effect {
-            Some(Effect::Grant) => (outcome, decided_at) = (Some(Outcome::Granted.as_str().into()), Some(now)),
-            Some(Effect::Refuse) => (outcome, decided_at) = (Some(Outcome::Refused.as_str().into()), Some(now)),
-            Some(Effect::Reject) => (outcome, decided_at) = (Some(Outcome::Rejected.as_str().into()), Some(now)),
-            Some(Effect::Withdraw) => outcome = Some(Outcome::Withdrawn.as_str().into()),
+            Some(Effect::Grant) => (outcome, decided_at) = (Some(Outcome::Granted), Some(now)),
+            Some(Effect::Refuse) => (outcome, decided_at) = (Some(Outcome::Refused), Some(now)),
+            Some(Effect::Reject) => (outcome, decided_at) = (Some(Outcome::Rejected), Some(now)),
+            Some(Effect::Withdraw) => outcome = Some(Outcome::Withdrawn),
             _ => {}
         }
         let is_open = to.actor != StepActor::Nobody;
@@ -141,11 +141,9 @@ impl Cases {
         let (kind, actor_id, actor_name, actor) = match by {
             By::Staff(access, actor) => {
                 let name = actor.label.split_once(':').map_or(actor.label.as_str(), |(_, n)| n).to_owned();
-                (ActorKind::Staff, access.account.map(|a| a.as_uuid()), name, actor)
+                (ActorKind::Staff, access.account, name, actor)
             }
-            By::Applicant(account, actor) => {
-                (ActorKind::Applicant, Some(account.as_uuid()), "申请人".to_owned(), actor)
-            }
+            By::Applicant(account, actor) => (ActorKind::Applicant, Some(account), "申请人".to_owned(), actor),
         };
         let mut tx = self.db().begin().await?;
         let changed = exec!(
@@ -159,7 +157,7 @@ impl Cases {
             .bind(&to.code)
             .bind(&next.back_step)
             .bind(is_open)
-            .bind(&outcome)
+            .bind(outcome.map(Outcome::as_str))
             .bind(next.accepted_on)
             .bind(next.due_on)
             .bind(next.paused_on)
@@ -169,7 +167,7 @@ impl Cases {
             .bind(decided_at)
             .bind(if is_open { None } else { Some(now) })
             .bind(now)
-            .bind(case.id)
+            .bind(case.id.as_uuid())
             .bind(case.revision)
         )?;
         if changed == 0 {
@@ -178,7 +176,7 @@ impl Cases {
         }
         let seq: i32 =
             run!(tx, |c| sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
-                .bind(case.id)
+                .bind(case.id.as_uuid())
                 .fetch_one(&mut *c)
                 .await)?;
         let event = record_event(
@@ -200,7 +198,7 @@ impl Cases {
             Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail),
         )
         .await?;
-        let row = store::row_by(&mut tx, "id", &case.id.to_string()).await?.ok_or(CaseError::NotFound)?;
+        let row = store::row_by_id(&mut tx, case.id).await?.ok_or(CaseError::NotFound)?;
         let told = match t.effect {
             Some(Effect::Grant) => "已办结（准予）".to_owned(),
             Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
@@ -223,10 +221,9 @@ impl Cases {
     /// override with `case.assign`.
     async fn held_by_another(&self, access: &Access, case: &Case, p: Permission) -> Result<bool, CaseError> {
         let Some(holder) = case.assignee_id else { return Ok(false) };
-        if Some(holder) == access.account.map(|a| a.as_uuid()) || access.covers(Permission::CaseAssign, &target(case)) {
+        if Some(holder) == access.account || access.covers(Permission::CaseAssign, &target(case)) {
             return Ok(false);
         }
-        let holder = AccountId::from_uuid(holder);
         let theirs = self.identity().access(holder).await?;
         Ok(theirs.covers(p, &Target { owner: Some(holder), ..target(case) }))
     }
@@ -261,7 +258,7 @@ impl Cases {
     }
 
     /// Takes an unassigned case (认领): needs a case permission of its current step over it.
-    pub async fn claim(&self, access: &Access, actor: &Actor, id: Uuid) -> Result<Case, CaseError> {
+    pub async fn claim(&self, access: &Access, actor: &Actor, id: CaseId) -> Result<Case, CaseError> {
         let case = self.get(access, id).await?;
         let Some(me) = access.account else { return Err(CaseError::Forbidden("请先登录".into())) };
         let step = match case.current().map(|s| s.actor) {
@@ -279,7 +276,7 @@ impl Cases {
 
     /// Gives a case to a colleague (分派): needs `case.assign` over the case, and the colleague
     /// must be active staff whose `case.view` reaches it.
-    pub async fn assign(&self, access: &Access, actor: &Actor, id: Uuid, to: AccountId) -> Result<Case, CaseError> {
+    pub async fn assign(&self, access: &Access, actor: &Actor, id: CaseId, to: AccountId) -> Result<Case, CaseError> {
         let case = self.get(access, id).await?;
         if !access.covers(Permission::CaseAssign, &target(&case)) {
             return Err(CaseError::Forbidden("您没有“分派办件”权限".into()));
@@ -313,7 +310,7 @@ impl Cases {
             sqlx::query("UPDATE cases SET assignee_id = $1, revision = revision + 1, updated_at = $2 WHERE id = $3 AND revision = $4")
                 .bind(to.as_uuid())
                 .bind(now)
-                .bind(case.id)
+                .bind(case.id.as_uuid())
                 .bind(case.revision)
         )?;
         if changed == 0 {

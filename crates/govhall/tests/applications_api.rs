@@ -360,7 +360,7 @@ async fn an_agent_applies_for_their_enterprise_with_its_verified_name_and_code()
     apps.add_file(a.hall.applicant, firm, 0, "执照.pdf", None, body).await.unwrap();
     let done = apps.submit(a.hall.applicant, firm).await.unwrap();
     let case = t.app.cases().mine_by_serial(a.hall.applicant, &done.serial_number).await.unwrap();
-    assert_eq!(case.enterprise_id, Some(enterprise));
+    assert_eq!(case.enterprise_id.map(|e| e.as_uuid()), Some(enterprise));
     assert_eq!(case.applicant_masked, "福州测试科技有限公司");
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;

@@ -20,7 +20,7 @@ use govhall_core::SerialNumber;
 use govhall_core::clock::china_date;
 use govhall_messaging::inbox;
 
-fn act(case: uuid::Uuid, action: &str, note: &str) -> Action {
+fn act(case: govhall_cases::CaseId, action: &str, note: &str) -> Action {
     Action { case, action: action.into(), note: note.into(), ..Action::default() }
 }
 
@@ -224,12 +224,15 @@ async fn staff_of_another_department_can_neither_see_nor_act_and_personal_data_i
     // Claiming: the worker takes it; the supervisor (case.assign) gives it back to them; the
     // stranger cannot be given it.
     let case = cases.claim(&worker, &wa, id).await.unwrap();
-    assert_eq!(case.assignee_id, Some(h.worker.as_uuid()));
+    assert_eq!(case.assignee_id, Some(h.worker));
     let err = cases.assign(&supervisor, &pa, id, h.stranger).await.unwrap_err();
     assert!(matches!(err, CaseError::InvalidInput(_)), "{err}");
     let err = cases.assign(&worker, &wa, id, h.worker).await.unwrap_err();
     assert!(matches!(err, CaseError::Forbidden(_)), "no case.assign");
-    let mine = govhall_cases::queries::CaseFilter { mine: Some(true), ..Default::default() };
+    let mine = govhall_cases::queries::CaseFilter {
+        assignee: Some(govhall_cases::queries::AssigneeFilter::Mine),
+        ..Default::default()
+    };
     assert_eq!(cases.list(&worker, &mine, 50, 0).await.unwrap().total, 1);
     h.t.stop().await;
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 async fn act(
     agent: &Agent,
-    id: uuid::Uuid,
+    id: govhall_cases::CaseId,
     action: &str,
     note: &str,
     file: Option<(&str, Vec<u8>)>,

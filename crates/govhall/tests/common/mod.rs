@@ -305,7 +305,7 @@ impl CaseHall {
     }
 
     /// Submits a case for the applicant; returns (case id, serial, query password).
-    pub async fn submit(&self, key: &str) -> (uuid::Uuid, String, String) {
+    pub async fn submit(&self, key: &str) -> (govhall_cases::CaseId, String, String) {
         let s = govhall_cases::submit::Submission {
             item_code: self.item.item.code.clone(),
             applicant: self.applicant,

@@ -14,6 +14,7 @@ use futures::TryStreamExt;
 use govhall_applications::drafts::Scope;
 use govhall_applications::model::Workspace;
 use govhall_applications::{ApplicationError, ApplicationFile, Task};
+use govhall_cases::CaseId;
 use govhall_catalog::form::{Answers, FieldError};
 use govhall_files::Kind;
 use serde::{Deserialize, Serialize};
@@ -395,7 +396,8 @@ pub(crate) async fn download(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SubmittedOut {
     /// 办件 id
-    case_id: Uuid,
+    #[schema(value_type = Uuid)]
+    case_id: CaseId,
     /// 统一申办编号
     serial_number: String,
     /// 查询密码：只在第一次提交时返回，请提示用户妥善保管

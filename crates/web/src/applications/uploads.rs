@@ -19,8 +19,8 @@ use govhall_applications::{ApplicationError, ApplicationFile};
 use govhall_files::{Kind, human_size};
 use uuid::Uuid;
 
-fn id_of(s: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(s).map_err(|_| AppError::not_found())
+fn id_of<T: std::str::FromStr>(s: &str) -> Result<T, AppError> {
+    s.parse().map_err(|_| AppError::not_found())
 }
 
 struct SlotView {

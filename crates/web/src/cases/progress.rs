@@ -3,7 +3,7 @@
 
 use crate::AppError;
 use crate::auth::{RequestContext, SignedIn};
-use crate::cases::workbench::download;
+use crate::cases::workbench::{case_file_id, download};
 use crate::html::{form_error, render, time, with_status};
 use crate::layout::Page;
 use crate::state::AppState;
@@ -13,10 +13,9 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_cases::progress::Timeline;
 use govhall_cases::transition::{Action, By};
-use govhall_cases::{Case, CaseError};
+use govhall_cases::{Case, CaseError, CaseFileId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// A timeline as the pages show it.
 pub(crate) struct TimelineView {
@@ -38,7 +37,7 @@ pub(crate) struct EntryView {
     by: String,
     note: String,
     at: String,
-    files: Vec<(Uuid, String)>,
+    files: Vec<(CaseFileId, String)>,
 }
 
 fn view(t: &Timeline) -> TimelineView {
@@ -188,7 +187,7 @@ pub(crate) async fn mine(
             step: c.step_name.clone(),
             outcome: c.outcome.map(|o| o.label().to_owned()).unwrap_or_default(),
             submitted: time(c.submitted_at),
-            waiting: c.is_open && !applicant_actions(c).is_empty() && c.step == "supplement",
+            waiting: c.awaits_applicant() && !applicant_actions(c).is_empty(),
         })
         .collect();
     let drafts = state
@@ -254,8 +253,8 @@ async fn my_case_page(
     for (entry, event) in t.events.iter_mut().zip(&events) {
         entry.files = results.iter().filter(|f| f.event_id == event.id).map(|f| (f.id, f.file_name.clone())).collect();
     }
-    let waiting_note = if c.step == "supplement" {
-        events.iter().rev().find(|e| e.to_step == "supplement").map(|e| e.note.clone()).unwrap_or_default()
+    let waiting_note = if c.awaits_applicant() {
+        events.iter().rev().find(|e| e.to_step == c.step).map(|e| e.note.clone()).unwrap_or_default()
     } else {
         String::new()
     };
@@ -320,7 +319,7 @@ pub(crate) async fn my_file(
     Path((serial, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let c = state.cases.mine_by_serial(viewer.account.id, &serial).await?;
-    let file = Uuid::parse_str(&file).map_err(|_| AppError::from(CaseError::NotFound))?;
+    let file = case_file_id(&file)?;
     let (meta, bytes) =
         state.cases.file(&govhall_identity::Access::default(), Some(viewer.account.id), c.id, file).await?;
     Ok(download(&meta, bytes))

@@ -13,17 +13,16 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use govhall_cases::files::NewFile;
-use govhall_cases::queries::{CaseFilter, PersonalData};
+use govhall_cases::queries::{AssigneeFilter, CaseFilter, PersonalData, StateFilter, WarningFilter};
 use govhall_cases::transition::{Action, By};
 use govhall_cases::workflow::StepActor;
-use govhall_cases::{Case, CaseError, CaseEvent, CaseFile};
-use govhall_identity::{AccountKind, DepartmentId, Permission};
+use govhall_cases::{Case, CaseError, CaseEvent, CaseFile, CaseFileId, CaseId};
+use govhall_identity::{AccountId, AccountKind, Permission};
 use serde::Deserialize;
-use uuid::Uuid;
 
 /// A case as a list row shows it.
 pub(crate) struct Row {
-    pub(crate) id: Uuid,
+    pub(crate) id: CaseId,
     pub(crate) serial: String,
     pub(crate) item: String,
     pub(crate) department: String,
@@ -89,21 +88,23 @@ impl ListQuery {
             "" => None,
             s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("办结期限应为 YYYY-MM-DD 格式的日期"))?),
         };
-        let one_of = |s: &str, allowed: &[&str], what: &str| -> Result<Option<String>, AppError> {
+        fn one_of<T>(s: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<Option<T>, String> {
             match s.trim() {
                 "" => Ok(None),
-                v if allowed.contains(&v) => Ok(Some(v.to_owned())),
-                _ => Err(bad(what)),
+                v => parse(v).map(Some).ok_or_else(|| what.to_owned()),
             }
-        };
+        }
         Ok(CaseFilter {
             step: text(&self.step).filter(|s| s.len() <= 40),
             item_code: text(&self.item).filter(|s| s.len() <= 60),
             due_by,
-            warning: one_of(&self.warning, &["warned", "red"], "预警（warning）应为 warned 或 red")?,
-            mine: one_of(&self.mine, &["mine", "unassigned"], "经办（mine）应为 mine 或 unassigned")?
-                .map(|m| m == "mine"),
-            state: one_of(&self.state, &["open", "closed", "all"], "状态（state）应为 open、closed 或 all")?,
+            warning: one_of(&self.warning, WarningFilter::parse, "预警（warning）应为 warned 或 red")
+                .map_err(|w| bad(&w))?,
+            assignee: one_of(&self.mine, AssigneeFilter::parse, "经办（mine）应为 mine 或 unassigned")
+                .map_err(|w| bad(&w))?,
+            state: one_of(&self.state, StateFilter::parse, "状态（state）应为 open、closed 或 all")
+                .map_err(|w| bad(&w))?
+                .unwrap_or_default(),
             serial: text(&self.serial),
         })
     }
@@ -188,7 +189,7 @@ struct EventView {
     by: String,
     note: String,
     at: String,
-    files: Vec<(Uuid, String)>,
+    files: Vec<(CaseFileId, String)>,
 }
 
 #[derive(Template)]
@@ -205,7 +206,7 @@ struct CasePage {
     events: Vec<EventView>,
     actions: Vec<ActionButton>,
     may_claim: bool,
-    colleagues: Vec<(Uuid, String)>,
+    colleagues: Vec<(AccountId, String)>,
     personal: Option<PersonalData>,
     form_lines: Vec<(String, String)>,
     /// Files uploaded with the online application: id, material, name, size, SHA-256.
@@ -232,7 +233,7 @@ async fn case_page(
     state: &AppState,
     viewer: &crate::auth::Viewer,
     ctx: &RequestContext,
-    id: Uuid,
+    id: CaseId,
     personal: Option<PersonalData>,
     error: String,
 ) -> Result<Html<String>, AppError> {
@@ -258,13 +259,8 @@ async fn case_page(
         && c.assignee_id.is_none()
         && matches!(c.current().map(|s| s.actor), Some(StepActor::Staff(p)) if access.covers(p, &target));
     let colleagues = if c.is_open && can_override {
-        let department = DepartmentId::from_uuid(c.department_id);
-        let staff = state.identity.list_accounts("staff", Some(department), 200, 0).await?;
-        staff
-            .into_iter()
-            .filter(|a| a.active && a.kind == AccountKind::Staff)
-            .map(|a| (a.id.as_uuid(), a.real_name))
-            .collect()
+        let staff = state.identity.list_accounts("staff", Some(c.department_id), 200, 0).await?;
+        staff.into_iter().filter(|a| a.active && a.kind == AccountKind::Staff).map(|a| (a.id, a.real_name)).collect()
     } else {
         Vec::new()
     };
@@ -299,8 +295,14 @@ async fn case_page(
     })
 }
 
-fn case_id(id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id).map_err(|_| AppError::from(CaseError::NotFound))
+/// A case's id from a path (a malformed one answers like a missing case).
+pub(crate) fn case_id(id: &str) -> Result<CaseId, AppError> {
+    id.parse().map_err(|_| AppError::from(CaseError::NotFound))
+}
+
+/// A case file's id from a path (a malformed one answers like a missing case).
+pub(crate) fn case_file_id(id: &str) -> Result<CaseFileId, AppError> {
+    id.parse().map_err(|_| AppError::from(CaseError::NotFound))
 }
 
 pub(crate) async fn show(
@@ -331,7 +333,7 @@ async fn answer(
     state: &AppState,
     viewer: &crate::auth::Viewer,
     ctx: &RequestContext,
-    id: Uuid,
+    id: CaseId,
     result: Result<Case, CaseError>,
 ) -> Result<Response, AppError> {
     match result {
@@ -400,11 +402,8 @@ pub(crate) async fn assign(
     axum::Form(form): axum::Form<AssignForm>,
 ) -> Result<Response, AppError> {
     let id = case_id(&id)?;
-    let result = match Uuid::parse_str(form.to.trim()) {
-        Ok(to) => {
-            let to = govhall_identity::AccountId::from_uuid(to);
-            state.cases.assign(&viewer.access, &ctx.actor(), id, to).await
-        }
+    let result = match form.to.trim().parse::<AccountId>() {
+        Ok(to) => state.cases.assign(&viewer.access, &ctx.actor(), id, to).await,
         Err(_) => Err(CaseError::InvalidInput("请选择要分派的工作人员".into())),
     };
     answer(&state, &viewer, &ctx, id, result).await
@@ -416,8 +415,7 @@ pub(crate) async fn file(
     SignedIn(viewer, _): SignedIn,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let file = Uuid::parse_str(&file).map_err(|_| AppError::from(CaseError::NotFound))?;
-    let (meta, bytes) = state.cases.file(&viewer.access, None, case_id(&id)?, file).await?;
+    let (meta, bytes) = state.cases.file(&viewer.access, None, case_id(&id)?, case_file_id(&file)?).await?;
     Ok(download(&meta, bytes))
 }
 
