@@ -3,17 +3,18 @@
 //! task list, saved a section at a time (the web form) or by merging (the API). Every save
 //! keeps what was typed, valid or not; errors come back beside it.
 
+use crate::ids::{AccountId, ApplicationId, CaseId, EnterpriseId};
 use crate::model::{
-    Application, ApplicationFile, ApplicationRow, COLUMNS, FILE_COLUMNS, Profile, Slot, Task, Workspace,
+    Application, ApplicationFile, ApplicationFileRow, ApplicationRow, ApplicationState, COLUMNS, FILE_COLUMNS, Profile,
+    Slot, Task, Workspace,
 };
 use crate::{ApplicationError, Applications};
 use chrono::{DateTime, Utc};
-use govhall_cases::CaseId;
 use govhall_catalog::form::{Answers, FieldError, FormSchema, Prefill};
 use govhall_catalog::store::{Guide, guide};
 use govhall_db::{exec, run, sqlx, sqlx::AssertSqlSafe};
 use govhall_files::Kind;
-use govhall_identity::{AccountId, AccountKind, EnterpriseId};
+use govhall_identity::AccountKind;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -44,16 +45,18 @@ impl Applications {
     pub(crate) fn open_row(&self, row: ApplicationRow) -> Result<Application, ApplicationError> {
         let json = self.identity().keys().decrypt(&row.answers_enc)?;
         let answers: Answers = serde_json::from_str(&json).map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let state = ApplicationState::parse(&row.state)
+            .ok_or_else(|| ApplicationError::Internal(format!("申报 {} 的状态“{}”无法识别", row.id, row.state)))?;
         Ok(Application {
-            id: row.id,
-            applicant_id: row.applicant_id,
-            enterprise_id: row.enterprise_id,
+            id: ApplicationId::from_uuid(row.id),
+            applicant_id: AccountId::from_uuid(row.applicant_id),
+            enterprise_id: row.enterprise_id.map(EnterpriseId::from_uuid),
             item_code: row.item_code,
             item_name: row.item_name,
             item_version: row.item_version,
             answers,
             brought_from: row.brought_from,
-            state: row.state,
+            state,
             case_id: row.case_id.map(CaseId::from_uuid),
             serial_number: row.serial_number,
             revision: row.revision,
@@ -79,7 +82,7 @@ impl Applications {
     pub(crate) async fn profile(
         &self,
         applicant: AccountId,
-        enterprise: Option<Uuid>,
+        enterprise: Option<EnterpriseId>,
     ) -> Result<Profile, ApplicationError> {
         let account = self.identity().account(applicant).await?;
         let mut profile = Profile::new();
@@ -89,7 +92,7 @@ impl Applications {
             profile.insert(Prefill::IdNumber, id.as_str().to_owned());
         }
         if let Some(enterprise) = enterprise {
-            let m = self.identity().membership(EnterpriseId::from_uuid(enterprise), applicant).await?;
+            let m = self.identity().membership(enterprise, applicant).await?;
             if let Some(m) = m.filter(|m| m.status == "active") {
                 profile.insert(Prefill::EnterpriseName, m.enterprise_name);
                 profile.insert(Prefill::CreditCode, m.credit_code);
@@ -120,8 +123,8 @@ impl Applications {
         &self,
         applicant: AccountId,
         code: &str,
-        enterprise: Option<Uuid>,
-    ) -> Result<(Uuid, bool), ApplicationError> {
+        enterprise: Option<EnterpriseId>,
+    ) -> Result<(ApplicationId, bool), ApplicationError> {
         let account = self.identity().account(applicant).await?;
         if account.kind != AccountKind::Person {
             return Err(ApplicationError::Forbidden("工作人员和管理员账号不能申报，请使用个人账号".into()));
@@ -134,7 +137,7 @@ impl Applications {
             )));
         }
         if let Some(e) = enterprise {
-            let m = self.identity().membership(EnterpriseId::from_uuid(e), applicant).await?;
+            let m = self.identity().membership(e, applicant).await?;
             if m.is_none_or(|m| m.status != "active") {
                 return Err(ApplicationError::Forbidden("您不是该企业的在册经办人，不能以企业名义申报".into()));
             }
@@ -158,7 +161,7 @@ impl Applications {
             None => (Answers::new(), None),
         };
         Self::apply_locked(&mut answers, &locked);
-        let id = Uuid::now_v7();
+        let id = ApplicationId::new();
         let now = self.db().now();
         let sealed = self.seal(&answers)?;
         let mut conn = self.db().conn().await?;
@@ -169,9 +172,9 @@ impl Applications {
                     item_version, answers_enc, brought_from, state, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $10)"
             )
-            .bind(id)
+            .bind(id.as_uuid())
             .bind(applicant.as_uuid())
-            .bind(enterprise)
+            .bind(enterprise.map(|e| e.as_uuid()))
             .bind(&enterprise_key)
             .bind(code)
             .bind(&guide.item.name)
@@ -197,9 +200,9 @@ impl Applications {
         applicant: AccountId,
         code: &str,
         enterprise_key: &str,
-    ) -> Result<Option<Uuid>, ApplicationError> {
+    ) -> Result<Option<ApplicationId>, ApplicationError> {
         let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| sqlx::query_scalar(
+        let id: Option<Uuid> = run!(conn, |c| sqlx::query_scalar(
             "SELECT id FROM applications WHERE applicant_id = $1 AND item_code = $2 AND enterprise_key = $3
                AND state = 'draft'"
         )
@@ -207,7 +210,8 @@ impl Applications {
         .bind(code)
         .bind(enterprise_key)
         .fetch_optional(&mut *c)
-        .await)?)
+        .await)?;
+        Ok(id.map(ApplicationId::from_uuid))
     }
 
     async fn last_submitted(
@@ -231,11 +235,11 @@ impl Applications {
     }
 
     /// The applicant's own application (another's reads as missing).
-    pub async fn get(&self, applicant: AccountId, id: Uuid) -> Result<Application, ApplicationError> {
+    pub async fn get(&self, applicant: AccountId, id: ApplicationId) -> Result<Application, ApplicationError> {
         let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1 AND applicant_id = $2");
         let mut conn = self.db().conn().await?;
         let row: Option<ApplicationRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(id)
+            .bind(id.as_uuid())
             .bind(applicant.as_uuid())
             .fetch_optional(&mut *c)
             .await)?;
@@ -253,16 +257,20 @@ impl Applications {
         row.map(|r| self.open_row(r)).transpose()
     }
 
-    pub(crate) async fn file_rows(&self, application: Uuid) -> Result<Vec<ApplicationFile>, ApplicationError> {
+    pub(crate) async fn file_rows(&self, application: ApplicationId) -> Result<Vec<ApplicationFile>, ApplicationError> {
         let sql = format!(
             "SELECT {FILE_COLUMNS} FROM application_files WHERE application_id = $1 ORDER BY material, created_at, id"
         );
         let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(application).fetch_all(&mut *c).await)?)
+        let rows: Vec<ApplicationFileRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(application.as_uuid())
+            .fetch_all(&mut *c)
+            .await)?;
+        Ok(rows.into_iter().map(ApplicationFile::from).collect())
     }
 
     /// Everything the pages of the applicant's application need.
-    pub async fn workspace(&self, applicant: AccountId, id: Uuid) -> Result<Workspace, ApplicationError> {
+    pub async fn workspace(&self, applicant: AccountId, id: ApplicationId) -> Result<Workspace, ApplicationError> {
         let application = self.get(applicant, id).await?;
         self.workspace_of(application).await
     }
@@ -279,10 +287,7 @@ impl Applications {
             None => (FormSchema::standard(), Vec::new(), String::new(), false),
         };
         let locked = if application.is_draft() {
-            Self::locked(
-                &form,
-                &self.profile(AccountId::from_uuid(application.applicant_id), application.enterprise_id).await?,
-            )
+            Self::locked(&form, &self.profile(application.applicant_id, application.enterprise_id).await?)
         } else {
             BTreeMap::new()
         };
@@ -331,7 +336,7 @@ impl Applications {
     pub async fn save(
         &self,
         applicant: AccountId,
-        id: Uuid,
+        id: ApplicationId,
         scope: Scope<'_>,
         given: &Answers,
     ) -> Result<Vec<FieldError>, ApplicationError> {
@@ -374,7 +379,7 @@ impl Applications {
             )
             .bind(&sealed)
             .bind(now)
-            .bind(id)
+            .bind(id.as_uuid())
             .bind(applicant.as_uuid())
         )?;
         if changed == 0 {
@@ -413,7 +418,7 @@ impl Applications {
     }
 
     /// Discards a draft and its files.
-    pub async fn discard(&self, applicant: AccountId, id: Uuid) -> Result<(), ApplicationError> {
+    pub async fn discard(&self, applicant: AccountId, id: ApplicationId) -> Result<(), ApplicationError> {
         let application = self.get(applicant, id).await?;
         if !application.is_draft() || !self.remove(id, None).await? {
             return Err(ApplicationError::Submitted);
@@ -424,7 +429,12 @@ impl Applications {
     /// Removes a draft, its file rows and then its stored files — only while it is a draft (and,
     /// for the purge, still idle since `idle_before`): the row is claimed first, so a submission
     /// or a save at the same moment keeps it. Returns whether it was removed.
-    pub(crate) async fn remove(&self, id: Uuid, idle_before: Option<DateTime<Utc>>) -> Result<bool, ApplicationError> {
+    pub(crate) async fn remove(
+        &self,
+        id: ApplicationId,
+        idle_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, ApplicationError> {
+        let id = id.as_uuid();
         let mut tx = self.db().begin().await?;
         let claimed = exec!(
             tx,

@@ -3,6 +3,7 @@
 //! the check-answers page, and the submission (完成申报) that creates the case through the case
 //! engine; then the printed form (反向打印) and the receipt.
 //!
+//! - [`ids`]: the typed ids of applications and their files.
 //! - [`model`]: an application, its files and its task list.
 //! - [`drafts`]: starting (with prefill), reading and saving answers.
 //! - [`uploads`]: files for each material slot, streamed to the store.
@@ -13,6 +14,7 @@
 
 pub mod drafts;
 mod error;
+pub mod ids;
 pub mod model;
 pub mod printing;
 pub mod purge;
@@ -21,7 +23,8 @@ pub mod submit;
 pub mod uploads;
 
 pub use error::ApplicationError;
-pub use model::{Application, ApplicationFile, Task};
+pub use ids::{ApplicationFileId, ApplicationId};
+pub use model::{Application, ApplicationFile, ApplicationState, Task};
 
 use govhall_cases::Cases;
 use govhall_db::Db;

@@ -1,8 +1,8 @@
 //! An application as the applicant sees it: its answers, its files, and the task list that
 //! says which parts are done.
 
+use crate::ids::{AccountId, ApplicationFileId, ApplicationId, CaseId, EnterpriseId};
 use chrono::{DateTime, Utc};
-use govhall_cases::CaseId;
 use govhall_catalog::form::{Answers, FormSchema, Prefill};
 use govhall_catalog::model::Material;
 use govhall_files::Kind;
@@ -10,15 +10,54 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// Where an application is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationState {
+    /// Being filled in (暂存): it can still change.
+    Draft,
+    /// Claimed by a submission under way: no more changes; the case is being made.
+    Submitting,
+    /// Submitted: the case exists.
+    Submitted,
+}
+
+impl ApplicationState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationState::Draft => "draft",
+            ApplicationState::Submitting => "submitting",
+            ApplicationState::Submitted => "submitted",
+        }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            ApplicationState::Draft => "草稿",
+            ApplicationState::Submitting => "提交中",
+            ApplicationState::Submitted => "已提交",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<ApplicationState> {
+        [ApplicationState::Draft, ApplicationState::Submitting, ApplicationState::Submitted]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+}
+
 /// An application, draft or submitted, its answers opened.
 #[derive(Debug, Clone, Serialize)]
 pub struct Application {
     /// Id.
-    pub id: Uuid,
+    pub id: ApplicationId,
     /// Who applies.
-    pub applicant_id: Uuid,
+    pub applicant_id: AccountId,
     /// The enterprise applied for, if any.
-    pub enterprise_id: Option<Uuid>,
+    pub enterprise_id: Option<EnterpriseId>,
     /// The item.
     pub item_code: String,
     /// The item's name.
@@ -29,8 +68,8 @@ pub struct Application {
     pub answers: Answers,
     /// The serial number of an earlier application answers were brought from.
     pub brought_from: Option<String>,
-    /// `draft` or `submitted`.
-    pub state: String,
+    /// Draft, being submitted, or submitted.
+    pub state: ApplicationState,
     /// The case, once submitted.
     pub case_id: Option<CaseId>,
     /// Its serial number, once submitted.
@@ -48,7 +87,7 @@ pub struct Application {
 impl Application {
     /// Whether it can still be changed.
     pub fn is_draft(&self) -> bool {
-        self.state == "draft"
+        self.state == ApplicationState::Draft
     }
 }
 
@@ -75,12 +114,12 @@ pub(crate) const COLUMNS: &str = "id, applicant_id, enterprise_id, item_code, it
     brought_from, state, case_id, serial_number, revision, created_at, updated_at, submitted_at";
 
 /// A file given for a material.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApplicationFile {
     /// Id.
-    pub id: Uuid,
+    pub id: ApplicationFileId,
     /// The application.
-    pub application_id: Uuid,
+    pub application_id: ApplicationId,
     /// The material's place in the guide (from 0).
     pub material: i32,
     /// The material's name.
@@ -98,6 +137,38 @@ pub struct ApplicationFile {
     pub store_key: String,
     /// When uploaded.
     pub created_at: DateTime<Utc>,
+}
+
+/// A file row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ApplicationFileRow {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub material: i32,
+    pub material_name: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub store_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApplicationFileRow> for ApplicationFile {
+    fn from(r: ApplicationFileRow) -> Self {
+        ApplicationFile {
+            id: ApplicationFileId::from_uuid(r.id),
+            application_id: ApplicationId::from_uuid(r.application_id),
+            material: r.material,
+            material_name: r.material_name,
+            file_name: r.file_name,
+            content_type: r.content_type,
+            size: r.size,
+            sha256: r.sha256,
+            store_key: r.store_key,
+            created_at: r.created_at,
+        }
+    }
 }
 
 pub(crate) const FILE_COLUMNS: &str =

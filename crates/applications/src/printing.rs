@@ -2,12 +2,10 @@
 //! applicant keeps: PDFs with the font subset embedded, the serial number as text and as a QR
 //! code that opens the progress page.
 
+use crate::ids::{AccountId, ApplicationId, CaseId};
 use crate::model::Workspace;
 use crate::{ApplicationError, Applications};
-use govhall_cases::CaseId;
-use govhall_identity::AccountId;
 use govhall_print::{Block, Printout};
-use uuid::Uuid;
 
 impl Applications {
     fn progress_link(&self, serial: &str) -> String {
@@ -45,7 +43,7 @@ impl Applications {
     }
 
     /// The filled form and the list of materials of the applicant's application.
-    pub async fn print_form(&self, applicant: AccountId, id: Uuid) -> Result<Vec<u8>, ApplicationError> {
+    pub async fn print_form(&self, applicant: AccountId, id: ApplicationId) -> Result<Vec<u8>, ApplicationError> {
         let w = self.workspace(applicant, id).await?;
         self.render(self.form_printout(&w)).await
     }
@@ -101,7 +99,7 @@ impl Applications {
     pub async fn print_receipt(
         &self,
         applicant: AccountId,
-        id: Uuid,
+        id: ApplicationId,
         password: Option<&str>,
     ) -> Result<Vec<u8>, ApplicationError> {
         let w = self.workspace(applicant, id).await?;

@@ -2,11 +2,11 @@
 //! applicant is told (inbox and SMS); then it goes, files and all. Saving the draft again
 //! starts the count afresh. A daily job, which also clears uploads that broke off.
 
+use crate::ids::{AccountId, ApplicationId};
 use crate::{ApplicationError, Applications};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use govhall_db::jobs::{self, JobContext, JobError, JobRegistry, NewJob};
 use govhall_db::{Db, DbError, exec, run, sqlx};
-use govhall_identity::AccountId;
 use govhall_messaging::{Channel, OutgoingMessage, Recipient, send, templates};
 use serde_json::json;
 use uuid::Uuid;
@@ -84,6 +84,7 @@ impl Applications {
         .await)?;
         drop(conn);
         for (id, applicant, item, updated_at) in due {
+            let (id, applicant) = (ApplicationId::from_uuid(id), AccountId::from_uuid(applicant));
             match self.notice(now, id, applicant, &item, updated_at).await {
                 Ok(true) => purged.noticed += 1,
                 Ok(false) => {}
@@ -100,7 +101,7 @@ impl Applications {
         .fetch_all(&mut *c)
         .await)?;
         drop(conn);
-        for id in expired {
+        for id in expired.into_iter().map(ApplicationId::from_uuid) {
             match self.remove(id, Some(now - Duration::days(s.draft_days))).await {
                 Ok(true) => purged.removed += 1,
                 Ok(false) => {}
@@ -121,14 +122,14 @@ impl Applications {
     async fn notice(
         &self,
         now: DateTime<Utc>,
-        id: Uuid,
-        applicant: Uuid,
+        id: ApplicationId,
+        applicant: AccountId,
         item: &str,
         updated_at: DateTime<Utc>,
     ) -> Result<bool, ApplicationError> {
         let s = self.settings();
         {
-            let account = self.identity().account(AccountId::from_uuid(applicant)).await?;
+            let account = self.identity().account(applicant).await?;
             let removal = std::cmp::max(updated_at + Duration::days(s.draft_days), now + Duration::days(s.notice_days));
             let date = govhall_core::clock::china_date(removal).format("%Y年%m月%d日").to_string();
             let params = json!({ "item": item, "date": date, "idle": (now - updated_at).num_days() });
@@ -140,7 +141,7 @@ impl Applications {
                      WHERE id = $2 AND state = 'draft' AND purge_noticed_at IS NULL AND updated_at = $3"
                 )
                 .bind(now)
-                .bind(id)
+                .bind(id.as_uuid())
                 .bind(updated_at)
             )?;
             if marked == 0 {
@@ -149,7 +150,7 @@ impl Applications {
             }
             let key = format!("{NOTICE}:{id}:{}", updated_at.timestamp());
             for (recipient, suffix) in
-                [(Recipient::Account(applicant), "inbox"), (Recipient::Phone(account.phone.clone()), "sms")]
+                [(Recipient::Account(applicant.as_uuid()), "inbox"), (Recipient::Phone(account.phone.clone()), "sms")]
             {
                 let m =
                     OutgoingMessage::new(NOTICE, recipient, params.clone()).idempotency_key(format!("{key}:{suffix}"));

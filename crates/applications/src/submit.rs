@@ -3,16 +3,14 @@
 //! first step, the applicant told), and the draft marked submitted. The password is kept sealed
 //! only until the applicant's confirmation page shows it, once.
 
+use crate::ids::{AccountId, ApplicationId, CaseId};
 use crate::model::Workspace;
 use crate::{ApplicationError, Applications};
-use govhall_cases::CaseId;
 use govhall_cases::model::SubmittedMaterial;
 use govhall_cases::submit::Submission;
 use govhall_catalog::form::FormSchema;
 use govhall_db::{exec, run, sqlx};
-use govhall_identity::{AccountId, EnterpriseId};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 /// A submitted application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +56,7 @@ impl Applications {
     /// claimed first (`submitting`: no more changes), then the case is made and the draft
     /// marked submitted in a task of its own, so that a client going away in between cannot
     /// leave the case without its draft marked or its password kept.
-    pub async fn submit(&self, applicant: AccountId, id: Uuid) -> Result<Done, ApplicationError> {
+    pub async fn submit(&self, applicant: AccountId, id: ApplicationId) -> Result<Done, ApplicationError> {
         let mut w = self.workspace(applicant, id).await?;
         if let (Some(case_id), Some(serial_number)) = (w.application.case_id, w.application.serial_number.clone()) {
             return Ok(Done { case_id, serial_number });
@@ -78,7 +76,7 @@ impl Applications {
                     "UPDATE applications SET state = 'submitting', revision = revision + 1
                      WHERE id = $1 AND applicant_id = $2 AND state = 'draft' AND revision = $3"
                 )
-                .bind(id)
+                .bind(id.as_uuid())
                 .bind(applicant.as_uuid())
                 .bind(w.application.revision)
             )?;
@@ -105,7 +103,7 @@ impl Applications {
             .map_err(|e| ApplicationError::Internal(e.to_string()))?
     }
 
-    async fn complete(&self, applicant: AccountId, id: Uuid, w: Workspace) -> Result<Done, ApplicationError> {
+    async fn complete(&self, applicant: AccountId, id: ApplicationId, w: Workspace) -> Result<Done, ApplicationError> {
         let answers = w.form.without_hidden(&w.application.answers);
         let form = json!({
             "item_version": w.application.item_version,
@@ -124,7 +122,7 @@ impl Applications {
         let submission = Submission {
             item_code: w.application.item_code.clone(),
             applicant,
-            enterprise: w.application.enterprise_id.map(EnterpriseId::from_uuid),
+            enterprise: w.application.enterprise_id,
             form,
             materials,
             idempotency_key: format!("application:{id}"),
@@ -137,7 +135,7 @@ impl Applications {
                 exec!(
                     conn,
                     sqlx::query("UPDATE applications SET state = 'draft' WHERE id = $1 AND state = 'submitting'")
-                        .bind(id)
+                        .bind(id.as_uuid())
                 )?;
                 return Err(e.into());
             }
@@ -158,7 +156,7 @@ impl Applications {
             .bind(&sealed_password)
             .bind(&sealed_answers)
             .bind(self.db().now())
-            .bind(id)
+            .bind(id.as_uuid())
         )?;
         if marked == 0
             && let Some(sealed) = &sealed_password
@@ -168,19 +166,23 @@ impl Applications {
                 conn,
                 sqlx::query("UPDATE applications SET password_enc = $1 WHERE id = $2 AND password_enc IS NULL")
                     .bind(sealed)
-                    .bind(id)
+                    .bind(id.as_uuid())
             )?;
         }
         Ok(Done { case_id: submitted.case_id, serial_number: submitted.serial_number })
     }
 
     /// The query password of the applicant's submitted application, the first time only.
-    pub async fn reveal_password(&self, applicant: AccountId, id: Uuid) -> Result<Option<String>, ApplicationError> {
+    pub async fn reveal_password(
+        &self,
+        applicant: AccountId,
+        id: ApplicationId,
+    ) -> Result<Option<String>, ApplicationError> {
         let mut conn = self.db().conn().await?;
         let sealed: Option<Option<String>> = run!(conn, |c| sqlx::query_scalar(
             "SELECT password_enc FROM applications WHERE id = $1 AND applicant_id = $2 AND state = 'submitted'"
         )
-        .bind(id)
+        .bind(id.as_uuid())
         .bind(applicant.as_uuid())
         .fetch_optional(&mut *c)
         .await)?;
@@ -188,7 +190,7 @@ impl Applications {
         let taken = exec!(
             conn,
             sqlx::query("UPDATE applications SET password_enc = NULL WHERE id = $1 AND password_enc = $2")
-                .bind(id)
+                .bind(id.as_uuid())
                 .bind(&sealed)
         )?;
         if taken == 0 {

@@ -2,15 +2,13 @@
 //! hashed), described in the database only once kept, removable and replaceable while the
 //! application is a draft, and read back only by their owner or by staff who may see the case.
 
-use crate::model::{ApplicationFile, FILE_COLUMNS};
+use crate::ids::{AccountId, ApplicationFileId, ApplicationId, CaseId};
+use crate::model::{ApplicationFile, ApplicationFileRow, FILE_COLUMNS};
 use crate::{ApplicationError, Applications};
 use bytes::Bytes;
 use futures::Stream;
-use govhall_cases::CaseId;
 use govhall_db::{exec, run, sqlx, sqlx::AssertSqlSafe};
 use govhall_files::names;
-use govhall_identity::AccountId;
-use uuid::Uuid;
 
 impl Applications {
     /// Adds a file to material slot `material` of the applicant's draft, replacing `replace`
@@ -18,10 +16,10 @@ impl Applications {
     pub async fn add_file<S, E>(
         &self,
         applicant: AccountId,
-        id: Uuid,
+        id: ApplicationId,
         material: usize,
         file_name: &str,
-        replace: Option<Uuid>,
+        replace: Option<ApplicationFileId>,
         body: S,
     ) -> Result<ApplicationFile, ApplicationError>
     where
@@ -48,16 +46,17 @@ impl Applications {
         }
         // Noted before the first byte: a crash before the file is recorded leaves a row for the
         // daily sweep, not an object nobody knows.
-        let file_id = Uuid::now_v7();
-        let key = govhall_files::FileStore::key_for(file_id);
+        let file_id = ApplicationFileId::new();
+        let key = govhall_files::FileStore::key_for(file_id.as_uuid());
         self.note_intent(&key).await?;
-        let stored = match self.files().put_as(file_id, body, &slot.kinds, self.settings().max_file_bytes).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                self.settle_intent(&key).await;
-                return Err(e.into());
-            }
-        };
+        let stored =
+            match self.files().put_as(file_id.as_uuid(), body, &slot.kinds, self.settings().max_file_bytes).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    self.settle_intent(&key).await;
+                    return Err(e.into());
+                }
+            };
         let file = ApplicationFile {
             id: file_id,
             application_id: id,
@@ -96,7 +95,7 @@ impl Applications {
     async fn record_file(
         &self,
         f: &ApplicationFile,
-        replace: Option<Uuid>,
+        replace: Option<ApplicationFileId>,
         room: i64,
     ) -> Result<bool, ApplicationError> {
         let mut tx = self.db().begin().await?;
@@ -106,7 +105,7 @@ impl Applications {
             tx,
             sqlx::query("UPDATE applications SET updated_at = $1, purge_noticed_at = NULL, revision = revision + 1 WHERE id = $2 AND state = 'draft'")
                 .bind(f.created_at)
-                .bind(f.application_id)
+                .bind(f.application_id.as_uuid())
         )?;
         if claimed == 0 {
             tx.rollback().await?;
@@ -120,8 +119,8 @@ impl Applications {
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
                  WHERE (SELECT COUNT(*) FROM application_files WHERE application_id = $2 AND material_name = $4) < $11"
             )
-            .bind(f.id)
-            .bind(f.application_id)
+            .bind(f.id.as_uuid())
+            .bind(f.application_id.as_uuid())
             .bind(f.material)
             .bind(&f.material_name)
             .bind(&f.file_name)
@@ -140,8 +139,8 @@ impl Applications {
             exec!(
                 tx,
                 sqlx::query("DELETE FROM application_files WHERE id = $1 AND application_id = $2")
-                    .bind(old)
-                    .bind(f.application_id)
+                    .bind(old.as_uuid())
+                    .bind(f.application_id.as_uuid())
             )?;
         }
         exec!(tx, sqlx::query("DELETE FROM upload_intents WHERE store_key = $1").bind(&f.store_key))?;
@@ -150,7 +149,12 @@ impl Applications {
     }
 
     /// Deletes a file from the applicant's draft.
-    pub async fn delete_file(&self, applicant: AccountId, id: Uuid, file: Uuid) -> Result<(), ApplicationError> {
+    pub async fn delete_file(
+        &self,
+        applicant: AccountId,
+        id: ApplicationId,
+        file: ApplicationFileId,
+    ) -> Result<(), ApplicationError> {
         let application = self.get(applicant, id).await?;
         if !application.is_draft() {
             return Err(ApplicationError::Submitted);
@@ -165,7 +169,7 @@ impl Applications {
                  WHERE id = $2 AND state = 'draft'"
             )
             .bind(self.db().now())
-            .bind(id)
+            .bind(id.as_uuid())
         )?;
         if claimed == 0 {
             tx.rollback().await?;
@@ -173,7 +177,9 @@ impl Applications {
         }
         exec!(
             tx,
-            sqlx::query("DELETE FROM application_files WHERE id = $1 AND application_id = $2").bind(file).bind(id)
+            sqlx::query("DELETE FROM application_files WHERE id = $1 AND application_id = $2")
+                .bind(file.as_uuid())
+                .bind(id.as_uuid())
         )?;
         tx.commit().await?;
         self.discard_object(&found.store_key).await;
@@ -252,8 +258,8 @@ impl Applications {
     pub async fn own_file(
         &self,
         applicant: AccountId,
-        id: Uuid,
-        file: Uuid,
+        id: ApplicationId,
+        file: ApplicationFileId,
     ) -> Result<ApplicationFile, ApplicationError> {
         self.get(applicant, id).await?;
         self.file_rows(id).await?.into_iter().find(|f| f.id == file).ok_or(ApplicationError::NotFound)
@@ -261,19 +267,19 @@ impl Applications {
 
     /// A file of the application that became case `case` (the caller has checked that the
     /// viewer may see the case).
-    pub async fn case_file(&self, case: CaseId, file: Uuid) -> Result<ApplicationFile, ApplicationError> {
+    pub async fn case_file(&self, case: CaseId, file: ApplicationFileId) -> Result<ApplicationFile, ApplicationError> {
         let sql = format!(
             "SELECT {} FROM application_files f JOIN applications a ON a.id = f.application_id
              WHERE a.case_id = $1 AND f.id = $2",
             FILE_COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", ")
         );
         let mut conn = self.db().conn().await?;
-        let row: Option<ApplicationFile> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+        let row: Option<ApplicationFileRow> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
             .bind(case.as_uuid())
-            .bind(file)
+            .bind(file.as_uuid())
             .fetch_optional(&mut *c)
             .await)?;
-        row.ok_or(ApplicationError::NotFound)
+        row.map(ApplicationFile::from).ok_or(ApplicationError::NotFound)
     }
 
     /// The files of the application that became case `case`.

@@ -193,7 +193,7 @@ async fn idle_drafts_are_noticed_then_removed_with_their_files() {
             conn,
             govhall_db::sqlx::query("UPDATE applications SET updated_at = $1 WHERE id = $2")
                 .bind(now - chrono::Duration::days(days))
-                .bind(id)
+                .bind(id.as_uuid())
         )
         .unwrap();
     };
@@ -336,8 +336,7 @@ async fn an_agent_applies_for_their_enterprise_with_its_verified_name_and_code()
         .identity()
         .register_enterprise(&actor, a.hall.applicant, "91350100M000100Y43", "福州测试科技有限公司", "张三")
         .await
-        .unwrap()
-        .as_uuid();
+        .unwrap();
     let apps = t.app.applications();
     let (own, _) = apps.start(a.hall.applicant, &a.code, None).await.unwrap();
     let (firm, _) = apps.start(a.hall.applicant, &a.code, Some(enterprise)).await.unwrap();
@@ -360,7 +359,7 @@ async fn an_agent_applies_for_their_enterprise_with_its_verified_name_and_code()
     apps.add_file(a.hall.applicant, firm, 0, "执照.pdf", None, body).await.unwrap();
     let done = apps.submit(a.hall.applicant, firm).await.unwrap();
     let case = t.app.cases().mine_by_serial(a.hall.applicant, &done.serial_number).await.unwrap();
-    assert_eq!(case.enterprise_id.map(|e| e.as_uuid()), Some(enterprise));
+    assert_eq!(case.enterprise_id, Some(enterprise));
     assert_eq!(case.applicant_masked, "福州测试科技有限公司");
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;

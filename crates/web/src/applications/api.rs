@@ -13,18 +13,20 @@ use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use govhall_applications::drafts::Scope;
 use govhall_applications::model::Workspace;
-use govhall_applications::{ApplicationError, ApplicationFile, Task};
+use govhall_applications::{
+    ApplicationError, ApplicationFile, ApplicationFileId, ApplicationId, ApplicationState, Task,
+};
 use govhall_cases::CaseId;
 use govhall_catalog::form::{Answers, FieldError};
 use govhall_files::Kind;
+use govhall_identity::EnterpriseId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-fn id_of(s: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(s).map_err(|_| AppError::not_found())
+fn id_of<T: std::str::FromStr>(s: &str) -> Result<T, AppError> {
+    s.parse().map_err(|_| AppError::not_found())
 }
 
 fn bad_json(e: serde_json::Error) -> AppError {
@@ -61,7 +63,8 @@ pub(crate) struct SlotOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FileOut {
     /// 文件 id
-    id: Uuid,
+    #[schema(value_type = Uuid)]
+    id: ApplicationFileId,
     /// 文件名（扩展名按实际内容）
     file_name: String,
     /// 内容类型
@@ -166,9 +169,11 @@ pub(crate) async fn self_check(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ApplicationOut {
     /// 申报 id
-    id: Uuid,
-    /// draft（草稿）或 submitted（已提交）
-    state: String,
+    #[schema(value_type = Uuid)]
+    id: ApplicationId,
+    /// draft（草稿）、submitting（提交中）或 submitted（已提交）
+    #[schema(value_type = String)]
+    state: ApplicationState,
     /// 事项编码
     item_code: String,
     /// 事项名称
@@ -202,7 +207,7 @@ fn out(state: &AppState, w: &Workspace) -> ApplicationOut {
     let max_bytes = state.applications.settings().max_file_bytes;
     ApplicationOut {
         id: w.application.id,
-        state: w.application.state.clone(),
+        state: w.application.state,
         item_code: w.application.item_code.clone(),
         item_name: w.application.item_name.clone(),
         answers: Value::Object(w.application.answers.clone()),
@@ -241,7 +246,8 @@ pub(crate) struct StartIn {
     item_code: String,
     /// 以企业名义申报时的企业 id
     #[serde(default)]
-    enterprise_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    enterprise_id: Option<EnterpriseId>,
 }
 
 #[utoipa::path(post, path = "/api/v1/applications", tag = "在线申报", summary = "开始申报（已有草稿则返回草稿）",
@@ -264,7 +270,8 @@ pub(crate) async fn start(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DraftOut {
     /// 申报 id
-    id: Uuid,
+    #[schema(value_type = Uuid)]
+    id: ApplicationId,
     /// 事项编码
     item_code: String,
     /// 事项名称

@@ -12,8 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_applications::model::Workspace;
+use govhall_applications::{ApplicationId, ApplicationState};
 use serde::Deserialize;
-use uuid::Uuid;
 
 /// A section on the check-answers page: key, title, rows of (label, answer, field key).
 type AnsweredSection = (String, String, Vec<(String, String, String)>);
@@ -115,7 +115,7 @@ pub(crate) async fn submit(
 #[template(path = "applications/done.html")]
 struct DonePage {
     page: Page,
-    id: Uuid,
+    id: ApplicationId,
     item_name: String,
     department: String,
     serial: String,
@@ -130,7 +130,7 @@ pub(crate) async fn done(
 ) -> Result<Response, AppError> {
     let id = id_of(&id)?;
     let mut w = state.applications.workspace(me(&viewer), id).await?;
-    if w.application.state == "submitting" {
+    if w.application.state == ApplicationState::Submitting {
         // A submission that was interrupted: finish it now.
         state.applications.submit(me(&viewer), id).await?;
         w = state.applications.workspace(me(&viewer), id).await?;

@@ -11,16 +11,18 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_applications::ApplicationId;
 use govhall_applications::drafts::Scope;
 use govhall_applications::model::Workspace;
 use govhall_catalog::form::{FieldError, Outcome};
-use govhall_identity::AccountId;
+use govhall_identity::{AccountId, EnterpriseId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-pub(super) fn id_of(s: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(s).map_err(|_| AppError::not_found())
+/// A typed id from a path (a malformed one answers like a missing page).
+pub(super) fn id_of<T: std::str::FromStr>(s: &str) -> Result<T, AppError> {
+    s.parse().map_err(|_| AppError::not_found())
 }
 
 pub(super) fn me(viewer: &crate::auth::Viewer) -> AccountId {
@@ -126,7 +128,7 @@ struct StartPage {
     materials: Vec<String>,
     error: String,
     /// The viewer's open draft of this item: its id and "已完成 x/y".
-    draft: Option<(Uuid, String)>,
+    draft: Option<(ApplicationId, String)>,
 }
 
 async fn start_page(
@@ -191,7 +193,8 @@ pub(crate) async fn start(
     let enterprise = match form.enterprise.trim() {
         "" => None,
         e => Some(
-            Uuid::parse_str(e).map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input", "企业选择有误"))?,
+            e.parse::<EnterpriseId>()
+                .map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_input", "企业选择有误"))?,
         ),
     };
     match state.applications.start(me(&viewer), &code, enterprise).await {
@@ -260,7 +263,7 @@ pub(crate) async fn tasks(
 #[template(path = "applications/section.html")]
 struct SectionPage {
     page: Page,
-    id: Uuid,
+    id: ApplicationId,
     item_name: String,
     section_key: String,
     title: String,

@@ -15,9 +15,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use futures::TryStreamExt;
 use govhall_applications::model::Workspace;
-use govhall_applications::{ApplicationError, ApplicationFile};
+use govhall_applications::{ApplicationError, ApplicationFile, ApplicationFileId, ApplicationId};
 use govhall_files::{Kind, human_size};
-use uuid::Uuid;
 
 fn id_of<T: std::str::FromStr>(s: &str) -> Result<T, AppError> {
     s.parse().map_err(|_| AppError::not_found())
@@ -32,7 +31,7 @@ struct SlotView {
     accept: String,
     template_url: String,
     sample_url: String,
-    files: Vec<(Uuid, String, String)>,
+    files: Vec<(ApplicationFileId, String, String)>,
     full: bool,
 }
 
@@ -40,7 +39,7 @@ struct SlotView {
 #[template(path = "applications/materials.html")]
 struct MaterialsPage {
     page: Page,
-    id: Uuid,
+    id: ApplicationId,
     item_name: String,
     slots: Vec<SlotView>,
     max_size: String,
@@ -119,7 +118,7 @@ pub(crate) async fn materials(
 pub(crate) async fn stream_parts(
     state: &AppState,
     applicant: govhall_identity::AccountId,
-    id: Uuid,
+    id: ApplicationId,
     slot: usize,
     content_type: &str,
     body: Body,

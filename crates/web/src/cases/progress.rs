@@ -262,7 +262,7 @@ async fn my_case_page(
         .applications
         .of_case(c.id)
         .await?
-        .filter(|a| a.applicant_id == viewer.account.id.as_uuid())
+        .filter(|a| a.applicant_id == viewer.account.id)
         .map(|a| a.id.to_string())
         .unwrap_or_default();
     render(MyCasePage {
