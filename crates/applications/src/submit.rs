@@ -4,11 +4,11 @@
 //! only until the applicant's confirmation page shows it, once.
 
 use crate::ids::{AccountId, ApplicationId, CaseId};
-use crate::model::Workspace;
+use crate::model::{ApplicationState, Workspace};
 use crate::{ApplicationError, Applications};
 use govhall_cases::model::SubmittedMaterial;
 use govhall_cases::submit::Submission;
-use govhall_catalog::form::FormSchema;
+use govhall_catalog::form::{FieldError, FormSchema};
 use govhall_db::{exec, run, sqlx};
 use serde_json::{Value, json};
 
@@ -19,6 +19,39 @@ pub struct Done {
     pub case_id: CaseId,
     /// Its serial number.
     pub serial_number: String,
+}
+
+/// What still stops a draft from being submitted, everything at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blockers {
+    /// The answers' problems, each beside its field, in the form's order.
+    pub answers: Vec<FieldError>,
+    /// The names of required materials without a file, in the guide's order.
+    pub missing_materials: Vec<String>,
+}
+
+impl Blockers {
+    /// Whether nothing stops the submission.
+    pub fn is_empty(&self) -> bool {
+        self.answers.is_empty() && self.missing_materials.is_empty()
+    }
+
+    /// The missing materials as the applicant reads them (请上传必要材料：…), if any.
+    pub fn materials_message(&self) -> Option<String> {
+        (!self.missing_materials.is_empty()).then(|| format!("请上传必要材料：{}", self.missing_materials.join("、")))
+    }
+
+    /// The blockers as the submission refuses with them: the answers' problems first, then the
+    /// missing materials.
+    pub fn into_result(self) -> Result<(), ApplicationError> {
+        if !self.answers.is_empty() {
+            return Err(ApplicationError::Answers(self.answers));
+        }
+        match self.materials_message() {
+            Some(message) => Err(ApplicationError::Materials(message)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The form as staff read it: one line per shown field, in order.
@@ -37,19 +70,14 @@ pub(crate) fn lines(form: &FormSchema, w: &Workspace, regions: &crate::regions::
 }
 
 impl Applications {
-    /// What still stops the draft from being submitted: errors beside fields, then missing
-    /// materials.
-    pub fn problems(&self, w: &Workspace) -> Result<(), ApplicationError> {
+    /// What still stops the draft from being submitted (checked today, China time): the one
+    /// place the check-answers page, the API and the submission itself learn it from.
+    pub fn blockers(&self, w: &Workspace) -> Blockers {
         let today = govhall_core::clock::china_date(self.db().now());
-        let errors = w.form.check_answers(&w.application.answers, self.regions(), today);
-        if !errors.is_empty() {
-            return Err(ApplicationError::Answers(errors));
+        Blockers {
+            answers: w.form.check_answers(&w.application.answers, self.regions(), today),
+            missing_materials: w.slots.iter().filter(|s| s.missing()).map(|s| s.material.name.clone()).collect(),
         }
-        let missing: Vec<&str> = w.slots.iter().filter(|s| s.missing()).map(|s| s.material.name.as_str()).collect();
-        if !missing.is_empty() {
-            return Err(ApplicationError::Materials(format!("请上传必要材料：{}", missing.join("、"))));
-        }
-        Ok(())
     }
 
     /// Submits the applicant's draft (a second call answers with the same case). The draft is
@@ -68,7 +96,7 @@ impl Applications {
                     w.application.item_name
                 )));
             }
-            self.problems(&w)?;
+            self.blockers(&w).into_result()?;
             let mut conn = self.db().conn().await?;
             let claimed = exec!(
                 conn,
@@ -101,6 +129,22 @@ impl Applications {
         tokio::spawn(async move { this.complete(applicant, id, w).await })
             .await
             .map_err(|e| ApplicationError::Internal(e.to_string()))?
+    }
+
+    /// The applicant's application as its confirmation page shows it: a submission that was
+    /// interrupted (the draft left claimed, `submitting`) is finished first, so that the page
+    /// finds the case and its serial number.
+    pub async fn finish_submission(
+        &self,
+        applicant: AccountId,
+        id: ApplicationId,
+    ) -> Result<Workspace, ApplicationError> {
+        let w = self.workspace(applicant, id).await?;
+        if w.application.state != ApplicationState::Submitting {
+            return Ok(w);
+        }
+        self.submit(applicant, id).await?;
+        self.workspace(applicant, id).await
     }
 
     async fn complete(&self, applicant: AccountId, id: ApplicationId, w: Workspace) -> Result<Done, ApplicationError> {

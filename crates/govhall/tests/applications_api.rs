@@ -462,3 +462,49 @@ async fn a_pdf_that_unpacks_to_gigabytes_is_refused_as_too_complex() {
     let res = upload("fine.pdf", pdf_bomb(1000)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
 }
+
+#[tokio::test]
+async fn blockers_are_listed_at_once_and_an_interrupted_submission_is_finished() {
+    use govhall_applications::ApplicationState;
+    use govhall_applications::drafts::Scope;
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let apps = t.app.applications();
+    let (id, _) = apps.start(a.hall.applicant, &a.code, None).await.unwrap();
+    // Nothing filled: the answers' problems and the missing material, together.
+    let w = apps.workspace(a.hall.applicant, id).await.unwrap();
+    let blockers = apps.blockers(&w);
+    assert!(!blockers.answers.is_empty());
+    assert_eq!(blockers.materials_message().as_deref(), Some("请上传必要材料：身份证明"), "{blockers:?}");
+    assert_eq!(apps.submit(a.hall.applicant, id).await.unwrap_err().code(), "answers_invalid");
+    let answers = json!({"married": "否", "start": "2026-12-01", "end": "2026-12-31", "promise": true,
+        "address": {"province": "440000", "city": "440100", "street": "天河路 1 号"}});
+    let errors = apps.save(a.hall.applicant, id, Scope::Merge, answers.as_object().unwrap()).await.unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let w = apps.workspace(a.hall.applicant, id).await.unwrap();
+    assert!(apps.blockers(&w).answers.is_empty());
+    assert_eq!(apps.submit(a.hall.applicant, id).await.unwrap_err().code(), "materials_incomplete");
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(pdf(800)))]);
+    apps.add_file(a.hall.applicant, id, 0, "证明.pdf", None, body).await.unwrap();
+    let w = apps.workspace(a.hall.applicant, id).await.unwrap();
+    assert!(apps.blockers(&w).is_empty(), "{:?}", apps.blockers(&w));
+    // A submission that claimed the draft and went away before making the case.
+    let mut conn = t.app.db().conn().await.unwrap();
+    govhall_db::exec!(
+        conn,
+        govhall_db::sqlx::query("UPDATE applications SET state = 'submitting' WHERE id = $1").bind(id.as_uuid())
+    )
+    .unwrap();
+    drop(conn);
+    let w = apps.workspace(a.hall.applicant, id).await.unwrap();
+    assert_eq!(w.application.state, ApplicationState::Submitting);
+    // The confirmation page finishes it: one case, its password shown once.
+    let w = apps.finish_submission(a.hall.applicant, id).await.unwrap();
+    assert_eq!(w.application.state, ApplicationState::Submitted);
+    let serial = w.application.serial_number.clone().unwrap();
+    assert_eq!(apps.finish_submission(a.hall.applicant, id).await.unwrap().application.serial_number, Some(serial));
+    assert_eq!(apps.reveal_password(a.hall.applicant, id).await.unwrap().map(|p| p.len()), Some(8));
+    assert_eq!(apps.reveal_password(a.hall.applicant, id).await.unwrap(), None);
+    let ApplyHall { hall, .. } = a;
+    hall.t.stop().await;
+}

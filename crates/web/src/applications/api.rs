@@ -202,7 +202,6 @@ pub(crate) struct ApplicationOut {
 }
 
 fn out(state: &AppState, w: &Workspace) -> ApplicationOut {
-    let today = govhall_core::clock::china_date(state.db.now());
     let (done, total) = w.progress();
     let max_bytes = state.applications.settings().max_file_bytes;
     ApplicationOut {
@@ -215,11 +214,7 @@ fn out(state: &AppState, w: &Workspace) -> ApplicationOut {
         tasks: w.tasks.clone(),
         done,
         total,
-        errors: if w.application.is_draft() {
-            w.form.check_answers(&w.application.answers, state.applications.regions(), today)
-        } else {
-            Vec::new()
-        },
+        errors: if w.application.is_draft() { state.applications.blockers(w).answers } else { Vec::new() },
         materials: w
             .slots
             .iter()

@@ -11,8 +11,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_applications::ApplicationId;
 use govhall_applications::model::Workspace;
-use govhall_applications::{ApplicationId, ApplicationState};
 use serde::Deserialize;
 
 /// A section on the check-answers page: key, title, rows of (label, answer, field key).
@@ -40,9 +40,9 @@ async fn check_page(
     let id = w.application.id;
     let regions = state.applications.regions();
     // Every blocker at once: the answers' problems, then the missing materials.
-    let today = govhall_core::clock::china_date(state.db.now());
+    let blockers = state.applications.blockers(&w);
     let mut errors = Vec::new();
-    for e in w.form.check_answers(&w.application.answers, regions, today) {
+    for e in &blockers.answers {
         let top = e.key.split('.').next().unwrap_or_default().to_owned();
         let section = w.form.sections.iter().find(|s| s.fields.iter().any(|f| f.key == top)).map(|s| s.key.clone());
         let section = section.unwrap_or_default();
@@ -51,9 +51,7 @@ async fn check_page(
             format!("{}：{}", e.label, e.message),
         ));
     }
-    let missing: Vec<&str> = w.slots.iter().filter(|s| s.missing()).map(|s| s.material.name.as_str()).collect();
-    let materials_error =
-        if missing.is_empty() { String::new() } else { format!("请上传必要材料：{}", missing.join("、")) };
+    let materials_error = blockers.materials_message().unwrap_or_default();
     let sections = w
         .form
         .sections
@@ -129,12 +127,7 @@ pub(crate) async fn done(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = id_of(&id)?;
-    let mut w = state.applications.workspace(me(&viewer), id).await?;
-    if w.application.state == ApplicationState::Submitting {
-        // A submission that was interrupted: finish it now.
-        state.applications.submit(me(&viewer), id).await?;
-        w = state.applications.workspace(me(&viewer), id).await?;
-    }
+    let w = state.applications.finish_submission(me(&viewer), id).await?;
     let Some(serial) = w.application.serial_number.clone() else {
         return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
     };
