@@ -251,3 +251,17 @@ impl Workspace {
 
 /// A profile value that fills a field.
 pub(crate) type Profile = BTreeMap<Prefill, String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_back_their_stored_names() {
+        for s in [ApplicationState::Draft, ApplicationState::Submitting, ApplicationState::Submitted] {
+            assert_eq!(ApplicationState::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(ApplicationState::parse("sent"), None);
+    }
+}

@@ -415,3 +415,25 @@ impl From<CaseFileRow> for CaseFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_read_back_their_stored_names() {
+        for k in [ActorKind::Applicant, ActorKind::Staff, ActorKind::System] {
+            assert_eq!(ActorKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for k in [FileKind::Attachment, FileKind::Result] {
+            assert_eq!(FileKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for o in [Outcome::Granted, Outcome::Refused, Outcome::Rejected, Outcome::Withdrawn] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(ActorKind::parse("robot"), None);
+        assert_eq!(ActorKind::Staff.label(), "工作人员");
+    }
+}

@@ -399,3 +399,23 @@ impl Cases {
         Ok(store::readable(rows))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_read_back_their_names() {
+        for f in [StateFilter::Open, StateFilter::Closed, StateFilter::All] {
+            assert_eq!(StateFilter::parse(f.as_str()), Some(f));
+        }
+        for f in [WarningFilter::Warned, WarningFilter::Red] {
+            assert_eq!(WarningFilter::parse(f.as_str()), Some(f));
+        }
+        for f in [AssigneeFilter::Mine, AssigneeFilter::Unassigned] {
+            assert_eq!(AssigneeFilter::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(StateFilter::default(), StateFilter::Open);
+        assert_eq!(StateFilter::parse("everything"), None);
+    }
+}
