@@ -71,3 +71,65 @@ pub(crate) async fn home(
         name: viewer.account.real_name.clone(),
     })
 }
+
+/// The routes of the back office of identity and the catalogue, each with who may call it (see [`crate::routes`]).
+pub(crate) fn routes() -> Vec<crate::routes::Entry> {
+    use crate::auth::Guard::{AnyOf as Needs2, Permission as Needs, SignedIn};
+    use crate::routes::EDITORS;
+    use crate::routes::r;
+    use axum::http::Method as M;
+    use axum::routing::{get, post};
+    use govhall_identity::Permission as P;
+    vec![
+        // The back office.
+        r(M::GET, "/admin", SignedIn, get(crate::admin::home)),
+        r(M::GET, "/admin/departments", Needs(P::DepartmentManage), get(crate::admin::organisation::departments)),
+        r(
+            M::POST,
+            "/admin/departments",
+            Needs(P::DepartmentManage),
+            post(crate::admin::organisation::create_department),
+        ),
+        r(M::GET, "/admin/staff", Needs(P::StaffManage), get(crate::admin::organisation::staff)),
+        r(M::POST, "/admin/staff", Needs(P::StaffManage), post(crate::admin::organisation::create_staff)),
+        r(
+            M::POST,
+            "/admin/staff/{id}/status",
+            Needs(P::StaffManage),
+            post(crate::admin::organisation::set_staff_status),
+        ),
+        r(M::GET, "/admin/groups", Needs(P::GroupManage), get(crate::admin::organisation::groups)),
+        r(M::POST, "/admin/groups", Needs(P::GroupManage), post(crate::admin::organisation::create_group)),
+        r(M::POST, "/admin/groups/{id}/members", Needs(P::GroupManage), post(crate::admin::organisation::add_member)),
+        r(M::GET, "/admin/people", Needs(P::PersonView), get(crate::admin::people::people)),
+        r(M::POST, "/admin/people/{id}/reveal", Needs(P::PersonViewPersonalData), post(crate::admin::people::reveal)),
+        r(M::GET, "/admin/roles", Needs(P::RoleManage), get(crate::admin::rights::roles)),
+        r(M::POST, "/admin/roles", Needs(P::RoleManage), post(crate::admin::rights::save_role)),
+        r(M::GET, "/admin/grants", Needs(P::GrantManage), get(crate::admin::rights::grants)),
+        r(M::POST, "/admin/grants", Needs(P::GrantManage), post(crate::admin::rights::create_grant)),
+        r(M::POST, "/admin/grants/{id}/revoke", Needs(P::GrantManage), post(crate::admin::rights::revoke_grant)),
+        r(M::GET, "/admin/locks", Needs(P::AccountUnlock), get(crate::admin::locks::list)),
+        r(M::POST, "/admin/locks/{id}/unlock", Needs(P::AccountUnlock), post(crate::admin::locks::unlock)),
+        r(M::GET, "/admin/audit", Needs(P::AuditView), get(crate::admin::audit::search)),
+        // Editors and reviewers share the item pages; the catalogue's rules check each item's
+        // department against the viewer's scope, and that the reviewer is not the editor.
+        r(M::GET, "/admin/items", Needs2(EDITORS), get(crate::admin::items::items)),
+        r(M::GET, "/admin/items/export.csv", Needs(P::ItemEdit), get(crate::admin::item_sheets::export_csv)),
+        r(M::GET, "/admin/items/export.xlsx", Needs(P::ItemEdit), get(crate::admin::item_sheets::export_xlsx)),
+        r(M::POST, "/admin/items/import", Needs(P::ItemEdit), post(crate::admin::item_sheets::upload)),
+        r(M::POST, "/admin/items/import/{id}/apply", Needs(P::ItemEdit), post(crate::admin::item_sheets::apply)),
+        r(M::GET, "/admin/items/{code}", Needs2(EDITORS), get(crate::admin::items::edit)),
+        r(M::POST, "/admin/items/{code}", Needs(P::ItemEdit), post(crate::admin::items::save)),
+        r(M::POST, "/admin/items/{code}/{action}", Needs2(EDITORS), post(crate::admin::items::act)),
+        r(M::GET, "/admin/taxonomy", Needs(P::CatalogManage), get(crate::admin::items::taxonomy_view)),
+        r(M::POST, "/admin/taxonomy/mappings", Needs(P::CatalogManage), post(crate::admin::items::add_mapping)),
+        r(
+            M::POST,
+            "/admin/taxonomy/mappings/{id}/delete",
+            Needs(P::CatalogManage),
+            post(crate::admin::items::remove_mapping),
+        ),
+        r(M::GET, "/admin/forms/{code}", Needs2(EDITORS), get(crate::admin::forms::edit)),
+        r(M::POST, "/admin/forms/{code}", Needs(P::ItemEdit), post(crate::admin::forms::save)),
+    ]
+}

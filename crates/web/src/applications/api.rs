@@ -348,9 +348,9 @@ pub(crate) struct UploadQuery {
     name: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/applications/{id}/materials/{index}/files", tag = "在线申报", summary = "上传材料文件",
+#[utoipa::path(post, path = "/api/v1/applications/{id}/materials/{slot}/files", tag = "在线申报", summary = "上传材料文件",
     description = "请求体即文件内容（流式接收，不缓存整个文件）。按内容识别类型：可执行程序、网页、SVG、脚本一律拒收；图片和 PDF 须能打开。",
-    params(("id" = Uuid, Path, description = "申报 id"), ("index" = usize, Path, description = "材料序号"), UploadQuery),
+    params(("id" = Uuid, Path, description = "申报 id"), ("slot" = usize, Path, description = "材料序号"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"), security(("bearer" = [])),
     responses((status = 201, description = "已保存", body = FileOut), (status = 413, description = "超过大小上限：file_too_large"),
         (status = 422, description = "类型不符、文件损坏或解压后过大：file_type_refused、file_corrupt、file_too_complex、file_empty、materials_incomplete")))]

@@ -31,3 +31,46 @@ impl From<CaseError> for AppError {
         AppError::coded(status, &e)
     }
 }
+
+/// The routes of the case engine (serial numbers, progress, the workbench, supervision), each with who may call it (see [`crate::routes`]).
+pub(crate) fn routes() -> Vec<crate::routes::Entry> {
+    use crate::auth::Guard::{Permission as Needs, Public, SignedIn};
+    use crate::routes::r;
+    use axum::http::Method as M;
+    use axum::routing::{get, post};
+    use govhall_identity::Permission as P;
+    vec![
+        // Other systems, each with its own API key (checked by the handler, not a session).
+        r(M::POST, "/api/v1/serial-numbers", Public, post(crate::cases::serials::issue)),
+        r(M::GET, "/api/v1/serial-numbers/{number}", Public, get(crate::cases::serials::parse)),
+        // Following a case by its number and query password (throttled by the engine).
+        r(M::GET, "/progress", Public, get(crate::cases::progress::page)),
+        r(M::POST, "/progress", Public, post(crate::cases::progress::query)),
+        r(M::POST, "/api/v1/progress-queries", Public, post(crate::cases::progress::api_query)),
+        r(M::GET, "/account/cases", SignedIn, get(crate::cases::progress::mine)),
+        r(M::GET, "/account/cases/{serial}", SignedIn, get(crate::cases::progress::my_case)),
+        r(M::POST, "/account/cases/{serial}/act", SignedIn, post(crate::cases::progress::my_act)),
+        r(M::GET, "/account/cases/{serial}/files/{file}", SignedIn, get(crate::cases::progress::my_file)),
+        r(M::GET, "/api/v1/me/cases", SignedIn, get(crate::cases::progress::api_mine)),
+        r(M::GET, "/api/v1/me/cases/{serial}", SignedIn, get(crate::cases::progress::api_my_case)),
+        // The workbench: the route needs case.view; the engine checks each case's department
+        // against the viewer's scope and each action against the step's permission.
+        r(M::GET, "/admin/cases", Needs(P::CaseView), get(crate::cases::workbench::list)),
+        r(M::GET, "/admin/cases/export.xlsx", Needs(P::CaseView), get(crate::cases::workbench::export)),
+        r(M::GET, "/admin/cases/{id}", Needs(P::CaseView), get(crate::cases::workbench::show)),
+        r(M::POST, "/admin/cases/{id}/act", Needs(P::CaseView), post(crate::cases::workbench::act)),
+        r(M::POST, "/admin/cases/{id}/claim", Needs(P::CaseView), post(crate::cases::workbench::claim)),
+        r(M::POST, "/admin/cases/{id}/assign", Needs(P::CaseAssign), post(crate::cases::workbench::assign)),
+        r(M::POST, "/admin/cases/{id}/personal-data", Needs(P::CaseView), post(crate::cases::workbench::reveal)),
+        r(M::GET, "/admin/cases/{id}/files/{file}", Needs(P::CaseView), get(crate::cases::workbench::file)),
+        r(M::GET, "/admin/supervision", Needs(P::CaseSupervise), get(crate::cases::supervision::show)),
+        r(M::GET, "/admin/workflows", Needs(P::WorkflowManage), get(crate::cases::supervision::workflow)),
+        r(M::POST, "/admin/workflows/{code}", Needs(P::WorkflowManage), post(crate::cases::supervision::save_workflow)),
+        r(
+            M::POST,
+            "/admin/workflows/{code}/reset",
+            Needs(P::WorkflowManage),
+            post(crate::cases::supervision::reset_workflow),
+        ),
+    ]
+}

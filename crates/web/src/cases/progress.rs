@@ -371,9 +371,9 @@ pub(crate) async fn api_mine(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/cases/{serial_number}", tag = "办件", summary = "我的办件进度",
+#[utoipa::path(get, path = "/api/v1/me/cases/{serial}", tag = "办件", summary = "我的办件进度",
     description = "当前登录用户一件办件的完整进度，含工作人员的说明（如补正要求）。",
-    params(("serial_number" = String, Path, description = "统一申办编号")),
+    params(("serial" = String, Path, description = "统一申办编号")),
     responses((status = 200, description = "办件进度"), (status = 404, description = "不存在或不是您的办件：case_not_found")))]
 pub(crate) async fn api_my_case(
     State(state): State<AppState>,

@@ -34,3 +34,25 @@ pub(crate) const PAGE: i64 = 20;
 pub(crate) fn pages(total: i64, offset: i64) -> (i64, i64) {
     (offset / PAGE + 1, ((total + PAGE - 1) / PAGE).max(1))
 }
+
+/// The routes of the catalogue, each with who may call it (see [`crate::routes`]).
+pub(crate) fn routes() -> Vec<crate::routes::Entry> {
+    use crate::auth::Guard::Public;
+    use crate::routes::r;
+    use axum::http::Method as M;
+    use axum::routing::get;
+    vec![
+        // The catalogue.
+        r(M::GET, "/personal", Public, get(crate::catalog::navigation::personal)),
+        r(M::GET, "/enterprise", Public, get(crate::catalog::navigation::enterprise)),
+        r(M::GET, "/departments", Public, get(crate::catalog::navigation::departments)),
+        r(M::GET, "/departments/{id}", Public, get(crate::catalog::navigation::department)),
+        r(M::GET, "/tags/{id}", Public, get(crate::catalog::navigation::tag)),
+        r(M::GET, "/items/{code}", Public, get(crate::catalog::guide::guide)),
+        r(M::GET, "/items/{code}/print", Public, get(crate::catalog::guide::print)),
+        r(M::GET, "/api/v1/items", Public, get(crate::catalog::api::items)),
+        r(M::GET, "/api/v1/items/{code}", Public, get(crate::catalog::api::item)),
+        r(M::GET, "/api/v1/departments", Public, get(crate::catalog::api::departments)),
+        r(M::GET, "/api/v1/taxonomies", Public, get(crate::catalog::api::taxonomies)),
+    ]
+}

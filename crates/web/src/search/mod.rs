@@ -125,6 +125,37 @@ pub(crate) fn query_string(p: &SearchParams) -> String {
     serde_urlencoded::to_string(kept).unwrap_or_default()
 }
 
+/// The routes of search, each with who may call it (see [`crate::routes`]).
+pub(crate) fn routes() -> Vec<crate::routes::Entry> {
+    use crate::auth::Guard::{Permission as Needs, Public};
+    use crate::routes::r;
+    use axum::http::Method as M;
+    use axum::routing::{get, post};
+    use govhall_identity::Permission as P;
+    vec![
+        r(M::GET, "/search", Public, get(crate::search::page::search)),
+        r(M::GET, "/api/v1/search", Public, get(crate::search::api::search)),
+        r(M::GET, "/api/v1/search/suggest", Public, get(crate::search::api::suggest)),
+        r(M::GET, "/admin/search", Needs(P::CatalogManage), get(crate::search::admin::show)),
+        r(M::POST, "/admin/search/synonyms", Needs(P::CatalogManage), post(crate::search::admin::add_synonyms)),
+        r(
+            M::POST,
+            "/admin/search/synonyms/{id}/delete",
+            Needs(P::CatalogManage),
+            post(crate::search::admin::delete_synonyms),
+        ),
+        r(M::POST, "/admin/search/best-bets", Needs(P::CatalogManage), post(crate::search::admin::add_best_bet)),
+        r(
+            M::POST,
+            "/admin/search/best-bets/delete",
+            Needs(P::CatalogManage),
+            post(crate::search::admin::delete_best_bet),
+        ),
+        r(M::POST, "/admin/search/misses/dismiss", Needs(P::CatalogManage), post(crate::search::admin::dismiss_miss)),
+        r(M::POST, "/admin/search/rebuild", Needs(P::CatalogManage), post(crate::search::admin::rebuild)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::SearchFailure;
