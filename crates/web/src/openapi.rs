@@ -51,7 +51,49 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "接口文档", summary = "OpenAPI 文档",
     responses((status = 200, description = "OpenAPI 3.1 文档", content_type = "application/json")))]
 pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(document())
+}
+
+/// The document: the handlers' annotations plus the error answers every operation shares, so
+/// that each operation declares every status it can answer (scripts/fuzz-api checks it):
+/// 401 where the route needs a signed-in viewer, 404 where its path names a record, and 400, 415
+/// and 422 where it reads a JSON body.
+pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Response};
+    let mut doc = ApiDoc::openapi();
+    let routes = crate::routes::route_table();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [("GET", &mut item.get), ("POST", &mut item.post), ("DELETE", &mut item.delete)];
+        for (method, operation) in operations {
+            let Some(operation) = operation.as_mut() else { continue };
+            let signed_in =
+                routes.iter().any(|r| r.method == method && r.path == path && r.guard == crate::auth::Guard::SignedIn);
+            let json_body = operation.request_body.as_ref().is_some_and(|body| match body {
+                RefOr::T(body) => body.content.keys().any(|c| c == "application/json"),
+                RefOr::Ref(_) => true,
+            });
+            let mut shared: Vec<(&str, &str)> = Vec::new();
+            if signed_in {
+                shared.push(("401", "未登录或访问令牌无效、已过期：unauthenticated"));
+            }
+            if path.contains('{') {
+                shared.push(("404", "路径所指的记录不存在或您无权查看：not_found 或 *_not_found"));
+            }
+            if json_body {
+                shared.push(("400", "请求体不是有效的 JSON：invalid_json"));
+                shared.push(("415", "请求体应为 JSON（Content-Type: application/json）：unsupported_media_type"));
+                shared.push(("422", "请求体缺少字段或字段类型不符：invalid_body"));
+            }
+            for (status, description) in shared {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(Response::new(description)));
+            }
+        }
+    }
+    doc
 }
 
 struct OperationView {
@@ -84,7 +126,7 @@ fn text(v: &Value, key: &str) -> String {
 
 /// `GET /docs/api`: the API described for people, rendered on the server from the same document.
 pub(crate) async fn docs_page(State(state): State<AppState>) -> Result<Html<String>, AppError> {
-    let doc = serde_json::to_value(ApiDoc::openapi()).map_err(AppError::internal)?;
+    let doc = serde_json::to_value(document()).map_err(AppError::internal)?;
     let mut tags: Vec<TagView> = doc["tags"]
         .as_array()
         .into_iter()

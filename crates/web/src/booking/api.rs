@@ -145,6 +145,7 @@ fn out(b: BookingRecord) -> BookingOut {
     responses((status = 201, description = "预约成功", body = BookingOut), (status = 401, description = "未登录"),
         (status = 409, description = "已约满：slot_full；已预约过该事项：already_booked"),
         (status = 403, description = "因未到场暂停预约：booking_blocked"), (status = 429, description = "今日预约次数已满：daily_limit_reached"),
+        (status = 404, description = "时段或预约业务不存在：not_found"),
         (status = 422, description = "不在可预约日期内：slot_not_bookable")))]
 pub(crate) async fn book(
     State(state): State<AppState>,
