@@ -173,7 +173,7 @@ async fn the_journey_through_the_api_with_uploads_streamed_and_limited() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // The OpenAPI document describes the journey.
     let doc: Value = t.get("/api/v1/openapi.json").await.json().await.unwrap();
-    assert!(doc["paths"]["/api/v1/applications/{id}/materials/{index}/files"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/applications/{id}/materials/{slot}/files"]["post"].is_object());
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;
 }
