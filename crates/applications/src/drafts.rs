@@ -11,12 +11,13 @@ use crate::model::{
 use crate::{ApplicationError, Applications};
 use chrono::{DateTime, Utc};
 use govhall_catalog::form::{Answers, FieldError, FormSchema, Prefill};
-use govhall_catalog::store::{Guide, guide};
+use govhall_catalog::store::Guide;
 use govhall_db::{exec, run, sqlx, sqlx::AssertSqlSafe};
 use govhall_files::Kind;
 use govhall_identity::AccountKind;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// How submitted answers meet the saved ones.
@@ -71,8 +72,9 @@ impl Applications {
         Ok(self.identity().keys().encrypt(&json))
     }
 
-    async fn published(&self, code: &str) -> Result<Guide, ApplicationError> {
-        guide(self.db(), code)
+    async fn published(&self, code: &str) -> Result<Arc<Guide>, ApplicationError> {
+        self.catalog()
+            .guide(code)
             .await?
             .ok_or_else(|| ApplicationError::ItemUnavailable(format!("事项“{code}”不存在或已停止办理")))
     }
@@ -276,7 +278,7 @@ impl Applications {
     }
 
     pub(crate) async fn workspace_of(&self, mut application: Application) -> Result<Workspace, ApplicationError> {
-        let guide = guide(self.db(), &application.item_code).await?;
+        let guide = self.catalog().guide(&application.item_code).await?;
         let (form, materials, department, open) = match &guide {
             Some(g) => (
                 g.content.application_form(),

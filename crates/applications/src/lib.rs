@@ -27,6 +27,7 @@ pub use ids::{ApplicationFileId, ApplicationId};
 pub use model::{Application, ApplicationFile, ApplicationState, Task};
 
 use govhall_cases::Cases;
+use govhall_catalog::Catalog;
 use govhall_db::Db;
 use govhall_db::jobs::JobRegistry;
 use govhall_files::FileStore;
@@ -96,6 +97,7 @@ struct Inner {
     db: Db,
     identity: Arc<Identity>,
     messaging: Messaging,
+    catalog: Catalog,
     cases: Cases,
     files: FileStore,
     settings: ApplicationSettings,
@@ -109,6 +111,7 @@ impl Applications {
         db: Db,
         identity: Arc<Identity>,
         messaging: Messaging,
+        catalog: Catalog,
         cases: Cases,
         files: FileStore,
         settings: ApplicationSettings,
@@ -119,6 +122,7 @@ impl Applications {
             db,
             identity,
             messaging,
+            catalog,
             cases,
             files,
             settings,
@@ -162,6 +166,10 @@ impl Applications {
 
     pub(crate) fn messaging(&self) -> &Messaging {
         &self.0.messaging
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.0.catalog
     }
 
     pub(crate) fn cases(&self) -> &Cases {

@@ -26,6 +26,7 @@ pub use ids::{CaseEventId, CaseFileId, CaseId};
 pub use model::{ActorKind, Case, CaseEvent, CaseFile, FileKind, Outcome};
 pub use workflow::Workflow;
 
+use govhall_catalog::Catalog;
 use govhall_core::WorkingCalendar;
 use govhall_db::Db;
 use govhall_db::jobs::JobRegistry;
@@ -77,6 +78,7 @@ struct Inner {
     db: Db,
     identity: Arc<Identity>,
     messaging: Messaging,
+    catalog: Catalog,
     calendar: WorkingCalendar,
     settings: CaseSettings,
 }
@@ -87,6 +89,7 @@ impl Cases {
         db: Db,
         identity: Arc<Identity>,
         messaging: Messaging,
+        catalog: Catalog,
         calendar: WorkingCalendar,
         settings: CaseSettings,
     ) -> Result<Cases, CaseError> {
@@ -96,7 +99,7 @@ impl Cases {
                 settings.service_number
             )));
         }
-        Ok(Cases(Arc::new(Inner { db, identity, messaging, calendar, settings })))
+        Ok(Cases(Arc::new(Inner { db, identity, messaging, catalog, calendar, settings })))
     }
 
     /// Installs the message templates cases send (never over an edited one).
@@ -126,6 +129,10 @@ impl Cases {
 
     pub(crate) fn identity(&self) -> &Identity {
         &self.0.identity
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.0.catalog
     }
 
     pub(crate) fn messaging(&self) -> &Messaging {

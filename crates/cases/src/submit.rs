@@ -5,7 +5,6 @@ use crate::ids::{CaseEventId, CaseId};
 use crate::model::{ActorKind, SubmittedMaterial, unit_name};
 use crate::{CaseError, Cases, deadline, notify, password, serials, store};
 use govhall_audit::{self as audit, Actor, Event};
-use govhall_catalog::store::guide;
 use govhall_core::SerialPrefix;
 use govhall_core::clock::china_date;
 use govhall_db::{Tx, exec, sqlx};
@@ -75,7 +74,9 @@ impl Cases {
     /// Creates the case of a submission: issues the serial number and query password, starts
     /// the item's workflow, records and audits the step and tells the applicant.
     pub async fn submit(&self, s: Submission) -> Result<Submitted, CaseError> {
-        let guide = guide(self.db(), &s.item_code)
+        let guide = self
+            .catalog()
+            .guide(&s.item_code)
             .await
             .map_err(|e| CaseError::Internal(e.to_string()))?
             .ok_or_else(|| CaseError::ItemUnavailable(format!("事项“{}”不存在或已停止办理", s.item_code)))?;

@@ -63,6 +63,7 @@ async fn online_applications(
     db: &Db,
     identity: &Arc<Identity>,
     messaging: &Messaging,
+    catalog: &Catalog,
     cases: &Cases,
 ) -> anyhow::Result<Applications> {
     let dir = if settings.files.dir.trim().is_empty() {
@@ -77,6 +78,7 @@ async fn online_applications(
         db.clone(),
         identity.clone(),
         messaging.clone(),
+        catalog.clone(),
         cases.clone(),
         files,
         settings.applications.clone(),
@@ -92,11 +94,13 @@ async fn case_engine(
     db: &Db,
     identity: &Arc<Identity>,
     messaging: &Messaging,
+    catalog: &Catalog,
 ) -> anyhow::Result<Cases> {
     let cases = Cases::new(
         db.clone(),
         identity.clone(),
         messaging.clone(),
+        catalog.clone(),
         WorkingCalendar::official(),
         settings.cases.clone(),
     )?;
@@ -149,6 +153,7 @@ pub struct App {
     worker: Option<JoinHandle<()>>,
     identity: Arc<Identity>,
     messaging: Messaging,
+    catalog: Catalog,
     cases: Cases,
     booking: Booking,
     applications: Applications,
@@ -175,6 +180,7 @@ impl App {
             Ok((state, worker)) => {
                 let identity = state.identity.clone();
                 let messaging = state.messaging.clone();
+                let catalog = state.catalog.clone();
                 let cases = state.cases.clone();
                 let booking = state.booking.clone();
                 let applications = state.applications.clone();
@@ -186,7 +192,19 @@ impl App {
                         .await
                 });
                 tracing::info!(url = %format!("http://{addr}"), backend = db.backend().name(), "GovHall is serving");
-                Ok(App { addr, db, shutdown, server, worker, identity, messaging, cases, booking, applications })
+                Ok(App {
+                    addr,
+                    db,
+                    shutdown,
+                    server,
+                    worker,
+                    identity,
+                    messaging,
+                    catalog,
+                    cases,
+                    booking,
+                    applications,
+                })
             }
             Err(e) => {
                 shutdown.cancel();
@@ -208,9 +226,9 @@ impl App {
         let catalog = Catalog::new(db.clone(), &changes);
         catalog.prepare(settings.catalog.import_on_start).await?;
         let search = Search::open(db.clone(), &settings.search, &settings.data_dir, changes.position()).await?;
-        let cases = case_engine(settings, db, &identity, &messaging).await?;
+        let cases = case_engine(settings, db, &identity, &messaging, &catalog).await?;
         let booking = appointments(settings, db, &identity, &messaging).await?;
-        let applications = online_applications(settings, db, &identity, &messaging, &cases).await?;
+        let applications = online_applications(settings, db, &identity, &messaging, &catalog, &cases).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -269,6 +287,11 @@ impl App {
         &self.identity
     }
 
+    /// The node's catalogue (with its cache of published guides).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// The node's case engine.
     pub fn cases(&self) -> &Cases {
         &self.cases
@@ -307,8 +330,12 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     let db = open_database(settings).await?;
     let messaging = message_center(settings, &db).await?;
     let identity = identity(settings, &db, &messaging).await?;
-    let cases = case_engine(settings, &db, &identity, &messaging).await?;
-    let applications = online_applications(settings, &db, &identity, &messaging, &cases).await?;
+    // The worker's jobs read published guides through the catalogue's cache, kept current here too.
+    let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
+    let catalog = Catalog::new(db.clone(), &changes);
+    let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
+    let applications = online_applications(settings, &db, &identity, &messaging, &catalog, &cases).await?;
+    changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
     govhall_cases::sweep::schedule(&db, db.now()).await?;

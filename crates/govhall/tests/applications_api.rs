@@ -306,6 +306,7 @@ async fn editors_design_forms_with_a_preview_and_every_mistake_named() {
     let actor = |id| govhall_audit::Actor { id: Some(id), label: "测试".into(), client_ip: String::new() };
     govhall_catalog::editing::submit(t.app.db(), &actor(a.editor), &editor_access, &code).await.unwrap();
     govhall_catalog::editing::approve(t.app.db(), &actor(a.publisher), &publisher_access, &code).await.unwrap();
+    t.app.catalog().forget(&code);
     let published: Value = t.get(&format!("/api/v1/items/{code}/application-form")).await.json().await.unwrap();
     assert_eq!(published["form"]["sections"][0]["fields"][1]["type"], "credit_code");
     // A citizen cannot reach the designer.

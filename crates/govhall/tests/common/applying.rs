@@ -108,6 +108,8 @@ impl ApplyHall {
             .unwrap();
         govhall_catalog::editing::submit(db, &as_actor(self.editor), &editor_access, &self.code).await.unwrap();
         govhall_catalog::editing::approve(db, &as_actor(self.publisher), &publisher_access, &self.code).await.unwrap();
+        // As the publishing page does: this node forgets its copy at once (others follow the feed).
+        t.app.catalog().forget(&self.code);
     }
 }
 

@@ -115,7 +115,7 @@ pub(crate) async fn item_form(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<FormOut>, AppError> {
-    let guide = govhall_catalog::store::guide(&state.db, &code).await?.ok_or_else(AppError::not_found)?;
+    let guide = state.catalog.guide(&code).await?.ok_or_else(AppError::not_found)?;
     let max_bytes = state.applications.settings().max_file_bytes;
     Ok(Json(FormOut {
         item_code: guide.item.code.clone(),
@@ -160,7 +160,7 @@ pub(crate) async fn self_check(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     let input: SelfCheckIn = serde_json::from_slice(&body).map_err(bad_json)?;
-    let guide = govhall_catalog::store::guide(&state.db, &code).await?.ok_or_else(AppError::not_found)?;
+    let guide = state.catalog.guide(&code).await?.ok_or_else(AppError::not_found)?;
     let outcome = guide.content.self_check().decide(&input.answers);
     Ok(Json(serde_json::to_value(outcome).map_err(AppError::internal)?))
 }

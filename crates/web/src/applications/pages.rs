@@ -18,6 +18,7 @@ use govhall_catalog::form::{FieldError, Outcome};
 use govhall_identity::{AccountId, EnterpriseId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A typed id from a path (a malformed one answers like a missing page).
@@ -29,8 +30,8 @@ pub(super) fn me(viewer: &crate::auth::Viewer) -> AccountId {
     viewer.account.id
 }
 
-async fn published(state: &AppState, code: &str) -> Result<govhall_catalog::store::Guide, AppError> {
-    govhall_catalog::store::guide(&state.db, code).await?.ok_or_else(AppError::not_found)
+async fn published(state: &AppState, code: &str) -> Result<Arc<govhall_catalog::store::Guide>, AppError> {
+    state.catalog.guide(code).await?.ok_or_else(AppError::not_found)
 }
 
 // ---- The self-check ---------------------------------------------------------------------
