@@ -27,6 +27,9 @@ pub(crate) struct Deliverer {
     limiters: HashMap<Channel, RateLimiter>,
     /// What the sandbox channels "sent", for tests and demonstrations.
     pub(crate) sandbox: Option<SandboxOutbox>,
+    /// The newest version of each template seen by this node (checked against the database by
+    /// every insert that uses it, so a newer version made on any node is never missed).
+    pub(crate) templates: crate::templates::TemplateCache,
 }
 
 impl Deliverer {
@@ -41,7 +44,13 @@ impl Deliverer {
         .into_iter()
         .map(|(channel, limits)| (channel, RateLimiter::new(limits, now)))
         .collect();
-        Ok(Self { settings, adapters, limiters, sandbox: Some(SandboxOutbox::default()) })
+        Ok(Self {
+            settings,
+            adapters,
+            limiters,
+            sandbox: Some(SandboxOutbox::default()),
+            templates: crate::templates::TemplateCache::default(),
+        })
     }
 
     pub(crate) fn settings(&self) -> &MessagingSettings {

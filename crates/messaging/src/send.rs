@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::jobs::{self, NewJob};
 use govhall_db::sqlx;
-use govhall_db::{Db, Tx, run};
+use govhall_db::{Backend, Db, Tx, run};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -51,6 +51,10 @@ impl OutgoingMessage {
 
 /// Renders and stores the message and enqueues its delivery, all in `tx`: it goes out exactly
 /// when `tx` commits. Returns the message id (the first one's, for a repeated idempotency key).
+///
+/// On PostgreSQL this is two statements: the message with its first events, then its delivery
+/// job (with the wake-up notice). The template comes from this node's copy, which the insert
+/// checks against the database: when a newer version exists, the template is read again.
 pub async fn send(tx: &mut Tx, messaging: &Messaging, message: OutgoingMessage) -> Result<Uuid, MessagingError> {
     let channel = message.to.channel();
     if let Recipient::Endpoint(name) = &message.to
@@ -58,64 +62,111 @@ pub async fn send(tx: &mut Tx, messaging: &Messaging, message: OutgoingMessage) 
     {
         return Err(MessagingError::UnknownEndpoint(name.clone()));
     }
-    if let Some(key) = &message.idempotency_key
-        && let Some(existing) = find_by_key(tx, key).await?
-    {
-        return Ok(existing);
-    }
-    let template = templates::latest(tx, &message.template, channel).await?.ok_or_else(|| {
-        MessagingError::TemplateNotFound { code: message.template.clone(), channel: channel.label().to_owned() }
-    })?;
-    let (subject, body) = templates::render(&template, &message.params)?;
     let now = tx.db().now();
     let mut send_at = message.send_at.unwrap_or(now).max(now);
-    let mut held = None;
+    let mut held = String::new();
     let quiet = messaging.0.quiet_hours();
     if channel == Channel::Sms && !message.verification && quiet.contains(send_at) {
         send_at = quiet.end_after(send_at);
-        held = Some(format!("夜间免打扰，将于 {} 发送", crate::policy::china_time_text(send_at)));
+        held = format!("夜间免打扰，将于 {} 发送", crate::policy::china_time_text(send_at));
     }
-    let id = Uuid::now_v7();
-    let inserted: Option<Uuid> = run!(tx, |c| {
-        sqlx::query_scalar(
-            "INSERT INTO messages (id, template_code, template_version, channel, recipient, subject, body,
-                                   idempotency_key, is_verification, status, attempts, send_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', 0, $10, $11, $11)
-             ON CONFLICT (idempotency_key) DO NOTHING
-             RETURNING id",
+    let cache = &messaging.0.templates;
+    // A stale copy costs one more try; more than a few means templates are being edited in a loop.
+    for _ in 0..3 {
+        let template = cache.latest(tx, &message.template, channel).await?.ok_or_else(|| {
+            MessagingError::TemplateNotFound { code: message.template.clone(), channel: channel.label().to_owned() }
+        })?;
+        let (subject, body) = templates::render(&template, &message.params)?;
+        let stored = Stored {
+            id: Uuid::now_v7(),
+            template: &template,
+            recipient: message.to.as_stored(),
+            subject,
+            body,
+            key: message.idempotency_key.as_deref(),
+            verification: message.verification,
+            send_at,
+            now,
+            created: format!("使用模板 {} 第{}版", template.code, template.version),
+            held: &held,
+        };
+        if let Some(id) = insert(tx, &stored).await? {
+            enqueue_delivery(tx, messaging, id, send_at, "first").await?;
+            return Ok(id);
+        }
+        // Not inserted: the key was used (the first message stands) or the template changed.
+        if let Some(key) = &message.idempotency_key
+            && let Some(existing) = find_by_key(tx, key).await?
+        {
+            return Ok(existing);
+        }
+        cache.forget(&message.template, channel);
+    }
+    Err(MessagingError::Template("模板正在频繁修改，请稍后重试".to_owned()))
+}
+
+/// A rendered message to store.
+struct Stored<'a> {
+    id: Uuid,
+    template: &'a templates::Template,
+    recipient: String,
+    subject: String,
+    body: String,
+    key: Option<&'a str>,
+    verification: bool,
+    send_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    /// The detail of the "created" event.
+    created: String,
+    /// The detail of a "held" event (quiet hours), if any.
+    held: &'a str,
+}
+
+/// Stores the message with its first events, unless its key was used or a newer version of its
+/// template exists. Returns its id when stored.
+async fn insert(tx: &mut Tx, m: &Stored<'_>) -> Result<Option<Uuid>, MessagingError> {
+    const INSERT: &str = "INSERT INTO messages (id, template_code, template_version, channel, recipient, subject, body,
+                               idempotency_key, is_verification, status, attempts, send_at, created_at, updated_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', 0, $10, $11, $11
+         WHERE NOT EXISTS (SELECT 1 FROM message_templates WHERE code = $2 AND channel = $4 AND version > $3)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id";
+    let postgres = tx.backend() == Backend::Postgres;
+    let sql = if postgres {
+        format!(
+            "WITH m AS ({INSERT}),
+             e AS (INSERT INTO message_events (message_id, status, detail, at)
+                   SELECT id, 'created', $12, $11 FROM m UNION ALL SELECT id, 'held', $13, $11 FROM m WHERE $13 <> '')
+             SELECT id FROM m"
         )
-        .bind(id)
-        .bind(&template.code)
-        .bind(template.version)
-        .bind(channel.as_str())
-        .bind(message.to.as_stored())
-        .bind(&subject)
-        .bind(&body)
-        .bind(&message.idempotency_key)
-        .bind(message.verification)
-        .bind(send_at)
-        .bind(now)
-        .fetch_optional(&mut *c)
-        .await
+    } else {
+        INSERT.to_owned()
+    };
+    let inserted: Option<Uuid> = run!(tx, |c| {
+        let q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(m.id)
+            .bind(&m.template.code)
+            .bind(m.template.version)
+            .bind(m.template.channel.as_str())
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(&m.body)
+            .bind(m.key)
+            .bind(m.verification)
+            .bind(m.send_at)
+            .bind(m.now);
+        let q = if postgres { q.bind(&m.created).bind(m.held) } else { q };
+        q.fetch_optional(&mut *c).await
     })?;
-    if inserted.is_none() {
-        // Another transaction with the same key committed first.
-        let key = message.idempotency_key.unwrap_or_default();
-        return find_by_key(tx, &key).await?.ok_or(MessagingError::NotFound);
+    if let Some(id) = inserted
+        && !postgres
+    {
+        store::add_event(tx, id, MessageStatus::Created.as_str(), &m.created, m.now).await?;
+        if !m.held.is_empty() {
+            store::add_event(tx, id, "held", m.held, m.now).await?;
+        }
     }
-    store::add_event(
-        tx,
-        id,
-        MessageStatus::Created.as_str(),
-        &format!("使用模板 {} 第{}版", template.code, template.version),
-        now,
-    )
-    .await?;
-    if let Some(detail) = held {
-        store::add_event(tx, id, "held", &detail, now).await?;
-    }
-    enqueue_delivery(tx, messaging, id, send_at, "first").await?;
-    Ok(id)
+    Ok(inserted)
 }
 
 async fn find_by_key(tx: &mut Tx, key: &str) -> Result<Option<Uuid>, MessagingError> {
@@ -157,6 +208,20 @@ pub async fn cancel(db: &Db, id: Uuid, reason: &str, actor: &Actor) -> Result<()
 pub async fn cancel_in(tx: &mut Tx, id: Uuid, reason: &str) -> Result<bool, MessagingError> {
     let now = tx.db().now();
     store::transition(tx, id, &[MessageStatus::Created], MessageStatus::Cancelled, reason, now).await
+}
+
+/// Cancels, in the caller's transaction, the messages sent with these idempotency keys that
+/// have not gone yet (a reminder called off). Returns how many were cancelled.
+pub async fn cancel_keys_in(tx: &mut Tx, keys: &[String], reason: &str) -> Result<usize, MessagingError> {
+    let mut cancelled = 0;
+    for key in keys {
+        if let Some(id) = find_by_key(tx, key).await?
+            && cancel_in(tx, id, reason).await?
+        {
+            cancelled += 1;
+        }
+    }
+    Ok(cancelled)
 }
 
 /// Sends a failed message again, with a fresh set of tries (the admin's retry button), audited.

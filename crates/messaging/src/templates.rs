@@ -7,6 +7,7 @@ use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{Db, Target, run};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// One version of a template.
@@ -126,6 +127,41 @@ pub fn render(template: &Template, params: &Value) -> Result<(String, String), M
         return Err(MessagingError::Template("模板渲染结果不是有效的 JSON".to_owned()));
     }
     Ok((subject, body))
+}
+
+/// This node's copy of the newest version of each template. A copy may be stale (another node
+/// made a newer version); [`crate::send`] inserts a message only while no newer version exists,
+/// and reads the template again when one does.
+#[derive(Debug, Default)]
+pub(crate) struct TemplateCache(std::sync::RwLock<HashMap<(String, Channel), Template>>);
+
+impl TemplateCache {
+    /// The newest version known here, else read from `conn` (and kept).
+    pub(crate) async fn latest(
+        &self,
+        conn: &mut impl Target,
+        code: &str,
+        channel: Channel,
+    ) -> Result<Option<Template>, MessagingError> {
+        let key = (code.to_owned(), channel);
+        if let Some(t) = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+            return Ok(Some(t.clone()));
+        }
+        let found = latest(conn, code, channel).await?;
+        if let Some(t) = &found {
+            let mut map = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if map.len() >= 1_000 {
+                map.clear();
+            }
+            map.insert(key, t.clone());
+        }
+        Ok(found)
+    }
+
+    /// Forgets the copy of `code` for `channel` (a newer version exists).
+    pub(crate) fn forget(&self, code: &str, channel: Channel) {
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&(code.to_owned(), channel));
+    }
 }
 
 /// The newest version of `code` for `channel`.

@@ -109,6 +109,46 @@ async fn templates_are_versioned_strict_and_escaped_for_json() {
 }
 
 #[tokio::test]
+async fn a_nodes_copy_of_a_template_gives_way_to_a_newer_version_made_elsewhere() {
+    let hall = Hall::start(MessagingSettings::default()).await;
+    hall.template("notice", Channel::Inbox, "", "第一版：{{ text }}").await;
+    let (_, to) = account();
+    let first = hall.send(OutgoingMessage::new("notice", to.clone(), json!({"text": "一"}))).await;
+    // Version 2 is made as another node would make it: straight into the database, this node's
+    // copy of version 1 untold.
+    hall.template("notice", Channel::Inbox, "", "第二版：{{ text }}").await;
+    let second = hall.send(OutgoingMessage::new("notice", to.clone(), json!({"text": "二"}))).await;
+    let third = hall.send(OutgoingMessage::new("notice", to, json!({"text": "三"}))).await;
+    let (a, b, c) = (hall.message(first).await, hall.message(second).await, hall.message(third).await);
+    assert_eq!((a.body.as_str(), a.template_version), ("第一版：一", 1));
+    assert_eq!((b.body.as_str(), b.template_version), ("第二版：二", 2), "never the superseded version");
+    assert_eq!((c.body.as_str(), c.template_version), ("第二版：三", 2));
+    let events: Vec<String> = store::events(&hall.db, second).await.unwrap().into_iter().map(|e| e.status).collect();
+    assert_eq!(events.first().map(String::as_str), Some("created"), "one message, its first event: {events:?}");
+    hall.stop().await;
+}
+
+#[tokio::test]
+async fn messages_are_called_off_by_their_keys_until_they_go() {
+    let hall = Hall::start(MessagingSettings::default()).await;
+    hall.template("reminder", Channel::Inbox, "预约提醒", "明天{{ time }}请到大厅办理").await;
+    let (_, to) = account();
+    let tomorrow = hall.clock_now() + Duration::hours(20);
+    let later = OutgoingMessage::new("reminder", to.clone(), json!({"time": "9:00"})).send_at(tomorrow);
+    let waiting = hall.send(later.idempotency_key("booking:1:eve:inbox")).await;
+    let now = hall.send(OutgoingMessage::new("reminder", to, json!({"time": "10:00"})).idempotency_key("gone")).await;
+    hall.wait_for(now, MessageStatus::Delivered).await;
+    let mut tx = hall.db.begin().await.unwrap();
+    let keys = ["booking:1:eve:inbox".to_owned(), "gone".to_owned(), "never-used".to_owned()];
+    let cancelled = govhall_messaging::cancel_keys_in(&mut tx, &keys, "预约已取消").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(cancelled, 1, "only the message still waiting");
+    assert_eq!(hall.message(waiting).await.status, MessageStatus::Cancelled);
+    assert_eq!(hall.message(now).await.status, MessageStatus::Delivered);
+    hall.stop().await;
+}
+
+#[tokio::test]
 async fn permanent_failures_stop_at_once_and_temporary_ones_retry_to_the_limit() {
     let settings = MessagingSettings { max_attempts: 3, ..MessagingSettings::default() };
     let hall = Hall::start(settings).await;
