@@ -2,38 +2,83 @@
 //! (`booked < capacity`), which the database serialises per slot on any number of nodes, and a
 //! check constraint backs it; one active booking per person and item is a unique index.
 
+use crate::ids::{AccountId, BookingId, SlotId};
 use crate::notify::{self, Note};
+use crate::slots::SlotRow;
 use crate::{Booking as Engine, BookingError};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::Phone;
 use govhall_core::clock::{CHINA, china_date};
-use govhall_db::{exec, run, sqlx};
-use govhall_identity::AccountId;
+use govhall_db::{Backend, Tx, exec, run, sqlx};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+/// Where a booking is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    /// Booked: the place is held.
+    Booked,
+    /// Cancelled by its owner or by the hall: the place went back.
+    Cancelled,
+    /// Checked in at the hall with a priority queue number.
+    Arrived,
+    /// Not checked in by the end of the slot.
+    NoShow,
+}
+
+impl BookingStatus {
+    const ALL: [BookingStatus; 4] =
+        [BookingStatus::Booked, BookingStatus::Cancelled, BookingStatus::Arrived, BookingStatus::NoShow];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Booked => "booked",
+            BookingStatus::Cancelled => "cancelled",
+            BookingStatus::Arrived => "arrived",
+            BookingStatus::NoShow => "no_show",
+        }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            BookingStatus::Booked => "已预约",
+            BookingStatus::Cancelled => "已取消",
+            BookingStatus::Arrived => "已签到",
+            BookingStatus::NoShow => "未到场",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<BookingStatus> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
 /// A booking as its owner and the hall see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Booking {
     /// Id.
     #[serde(skip)]
-    pub id: Uuid,
+    pub id: BookingId,
     /// The code shown and scanned at the hall (also in the QR code).
     pub code: String,
     /// The slot.
-    pub slot_id: Uuid,
+    pub slot_id: SlotId,
     /// Who booked.
     #[serde(skip)]
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     /// For which item.
     pub item_code: String,
     /// The item's name.
     pub item_name: String,
-    /// `booked`, `cancelled`, `arrived`, `no_show`.
-    pub status: String,
+    /// Where it is.
+    pub status: BookingStatus,
     /// Why it was cancelled, if the hall cancelled it.
     pub cancel_reason: Option<String>,
     /// The priority queue number given at check-in (预约优先号).
@@ -55,12 +100,12 @@ pub struct Booking {
 impl Booking {
     /// The status in Chinese.
     pub fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            "booked" => "已预约",
-            "cancelled" => "已取消",
-            "arrived" => "已签到",
-            _ => "未到场",
-        }
+        self.status.label()
+    }
+
+    /// Whether the place is still held (it can be cancelled, checked in).
+    pub fn is_booked(&self) -> bool {
+        self.status == BookingStatus::Booked
     }
 
     /// "2026年11月30日 09:00-09:30".
@@ -68,6 +113,57 @@ impl Booking {
         let (a, b) = (self.starts_at.with_timezone(&CHINA), self.ends_at.with_timezone(&CHINA));
         format!("{} {}-{}", a.format("%Y年%m月%d日"), a.format("%H:%M"), b.format("%H:%M"))
     }
+}
+
+/// A booking as stored (see [`BOOKING_SELECT`]).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct BookingRow {
+    id: Uuid,
+    code: String,
+    slot_id: Uuid,
+    account_id: Uuid,
+    item_code: String,
+    item_name: String,
+    status: String,
+    cancel_reason: Option<String>,
+    queue_number: Option<String>,
+    created_at: DateTime<Utc>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    service_name: String,
+    hall_name: String,
+    hall_address: String,
+}
+
+impl TryFrom<BookingRow> for Booking {
+    type Error = BookingError;
+
+    fn try_from(r: BookingRow) -> Result<Self, BookingError> {
+        let status = BookingStatus::parse(&r.status)
+            .ok_or_else(|| BookingError::Internal(format!("预约 {} 的状态“{}”无法识别", r.code, r.status)))?;
+        Ok(Booking {
+            id: BookingId::from_uuid(r.id),
+            code: r.code,
+            slot_id: SlotId::from_uuid(r.slot_id),
+            account_id: AccountId::from_uuid(r.account_id),
+            item_code: r.item_code,
+            item_name: r.item_name,
+            status,
+            cancel_reason: r.cancel_reason,
+            queue_number: r.queue_number,
+            created_at: r.created_at,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            service_name: r.service_name,
+            hall_name: r.hall_name,
+            hall_address: r.hall_address,
+        })
+    }
+}
+
+/// Rows read with [`BOOKING_SELECT`] as bookings.
+pub(crate) fn bookings(rows: Vec<BookingRow>) -> Result<Vec<Booking>, BookingError> {
+    rows.into_iter().map(Booking::try_from).collect()
 }
 
 pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.code, b.slot_id, b.account_id, b.item_code, \
@@ -82,19 +178,16 @@ pub(crate) fn normalise_code(code: &str) -> String {
     code.chars().filter(char::is_ascii_alphanumeric).flat_map(|c| c.to_uppercase()).take(20).collect()
 }
 
-/// Calls off, in `tx`, the reminders of a booking that have not gone yet.
-pub(crate) async fn call_off_reminders(
-    tx: &mut govhall_db::Tx,
-    booking: Uuid,
-    reason: &str,
-) -> Result<(), BookingError> {
-    let reminders: String = run!(tx, |c| sqlx::query_scalar("SELECT reminders FROM bookings WHERE id = $1")
-        .bind(booking)
-        .fetch_one(&mut *c)
-        .await)?;
-    for id in serde_json::from_str::<Vec<Uuid>>(&reminders).unwrap_or_default() {
-        govhall_messaging::cancel_in(tx, id, reason).await?;
-    }
+/// The idempotency keys of a booking's reminders (how they are called off).
+fn reminder_keys(booking: BookingId) -> [String; 2] {
+    [format!("booking:{booking}:eve:sms"), format!("booking:{booking}:soon:sms")]
+}
+
+/// Calls off, in `tx`, the reminders of a booking that have not gone yet (found by their
+/// idempotency keys, which bookings have used from the start; the `reminders` column that once
+/// listed their ids is no longer written).
+pub(crate) async fn call_off_reminders(tx: &mut Tx, booking: BookingId, reason: &str) -> Result<(), BookingError> {
+    govhall_messaging::cancel_keys_in(tx, &reminder_keys(booking), reason).await?;
     Ok(())
 }
 
@@ -110,46 +203,170 @@ pub(crate) fn params(b: &Booking, reason: &str) -> serde_json::Value {
            "address": b.hall_address, "reason": reason})
 }
 
-impl Engine {
-    pub(crate) async fn booking_by(&self, column: &str, value: &str) -> Result<Option<Booking>, BookingError> {
-        let mut conn = self.db().conn().await?;
-        let sql = format!("{BOOKING_SELECT} WHERE b.{column} = $1");
-        let found = if column == "id" {
-            let id = Uuid::parse_str(value).map_err(|_| BookingError::NotFound("预约"))?;
-            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await)?
+/// What a booking needs to know before it is made, read in one query: the slot, its service and
+/// hall, the item's name and whether the person is blocked.
+#[derive(Debug, sqlx::FromRow)]
+struct Place {
+    #[sqlx(flatten)]
+    slot: SlotRow,
+    service_name: String,
+    item_codes: String,
+    hall_name: String,
+    hall_address: String,
+    item_name: Option<String>,
+    blocked_until: Option<DateTime<Utc>>,
+}
+
+/// A place to take: who, for which day's count, which slot, the new booking.
+struct Take<'a> {
+    account: AccountId,
+    today: NaiveDate,
+    daily_limit: i32,
+    slot: SlotId,
+    id: BookingId,
+    code: &'a str,
+    item_code: &'a str,
+    now: DateTime<Utc>,
+}
+
+/// Why a place was not taken.
+enum NotTaken {
+    DailyLimit,
+    Full,
+}
+
+/// Counts today's booking, takes a place in the slot while one is left and writes the booking,
+/// in `tx`: one statement on PostgreSQL, three on SQLite (no round trips there).
+async fn take(tx: &mut Tx, t: &Take<'_>) -> Result<Option<NotTaken>, BookingError> {
+    const COUNT: &str = "INSERT INTO booking_daily (account_id, day, made) VALUES ($1, $2, 1)
+         ON CONFLICT (account_id, day) DO UPDATE SET made = booking_daily.made + 1
+         WHERE booking_daily.made < $3 RETURNING made";
+    const SLOT: &str = "UPDATE slots SET booked = booked + 1 WHERE id = $4 AND booked < capacity AND NOT closed";
+    const INSERT: &str =
+        "INSERT INTO bookings (id, code, slot_id, account_id, item_code, status, reminders, created_at)";
+    let unique = |e: sqlx::Error| {
+        let e = govhall_db::DbError::from(e);
+        if e.is_unique_violation() { BookingError::AlreadyBooked } else { BookingError::Db(e) }
+    };
+    if tx.backend() == Backend::Postgres {
+        let sql = format!(
+            "WITH d AS ({COUNT}),
+                  s AS ({SLOT} AND EXISTS (SELECT 1 FROM d) RETURNING id),
+                  b AS ({INSERT} SELECT $5, $6, s.id, $1, $7, 'booked', '[]', $8 FROM s RETURNING id)
+             SELECT (SELECT COUNT(*) FROM d), (SELECT COUNT(*) FROM b)"
+        );
+        let (counted, made): (i64, i64) = run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(t.account.as_uuid())
+            .bind(t.today)
+            .bind(t.daily_limit)
+            .bind(t.slot.as_uuid())
+            .bind(t.id.as_uuid())
+            .bind(t.code)
+            .bind(t.item_code)
+            .bind(t.now)
+            .fetch_one(&mut *c)
+            .await)
+        .map_err(unique)?;
+        return Ok(if counted == 0 {
+            Some(NotTaken::DailyLimit)
+        } else if made == 0 {
+            Some(NotTaken::Full)
         } else {
-            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(value).fetch_optional(&mut *c).await)?
-        };
-        Ok(found)
+            None
+        });
     }
+    let counted: Option<i32> = run!(tx, |c| sqlx::query_scalar(COUNT)
+        .bind(t.account.as_uuid())
+        .bind(t.today)
+        .bind(t.daily_limit)
+        .fetch_optional(&mut *c)
+        .await)?;
+    if counted.is_none() {
+        return Ok(Some(NotTaken::DailyLimit));
+    }
+    let taken = exec!(
+        tx,
+        sqlx::query("UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity AND NOT closed")
+            .bind(t.slot.as_uuid())
+    )?;
+    if taken == 0 {
+        return Ok(Some(NotTaken::Full));
+    }
+    let sql = format!("{INSERT} VALUES ($1, $2, $3, $4, $5, 'booked', '[]', $6)");
+    run!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(t.id.as_uuid())
+        .bind(t.code)
+        .bind(t.slot.as_uuid())
+        .bind(t.account.as_uuid())
+        .bind(t.item_code)
+        .bind(t.now)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))
+    .map_err(unique)?;
+    Ok(None)
+}
 
-    async fn blocked_until(
-        &self,
-        account: AccountId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, BookingError> {
+impl Engine {
+    /// The booking with `id`.
+    pub(crate) async fn booking_by_id(&self, id: BookingId) -> Result<Option<Booking>, BookingError> {
         let mut conn = self.db().conn().await?;
-        let until: Option<DateTime<Utc>> =
-            run!(conn, |c| sqlx::query_scalar("SELECT until FROM booking_blocks WHERE account_id = $1")
-                .bind(account.as_uuid())
-                .fetch_optional(&mut *c)
-                .await)?;
-        Ok(until.filter(|u| *u > now))
+        let sql = format!("{BOOKING_SELECT} WHERE b.id = $1");
+        let row: Option<BookingRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        row.map(Booking::try_from).transpose()
     }
 
-    /// Books `slot` for `account` and `item_code` (a signed-in person or an enterprise's agent).
+    /// The booking with `code` (as issued).
+    pub(crate) async fn booking_by_code(&self, code: &str) -> Result<Option<Booking>, BookingError> {
+        let mut conn = self.db().conn().await?;
+        let sql = format!("{BOOKING_SELECT} WHERE b.code = $1");
+        let row: Option<BookingRow> =
+            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(code).fetch_optional(&mut *c).await)?;
+        row.map(Booking::try_from).transpose()
+    }
+
+    async fn place(&self, slot: SlotId, account: AccountId, item_code: &str) -> Result<Place, BookingError> {
+        let mut conn = self.db().conn().await?;
+        let sql = format!(
+            "SELECT {}, hs.name AS service_name, hs.item_codes, h.name AS hall_name, h.address AS hall_address,
+                    i.name AS item_name, bb.until AS blocked_until
+             FROM slots s JOIN hall_services hs ON hs.id = s.service_id JOIN halls h ON h.id = hs.hall_id
+             LEFT JOIN items i ON i.code = $2 LEFT JOIN booking_blocks bb ON bb.account_id = $3
+             WHERE s.id = $1",
+            crate::slots::SLOT_COLUMNS_S
+        );
+        let place: Option<Place> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(slot.as_uuid())
+            .bind(item_code)
+            .bind(account.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        place.ok_or(BookingError::NotFound("预约时段"))
+    }
+
+    /// Books `slot_id` for `account` and `item_code` (a signed-in person or an enterprise's agent).
+    ///
+    /// Two reads at once (the place, and the person from identity), then one transaction: the
+    /// day's count, the place and the booking (one statement on PostgreSQL), the confirmation to
+    /// the inbox and by SMS, the reminders, and the audit entry.
     pub async fn book(
         &self,
         account: AccountId,
         actor: &Actor,
-        slot_id: Uuid,
+        slot_id: SlotId,
         item_code: &str,
     ) -> Result<Booking, BookingError> {
         let now = self.db().now();
-        let slot = self.slot(slot_id).await?;
-        let (_, service) = self.service(slot.service_id).await?;
-        if !service.item_codes.iter().any(|c| c == item_code) {
-            return Err(BookingError::Invalid(format!("“{}”不办理该事项，请选择其他预约业务", service.name)));
+        let (place, person) = tokio::try_join!(self.place(slot_id, account, item_code), async {
+            self.identity().account(account).await.map_err(BookingError::from)
+        })?;
+        let slot = place.slot.clone().into_slot();
+        let item_codes: Vec<String> = serde_json::from_str(&place.item_codes).unwrap_or_default();
+        if !item_codes.iter().any(|c| c == item_code) {
+            return Err(BookingError::Invalid(format!("“{}”不办理该事项，请选择其他预约业务", place.service_name)));
         }
         let (first, last) = self.bookable_days(now);
         if slot.day < first || slot.day > last || slot.starts_at <= now {
@@ -159,78 +376,66 @@ impl Engine {
                 last.format("%m月%d日")
             )));
         }
-        if let Some(until) = self.blocked_until(account, now).await? {
+        if let Some(until) = place.blocked_until.filter(|u| *u > now) {
             return Err(BookingError::Blocked(format!(
                 "因多次预约未到场，您的网上预约已暂停至 {}",
                 until.with_timezone(&CHINA).format("%Y年%m月%d日")
             )));
         }
-        let person = self.identity().account(account).await?;
         if person.kind != govhall_identity::AccountKind::Person {
             return Err(BookingError::Forbidden("网上预约供群众和企业办事人使用，工作人员账号不能预约".into()));
         }
 
+        let booking = Booking {
+            id: BookingId::new(),
+            code: new_code(),
+            slot_id,
+            account_id: account,
+            item_code: item_code.to_owned(),
+            item_name: place.item_name.unwrap_or_else(|| item_code.to_owned()),
+            status: BookingStatus::Booked,
+            cancel_reason: None,
+            queue_number: None,
+            created_at: now,
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            service_name: place.service_name,
+            hall_name: place.hall_name,
+            hall_address: place.hall_address,
+        };
+        let id = booking.id;
         let mut tx = self.db().begin().await?;
-        // Today's count, taken in this transaction: bookings sent at once cannot pass the limit
-        // together.
-        let counted: Option<i32> = run!(tx, |c| sqlx::query_scalar(
-            "INSERT INTO booking_daily (account_id, day, made) VALUES ($1, $2, 1)
-             ON CONFLICT (account_id, day) DO UPDATE SET made = booking_daily.made + 1
-             WHERE booking_daily.made < $3 RETURNING made"
-        )
-        .bind(account.as_uuid())
-        .bind(china_date(now))
-        .bind(i32::try_from(self.settings().daily_limit).unwrap_or(i32::MAX))
-        .fetch_optional(&mut *c)
-        .await)?;
-        if counted.is_none() {
-            tx.rollback().await?;
-            return Err(BookingError::DailyLimit(self.settings().daily_limit));
-        }
-        // The place: taken only while one is left, whatever else runs at the same moment.
-        let taken = exec!(
-            tx,
-            sqlx::query("UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity AND NOT closed")
-                .bind(slot_id)
-        )?;
-        if taken == 0 {
-            tx.rollback().await?;
-            return Err(BookingError::SlotFull);
-        }
-        let id = Uuid::now_v7();
-        let code = new_code();
-        let inserted = exec!(
-            tx,
-            sqlx::query(
-                "INSERT INTO bookings (id, code, slot_id, account_id, item_code, status, reminders, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 'booked', '[]', $6)"
-            )
-            .bind(id)
-            .bind(&code)
-            .bind(slot_id)
-            .bind(account.as_uuid())
-            .bind(item_code)
-            .bind(now)
-        )
-        .map_err(govhall_db::DbError::from);
-        match inserted {
-            Ok(_) => {}
-            Err(e) if e.is_unique_violation() => {
+        // Today's count is taken in this transaction: bookings sent at once cannot pass the
+        // limit together; the place is taken only while one is left, whatever else runs.
+        let t = Take {
+            account,
+            today: china_date(now),
+            daily_limit: i32::try_from(self.settings().daily_limit).unwrap_or(i32::MAX),
+            slot: slot_id,
+            id,
+            code: &booking.code,
+            item_code,
+            now,
+        };
+        match take(&mut tx, &t).await {
+            Ok(None) => {}
+            Ok(Some(not)) => {
                 tx.rollback().await?;
-                return Err(BookingError::AlreadyBooked);
+                return Err(match not {
+                    NotTaken::DailyLimit => BookingError::DailyLimit(self.settings().daily_limit),
+                    NotTaken::Full => BookingError::SlotFull,
+                });
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
         }
-        let sql = format!("{BOOKING_SELECT} WHERE b.id = $1");
-        let booking: Booking =
-            run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_one(&mut *c).await)?;
         let p = params(&booking, "");
-        let to = (account.as_uuid(), Some(&person.phone));
-        let mut reminders = Vec::new();
         let note = |template, key: String, at, inbox| Note {
             template,
-            account: to.0,
-            phone: to.1,
+            account: account.as_uuid(),
+            phone: Some(&person.phone),
             params: p.clone(),
             key,
             at,
@@ -243,24 +448,21 @@ impl Engine {
             let at = eve.and_then(|d| CHINA.from_local_datetime(&d).single()).map(|d| d.with_timezone(&Utc));
             if let Some(at) = at.filter(|at| *at > now) {
                 let n = note(notify::REMINDER, format!("booking:{id}:eve"), Some(at), false);
-                reminders.extend(notify::tell(&mut tx, self.messaging(), n).await?);
+                notify::tell(&mut tx, self.messaging(), n).await?;
             }
         }
         if s.remind_minutes_before > 0 {
             let at = slot.starts_at - Duration::minutes(s.remind_minutes_before);
             if at > now {
                 let n = note(notify::REMINDER, format!("booking:{id}:soon"), Some(at), false);
-                reminders.extend(notify::tell(&mut tx, self.messaging(), n).await?);
+                notify::tell(&mut tx, self.messaging(), n).await?;
             }
         }
-        exec!(
-            tx,
-            sqlx::query("UPDATE bookings SET reminders = $1 WHERE id = $2")
-                .bind(serde_json::to_string(&reminders).unwrap_or_else(|_| "[]".into()))
-                .bind(id)
-        )?;
-        let event =
-            Event::success("booking.create", "booking", &code).detail(format!("{} {}", service.name, booking.when()));
+        let event = Event::success("booking.create", "booking", &booking.code).detail(format!(
+            "{} {}",
+            booking.service_name,
+            booking.when()
+        ));
         audit::record(&mut tx, actor, event).await?;
         tx.commit().await?;
         Ok(booking)
@@ -268,9 +470,9 @@ impl Engine {
 
     /// `account`'s booking with `code` (typed in any case, with spaces).
     pub async fn mine_one(&self, account: AccountId, code: &str) -> Result<Booking, BookingError> {
-        self.booking_by("code", &normalise_code(code))
+        self.booking_by_code(&normalise_code(code))
             .await?
-            .filter(|b| b.account_id == account.as_uuid())
+            .filter(|b| b.account_id == account)
             .ok_or(BookingError::NotFound("预约"))
     }
 
@@ -278,10 +480,11 @@ impl Engine {
     pub async fn mine(&self, account: AccountId) -> Result<Vec<Booking>, BookingError> {
         let mut conn = self.db().conn().await?;
         let sql = format!("{BOOKING_SELECT} WHERE b.account_id = $1 ORDER BY s.starts_at DESC LIMIT 200");
-        Ok(run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        let rows: Vec<BookingRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(account.as_uuid())
             .fetch_all(&mut *c)
-            .await)?)
+            .await)?;
+        bookings(rows)
     }
 
     /// Cancels `account`'s booking with `code`, until the configured time before the slot; the
@@ -289,7 +492,7 @@ impl Engine {
     pub async fn cancel(&self, account: AccountId, actor: &Actor, code: &str) -> Result<Booking, BookingError> {
         let now = self.db().now();
         let b = self.mine_one(account, code).await?;
-        if b.status != "booked" {
+        if b.status != BookingStatus::Booked {
             return Err(BookingError::Invalid(format!("该预约{}，不能取消", b.status_label())));
         }
         let deadline = b.starts_at - Duration::minutes(self.settings().cancel_before_minutes);
@@ -300,7 +503,7 @@ impl Engine {
             )));
         }
         let person = self.identity().account(account).await?;
-        self.release(&b, actor, (account.as_uuid(), Some(&person.phone)), "", "booking.cancel").await
+        self.release(&b, actor, Some(&person.phone), "", "booking.cancel").await
     }
 
     /// Cancels a booked booking and gives its place back, in one transaction; tells the person
@@ -309,7 +512,7 @@ impl Engine {
         &self,
         b: &Booking,
         actor: &Actor,
-        to: (Uuid, Option<&Phone>),
+        phone: Option<&Phone>,
         reason: &str,
         what: &str,
     ) -> Result<Booking, BookingError> {
@@ -322,26 +525,29 @@ impl Engine {
             )
             .bind(now)
             .bind(Some(reason).filter(|r| !r.is_empty()))
-            .bind(b.id)
+            .bind(b.id.as_uuid())
         )?;
         if changed == 0 {
             tx.rollback().await?;
             return Err(BookingError::Invalid("该预约已不是“已预约”状态".into()));
         }
-        exec!(tx, sqlx::query("UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0").bind(b.slot_id))?;
+        exec!(
+            tx,
+            sqlx::query("UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0").bind(b.slot_id.as_uuid())
+        )?;
         if !reason.is_empty() {
             // Cancelled by the hall: it does not count against the person's daily limit.
             exec!(
                 tx,
                 sqlx::query("UPDATE booking_daily SET made = made - 1 WHERE account_id = $1 AND day = $2 AND made > 0")
-                    .bind(b.account_id)
+                    .bind(b.account_id.as_uuid())
                     .bind(china_date(b.created_at))
             )?;
         }
         let note = Note {
             template: notify::CANCELLED,
-            account: to.0,
-            phone: to.1,
+            account: b.account_id.as_uuid(),
+            phone,
             params: params(b, reason),
             key: format!("booking:{}:cancelled", b.id),
             at: None,
@@ -351,6 +557,28 @@ impl Engine {
         audit::record(&mut tx, actor, Event::success(what, "booking", &b.code).detail(reason)).await?;
         call_off_reminders(&mut tx, b.id, "预约已取消").await?;
         tx.commit().await?;
-        self.booking_by("id", &b.id.to_string()).await?.ok_or(BookingError::NotFound("预约"))
+        self.booking_by_id(b.id).await?.ok_or(BookingError::NotFound("预约"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_reads_back_its_stored_name() {
+        for status in BookingStatus::ALL {
+            assert_eq!(BookingStatus::parse(status.as_str()), Some(status));
+            assert!(!status.label().is_empty());
+        }
+        assert_eq!(BookingStatus::parse("booked"), Some(BookingStatus::Booked));
+        assert_eq!(BookingStatus::parse("lost"), None);
+    }
+
+    #[test]
+    fn codes_are_read_as_issued() {
+        assert_eq!(normalise_code(" ab-cd 2345 "), "ABCD2345");
+        let code = new_code();
+        assert_eq!(normalise_code(&code.to_lowercase()), code);
     }
 }

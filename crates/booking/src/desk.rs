@@ -1,16 +1,16 @@
 //! At the hall: check-in with a priority queue number (预约优先号), today's bookings, no-shows
 //! (and the block they lead to), and slots closed or resized by staff.
 
-use crate::book::{BOOKING_SELECT, Booking as Record};
+use crate::book::{BOOKING_SELECT, Booking as Record, BookingRow, BookingStatus, bookings};
+use crate::ids::{AccountId, HallId, SlotId};
 use crate::notify::{self, Note};
 use crate::{Booking, BookingError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::clock::{CHINA, china_date};
 use govhall_db::{exec, run, sqlx};
-use govhall_identity::{Access, AccountId, Permission, Target};
+use govhall_identity::{Access, Permission, Target};
 use serde_json::json;
-use uuid::Uuid;
 
 impl Booking {
     fn may(&self, access: &Access, permission: Permission, region: &str) -> Result<(), BookingError> {
@@ -22,7 +22,7 @@ impl Booking {
         }
     }
 
-    async fn hall_of_slot(&self, slot: Uuid) -> Result<crate::setup::Hall, BookingError> {
+    async fn hall_of_slot(&self, slot: SlotId) -> Result<crate::setup::Hall, BookingError> {
         let slot = self.slot(slot).await?;
         Ok(self.service(slot.service_id).await?.0)
     }
@@ -33,14 +33,14 @@ impl Booking {
         &self,
         access: &Access,
         actor: &Actor,
-        hall: Uuid,
+        hall: HallId,
         code: &str,
     ) -> Result<Record, BookingError> {
         let now = self.db().now();
         let h = self.hall(hall).await?;
         self.may(access, Permission::BookingCheckin, &h.region_code)?;
         let code = crate::book::normalise_code(code);
-        let b = self.booking_by("code", &code).await?.ok_or(BookingError::NotFound("预约码"))?;
+        let b = self.booking_by_code(&code).await?.ok_or(BookingError::NotFound("预约码"))?;
         let theirs = self.hall_of_slot(b.slot_id).await?;
         if theirs.id != hall {
             // Where it is booked, only for staff who may check in there too.
@@ -48,9 +48,9 @@ impl Booking {
                 .map_err(|_| BookingError::NotFound("预约码"))?;
             return Err(BookingError::Invalid(format!("该预约在“{}”，不在本大厅", b.hall_name)));
         }
-        match b.status.as_str() {
-            "booked" => {}
-            "arrived" => {
+        match b.status {
+            BookingStatus::Booked => {}
+            BookingStatus::Arrived => {
                 return Err(BookingError::Invalid(format!(
                     "该预约已签到，预约优先号 {}",
                     b.queue_number.clone().unwrap_or_default()
@@ -79,7 +79,7 @@ impl Booking {
             "INSERT INTO queue_counters (hall_id, day, last) VALUES ($1, $2, 1)
              ON CONFLICT (hall_id, day) DO UPDATE SET last = queue_counters.last + 1 RETURNING last"
         )
-        .bind(hall)
+        .bind(hall.as_uuid())
         .bind(day)
         .fetch_one(&mut *c)
         .await)?;
@@ -89,7 +89,7 @@ impl Booking {
             sqlx::query("UPDATE bookings SET status = 'arrived', arrived_at = $1, queue_number = $2 WHERE id = $3 AND status = 'booked'")
                 .bind(now)
                 .bind(&number)
-                .bind(b.id)
+                .bind(b.id.as_uuid())
         )?;
         if changed == 0 {
             tx.rollback().await?;
@@ -98,25 +98,26 @@ impl Booking {
         crate::book::call_off_reminders(&mut tx, b.id, "已签到").await?;
         audit::record(&mut tx, actor, Event::success("booking.checkin", "booking", &b.code).detail(&number)).await?;
         tx.commit().await?;
-        self.booking_by("id", &b.id.to_string()).await?.ok_or(BookingError::NotFound("预约"))
+        self.booking_by_id(b.id).await?.ok_or(BookingError::NotFound("预约"))
     }
 
     /// The bookings of `hall` on `day`, by time.
-    pub async fn day_list(&self, access: &Access, hall: Uuid, day: NaiveDate) -> Result<Vec<Record>, BookingError> {
+    pub async fn day_list(&self, access: &Access, hall: HallId, day: NaiveDate) -> Result<Vec<Record>, BookingError> {
         let h = self.hall(hall).await?;
         self.may(access, Permission::BookingCheckin, &h.region_code)?;
         let mut conn = self.db().conn().await?;
         let sql = format!("{BOOKING_SELECT} WHERE h.id = $1 AND s.day = $2 ORDER BY s.starts_at, b.created_at");
-        Ok(run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(hall)
+        let rows: Vec<BookingRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(hall.as_uuid())
             .bind(day)
             .fetch_all(&mut *c)
-            .await)?)
+            .await)?;
+        bookings(rows)
     }
 
     /// Marks as no-shows the bookings of `hall` whose slot ended before now without a check-in;
     /// a person reaching the limit within the window is blocked and told why. Returns how many.
-    pub async fn mark_no_shows(&self, access: &Access, actor: &Actor, hall: Uuid) -> Result<usize, BookingError> {
+    pub async fn mark_no_shows(&self, access: &Access, actor: &Actor, hall: HallId) -> Result<usize, BookingError> {
         let now = self.db().now();
         let h = self.hall(hall).await?;
         self.may(access, Permission::BookingCheckin, &h.region_code)?;
@@ -125,12 +126,13 @@ impl Booking {
         let sql =
             format!("{BOOKING_SELECT} WHERE h.id = $1 AND b.status = 'booked' AND s.ends_at < $2 AND s.starts_at < $3");
         let late = now - Duration::minutes(self.settings().checkin_late_minutes);
-        let missed: Vec<Record> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(hall)
+        let rows: Vec<BookingRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(hall.as_uuid())
             .bind(now)
             .bind(late)
             .fetch_all(&mut *c)
             .await)?;
+        let missed = bookings(rows)?;
         drop(conn);
         let s = self.settings();
         let mut marked = 0;
@@ -138,7 +140,8 @@ impl Booking {
             let mut tx = self.db().begin().await?;
             let changed = exec!(
                 tx,
-                sqlx::query("UPDATE bookings SET status = 'no_show' WHERE id = $1 AND status = 'booked'").bind(b.id)
+                sqlx::query("UPDATE bookings SET status = 'no_show' WHERE id = $1 AND status = 'booked'")
+                    .bind(b.id.as_uuid())
             )?;
             if changed == 0 {
                 // Checked in or marked by another desk meanwhile.
@@ -153,7 +156,7 @@ impl Booking {
                 "SELECT COUNT(*) FROM bookings b JOIN slots s ON s.id = b.slot_id
                  WHERE b.account_id = $1 AND b.status = 'no_show' AND s.starts_at >= $2"
             )
-            .bind(b.account_id)
+            .bind(b.account_id.as_uuid())
             .bind(since)
             .fetch_one(&mut *c)
             .await)?;
@@ -168,7 +171,7 @@ impl Booking {
     async fn block(
         &self,
         tx: &mut govhall_db::Tx,
-        account: Uuid,
+        account: AccountId,
         now: DateTime<Utc>,
         count: i64,
     ) -> Result<(), BookingError> {
@@ -181,16 +184,16 @@ impl Booking {
                 "INSERT INTO booking_blocks (account_id, until, reason) VALUES ($1, $2, $3)
                  ON CONFLICT (account_id) DO UPDATE SET until = $2, reason = $3"
             )
-            .bind(account)
+            .bind(account.as_uuid())
             .bind(until)
             .bind(&reason)
         )?;
-        let person = self.identity().account(AccountId::from_uuid(account)).await?;
+        let person = self.identity().account(account).await?;
         let params = json!({"days": s.no_show_window_days, "count": count,
                             "until": until.with_timezone(&CHINA).format("%Y年%m月%d日").to_string()});
         let note = Note {
             template: notify::BLOCKED,
-            account,
+            account: account.as_uuid(),
             phone: Some(&person.phone),
             params,
             key: format!("booking-block:{account}:{}", until.format("%Y%m%d")),
@@ -207,7 +210,7 @@ impl Booking {
         &self,
         access: &Access,
         actor: &Actor,
-        slot: Uuid,
+        slot: SlotId,
         reason: &str,
     ) -> Result<usize, BookingError> {
         let h = self.hall_of_slot(slot).await?;
@@ -218,20 +221,23 @@ impl Booking {
         }
         {
             let mut tx = self.db().begin().await?;
-            exec!(tx, sqlx::query("UPDATE slots SET closed = TRUE WHERE id = $1").bind(slot))?;
+            exec!(tx, sqlx::query("UPDATE slots SET closed = TRUE WHERE id = $1").bind(slot.as_uuid()))?;
             audit::record(&mut tx, actor, Event::success("booking.slot.close", "slot", slot).detail(reason)).await?;
             tx.commit().await?;
         }
         let mut conn = self.db().conn().await?;
         let sql = format!("{BOOKING_SELECT} WHERE b.slot_id = $1 AND b.status = 'booked'");
-        let affected: Vec<Record> =
-            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(slot).fetch_all(&mut *c).await)?;
+        let rows: Vec<BookingRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(slot.as_uuid())
+            .fetch_all(&mut *c)
+            .await)?;
+        let affected: Vec<Record> = bookings(rows)?;
         drop(conn);
         let mut told = 0;
         for b in &affected {
-            let person = self.identity().account(AccountId::from_uuid(b.account_id)).await?;
+            let person = self.identity().account(b.account_id).await?;
             let why = format!("服务大厅已关闭该时段（{reason}），请重新预约");
-            match self.release(b, actor, (b.account_id, Some(&person.phone)), &why, "booking.cancel_by_hall").await {
+            match self.release(b, actor, Some(&person.phone), &why, "booking.cancel_by_hall").await {
                 Ok(_) => told += 1,
                 // Checked in or cancelled meanwhile: nothing to release.
                 Err(BookingError::Invalid(_)) => {}
@@ -246,7 +252,7 @@ impl Booking {
         &self,
         access: &Access,
         actor: &Actor,
-        slot: Uuid,
+        slot: SlotId,
         capacity: i32,
     ) -> Result<(), BookingError> {
         let h = self.hall_of_slot(slot).await?;
@@ -257,7 +263,9 @@ impl Booking {
         let mut tx = self.db().begin().await?;
         let changed = exec!(
             tx,
-            sqlx::query("UPDATE slots SET capacity = $1 WHERE id = $2 AND booked <= $1").bind(capacity).bind(slot)
+            sqlx::query("UPDATE slots SET capacity = $1 WHERE id = $2 AND booked <= $1")
+                .bind(capacity)
+                .bind(slot.as_uuid())
         )?;
         if changed == 0 {
             tx.rollback().await?;

@@ -6,12 +6,14 @@
 mod book;
 mod desk;
 mod error;
+mod ids;
 mod notify;
 pub mod setup;
 pub mod slots;
 
-pub use book::Booking as BookingRecord;
+pub use book::{Booking as BookingRecord, BookingStatus};
 pub use error::BookingError;
+pub use ids::{BookingId, HallId, RuleId, ServiceId, SlotId};
 
 use govhall_core::WorkingCalendar;
 use govhall_db::Db;

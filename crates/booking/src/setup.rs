@@ -1,6 +1,7 @@
 //! Service halls (服务大厅), the services each offers (which items, at which counters) and the
 //! slot rules of each service, set up by staff holding `booking.manage` over the hall's region.
 
+use crate::ids::{HallId, RuleId, ServiceId};
 use crate::{Booking, BookingError};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use govhall_audit::{self as audit, Actor, Event};
@@ -10,10 +11,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A service hall.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hall {
     /// Id.
-    pub id: Uuid,
+    pub id: HallId,
     /// Name (济南市政务服务中心).
     pub name: String,
     /// Region's division code.
@@ -25,6 +26,32 @@ pub struct Hall {
     /// Phone.
     pub phone: String,
 }
+
+/// A hall as stored (columns [`HALL_COLUMNS`]).
+#[derive(Debug, sqlx::FromRow)]
+struct HallRow {
+    id: Uuid,
+    name: String,
+    region_code: String,
+    address: String,
+    opening_hours: String,
+    phone: String,
+}
+
+impl From<HallRow> for Hall {
+    fn from(r: HallRow) -> Self {
+        Hall {
+            id: HallId::from_uuid(r.id),
+            name: r.name,
+            region_code: r.region_code,
+            address: r.address,
+            opening_hours: r.opening_hours,
+            phone: r.phone,
+        }
+    }
+}
+
+const HALL_COLUMNS: &str = "id, name, region_code, address, opening_hours, phone";
 
 /// A hall to create.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -50,9 +77,9 @@ pub struct NewHall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Service {
     /// Id.
-    pub id: Uuid,
+    pub id: ServiceId,
     /// Its hall.
-    pub hall_id: Uuid,
+    pub hall_id: HallId,
     /// Name (不动产登记).
     pub name: String,
     /// The items it serves.
@@ -117,7 +144,7 @@ impl Booking {
     pub async fn create_hall(&self, access: &Access, actor: &Actor, new: &NewHall) -> Result<Hall, BookingError> {
         self.may_manage(access, new.region_code.trim())?;
         let hall = Hall {
-            id: Uuid::now_v7(),
+            id: HallId::new(),
             name: text("大厅名称", &new.name, 60)?,
             region_code: new.region_code.trim().to_owned(),
             address: text("地址", &new.address, 120)?,
@@ -138,7 +165,7 @@ impl Booking {
                 "INSERT INTO halls (id, name, region_code, address, opening_hours, phone, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (region_code, name) DO NOTHING"
             )
-            .bind(hall.id)
+            .bind(hall.id.as_uuid())
             .bind(&hall.name)
             .bind(&hall.region_code)
             .bind(&hall.address)
@@ -158,23 +185,21 @@ impl Booking {
     /// Every hall, by region and name.
     pub async fn halls(&self) -> Result<Vec<Hall>, BookingError> {
         let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| sqlx::query_as(
-            "SELECT id, name, region_code, address, opening_hours, phone FROM halls ORDER BY region_code, name"
-        )
-        .fetch_all(&mut *c)
-        .await)?)
+        let sql = format!("SELECT {HALL_COLUMNS} FROM halls ORDER BY region_code, name");
+        let rows: Vec<HallRow> =
+            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(&mut *c).await)?;
+        Ok(rows.into_iter().map(Hall::from).collect())
     }
 
     /// One hall.
-    pub async fn hall(&self, id: Uuid) -> Result<Hall, BookingError> {
+    pub async fn hall(&self, id: HallId) -> Result<Hall, BookingError> {
         let mut conn = self.db().conn().await?;
-        let hall: Option<Hall> = run!(conn, |c| sqlx::query_as(
-            "SELECT id, name, region_code, address, opening_hours, phone FROM halls WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await)?;
-        hall.ok_or(BookingError::NotFound("服务大厅"))
+        let sql = format!("SELECT {HALL_COLUMNS} FROM halls WHERE id = $1");
+        let row: Option<HallRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        row.map(Hall::from).ok_or(BookingError::NotFound("服务大厅"))
     }
 
     /// Adds a service to a hall: the items it serves (each must exist) and its counters.
@@ -182,7 +207,7 @@ impl Booking {
         &self,
         access: &Access,
         actor: &Actor,
-        hall_id: Uuid,
+        hall_id: HallId,
         name: &str,
         item_codes: &[String],
         counters: &[String],
@@ -202,7 +227,7 @@ impl Booking {
             }
         }
         let service = Service {
-            id: Uuid::now_v7(),
+            id: ServiceId::new(),
             hall_id,
             name,
             item_codes: item_codes.to_vec(),
@@ -216,8 +241,8 @@ impl Booking {
                 "INSERT INTO hall_services (id, hall_id, name, item_codes, counters, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)"
             )
-            .bind(service.id)
-            .bind(hall_id)
+            .bind(service.id.as_uuid())
+            .bind(hall_id.as_uuid())
             .bind(&service.name)
             .bind(json(&service.item_codes))
             .bind(json(&service.counters))
@@ -253,6 +278,7 @@ impl Booking {
                 continue;
             }
             let counters = serde_json::from_str(&counters).unwrap_or_default();
+            let (id, hall_id) = (ServiceId::from_uuid(id), HallId::from_uuid(hall_id));
             out.push((self.hall(hall_id).await?, Service { id, hall_id, name, item_codes, counters }));
         }
         Ok(out)
@@ -264,20 +290,22 @@ impl Booking {
         let ruled: Vec<Uuid> =
             run!(conn, |c| sqlx::query_scalar("SELECT DISTINCT service_id FROM slot_rules").fetch_all(&mut *c).await)?;
         drop(conn);
-        Ok(self.services(Some(item_code)).await?.into_iter().filter(|(_, s)| ruled.contains(&s.id)).collect())
+        let services = self.services(Some(item_code)).await?;
+        Ok(services.into_iter().filter(|(_, s)| ruled.contains(&s.id.as_uuid())).collect())
     }
 
     /// One service with its hall.
-    pub async fn service(&self, id: Uuid) -> Result<(Hall, Service), BookingError> {
+    pub async fn service(&self, id: ServiceId) -> Result<(Hall, Service), BookingError> {
         let mut conn = self.db().conn().await?;
         let row: Option<(Uuid, String, String, String)> = run!(conn, |c| sqlx::query_as(
             "SELECT hall_id, name, item_codes, counters FROM hall_services WHERE id = $1"
         )
-        .bind(id)
+        .bind(id.as_uuid())
         .fetch_optional(&mut *c)
         .await)?;
         drop(conn);
         let (hall_id, name, items, counters) = row.ok_or(BookingError::NotFound("预约业务"))?;
+        let hall_id = HallId::from_uuid(hall_id);
         let service = Service {
             id,
             hall_id,
@@ -290,7 +318,7 @@ impl Booking {
 
     /// The slot rules of every service, described in Chinese for the set-up page:
     /// (service id, 周一至周五 09:00-12:00，每 30 分钟 10 人，2026-01-01 起).
-    pub async fn rule_lines(&self) -> Result<Vec<(Uuid, String)>, BookingError> {
+    pub async fn rule_lines(&self) -> Result<Vec<(ServiceId, String)>, BookingError> {
         let mut conn = self.db().conn().await?;
         let rows: Vec<RuleRow> = run!(conn, |c| sqlx::query_as(
             "SELECT service_id, weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until
@@ -305,7 +333,10 @@ impl Booking {
                 let days: String =
                     (0..7).filter(|d| bits & (1 << d) != 0).map(|d| names[d]).collect::<Vec<_>>().join("、");
                 let until = until.map(|u| format!("至 {u}")).unwrap_or_else(|| "起".to_owned());
-                (service, format!("周{days} {start}-{end}，每 {minutes} 分钟 {capacity} 人，{from} {until}"))
+                (
+                    ServiceId::from_uuid(service),
+                    format!("周{days} {start}-{end}，每 {minutes} 分钟 {capacity} 人，{from} {until}"),
+                )
             })
             .collect())
     }
@@ -315,9 +346,9 @@ impl Booking {
         &self,
         access: &Access,
         actor: &Actor,
-        service_id: Uuid,
+        service_id: ServiceId,
         rule: &Rule,
-    ) -> Result<Uuid, BookingError> {
+    ) -> Result<RuleId, BookingError> {
         let (hall, _) = self.service(service_id).await?;
         self.may_manage(access, &hall.region_code)?;
         if rule.weekdays.is_empty() {
@@ -335,7 +366,7 @@ impl Booking {
         if rule.valid_until.is_some_and(|u| u < rule.valid_from) {
             return Err(BookingError::Invalid("有效期结束日期应不早于开始日期".into()));
         }
-        let id = Uuid::now_v7();
+        let id = RuleId::new();
         let mut tx = self.db().begin().await?;
         exec!(
             tx,
@@ -343,8 +374,8 @@ impl Booking {
                 "INSERT INTO slot_rules (id, service_id, weekdays, start_time, end_time, slot_minutes, capacity,
                     valid_from, valid_until, exclusions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             )
-            .bind(id)
-            .bind(service_id)
+            .bind(id.as_uuid())
+            .bind(service_id.as_uuid())
             .bind(weekday_bits(&rule.weekdays))
             .bind(rule.start.format("%H:%M").to_string())
             .bind(rule.end.format("%H:%M").to_string())
@@ -356,7 +387,7 @@ impl Booking {
             .bind(self.db().now())
         )?;
         // The slots are made again with the new rule.
-        exec!(tx, sqlx::query("UPDATE hall_services SET made_until = NULL WHERE id = $1").bind(service_id))?;
+        exec!(tx, sqlx::query("UPDATE hall_services SET made_until = NULL WHERE id = $1").bind(service_id.as_uuid()))?;
         audit::record(&mut tx, actor, Event::success("booking.rule.create", "hall_service", service_id)).await?;
         tx.commit().await?;
         // Its slots exist at once for the bookable days (a table being read at this moment

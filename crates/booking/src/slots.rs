@@ -2,6 +2,7 @@
 //! make them), following the official calendar — none on holidays, yes on make-up working days —
 //! and the availability table people choose from (days across, times down).
 
+use crate::ids::{HallId, ServiceId, SlotId};
 use crate::setup::has_weekday;
 use crate::{Booking, BookingError};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -12,12 +13,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Slot {
     /// Id.
-    pub id: Uuid,
+    pub id: SlotId,
     /// Its service.
-    pub service_id: Uuid,
+    pub service_id: ServiceId,
     /// Its day.
     pub day: NaiveDate,
     /// Starts.
@@ -30,6 +31,38 @@ pub struct Slot {
     pub booked: i32,
     /// Closed by staff.
     pub closed: bool,
+}
+
+/// A slot as stored (columns [`SLOT_COLUMNS`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct SlotRow {
+    id: Uuid,
+    service_id: Uuid,
+    day: NaiveDate,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    capacity: i32,
+    booked: i32,
+    closed: bool,
+}
+
+impl SlotRow {
+    pub(crate) fn into_slot(self) -> Slot {
+        Slot {
+            id: SlotId::from_uuid(self.id),
+            service_id: ServiceId::from_uuid(self.service_id),
+            day: self.day,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            capacity: self.capacity,
+            booked: self.booked,
+            closed: self.closed,
+        }
+    }
+}
+
+fn slots(rows: Vec<SlotRow>) -> Vec<Slot> {
+    rows.into_iter().map(SlotRow::into_slot).collect()
 }
 
 impl Slot {
@@ -69,6 +102,9 @@ struct RuleRow {
 }
 
 pub(crate) const SLOT_COLUMNS: &str = "id, service_id, day, starts_at, ends_at, capacity, booked, closed";
+/// [`SLOT_COLUMNS`] of a table named `s`.
+pub(crate) const SLOT_COLUMNS_S: &str =
+    "s.id, s.service_id, s.day, s.starts_at, s.ends_at, s.capacity, s.booked, s.closed";
 
 impl Booking {
     /// The days people may book on, seen from `now`.
@@ -82,13 +118,13 @@ impl Booking {
 
     /// Makes the slots of `service` from `from` to `to` (inclusive) that its rules call for and
     /// that do not exist yet.
-    pub async fn make_slots(&self, service: Uuid, from: NaiveDate, to: NaiveDate) -> Result<usize, BookingError> {
+    pub async fn make_slots(&self, service: ServiceId, from: NaiveDate, to: NaiveDate) -> Result<usize, BookingError> {
         let mut conn = self.db().conn().await?;
         let rules: Vec<RuleRow> = run!(conn, |c| sqlx::query_as(
             "SELECT weekdays, start_time, end_time, slot_minutes, capacity, valid_from, valid_until, exclusions
              FROM slot_rules WHERE service_id = $1 ORDER BY created_at, id"
         )
-        .bind(service)
+        .bind(service.as_uuid())
         .fetch_all(&mut *c)
         .await)?;
         drop(conn);
@@ -133,8 +169,8 @@ impl Booking {
                             "INSERT INTO slots (id, service_id, day, starts_at, ends_at, capacity, booked, closed)
                              VALUES ($1, $2, $3, $4, $5, $6, 0, FALSE) ON CONFLICT (service_id, starts_at) DO NOTHING"
                         )
-                        .bind(Uuid::now_v7())
-                        .bind(service)
+                        .bind(SlotId::new().as_uuid())
+                        .bind(service.as_uuid())
                         .bind(day)
                         .bind(starts)
                         .bind(ends)
@@ -150,11 +186,11 @@ impl Booking {
 
     /// Makes the slots of `service` up to `last` unless they were made already (a read of one
     /// column in the usual case: most requests only read).
-    async fn ensure_slots(&self, service: Uuid, first: NaiveDate, last: NaiveDate) -> Result<(), BookingError> {
+    async fn ensure_slots(&self, service: ServiceId, first: NaiveDate, last: NaiveDate) -> Result<(), BookingError> {
         let mut conn = self.db().conn().await?;
         let made: Option<Option<NaiveDate>> =
             run!(conn, |c| sqlx::query_scalar("SELECT made_until FROM hall_services WHERE id = $1")
-                .bind(service)
+                .bind(service.as_uuid())
                 .fetch_optional(&mut *c)
                 .await)?;
         drop(conn);
@@ -170,25 +206,26 @@ impl Booking {
                 "UPDATE hall_services SET made_until = $1 WHERE id = $2 AND (made_until IS NULL OR made_until < $1)"
             )
             .bind(last)
-            .bind(service)
+            .bind(service.as_uuid())
         )?;
         Ok(())
     }
 
     /// The table of `service` for the bookable days seen from `now` (slots made as needed).
-    pub async fn availability(&self, service: Uuid, now: DateTime<Utc>) -> Result<Availability, BookingError> {
+    pub async fn availability(&self, service: ServiceId, now: DateTime<Utc>) -> Result<Availability, BookingError> {
         let (first, last) = self.bookable_days(now);
         self.ensure_slots(service, first, last).await?;
         let mut conn = self.db().conn().await?;
         let sql = format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE service_id = $1 AND day >= $2 AND day <= $3 ORDER BY starts_at"
         );
-        let slots: Vec<Slot> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(service)
+        let rows: Vec<SlotRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(service.as_uuid())
             .bind(first)
             .bind(last)
             .fetch_all(&mut *c)
             .await)?;
+        let slots = slots(rows);
         let mut days: Vec<NaiveDate> = slots.iter().map(|s| s.day).collect();
         days.dedup();
         let mut times: Vec<String> = slots.iter().map(Slot::label).collect();
@@ -202,27 +239,29 @@ impl Booking {
     }
 
     /// One slot.
-    pub async fn slot(&self, id: Uuid) -> Result<Slot, BookingError> {
+    pub async fn slot(&self, id: SlotId) -> Result<Slot, BookingError> {
         let mut conn = self.db().conn().await?;
         let sql = format!("SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1");
-        let slot: Option<Slot> =
-            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await)?;
-        slot.ok_or(BookingError::NotFound("预约时段"))
+        let row: Option<SlotRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        row.map(SlotRow::into_slot).ok_or(BookingError::NotFound("预约时段"))
     }
 }
 
 impl Booking {
-    async fn slot_count(&self, service: Uuid, day: NaiveDate) -> Result<i64, BookingError> {
+    async fn slot_count(&self, service: ServiceId, day: NaiveDate) -> Result<i64, BookingError> {
         let mut conn = self.db().conn().await?;
         Ok(run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM slots WHERE service_id = $1 AND day = $2")
-            .bind(service)
+            .bind(service.as_uuid())
             .bind(day)
             .fetch_one(&mut *c)
             .await)?)
     }
 
     /// The slots of every service of `hall` on `day`, by time (slots made as needed).
-    pub async fn hall_slots(&self, hall: Uuid, day: NaiveDate) -> Result<Vec<(String, Slot)>, BookingError> {
+    pub async fn hall_slots(&self, hall: HallId, day: NaiveDate) -> Result<Vec<(String, Slot)>, BookingError> {
         let services: Vec<_> = self.services(None).await?.into_iter().filter(|(h, _)| h.id == hall).collect();
         let mut out = Vec::new();
         for (_, service) in services {
@@ -233,12 +272,12 @@ impl Booking {
             }
             let mut conn = self.db().conn().await?;
             let sql = format!("SELECT {SLOT_COLUMNS} FROM slots WHERE service_id = $1 AND day = $2 ORDER BY starts_at");
-            let slots: Vec<Slot> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(service.id)
+            let rows: Vec<SlotRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(service.id.as_uuid())
                 .bind(day)
                 .fetch_all(&mut *c)
                 .await)?;
-            out.extend(slots.into_iter().map(|s| (service.name.clone(), s)));
+            out.extend(slots(rows).into_iter().map(|s| (service.name.clone(), s)));
         }
         out.sort_by_key(|(_, s)| s.starts_at);
         Ok(out)

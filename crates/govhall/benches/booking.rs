@@ -4,6 +4,11 @@
 //! process, release build; PostgreSQL when TEST_DATABASE_URL names one (scripts/bench-booking runs
 //! it beside `pgbench -N`).
 //!
+//! On PostgreSQL it then books with one, two and three nodes on the same database (each node
+//! its own pool and engine, 32 in flight in all), while a sampler reads `pg_stat_activity` every
+//! few milliseconds and counts the sessions waiting for a lock, by kind: audited writes no
+//! longer wait for one another (no advisory lock; the chains' heads are taken with SKIP LOCKED).
+//!
 //!   cargo bench -p govhall --bench booking
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark stops at the first failure")]
@@ -13,6 +18,7 @@ mod common;
 
 use chrono::Weekday;
 use govhall_audit::Actor;
+use govhall_booking::SlotId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,5 +100,95 @@ async fn main() {
         pct(0.5),
         pct(0.99)
     );
+    if backend == "PostgreSQL" {
+        nodes(&t, &item, &slots).await;
+    }
     t.stop().await;
+}
+
+/// Bookings with one, two and three nodes on this PostgreSQL, and the lock waits seen meanwhile.
+async fn nodes(t: &common::TestApp, item: &str, slots: &Arc<Vec<SlotId>>) {
+    const ROUND: u32 = 1_500;
+    let mut extra = Vec::new();
+    let mut next_person = PEOPLE;
+    for n in 1..=3usize {
+        while extra.len() + 1 < n {
+            let dir = tempfile::tempdir().unwrap();
+            let mut settings = common::settings(&t.db);
+            settings.data_dir = dir.path().to_path_buf();
+            settings.run_worker = false;
+            let node = govhall::app::App::build(settings).await.unwrap();
+            extra.push((node, dir));
+        }
+        let engines: Vec<_> = std::iter::once(t.app.booking().clone())
+            .chain(extra.iter().map(|(node, _)| node.booking().clone()))
+            .collect();
+        let mut people = Vec::new();
+        for p in next_person..next_person + ROUND {
+            people.push(t.insert_person(p).await);
+        }
+        next_person += ROUND;
+        let queue = Arc::new(std::sync::Mutex::new(people));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = tokio::spawn(sample_lock_waits(t.app.db().clone(), done.clone()));
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        for w in 0..AT_ONCE {
+            let engine = engines[w % engines.len()].clone();
+            let (queue, slots, item) = (queue.clone(), slots.clone(), item.to_owned());
+            workers.push(tokio::spawn(async move {
+                let mut i = w;
+                loop {
+                    let Some(person) = queue.lock().unwrap().pop() else { break };
+                    let actor = Actor { id: Some(person), label: "个人用户".into(), client_ip: String::new() };
+                    engine.book(person, &actor, slots[i % slots.len()], &item).await.unwrap();
+                    i += AT_ONCE;
+                }
+            }));
+        }
+        for w in workers {
+            w.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (samples, waits) = sampler.await.unwrap();
+        let per_kind: Vec<String> =
+            waits.iter().map(|(kind, count)| format!("{kind} {:.2}", *count as f64 / samples.max(1) as f64)).collect();
+        println!(
+            "PostgreSQL, {n} node(s) on one database: {ROUND} bookings in {secs:.1} s = {:.0} bookings/s; \
+             sessions waiting for a lock per sample ({samples} samples): {}",
+            f64::from(ROUND) / secs,
+            if per_kind.is_empty() { "none".to_owned() } else { per_kind.join(", ") }
+        );
+    }
+    for (node, dir) in extra {
+        node.stop().await.unwrap();
+        drop(dir);
+    }
+}
+
+/// Samples `pg_stat_activity` until `done`: how many samples, and per lock kind (advisory,
+/// tuple, transactionid, …) the sessions found waiting in all of them.
+async fn sample_lock_waits(
+    db: govhall_db::Db,
+    done: Arc<std::sync::atomic::AtomicBool>,
+) -> (u64, std::collections::BTreeMap<String, u64>) {
+    let mut waits = std::collections::BTreeMap::new();
+    let mut samples = 0;
+    let mut conn = db.conn().await.unwrap();
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        let rows: Vec<(String, i64)> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_as(
+            "SELECT wait_event, COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' GROUP BY wait_event"
+        )
+        .fetch_all(&mut *c)
+        .await)
+        .unwrap();
+        samples += 1;
+        for (kind, count) in rows {
+            *waits.entry(kind).or_insert(0) += u64::try_from(count).unwrap_or(0);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (samples, waits)
 }

@@ -1,6 +1,7 @@
 //! The API's routes: every `/api/` route of the route table is in the OpenAPI document and
 //! every operation of the document is a route; and every API route, called with a bearer token
-//! of each kind of account (and with none, and with a forged one), is allowed exactly when its
+//! of each kind of account (a person, an enterprise's agent, staff with and without a
+//! permission, each administrator; and with none, and with a forged one), is allowed exactly when its
 //! guard says so.
 
 #![expect(
@@ -69,11 +70,14 @@ async fn every_api_route_is_documented_and_every_documented_operation_is_a_route
 async fn every_api_route_allows_exactly_the_bearers_its_guard_names() {
     let t = TestApp::spawn().await;
     t.person("13800138006", "370102199003071238").await;
+    // An enterprise's agent: a person who registered an enterprise and acts for it.
+    let agent = t.person("13800138016", &common::test_id_number(16)).await;
     let jinan = t.department("济南市行政审批服务局", "370100", None).await;
     let reviewer = t.staff("13600000003", jinan).await;
     t.staff("13600000004", jinan).await;
     let identity = t.app.identity();
     let actor = Actor::system("test");
+    identity.register_enterprise(&actor, agent, "91350100M000100Y43", "福州测试科技有限公司", "张三").await.unwrap();
     let role = identity.save_role(&actor, "reviewer", "审查", &[Permission::CaseReview]).await.unwrap();
     identity.grant(&actor, role, Grantee::Account(reviewer), Scope::Department).await.unwrap();
     t.admin(AdminRole::System, "13700000011").await;
@@ -84,6 +88,7 @@ async fn every_api_route_allows_exactly_the_bearers_its_guard_names() {
         ("anonymous", None),
         ("forged token", Some("Bearer not-a-token-at-all".to_owned())),
         ("person", Some(t.bearer("13800138006").await)),
+        ("enterprise agent", Some(t.bearer("13800138016").await)),
         ("staff with a permission", Some(t.bearer("13600000003").await)),
         ("staff without one", Some(t.bearer("13600000004").await)),
         ("system administrator", Some(t.bearer("13700000011").await)),

@@ -16,10 +16,10 @@ use common::TestApp;
 use govhall_audit::Actor;
 use govhall_booking::setup::Rule;
 use govhall_booking::{Booking, BookingError};
+use govhall_booking::{BookingStatus, HallId, ServiceId, SlotId};
 use govhall_core::Coded;
 use govhall_identity::{Access, AccountId};
 use std::collections::BTreeSet;
-use uuid::Uuid;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -30,8 +30,8 @@ struct Hall {
     t: TestApp,
     access: Access,
     actor: Actor,
-    hall: Uuid,
-    service: Uuid,
+    hall: HallId,
+    service: ServiceId,
     items: Vec<String>,
 }
 
@@ -55,7 +55,7 @@ async fn slots_follow_the_official_calendar() {
     let days: Vec<NaiveDate> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
         "SELECT DISTINCT day FROM slots WHERE service_id = $1 AND day <= $2 ORDER BY day"
     )
-    .bind(h.service)
+    .bind(h.service.as_uuid())
     .bind(d("2025-10-12"))
     .fetch_all(&mut *c)
     .await)
@@ -85,7 +85,7 @@ async fn slots_follow_the_official_calendar() {
         let days: Vec<NaiveDate> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
             "SELECT DISTINCT day FROM slots WHERE service_id = $1 AND day <= $2 ORDER BY day"
         )
-        .bind(service.id)
+        .bind(service.id.as_uuid())
         .bind(d("2025-10-12"))
         .fetch_all(&mut *c)
         .await)
@@ -154,7 +154,7 @@ async fn booking_cancelling_and_the_rules_of_one_person() {
         .with_timezone(&Utc);
     assert_eq!(times.contains(&eve), eve > Utc::now(), "{times:?}");
     let cancelled = booking.cancel(p1, &person_actor(p1), &mine.code).await.unwrap();
-    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
     assert_eq!(booking.slot(a.id).await.unwrap().booked, 0, "the place is free again");
     assert!(pending_reminders(&h.t, "13800000401").await.is_empty(), "reminders called off");
     assert_eq!(booking.cancel(p1, &person_actor(p1), &mine.code).await.unwrap_err().code(), "invalid_input");
@@ -176,7 +176,7 @@ async fn booking_cancelling_and_the_rules_of_one_person() {
     assert_eq!(booking.close_slot(&h.access, &h.actor, b.id, " ").await.unwrap_err().code(), "invalid_input");
     assert_eq!(booking.close_slot(&h.access, &h.actor, b.id, "停电检修").await.unwrap(), 1);
     let after = booking.mine(p1).await.unwrap().into_iter().find(|x| x.slot_id == b.id).unwrap();
-    assert_eq!(after.status, "cancelled");
+    assert_eq!(after.status, BookingStatus::Cancelled);
     assert!(after.cancel_reason.unwrap().contains("停电检修"));
     assert_eq!(booking.book(p2, &person_actor(p2), b.id, &h.items[1]).await.unwrap_err().code(), "slot_full");
     let outbox = h.t.app.messaging().sandbox_outbox().unwrap();
@@ -261,7 +261,7 @@ async fn five_hundred_concurrent_attempts_never_exceed_twenty_places() {
     let rows: i64 = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
         "SELECT COUNT(*) FROM bookings WHERE slot_id = $1 AND status = 'booked'"
     )
-    .bind(slot.id)
+    .bind(slot.id.as_uuid())
     .fetch_one(&mut *c)
     .await)
     .unwrap();
@@ -296,7 +296,7 @@ async fn check_in_gives_priority_numbers_in_its_window_and_no_shows_block() {
     // A slot that has begun: move this one to now (the clock of the hall is the database's).
     shift_slot(&h.t, slot.id, Utc::now() - Duration::minutes(10)).await;
     let arrived = booking.check_in(&h.access, &h.actor, h.hall, &b.code.to_lowercase()).await.unwrap();
-    assert_eq!((arrived.status.as_str(), arrived.queue_number.as_deref()), ("arrived", Some("Y001")));
+    assert_eq!((arrived.status, arrived.queue_number.as_deref()), (BookingStatus::Arrived, Some("Y001")));
     assert!(booking.check_in(&h.access, &h.actor, h.hall, &b.code).await.unwrap_err().message().contains("Y001"));
     // Too late: 40 minutes after the start.
     let q = h.t.person("13800000502", &common::test_id_number(6)).await;
@@ -333,14 +333,14 @@ async fn check_in_gives_priority_numbers_in_its_window_and_no_shows_block() {
 }
 
 /// Moves a slot to start at `at` (and last half an hour), as time passing would.
-async fn shift_slot(t: &TestApp, slot: Uuid, at: chrono::DateTime<Utc>) {
+async fn shift_slot(t: &TestApp, slot: SlotId, at: chrono::DateTime<Utc>) {
     let mut conn = t.app.db().conn().await.unwrap();
     govhall_db::exec!(
         conn,
         govhall_db::sqlx::query("UPDATE slots SET starts_at = $1, ends_at = $2 WHERE id = $3")
             .bind(at)
             .bind(at + Duration::minutes(30))
-            .bind(slot)
+            .bind(slot.as_uuid())
     )
     .unwrap();
 }

@@ -369,8 +369,8 @@ impl TestApp {
 pub struct BookingHall {
     pub access: govhall_identity::Access,
     pub actor: govhall_audit::Actor,
-    pub hall: uuid::Uuid,
-    pub service: uuid::Uuid,
+    pub hall: govhall_booking::HallId,
+    pub service: govhall_booking::ServiceId,
     pub items: Vec<String>,
 }
 

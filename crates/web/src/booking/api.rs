@@ -46,7 +46,7 @@ pub(crate) async fn services(
         found
             .into_iter()
             .map(|(h, s)| ServiceOut {
-                id: s.id,
+                id: s.id.as_uuid(),
                 name: s.name,
                 hall: h.name,
                 address: h.address,
@@ -78,7 +78,8 @@ pub(crate) async fn availability(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SlotOut>>, AppError> {
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::from(govhall_booking::BookingError::NotFound("预约业务")))?;
+    let id: govhall_booking::ServiceId =
+        id.parse().map_err(|_| AppError::from(govhall_booking::BookingError::NotFound("预约业务")))?;
     let table = state.booking.availability(id, state.db.now()).await?;
     Ok(Json(
         table
@@ -86,7 +87,7 @@ pub(crate) async fn availability(
             .into_iter()
             .flatten()
             .flatten()
-            .map(|s| SlotOut { id: s.id, day: s.day, time: s.label(), left: s.left() })
+            .map(|s| SlotOut { id: s.id.as_uuid(), day: s.day, time: s.label(), left: s.left() })
             .collect(),
     ))
 }
@@ -131,7 +132,7 @@ fn out(b: BookingRecord) -> BookingOut {
         code: b.code,
         item_code: b.item_code,
         item_name: b.item_name,
-        status: b.status,
+        status: b.status.as_str().to_owned(),
         starts_at: b.starts_at,
         hall: b.hall_name,
         address: b.hall_address,
@@ -159,7 +160,10 @@ pub(crate) async fn book(
             "请求体应为 JSON 对象 {\"slot_id\": \"时段 id（可预约时段接口返回的 UUID）\", \"item_code\": \"事项编码\"}，请检查各项是否齐全、格式是否正确",
         )
     })?;
-    let b = state.booking.book(viewer.account.id, &ctx.actor(), body.slot_id, &body.item_code).await?;
+    let b = state
+        .booking
+        .book(viewer.account.id, &ctx.actor(), govhall_booking::SlotId::from_uuid(body.slot_id), &body.item_code)
+        .await?;
     Ok((StatusCode::CREATED, Json(out(b))))
 }
 

@@ -14,8 +14,8 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 use govhall_booking::setup::{Hall, NewHall, Rule, Service};
 use govhall_booking::slots::Slot;
 use govhall_booking::{BookingError, BookingRecord};
+use govhall_booking::{HallId, ServiceId, SlotId};
 use serde::Deserialize;
-use uuid::Uuid;
 
 #[derive(Template)]
 #[template(path = "booking/setup.html")]
@@ -23,7 +23,7 @@ struct SetupPage {
     page: Page,
     halls: Vec<Hall>,
     services: Vec<(Hall, Service)>,
-    rules: Vec<(Uuid, String)>,
+    rules: Vec<(ServiceId, String)>,
     error: String,
     notice: String,
 }
@@ -115,7 +115,7 @@ pub(crate) async fn create_service(
     SignedIn(viewer, ctx): SignedIn,
     axum::Form(form): axum::Form<ServiceForm>,
 ) -> Result<Response, AppError> {
-    let result = match Uuid::parse_str(&form.hall) {
+    let result = match form.hall.parse::<HallId>() {
         Ok(hall) => state
             .booking
             .create_service(&viewer.access, &ctx.actor(), hall, &form.name, &lines(&form.items), &names(&form.counters))
@@ -148,9 +148,9 @@ pub(crate) struct RuleForm {
     exclusions: String,
 }
 
-fn rule_of(f: &RuleForm) -> Result<(Uuid, Rule), BookingError> {
+fn rule_of(f: &RuleForm) -> Result<(ServiceId, Rule), BookingError> {
     let bad = |m: &str| BookingError::Invalid(m.to_owned());
-    let service = Uuid::parse_str(&f.service).map_err(|_| bad("请选择预约业务"))?;
+    let service: ServiceId = f.service.parse().map_err(|_| bad("请选择预约业务"))?;
     let all = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
     let mut weekdays = Vec::new();
     for c in f.weekdays.chars().filter(|c| !c.is_whitespace() && *c != ',' && *c != '，') {
@@ -231,7 +231,7 @@ async fn desk_page(
     error: String,
 ) -> Result<Html<String>, AppError> {
     let halls = state.booking.halls().await?;
-    let hall = Uuid::parse_str(&q.hall).ok().and_then(|id| halls.iter().find(|h| h.id == id).cloned());
+    let hall = q.hall.parse::<HallId>().ok().and_then(|id| halls.iter().find(|h| h.id == id).cloned());
     let today = govhall_core::clock::china_date(state.db.now());
     let day = NaiveDate::parse_from_str(q.day.trim(), "%Y-%m-%d").unwrap_or(today);
     let (bookings, slots) = match &hall {
@@ -295,8 +295,8 @@ async fn desk_after(
     }
 }
 
-fn hall_id(form: &DeskForm) -> Result<Uuid, BookingError> {
-    Uuid::parse_str(&form.hall).map_err(|_| BookingError::Invalid("请先选择服务大厅".into()))
+fn hall_id(form: &DeskForm) -> Result<HallId, BookingError> {
+    form.hall.parse().map_err(|_| BookingError::Invalid("请先选择服务大厅".into()))
 }
 
 pub(crate) async fn check_in(
@@ -335,7 +335,7 @@ pub(crate) async fn close_slot(
     Path(slot): Path<String>,
     axum::Form(form): axum::Form<DeskForm>,
 ) -> Result<Response, AppError> {
-    let result = match Uuid::parse_str(&slot) {
+    let result = match slot.parse::<SlotId>() {
         Ok(slot) => state
             .booking
             .close_slot(&viewer.access, &ctx.actor(), slot, &form.reason)
@@ -352,7 +352,7 @@ pub(crate) async fn set_capacity(
     Path(slot): Path<String>,
     axum::Form(form): axum::Form<DeskForm>,
 ) -> Result<Response, AppError> {
-    let result = match (Uuid::parse_str(&slot), form.capacity.trim().parse::<i32>()) {
+    let result = match (slot.parse::<SlotId>(), form.capacity.trim().parse::<i32>()) {
         (Ok(slot), Ok(capacity)) => state
             .booking
             .set_capacity(&viewer.access, &ctx.actor(), slot, capacity)

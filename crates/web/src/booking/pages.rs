@@ -13,11 +13,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_booking::BookingRecord;
 use govhall_booking::setup::{Hall, Service};
 use govhall_booking::slots::Availability;
+use govhall_booking::{ServiceId, SlotId};
 use serde::Deserialize;
-use uuid::Uuid;
 
 struct Cell {
-    slot: Uuid,
+    slot: SlotId,
     left: i32,
 }
 
@@ -28,7 +28,7 @@ struct BookPage {
     item_code: String,
     item_name: String,
     services: Vec<(Hall, Service)>,
-    chosen: Option<Uuid>,
+    chosen: Option<ServiceId>,
     chosen_id: String,
     days: Vec<String>,
     rows: Vec<Row>,
@@ -72,7 +72,7 @@ async fn book_page(
     state: &AppState,
     ctx: &RequestContext,
     code: &str,
-    service: Option<Uuid>,
+    service: Option<ServiceId>,
     error: String,
 ) -> Result<Html<String>, AppError> {
     let item = govhall_catalog::store::summary(&state.db, code)
@@ -107,7 +107,7 @@ pub(crate) async fn book_form(
     Path(code): Path<String>,
     Query(q): Query<BookQuery>,
 ) -> Result<Html<String>, AppError> {
-    let service = q.service.as_deref().and_then(|s| Uuid::parse_str(s).ok());
+    let service = q.service.as_deref().and_then(|s| s.parse().ok());
     book_page(&state, &ctx, &code, service, String::new()).await
 }
 
@@ -125,8 +125,8 @@ pub(crate) async fn book(
     Path(code): Path<String>,
     axum::Form(form): axum::Form<BookForm>,
 ) -> Result<Response, AppError> {
-    let service = Uuid::parse_str(&form.service).ok();
-    let result = match Uuid::parse_str(&form.slot) {
+    let service = form.service.parse().ok();
+    let result = match form.slot.parse::<SlotId>() {
         Ok(slot) => state.booking.book(viewer.account.id, &ctx.actor(), slot, &code).await,
         Err(_) => Err(govhall_booking::BookingError::Invalid("请选择预约时段".into())),
     };
