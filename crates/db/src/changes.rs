@@ -106,9 +106,7 @@ pub(crate) async fn write_pending(tx: &mut Tx, pending: &[PendingChange]) -> Res
                 .bind(now)
         )?;
     }
-    if tx.backend() == Backend::Postgres {
-        exec!(tx, sqlx::query("SELECT pg_notify('govhall_changes', '')"))?;
-    }
+    // Other nodes are told after the commit (Tx::commit), not by a NOTIFY in this transaction.
     Ok(())
 }
 

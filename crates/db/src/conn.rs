@@ -117,6 +117,8 @@ struct Inner {
     pool: Pool,
     clock: Arc<dyn Clock>,
     wakeups: Wakeups,
+    /// Notices to the other nodes, sent after commits.
+    notices: crate::notices::Notices,
     /// Held for the life of the handle: the SQLite single-node guard.
     _lock: Option<File>,
     /// SQLite allows one writer at a time. Write transactions queue here, in order, instead of
@@ -190,6 +192,7 @@ impl Db {
             pool,
             clock: options.clock.clone(),
             wakeups: Wakeups::default(),
+            notices: crate::notices::Notices::default(),
             _lock: lock,
             write_gate: Arc::default(),
         })))
@@ -215,6 +218,10 @@ impl Db {
 
     pub(crate) fn wakeups(&self) -> &Wakeups {
         &self.0.wakeups
+    }
+
+    pub(crate) fn notices(&self) -> &crate::notices::Notices {
+        &self.0.notices
     }
 
     pub(crate) fn pg_pool(&self) -> Option<&PgPool> {
@@ -380,7 +387,8 @@ impl std::fmt::Debug for Tx {
 
 impl Tx {
     /// Commits, then wakes this node's worker or change follower if the transaction enqueued a
-    /// job or recorded a change (other nodes hear of it through NOTIFY or their next poll).
+    /// job or recorded a change; other nodes hear of it through a NOTIFY sent after the commit
+    /// (see `notices`) or their next poll.
     pub async fn commit(mut self) -> Result<(), DbError> {
         let changes = std::mem::take(&mut self.changes);
         if !changes.is_empty() {
@@ -392,9 +400,11 @@ impl Tx {
         }
         if self.wake_jobs {
             self.db.wakeups().jobs.wake();
+            self.db.notify_committed(crate::notices::Channel::Jobs).await;
         }
         if !changes.is_empty() {
             self.db.wakeups().changes.wake();
+            self.db.notify_committed(crate::notices::Channel::Changes).await;
         }
         Ok(())
     }

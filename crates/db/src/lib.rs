@@ -15,6 +15,7 @@ mod error;
 pub mod housekeeping;
 pub mod jobs;
 mod listener;
+mod notices;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

@@ -9,6 +9,9 @@
 //! few milliseconds and counts the sessions waiting for a lock, by kind: audited writes no
 //! longer wait for one another (no advisory lock; the chains' heads are taken with SKIP LOCKED).
 //!
+//! Last, the statements one booking sends to the database, counted from sqlx's statement log
+//! (`sqlx::query` events, BEGIN and COMMIT included) while one person books alone.
+//!
 //!   cargo bench -p govhall --bench booking
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark stops at the first failure")]
@@ -20,14 +23,42 @@ use chrono::Weekday;
 use govhall_audit::Actor;
 use govhall_booking::SlotId;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const PEOPLE: u32 = 3_000;
 const AT_ONCE: usize = 32;
 const SECONDS: u64 = 10;
 
+/// Counts sqlx's statement events while [`COUNTING`] is set; interested in nothing else, so it
+/// costs nothing the rest of the time.
+struct CountStatements;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
+    fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        if meta.target() == "sqlx::query" {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
+        meta.target() == "sqlx::query" && COUNTING.load(Ordering::Relaxed)
+    }
+
+    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    use tracing_subscriber::layer::SubscriberExt;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(CountStatements)).unwrap();
     let backend = if std::env::var("TEST_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
     let t = common::TestApp::spawn().await;
     let all = vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
@@ -103,6 +134,17 @@ async fn main() {
     if backend == "PostgreSQL" {
         nodes(&t, &item, &slots).await;
     }
+
+    // The statements of one booking, made alone.
+    let person = t.insert_person(PEOPLE * 3).await;
+    let actor = Actor { id: Some(person), label: "个人用户".into(), client_ip: String::new() };
+    COUNTING.store(true, Ordering::Relaxed);
+    booking.book(person, &actor, slots[0], &item).await.unwrap();
+    COUNTING.store(false, Ordering::Relaxed);
+    println!(
+        "{backend}: {} statements for one booking (BEGIN and COMMIT included)",
+        STATEMENTS.load(Ordering::Relaxed)
+    );
     t.stop().await;
 }
 

@@ -89,19 +89,14 @@ pub async fn enqueue(tx: &mut Tx, job: NewJob) -> Result<JobId, DbError> {
     let id = JobId::new();
     let run_at = job.run_at.unwrap_or(now);
     let payload = Json(&job.payload);
-    // On PostgreSQL the wake-up notice rides in the same statement (sent at commit, once per
-    // kind however many jobs the transaction adds).
-    const INSERT: &str =
-        "INSERT INTO jobs (id, kind, payload, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id";
-    let sql = match tx.backend() {
-        Backend::Postgres => format!("WITH j AS ({INSERT}) SELECT j.id FROM j, pg_notify('govhall_jobs', $2) n"),
-        Backend::Sqlite => INSERT.to_owned(),
-    };
+    // Other nodes are told after the commit (Tx::commit), not by a NOTIFY in this transaction.
     let inserted: Option<Uuid> = run!(tx, |c| {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+        sqlx::query_scalar(
+            "INSERT INTO jobs (id, kind, payload, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7)
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id",
+        )
             .bind(id.as_uuid())
             .bind(&job.kind)
             .bind(payload)
@@ -260,9 +255,6 @@ pub async fn retry_dead(db: &Db, id: JobId) -> Result<bool, DbError> {
         .bind(id.as_uuid())
     )? == 1;
     if done {
-        if tx.backend() == Backend::Postgres {
-            exec!(tx, sqlx::query("SELECT pg_notify('govhall_jobs', '')"))?;
-        }
         tx.mark_job_enqueued();
     }
     tx.commit().await?;
