@@ -441,23 +441,22 @@ impl Engine {
             at,
             inbox,
         };
-        notify::tell(&mut tx, self.messaging(), note(notify::CONFIRMED, format!("booking:{id}"), None, true)).await?;
+        let mut notes = vec![note(notify::CONFIRMED, format!("booking:{id}"), None, true)];
         let s = self.settings();
         if s.remind_day_before {
             let eve = slot.day.pred_opt().and_then(|d| d.and_hms_opt(9, 0, 0));
             let at = eve.and_then(|d| CHINA.from_local_datetime(&d).single()).map(|d| d.with_timezone(&Utc));
             if let Some(at) = at.filter(|at| *at > now) {
-                let n = note(notify::REMINDER, format!("booking:{id}:eve"), Some(at), false);
-                notify::tell(&mut tx, self.messaging(), n).await?;
+                notes.push(note(notify::REMINDER, format!("booking:{id}:eve"), Some(at), false));
             }
         }
         if s.remind_minutes_before > 0 {
             let at = slot.starts_at - Duration::minutes(s.remind_minutes_before);
             if at > now {
-                let n = note(notify::REMINDER, format!("booking:{id}:soon"), Some(at), false);
-                notify::tell(&mut tx, self.messaging(), n).await?;
+                notes.push(note(notify::REMINDER, format!("booking:{id}:soon"), Some(at), false));
             }
         }
+        notify::tell(&mut tx, self.messaging(), notes).await?;
         let event = Event::success("booking.create", "booking", &booking.code).detail(format!(
             "{} {}",
             booking.service_name,
@@ -553,7 +552,7 @@ impl Engine {
             at: None,
             inbox: true,
         };
-        notify::tell(&mut tx, self.messaging(), note).await?;
+        notify::tell(&mut tx, self.messaging(), vec![note]).await?;
         audit::record(&mut tx, actor, Event::success(what, "booking", &b.code).detail(reason)).await?;
         call_off_reminders(&mut tx, b.id, "预约已取消").await?;
         tx.commit().await?;

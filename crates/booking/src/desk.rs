@@ -200,7 +200,7 @@ impl Booking {
             at: None,
             inbox: true,
         };
-        notify::tell(tx, self.messaging(), note).await?;
+        notify::tell(tx, self.messaging(), vec![note]).await?;
         Ok(())
     }
 

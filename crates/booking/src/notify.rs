@@ -5,7 +5,7 @@
 use crate::BookingError;
 use govhall_core::Phone;
 use govhall_db::{Db, Tx};
-use govhall_messaging::{Channel, Messaging, OutgoingMessage, Recipient, send, templates};
+use govhall_messaging::{Channel, Messaging, OutgoingMessage, Recipient, send_all, templates};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -77,13 +77,14 @@ pub(crate) struct Note<'a> {
     pub inbox: bool,
 }
 
-/// Sends a note in `tx`; returns the ids of its messages.
-pub(crate) async fn tell(tx: &mut Tx, messaging: &Messaging, note: Note<'_>) -> Result<Vec<Uuid>, BookingError> {
-    let mut ids = Vec::new();
+/// The messages of a note.
+pub(crate) fn messages(note: Note<'_>) -> Vec<OutgoingMessage> {
+    let mut out = Vec::new();
     if note.inbox {
-        let m = OutgoingMessage::new(note.template, Recipient::Account(note.account), note.params.clone())
-            .idempotency_key(format!("{}:inbox", note.key));
-        ids.push(send(tx, messaging, m).await?);
+        out.push(
+            OutgoingMessage::new(note.template, Recipient::Account(note.account), note.params.clone())
+                .idempotency_key(format!("{}:inbox", note.key)),
+        );
     }
     if let Some(phone) = note.phone {
         let mut m = OutgoingMessage::new(note.template, Recipient::Phone(phone.clone()), note.params)
@@ -91,7 +92,14 @@ pub(crate) async fn tell(tx: &mut Tx, messaging: &Messaging, note: Note<'_>) -> 
         if let Some(at) = note.at {
             m = m.send_at(at);
         }
-        ids.push(send(tx, messaging, m).await?);
+        out.push(m);
     }
-    Ok(ids)
+    out
+}
+
+/// Sends notes in `tx`, all their messages at once.
+pub(crate) async fn tell(tx: &mut Tx, messaging: &Messaging, notes: Vec<Note<'_>>) -> Result<(), BookingError> {
+    let all = notes.into_iter().flat_map(messages).collect();
+    send_all(tx, messaging, all).await?;
+    Ok(())
 }

@@ -12,6 +12,8 @@
 //! Last, the statements one booking sends to the database, counted from sqlx's statement log
 //! (`sqlx::query` events, BEGIN and COMMIT included) while one person books alone.
 //!
+//! (`SHOW_STATEMENTS=1` prints them.)
+//!
 //!   cargo bench -p govhall --bench booking
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark stops at the first failure")]
@@ -23,18 +25,20 @@ use chrono::Weekday;
 use govhall_audit::Actor;
 use govhall_booking::SlotId;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const PEOPLE: u32 = 3_000;
 const AT_ONCE: usize = 32;
 const SECONDS: u64 = 10;
 
-/// Counts sqlx's statement events while [`COUNTING`] is set; interested in nothing else, so it
-/// costs nothing the rest of the time.
+/// Counts sqlx's statement events in tasks scoped with [`COUNT_HERE`] (not the worker's, which
+/// delivers messages meanwhile); interested in nothing else, so it costs nothing elsewhere.
 struct CountStatements;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+tokio::task_local! {
+    static COUNT_HERE: bool;
+}
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
@@ -47,11 +51,24 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
     }
 
     fn enabled(&self, meta: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
-        meta.target() == "sqlx::query" && COUNTING.load(Ordering::Relaxed)
+        meta.target() == "sqlx::query" && COUNT_HERE.try_with(|here| *here).unwrap_or(false)
     }
 
-    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        if std::env::var_os("SHOW_STATEMENTS").is_some() {
+            struct Summary(String);
+            impl tracing::field::Visit for Summary {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                    if field.name() == "db.statement" || field.name() == "summary" {
+                        self.0.push_str(&format!("{value:?} ").replace("\\n", " "));
+                    }
+                }
+            }
+            let mut summary = Summary(String::new());
+            event.record(&mut summary);
+            println!("  statement: {}", summary.0.chars().take(160).collect::<String>());
+        }
     }
 }
 
@@ -138,11 +155,9 @@ async fn main() {
     // The statements of one booking, made alone.
     let person = t.insert_person(PEOPLE * 3).await;
     let actor = Actor { id: Some(person), label: "个人用户".into(), client_ip: String::new() };
-    COUNTING.store(true, Ordering::Relaxed);
-    booking.book(person, &actor, slots[0], &item).await.unwrap();
-    COUNTING.store(false, Ordering::Relaxed);
+    COUNT_HERE.scope(true, booking.book(person, &actor, slots[0], &item)).await.unwrap();
     println!(
-        "{backend}: {} statements for one booking (BEGIN and COMMIT included)",
+        "{backend}: {} statements for one booking (COMMIT and the notice after it included; BEGIN is not logged)",
         STATEMENTS.load(Ordering::Relaxed)
     );
     t.stop().await;

@@ -53,45 +53,16 @@ impl OutgoingMessage {
 /// when `tx` commits. Returns the message id (the first one's, for a repeated idempotency key).
 ///
 /// On PostgreSQL this is two statements: the message with its first events, then its delivery
-/// job (with the wake-up notice). The template comes from this node's copy, which the insert
-/// checks against the database: when a newer version exists, the template is read again.
+/// job. The template comes from this node's copy, which the insert checks against the database:
+/// when a newer version exists, the template is read again.
 pub async fn send(tx: &mut Tx, messaging: &Messaging, message: OutgoingMessage) -> Result<Uuid, MessagingError> {
-    let channel = message.to.channel();
-    if let Recipient::Endpoint(name) = &message.to
-        && !messaging.settings().webhooks.iter().any(|e| &e.name == name)
-    {
-        return Err(MessagingError::UnknownEndpoint(name.clone()));
-    }
-    let now = tx.db().now();
-    let mut send_at = message.send_at.unwrap_or(now).max(now);
-    let mut held = String::new();
-    let quiet = messaging.0.quiet_hours();
-    if channel == Channel::Sms && !message.verification && quiet.contains(send_at) {
-        send_at = quiet.end_after(send_at);
-        held = format!("夜间免打扰，将于 {} 发送", crate::policy::china_time_text(send_at));
-    }
+    check_recipient(messaging, &message)?;
     let cache = &messaging.0.templates;
     // A stale copy costs one more try; more than a few means templates are being edited in a loop.
     for _ in 0..3 {
-        let template = cache.latest(tx, &message.template, channel).await?.ok_or_else(|| {
-            MessagingError::TemplateNotFound { code: message.template.clone(), channel: channel.label().to_owned() }
-        })?;
-        let (subject, body) = templates::render(&template, &message.params)?;
-        let stored = Stored {
-            id: Uuid::now_v7(),
-            template: &template,
-            recipient: message.to.as_stored(),
-            subject,
-            body,
-            key: message.idempotency_key.as_deref(),
-            verification: message.verification,
-            send_at,
-            now,
-            created: format!("使用模板 {} 第{}版", template.code, template.version),
-            held: &held,
-        };
+        let stored = prepare(tx, messaging, &message).await?;
         if let Some(id) = insert(tx, &stored).await? {
-            enqueue_delivery(tx, messaging, id, send_at, "first").await?;
+            enqueue_delivery(tx, messaging, id, stored.send_at, "first").await?;
             return Ok(id);
         }
         // Not inserted: the key was used (the first message stands) or the template changed.
@@ -100,31 +71,155 @@ pub async fn send(tx: &mut Tx, messaging: &Messaging, message: OutgoingMessage) 
         {
             return Ok(existing);
         }
-        cache.forget(&message.template, channel);
+        cache.forget(&message.template, message.to.channel());
     }
     Err(MessagingError::Template("模板正在频繁修改，请稍后重试".to_owned()))
 }
 
+/// Sends several messages in `tx`, as [`send`] does each: on PostgreSQL in two statements for
+/// all of them (the messages with their events, then their delivery jobs). A message left out
+/// by the batch (its key used, its template superseded) is sent on its own. Returns the ids in
+/// order.
+pub async fn send_all(
+    tx: &mut Tx,
+    messaging: &Messaging,
+    messages: Vec<OutgoingMessage>,
+) -> Result<Vec<Uuid>, MessagingError> {
+    if tx.backend() == Backend::Sqlite || messages.len() < 2 {
+        let mut ids = Vec::with_capacity(messages.len());
+        for message in messages {
+            ids.push(send(tx, messaging, message).await?);
+        }
+        return Ok(ids);
+    }
+    let mut prepared = Vec::with_capacity(messages.len());
+    for message in &messages {
+        check_recipient(messaging, message)?;
+        prepared.push(prepare(tx, messaging, message).await?);
+    }
+    let inserted = insert_all(tx, &prepared).await?;
+    let mut ids = Vec::with_capacity(messages.len());
+    let mut jobs = Vec::new();
+    for (message, stored) in messages.into_iter().zip(&prepared) {
+        if inserted.contains(&stored.id) {
+            jobs.push(delivery_job(messaging, stored.id, stored.send_at, "first")?);
+            ids.push(stored.id);
+        } else {
+            ids.push(send(tx, messaging, message).await?);
+        }
+    }
+    jobs::enqueue_all(tx, jobs).await?;
+    Ok(ids)
+}
+
+fn check_recipient(messaging: &Messaging, message: &OutgoingMessage) -> Result<(), MessagingError> {
+    if let Recipient::Endpoint(name) = &message.to
+        && !messaging.settings().webhooks.iter().any(|e| &e.name == name)
+    {
+        return Err(MessagingError::UnknownEndpoint(name.clone()));
+    }
+    Ok(())
+}
+
+/// The message rendered with this node's copy of its template, its time set (quiet hours hold
+/// an SMS until morning).
+async fn prepare(tx: &mut Tx, messaging: &Messaging, message: &OutgoingMessage) -> Result<Stored, MessagingError> {
+    let channel = message.to.channel();
+    let now = tx.db().now();
+    let mut send_at = message.send_at.unwrap_or(now).max(now);
+    let mut held = String::new();
+    let quiet = messaging.0.quiet_hours();
+    if channel == Channel::Sms && !message.verification && quiet.contains(send_at) {
+        send_at = quiet.end_after(send_at);
+        held = format!("夜间免打扰，将于 {} 发送", crate::policy::china_time_text(send_at));
+    }
+    let template = messaging.0.templates.latest(tx, &message.template, channel).await?.ok_or_else(|| {
+        MessagingError::TemplateNotFound { code: message.template.clone(), channel: channel.label().to_owned() }
+    })?;
+    let (subject, body) = templates::render(&template, &message.params)?;
+    Ok(Stored {
+        id: Uuid::now_v7(),
+        created: format!("使用模板 {} 第{}版", template.code, template.version),
+        template,
+        recipient: message.to.as_stored(),
+        subject,
+        body,
+        key: message.idempotency_key.clone(),
+        verification: message.verification,
+        send_at,
+        now,
+        held,
+    })
+}
+
 /// A rendered message to store.
-struct Stored<'a> {
+struct Stored {
     id: Uuid,
-    template: &'a templates::Template,
+    template: templates::Template,
     recipient: String,
     subject: String,
     body: String,
-    key: Option<&'a str>,
+    key: Option<String>,
     verification: bool,
     send_at: DateTime<Utc>,
     now: DateTime<Utc>,
     /// The detail of the "created" event.
     created: String,
     /// The detail of a "held" event (quiet hours), if any.
-    held: &'a str,
+    held: String,
+}
+
+/// Stores messages with their first events in one statement (PostgreSQL), leaving out those
+/// whose key was used or whose template has a newer version. Returns the ids stored.
+async fn insert_all(tx: &mut Tx, all: &[Stored]) -> Result<Vec<Uuid>, MessagingError> {
+    let rows: Vec<String> = (0..all.len())
+        .map(|i| {
+            let p: Vec<String> = (2 + i * 12..2 + (i + 1) * 12).map(|n| format!("${n}")).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "WITH v (id, template_code, template_version, channel, recipient, subject, body, idempotency_key,
+                 is_verification, send_at, created, held) AS (VALUES {}),
+         m AS (INSERT INTO messages (id, template_code, template_version, channel, recipient, subject, body,
+                                     idempotency_key, is_verification, status, attempts, send_at, created_at, updated_at)
+               SELECT v.id, v.template_code, v.template_version, v.channel, v.recipient, v.subject, v.body,
+                      v.idempotency_key, v.is_verification, 'created', 0, v.send_at, $1, $1 FROM v
+               WHERE NOT EXISTS (SELECT 1 FROM message_templates t WHERE t.code = v.template_code
+                                 AND t.channel = v.channel AND t.version > v.template_version)
+               ON CONFLICT (idempotency_key) DO NOTHING
+               RETURNING id),
+         e AS (INSERT INTO message_events (message_id, status, detail, at)
+               SELECT m.id, 'created', v.created, $1 FROM m JOIN v ON v.id = m.id
+               UNION ALL SELECT m.id, 'held', v.held, $1 FROM m JOIN v ON v.id = m.id WHERE v.held <> '')
+         SELECT id FROM m",
+        rows.join(", ")
+    );
+    let now = all.first().map(|m| m.now).unwrap_or_else(|| tx.db().now());
+    Ok(run!(tx, |c| {
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(now);
+        for m in all {
+            q = q
+                .bind(m.id)
+                .bind(&m.template.code)
+                .bind(m.template.version)
+                .bind(m.template.channel.as_str())
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body)
+                .bind(&m.key)
+                .bind(m.verification)
+                .bind(m.send_at)
+                .bind(&m.created)
+                .bind(&m.held);
+        }
+        q.fetch_all(&mut *c).await
+    })?)
 }
 
 /// Stores the message with its first events, unless its key was used or a newer version of its
 /// template exists. Returns its id when stored.
-async fn insert(tx: &mut Tx, m: &Stored<'_>) -> Result<Option<Uuid>, MessagingError> {
+async fn insert(tx: &mut Tx, m: &Stored) -> Result<Option<Uuid>, MessagingError> {
     const INSERT: &str = "INSERT INTO messages (id, template_code, template_version, channel, recipient, subject, body,
                                idempotency_key, is_verification, status, attempts, send_at, created_at, updated_at)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', 0, $10, $11, $11
@@ -151,11 +246,11 @@ async fn insert(tx: &mut Tx, m: &Stored<'_>) -> Result<Option<Uuid>, MessagingEr
             .bind(&m.recipient)
             .bind(&m.subject)
             .bind(&m.body)
-            .bind(m.key)
+            .bind(&m.key)
             .bind(m.verification)
             .bind(m.send_at)
             .bind(m.now);
-        let q = if postgres { q.bind(&m.created).bind(m.held) } else { q };
+        let q = if postgres { q.bind(&m.created).bind(&m.held) } else { q };
         q.fetch_optional(&mut *c).await
     })?;
     if let Some(id) = inserted
@@ -163,7 +258,7 @@ async fn insert(tx: &mut Tx, m: &Stored<'_>) -> Result<Option<Uuid>, MessagingEr
     {
         store::add_event(tx, id, MessageStatus::Created.as_str(), &m.created, m.now).await?;
         if !m.held.is_empty() {
-            store::add_event(tx, id, "held", m.held, m.now).await?;
+            store::add_event(tx, id, "held", &m.held, m.now).await?;
         }
     }
     Ok(inserted)
@@ -182,12 +277,15 @@ async fn enqueue_delivery(
     at: DateTime<Utc>,
     round: &str,
 ) -> Result<(), MessagingError> {
-    let job = NewJob::new(DELIVER_JOB, DeliverPayload { message_id: id })?
+    jobs::enqueue(tx, delivery_job(messaging, id, at, round)?).await?;
+    Ok(())
+}
+
+fn delivery_job(messaging: &Messaging, id: Uuid, at: DateTime<Utc>, round: &str) -> Result<NewJob, MessagingError> {
+    Ok(NewJob::new(DELIVER_JOB, DeliverPayload { message_id: id })?
         .idempotency_key(format!("{DELIVER_JOB}:{id}:{round}"))
         .run_at(at)
-        .max_attempts(messaging.settings().max_attempts.max(1));
-    jobs::enqueue(tx, job).await?;
-    Ok(())
+        .max_attempts(messaging.settings().max_attempts.max(1)))
 }
 
 /// Cancels a message that has not gone yet (an administrator's button), audited.

@@ -129,6 +129,37 @@ async fn a_nodes_copy_of_a_template_gives_way_to_a_newer_version_made_elsewhere(
 }
 
 #[tokio::test]
+async fn messages_sent_together_are_each_sent_once_in_order() {
+    let hall = Hall::start(MessagingSettings::default()).await;
+    hall.template("notice", Channel::Inbox, "通知", "{{ text }}").await;
+    hall.template("notice", Channel::Sms, "", "短信：{{ text }}").await;
+    let (owner, to) = account();
+    let first =
+        hall.send(OutgoingMessage::new("notice", to.clone(), json!({"text": "早先"})).idempotency_key("k-1")).await;
+    let batch = vec![
+        OutgoingMessage::new("notice", to.clone(), json!({"text": "重复"})).idempotency_key("k-1"),
+        OutgoingMessage::new("notice", to.clone(), json!({"text": "新的"})).idempotency_key("k-2"),
+        OutgoingMessage::new("notice", phone("13912345678"), json!({"text": "短信"})),
+    ];
+    let mut tx = hall.db.begin().await.unwrap();
+    let ids = govhall_messaging::send_all(&mut tx, &hall.messaging, batch).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[0], first, "a used key answers with the first message");
+    let (new, sms) =
+        (hall.wait_for(ids[1], MessageStatus::Delivered).await, hall.wait_for(ids[2], MessageStatus::Delivered).await);
+    assert_eq!((new.body.as_str(), sms.body.as_str()), ("新的", "短信：短信"));
+    hall.settle().await;
+    assert_eq!(inbox::list(&hall.db, owner, 10, 0).await.unwrap().len(), 2, "the repeat sent nothing");
+    let mut tx = hall.db.begin().await.unwrap();
+    let missing = OutgoingMessage::new("nope", phone("13912345678"), json!({}));
+    let err = govhall_messaging::send_all(&mut tx, &hall.messaging, vec![missing.clone(), missing]).await.unwrap_err();
+    assert_eq!(err.code(), "template_not_found");
+    tx.rollback().await.unwrap();
+    hall.stop().await;
+}
+
+#[tokio::test]
 async fn messages_are_called_off_by_their_keys_until_they_go() {
     let hall = Hall::start(MessagingSettings::default()).await;
     hall.template("reminder", Channel::Inbox, "预约提醒", "明天{{ time }}请到大厅办理").await;

@@ -15,5 +15,5 @@
 mod queue;
 mod worker;
 
-pub use queue::{JobCounts, JobRecord, JobState, NewJob, count_by_state, enqueue, get, list, retry_dead};
+pub use queue::{JobCounts, JobRecord, JobState, NewJob, count_by_state, enqueue, enqueue_all, get, list, retry_dead};
 pub use worker::{JobContext, JobError, JobRegistry, JobSettings, Worker, backoff_delay};

@@ -123,6 +123,44 @@ pub async fn enqueue(tx: &mut Tx, job: NewJob) -> Result<JobId, DbError> {
     Ok(id)
 }
 
+/// Writes several jobs in the caller's transaction: one statement on PostgreSQL (a job whose
+/// idempotency key was used already is left out), one per job on SQLite.
+pub async fn enqueue_all(tx: &mut Tx, jobs: Vec<NewJob>) -> Result<(), DbError> {
+    if tx.backend() == Backend::Sqlite || jobs.len() < 2 {
+        for job in jobs {
+            enqueue(tx, job).await?;
+        }
+        return Ok(());
+    }
+    let now = tx.db().now();
+    let rows: Vec<String> = (0..jobs.len())
+        .map(|i| {
+            let p = i * 6;
+            format!("(${}, ${}, ${}, ${}, 'queued', 0, ${}, ${}, $1, $1)", p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO jobs (id, kind, payload, idempotency_key, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES {} ON CONFLICT (idempotency_key) DO NOTHING",
+        rows.join(", ")
+    );
+    exec!(tx, {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(now);
+        for job in &jobs {
+            q = q
+                .bind(JobId::new().as_uuid())
+                .bind(&job.kind)
+                .bind(Json(&job.payload))
+                .bind(&job.idempotency_key)
+                .bind(job.max_attempts)
+                .bind(job.run_at.unwrap_or(now));
+        }
+        q
+    })?;
+    tx.mark_job_enqueued();
+    Ok(())
+}
+
 /// A job as stored.
 #[derive(Debug, Clone)]
 pub struct JobRecord {
