@@ -386,7 +386,12 @@ async fn nodes_started_together_on_an_empty_postgres_all_come_up() {
     assert_eq!(items, 3397);
     drop(conn);
     for child in &mut children {
-        assert!(terminate(child).success());
+        let status = terminate(child);
+        if !status.success() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("a node stopped with {status}: {err}");
+        }
     }
     db.close().await;
     t.cleanup().await;
