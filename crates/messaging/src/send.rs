@@ -169,7 +169,7 @@ struct Stored {
     held: String,
 }
 
-/// Stores messages with their first events in one statement (PostgreSQL), leaving out those
+/// Stores messages with their first events in one statement (PostgreSQL only), leaving out those
 /// whose key was used or whose template has a newer version. Returns the ids stored.
 async fn insert_all(tx: &mut Tx, all: &[Stored]) -> Result<Vec<Uuid>, MessagingError> {
     let rows: Vec<String> = (0..all.len())
@@ -218,44 +218,35 @@ async fn insert_all(tx: &mut Tx, all: &[Stored]) -> Result<Vec<Uuid>, MessagingE
 }
 
 /// Stores the message with its first events, unless its key was used or a newer version of its
-/// template exists. Returns its id when stored.
+/// template exists. Returns its id when stored. On PostgreSQL this is [`insert_all`] of one.
 async fn insert(tx: &mut Tx, m: &Stored) -> Result<Option<Uuid>, MessagingError> {
-    const INSERT: &str = "INSERT INTO messages (id, template_code, template_version, channel, recipient, subject, body,
-                               idempotency_key, is_verification, status, attempts, send_at, created_at, updated_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', 0, $10, $11, $11
-         WHERE NOT EXISTS (SELECT 1 FROM message_templates WHERE code = $2 AND channel = $4 AND version > $3)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id";
-    let postgres = tx.backend() == Backend::Postgres;
-    let sql = if postgres {
-        format!(
-            "WITH m AS ({INSERT}),
-             e AS (INSERT INTO message_events (message_id, status, detail, at)
-                   SELECT id, 'created', $12, $11 FROM m UNION ALL SELECT id, 'held', $13, $11 FROM m WHERE $13 <> '')
-             SELECT id FROM m"
-        )
-    } else {
-        INSERT.to_owned()
-    };
+    if tx.backend() == Backend::Postgres {
+        return Ok(insert_all(tx, std::slice::from_ref(m)).await?.into_iter().next());
+    }
     let inserted: Option<Uuid> = run!(tx, |c| {
-        let q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(m.id)
-            .bind(&m.template.code)
-            .bind(m.template.version)
-            .bind(m.template.channel.as_str())
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(&m.body)
-            .bind(&m.key)
-            .bind(m.verification)
-            .bind(m.send_at)
-            .bind(m.now);
-        let q = if postgres { q.bind(&m.created).bind(&m.held) } else { q };
-        q.fetch_optional(&mut *c).await
+        sqlx::query_scalar(
+            "INSERT INTO messages (id, template_code, template_version, channel, recipient, subject, body,
+                                   idempotency_key, is_verification, status, attempts, send_at, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', 0, $10, $11, $11
+             WHERE NOT EXISTS (SELECT 1 FROM message_templates WHERE code = $2 AND channel = $4 AND version > $3)
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(m.id)
+        .bind(&m.template.code)
+        .bind(m.template.version)
+        .bind(m.template.channel.as_str())
+        .bind(&m.recipient)
+        .bind(&m.subject)
+        .bind(&m.body)
+        .bind(&m.key)
+        .bind(m.verification)
+        .bind(m.send_at)
+        .bind(m.now)
+        .fetch_optional(&mut *c)
+        .await
     })?;
-    if let Some(id) = inserted
-        && !postgres
-    {
+    if let Some(id) = inserted {
         store::add_event(tx, id, MessageStatus::Created.as_str(), &m.created, m.now).await?;
         if !m.held.is_empty() {
             store::add_event(tx, id, "held", &m.held, m.now).await?;
