@@ -8,12 +8,13 @@ mod desk;
 mod error;
 mod ids;
 mod notify;
+mod record;
 pub mod setup;
 pub mod slots;
 
-pub use book::{Booking as BookingRecord, BookingStatus};
 pub use error::BookingError;
 pub use ids::{BookingId, HallId, RuleId, ServiceId, SlotId};
+pub use record::{Booking as BookingRecord, BookingStatus};
 
 use govhall_core::WorkingCalendar;
 use govhall_db::Db;
