@@ -11,6 +11,7 @@ pub mod ids;
 pub mod model;
 mod notify;
 pub mod password;
+pub mod payment_due;
 pub mod progress;
 pub mod queries;
 pub mod serials;

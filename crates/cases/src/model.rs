@@ -192,6 +192,11 @@ impl Case {
     pub fn awaits_applicant(&self) -> bool {
         self.is_open && self.current().is_some_and(|s| s.actor == StepActor::Applicant)
     }
+
+    /// Whether the case waits for a payment (待缴费).
+    pub fn awaits_payment(&self) -> bool {
+        self.is_open && self.current().is_some_and(|s| s.actor == StepActor::Payment)
+    }
 }
 
 pub(crate) fn unit_from(s: &str) -> LimitUnit {

@@ -327,6 +327,18 @@ impl Cases {
         Ok(data)
     }
 
+    /// A case with its form's answers, for GovHall's own reckoning (the fees a payment step
+    /// collects); never for showing: people read forms through [`Cases::personal_data`].
+    pub async fn for_reckoning(&self, id: CaseId) -> Result<(Case, serde_json::Map<String, serde_json::Value>), CaseError> {
+        let (case, row) = self.load(id).await?;
+        let text = self.identity().keys().decrypt(&row.form_enc).map_err(|e| CaseError::Internal(e.to_string()))?;
+        let form = match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        Ok((case, form))
+    }
+
     /// Whether `account` may follow `case` as its applicant: they submitted it, or they are an
     /// active member of the enterprise it was submitted for.
     pub async fn applicant_may_see(&self, account: AccountId, case: &Case) -> Result<bool, CaseError> {

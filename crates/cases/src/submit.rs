@@ -3,7 +3,7 @@
 
 use crate::ids::{CaseEventId, CaseId};
 use crate::model::{ActorKind, SubmittedMaterial, unit_name};
-use crate::{CaseError, Cases, deadline, notify, password, serials, store};
+use crate::{CaseError, Cases, deadline, notify, password, payment_due, serials, store};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::SerialPrefix;
 use govhall_core::clock::china_date;
@@ -84,7 +84,7 @@ impl Cases {
             return Err(CaseError::ItemUnavailable(format!("“{}”暂不支持网上申报，请到窗口办理", guide.item.name)));
         }
         let applicant = self.applicant(&s).await?;
-        let workflow = self.workflow_for(&s.item_code).await?;
+        let workflow = self.workflow_for(&s.item_code, &guide.content).await?;
         let nature: u8 = guide.content.nature_code.parse().unwrap_or(11);
         let prefix = SerialPrefix::new(&guide.item.region_code, self.settings().service_number, nature)?;
         let query_password = password::generate();
@@ -162,8 +162,12 @@ impl Cases {
         .await?;
         let actor = Actor { id: Some(s.applicant), label: applicant.label, client_ip: String::new() };
         audit::record(&mut tx, &actor, Event::success("case.submit", "case", &serial).detail(&guide.item.name)).await?;
+        if let Some(fees) = first.fees_due() {
+            payment_due::enqueue(&mut tx, id, &first.code, fees).await?;
+        }
         let row = store::row_by_id(&mut tx, id).await?.ok_or(CaseError::NotFound)?;
-        let told = notify::Told { event_id: event, event: "已提交，等待收件", step: &first.name, note: "" };
+        let told = if first.fees_due().is_some() { "已提交，请缴费，缴款单稍后发送给您" } else { "已提交，等待收件" };
+        let told = notify::Told { event_id: event, event: told, step: &first.name, note: "" };
         notify::applicant(&mut tx, self.messaging(), keys, &row, told).await?;
         tx.commit().await?;
         Ok(Submitted { case_id: id, serial_number: serial, query_password: Some(query_password) })

@@ -8,11 +8,11 @@ use crate::ids::CaseId;
 use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
 use crate::submit::record_event;
-use crate::workflow::{BACK, Effect, StepActor};
-use crate::{CaseError, Cases, notify, store};
+use crate::workflow::{BACK, Effect, PAID, StepActor};
+use crate::{CaseError, Cases, notify, payment_due, store};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::clock::china_date;
-use govhall_db::{exec, run, sqlx};
+use govhall_db::{Tx, exec, run, sqlx};
 use govhall_identity::{Access, AccountId, AccountKind, Permission, Target};
 
 /// Who moves a case.
@@ -22,6 +22,8 @@ pub enum By<'a> {
     Staff(&'a Access, &'a Actor),
     /// The applicant (or an active member of the applying enterprise).
     Applicant(AccountId, &'a Actor),
+    /// GovHall itself: the payment domain leaving a payment step once the order is paid.
+    System(&'a Actor),
 }
 
 /// One move.
@@ -45,7 +47,17 @@ pub const MAX_NOTE: usize = 1000;
 impl Cases {
     /// Moves a case along its workflow; returns it as it now is.
     pub async fn act(&self, by: By<'_>, action: Action) -> Result<Case, CaseError> {
-        let (case, row) = self.load(action.case).await?;
+        let mut tx = self.db().begin().await?;
+        let case = self.act_in(&mut tx, by, action).await?;
+        tx.commit().await?;
+        Ok(case)
+    }
+
+    /// [`Cases::act`] inside `tx`, the transaction of what caused the move (a payment): the
+    /// move, its history, messages and audit entry commit or roll back with it.
+    pub async fn act_in(&self, tx: &mut Tx, by: By<'_>, action: Action) -> Result<Case, CaseError> {
+        let row = store::row_by_id(tx, action.case).await?.ok_or(CaseError::NotFound)?;
+        let (case, row) = store::to_case(row)?;
         self.may_see(by, &case).await?;
         if !case.is_open {
             return Err(CaseError::IllegalTransition(format!("办件已{}，不能再办理", case.step_name)));
@@ -69,6 +81,17 @@ impl Cases {
                 return Err(CaseError::Forbidden(format!("“{}”由工作人员办理", t.label)));
             }
             (None, By::Staff(..)) => return Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
+            (_, By::System(_)) => {}
+        }
+        let at_payment = case.current().is_some_and(|s| s.actor == StepActor::Payment);
+        match by {
+            By::System(_) if !at_payment || t.action != PAID => {
+                return Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label)));
+            }
+            By::Applicant(..) | By::Staff(..) if at_payment && !t.by_applicant => {
+                return Err(CaseError::Forbidden("缴费完成后办件会自动进入下一环节".into()));
+            }
+            _ => {}
         }
         let note = action.note.trim();
         if t.note_required && note.is_empty() {
@@ -144,8 +167,8 @@ impl Cases {
                 (ActorKind::Staff, access.account, name, actor)
             }
             By::Applicant(account, actor) => (ActorKind::Applicant, Some(account), "申请人".to_owned(), actor),
+            By::System(actor) => (ActorKind::System, None, "系统".to_owned(), actor),
         };
-        let mut tx = self.db().begin().await?;
         let changed = exec!(
             tx,
             sqlx::query(
@@ -171,7 +194,6 @@ impl Cases {
             .bind(case.revision)
         )?;
         if changed == 0 {
-            tx.rollback().await?;
             return Err(CaseError::Stale);
         }
         let seq: i32 =
@@ -180,7 +202,7 @@ impl Cases {
                 .fetch_one(&mut *c)
                 .await)?;
         let event = record_event(
-            &mut tx,
+            tx,
             case.id,
             seq,
             (&t.action, &t.label),
@@ -189,16 +211,15 @@ impl Cases {
             note,
         )
         .await?;
-        store_files(&mut tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
+        store_files(tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
+        if let Some(fees) = to.fees_due() {
+            payment_due::enqueue(tx, case.id, &to.code, fees).await?;
+        }
         let detail =
             format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
-        audit::record(
-            &mut tx,
-            actor,
-            Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail),
-        )
-        .await?;
-        let row = store::row_by_id(&mut tx, case.id).await?.ok_or(CaseError::NotFound)?;
+        audit::record(tx, actor, Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail))
+            .await?;
+        let row = store::row_by_id(tx, case.id).await?.ok_or(CaseError::NotFound)?;
         let told = match t.effect {
             Some(Effect::Grant) => "已办结（准予）".to_owned(),
             Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
@@ -207,12 +228,13 @@ impl Cases {
             Some(Effect::Deliver) => "办理结果已送达".to_owned(),
             Some(Effect::Withdraw) => "已撤回".to_owned(),
             None if to.pauses_clock => "需要您补齐补正材料".to_owned(),
+            None if to.actor == StepActor::Payment => "请缴纳费用，缴款单稍后发送给您".to_owned(),
+            None if t.action == PAID => format!("已缴费，进入“{}”环节", to.name),
             None if kind == ActorKind::Applicant => format!("已{}，进入“{}”环节", t.label, to.name),
             None => format!("进入“{}”环节", to.name),
         };
         let told = notify::Told { event_id: event, event: &told, step: &to.name, note };
-        notify::applicant(&mut tx, self.messaging(), self.identity().keys(), &row, told).await?;
-        tx.commit().await?;
+        notify::applicant(tx, self.messaging(), self.identity().keys(), &row, told).await?;
         Ok(store::to_case(row)?.0)
     }
 
@@ -253,6 +275,7 @@ impl Cases {
         let ok = match by {
             By::Staff(access, _) => access.covers(Permission::CaseView, &target(case)),
             By::Applicant(account, _) => self.applicant_may_see(account, case).await?,
+            By::System(_) => true,
         };
         if ok { Ok(()) } else { Err(CaseError::NotFound) }
     }

@@ -2,6 +2,7 @@
 //! transitions allowed between them. Configurable per item; every case keeps the workflow it was
 //! submitted under, so that a later change never strands a case in a step that no longer exists.
 
+use govhall_catalog::model::FeeDue;
 use govhall_identity::Permission;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -14,6 +15,9 @@ pub enum StepActor {
     Staff(Permission),
     /// The applicant (补齐补正: answering a request for more).
     Applicant,
+    /// The applicant pays (待缴费); the payment domain takes the step's [`PAID`] action once
+    /// the payment order is paid. The applicant may only withdraw here.
+    Payment,
     /// Nobody: the case has ended.
     Nobody,
 }
@@ -33,6 +37,17 @@ pub struct Step {
     /// Whether the time limit stands still while the case is here (补齐补正).
     #[serde(default)]
     pub pauses_clock: bool,
+    /// At a payment step: which of the item's fees are due here (those due at submission when
+    /// not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fees: Option<FeeDue>,
+}
+
+impl Step {
+    /// The fees a payment step collects; `None` for other steps.
+    pub fn fees_due(&self) -> Option<FeeDue> {
+        (self.actor == StepActor::Payment).then(|| self.fees.unwrap_or(FeeDue::Submission))
+    }
 }
 
 /// What a transition does besides moving the case.
@@ -55,6 +70,9 @@ pub enum Effect {
 
 /// Where a transition leads.
 pub const BACK: &str = "@back";
+
+/// The action the payment domain takes out of a payment step once the order is paid.
+pub const PAID: &str = "paid";
 
 /// An allowed move.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +106,7 @@ pub struct Workflow {
 }
 
 fn step(code: &str, name: &str, actor: StepActor, deadline_days: Option<u32>) -> Step {
-    Step { code: code.into(), name: name.into(), actor, deadline_days, pauses_clock: false }
+    Step { code: code.into(), name: name.into(), actor, deadline_days, pauses_clock: false, fees: None }
 }
 
 fn go(from: &str, action: &str, label: &str, to: &str, note_required: bool, effect: Option<Effect>) -> Transition {
@@ -143,6 +161,31 @@ impl Workflow {
         }
     }
 
+    /// The standard workflow with the payment steps an item's fees need: 待缴费 before 收件 for
+    /// fees due at submission, and between the granting decision and 办结 for fees due after
+    /// it (先审后缴).
+    pub fn with_payments(at_submission: bool, after_decision: bool) -> Workflow {
+        let mut w = Workflow::standard();
+        if after_decision {
+            for t in w.transitions.iter_mut().filter(|t| t.effect == Some(Effect::Grant)) {
+                t.to = "pay_after_decision".into();
+            }
+            let mut pay = step("pay_after_decision", "待缴费", StepActor::Payment, None);
+            pay.fees = Some(FeeDue::Decision);
+            let at = w.steps.iter().position(|s| s.code == "decided").unwrap_or(w.steps.len());
+            w.steps.insert(at, pay);
+            w.transitions.push(go("pay_after_decision", PAID, "缴费完成", "decided", false, None));
+        }
+        if at_submission {
+            let mut pay = step("pay_on_submission", "待缴费", StepActor::Payment, None);
+            pay.fees = Some(FeeDue::Submission);
+            w.steps.insert(0, pay);
+            w.transitions.insert(0, go("pay_on_submission", PAID, "缴费完成", "received", false, None));
+            w.transitions.insert(1, go("pay_on_submission", "withdraw", "撤回申请", "withdrawn", false, Some(Effect::Withdraw)));
+        }
+        w
+    }
+
     /// Reads a stored or edited workflow and checks it; the error says in Chinese what is wrong.
     pub fn from_json(text: &str) -> Result<Workflow, String> {
         let workflow: Workflow = serde_json::from_str(text).map_err(|e| format!("流程定义不是有效的 JSON：{e}"))?;
@@ -159,8 +202,8 @@ impl Workflow {
     /// staff steps with a case permission, every step reachable, every case able to end.
     pub fn check(&self) -> Result<(), String> {
         let first = self.steps.first().ok_or("流程至少需要一个步骤")?;
-        if !matches!(first.actor, StepActor::Staff(_)) {
-            return Err(format!("第一个步骤“{}”应由工作人员办理", first.name));
+        if !matches!(first.actor, StepActor::Staff(_) | StepActor::Payment) {
+            return Err(format!("第一个步骤“{}”应由工作人员办理（或为待缴费步骤）", first.name));
         }
         let mut codes = BTreeSet::new();
         for s in &self.steps {
@@ -177,6 +220,14 @@ impl Workflow {
                 && !matches!(p, Permission::CaseReview | Permission::CaseDecide)
             {
                 return Err(format!("步骤“{}”的办理权限“{}”不是办件权限（应为审查办件或办结审批）", s.name, p.label()));
+            }
+            if s.actor == StepActor::Payment
+                && !self.transitions.iter().any(|t| t.from == s.code && t.action == PAID && t.to != BACK)
+            {
+                return Err(format!("待缴费步骤“{}”需要一个代码为“{PAID}”的操作（缴费完成后去往的步骤）", s.name));
+            }
+            if s.fees.is_some() && s.actor != StepActor::Payment {
+                return Err(format!("只有待缴费步骤可以指定收费（步骤“{}”）", s.name));
             }
             if s.deadline_days.is_some_and(|d| d == 0 || d > 365) {
                 return Err(format!("步骤“{}”的时限应为 1 到 365 个工作日", s.name));
@@ -199,6 +250,15 @@ impl Workflow {
             }
             if t.to == BACK && !from.pauses_clock {
                 return Err(format!("只有补齐补正类步骤可以“返回原步骤”（操作“{}”）", t.label));
+            }
+            if from.actor == StepActor::Payment && !(t.action == PAID || t.by_applicant) {
+                return Err(format!("待缴费步骤只能有“{PAID}”（缴费完成）和申请人的操作（“{}”不是）", t.label));
+            }
+            if t.action == PAID && from.actor != StepActor::Payment {
+                return Err(format!("操作代码“{PAID}”只能用于待缴费步骤（步骤“{}”）", from.name));
+            }
+            if t.action == PAID && matches!(t.effect, Some(Effect::Withdraw | Effect::Reject)) {
+                return Err(format!("缴费完成的操作“{}”不能撤回或不予受理", t.label));
             }
             let applicants = t.by_applicant || from.actor == StepActor::Applicant;
             if applicants && !matches!(t.effect, None | Some(Effect::Withdraw)) {
@@ -320,6 +380,37 @@ mod tests {
         assert_eq!(w.first().code, "received");
         assert!(w.transition("prereview", "accept").is_some());
         assert!(w.transition("received", "accept").is_none(), "whitelisted");
+    }
+
+    #[test]
+    fn payment_steps_sit_before_receipt_and_after_the_grant() {
+        let w = Workflow::with_payments(true, true);
+        w.check().unwrap();
+        assert_eq!(Workflow::from_json(&w.to_json()).unwrap(), w);
+        assert_eq!(w.first().fees_due(), Some(FeeDue::Submission));
+        assert_eq!(w.transition("pay_on_submission", PAID).map(|t| t.to.as_str()), Some("received"));
+        assert_eq!(w.transition("review", "grant").map(|t| t.to.as_str()), Some("pay_after_decision"));
+        assert_eq!(w.transition("accepted", "grant_now").map(|t| t.to.as_str()), Some("pay_after_decision"));
+        assert_eq!(w.step("pay_after_decision").and_then(Step::fees_due), Some(FeeDue::Decision));
+        assert_eq!(w.step("review").and_then(Step::fees_due), None);
+        let t = w.transition("pay_on_submission", "withdraw").unwrap();
+        assert_eq!(w.permission_for(t), None);
+        assert_eq!(Workflow::with_payments(false, false), Workflow::standard());
+        Workflow::with_payments(false, true).check().unwrap();
+        Workflow::with_payments(true, false).check().unwrap();
+
+        let mut w = Workflow::with_payments(true, false);
+        w.transitions.retain(|t| t.action != PAID);
+        assert!(w.check().unwrap_err().contains("paid"));
+        let mut w = Workflow::with_payments(true, false);
+        w.transitions.push(go("pay_on_submission", "skip", "跳过", "received", false, None));
+        assert!(w.check().unwrap_err().contains("待缴费步骤只能有"));
+        let mut w = Workflow::standard();
+        w.transitions.push(go("review", PAID, "缴费", "decided", false, Some(Effect::Grant)));
+        assert!(w.check().unwrap_err().contains("只能用于待缴费步骤"));
+        let mut w = Workflow::standard();
+        w.steps[1].fees = Some(FeeDue::Decision);
+        assert!(w.check().unwrap_err().contains("只有待缴费步骤"));
     }
 
     #[test]

@@ -2,14 +2,29 @@
 //! the item's department set another. New cases take the workflow in force when submitted.
 
 use crate::workflow::Workflow;
+use govhall_catalog::ItemContent;
+use govhall_catalog::model::FeeDue;
 use crate::{CaseError, Cases};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::{Access, DepartmentId, Permission, Target};
 
+/// The standard workflow with a payment step for each time the item's fees fall due.
+pub fn standard_for(content: &ItemContent) -> Workflow {
+    let due = |d: FeeDue| content.fees_due(d).next().is_some();
+    Workflow::with_payments(due(FeeDue::Submission), due(FeeDue::Decision))
+}
+
 impl Cases {
-    /// The workflow new cases of `item_code` follow, and whether it is the item's own.
+    /// The workflow new cases of `item_code` follow, and whether it is the item's own: the
+    /// standard one otherwise, with the payment steps its published fees need.
     pub async fn workflow_of(&self, item_code: &str) -> Result<(Workflow, bool), CaseError> {
+        let guide = self.catalog().guide(item_code).await.map_err(|e| CaseError::Internal(e.to_string()))?;
+        let content = guide.map(|g| g.content.clone()).unwrap_or_default();
+        self.workflow_with(item_code, &content).await
+    }
+
+    async fn workflow_with(&self, item_code: &str, content: &ItemContent) -> Result<(Workflow, bool), CaseError> {
         let mut conn = self.db().conn().await?;
         let stored: Option<String> =
             run!(conn, |c| sqlx::query_scalar("SELECT definition FROM case_workflows WHERE item_code = $1")
@@ -18,12 +33,12 @@ impl Cases {
                 .await)?;
         match stored {
             Some(text) => Ok((Workflow::from_json(&text).map_err(CaseError::InvalidWorkflow)?, true)),
-            None => Ok((Workflow::standard(), false)),
+            None => Ok((standard_for(content), false)),
         }
     }
 
-    pub(crate) async fn workflow_for(&self, item_code: &str) -> Result<Workflow, CaseError> {
-        Ok(self.workflow_of(item_code).await?.0)
+    pub(crate) async fn workflow_for(&self, item_code: &str, content: &ItemContent) -> Result<Workflow, CaseError> {
+        Ok(self.workflow_with(item_code, content).await?.0)
     }
 
     async fn check_may_configure(&self, access: &Access, item_code: &str) -> Result<(), CaseError> {

@@ -135,6 +135,15 @@ pub async fn validate(db: &Db, content: &ItemContent) -> Result<(), CatalogError
     if let Some(f) = content.fees.iter().find(|f| f.name.trim().is_empty()) {
         return bad(format!("金额为 {} 的收费缺少名称", f.amount));
     }
+    let form = content.application_form();
+    for fee in &content.fees {
+        fee.check().map_err(CatalogError::Invalid)?;
+        if let crate::fees::FeeRule::PerUnit { field } | crate::fees::FeeRule::Tiered { field, .. } = &fee.rule
+            && !form.fields().any(|f| &f.key == field && f.kind == crate::form::FieldKind::Number)
+        {
+            return bad(format!("收费“{}”按申请表的“{field}”计费，但申请表没有这个数字字段", fee.name));
+        }
+    }
     if let Some(Err(problems)) = content.form.as_ref().map(crate::form::FormSchema::check) {
         return bad(format!("申请表有误：{}", problems.join("；")));
     }

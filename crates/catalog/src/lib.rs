@@ -14,6 +14,7 @@
 
 pub mod editing;
 mod error;
+pub mod fees;
 pub mod form;
 pub mod import;
 pub mod model;

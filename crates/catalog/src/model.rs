@@ -154,17 +154,7 @@ impl Material {
     }
 }
 
-/// A fee (收费).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fee {
-    /// What is charged.
-    pub name: String,
-    /// The payment item code (缴费项目编码).
-    #[serde(default)]
-    pub code: String,
-    /// The amount (stored in fen).
-    pub amount: Money,
-}
+pub use crate::fees::{Fee, FeeDue, FeeRule, Tier};
 
 /// Who an item is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -350,7 +340,12 @@ impl ItemContent {
 
     /// Whether the guide says nothing about fees: free.
     pub fn is_free(&self) -> bool {
-        self.fees.iter().all(|f| f.amount == Money::ZERO)
+        self.fees.iter().all(|f| f.amount == Money::ZERO && f.rule == FeeRule::Fixed)
+    }
+
+    /// The fees due at `due`.
+    pub fn fees_due(&self, due: FeeDue) -> impl Iterator<Item = &Fee> + '_ {
+        self.fees.iter().filter(move |f| f.due == due && !(f.amount == Money::ZERO && f.rule == FeeRule::Fixed))
     }
 }
 

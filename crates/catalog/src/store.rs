@@ -332,6 +332,22 @@ pub async fn guide(db: &Db, code: &str) -> Result<Option<Guide>, CatalogError> {
     Ok(Some(Guide { item, version, published_at, content, related }))
 }
 
+/// The guide of version `version` of item `code` as it was published (cases read the fees,
+/// forms and materials they were submitted under, whatever was published since).
+pub async fn content_at(db: &Db, code: &str, version: i32) -> Result<Option<ItemContent>, CatalogError> {
+    let mut conn = db.conn().await?;
+    let content: Option<String> = run!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT v.content FROM item_versions v JOIN items i ON i.id = v.item_id WHERE i.code = $1 AND v.version = $2",
+        )
+            .bind(code)
+            .bind(version)
+            .fetch_optional(&mut *c)
+            .await
+    })?;
+    content.map(|t| serde_json::from_str(&t).map_err(|e| CatalogError::Invalid(e.to_string()))).transpose()
+}
+
 /// A department with its count of published items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct DepartmentCount {

@@ -90,6 +90,10 @@ permissions! {
     BookingManage = "booking.manage", "管理网上预约", None;
     /// Check people in for their appointments.
     BookingCheckin = "booking.checkin", "预约签到", None;
+    /// See payment orders and the gateway's messages; re-issue and cancel orders.
+    PaymentManage = "payment.manage", "管理网上缴费", None;
+    /// Refund paid orders (full or partial, with a reason).
+    PaymentRefund = "payment.refund", "缴费退款", None;
 }
 
 /// The three administrators of 等保 practice, kept apart.

@@ -16,7 +16,6 @@ use govhall_catalog::model::{
 };
 use govhall_catalog::store::ItemSummary;
 use govhall_catalog::taxonomy::{self, KINDS, Mapping, SOURCE_FIELDS, Tag};
-use govhall_core::Money;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -114,7 +113,7 @@ impl ItemForm {
             fees: c
                 .fees
                 .iter()
-                .map(|f| format!("{}|{}|{}", f.name, f.code, f.amount.yuan()))
+                .map(Fee::to_line)
                 .collect::<Vec<_>>()
                 .join("\n"),
             legal_basis: c.legal_basis.clone(),
@@ -184,13 +183,7 @@ impl ItemForm {
         let materials = Material::parse_lines(&self.materials, &base.materials).map_err(bad)?;
         let mut fees = Vec::new();
         for (i, line) in lines(&self.fees).iter().enumerate() {
-            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
-            let [name, code, amount] = parts[..] else {
-                return Err(bad(format!("收费第 {} 行应为“名称|缴费项目编码|金额（元）”", i + 1)));
-            };
-            let amount = Money::parse_yuan(amount)
-                .map_err(|e| bad(format!("收费第 {} 行：{}", i + 1, govhall_core::Coded::message(&e))))?;
-            fees.push(Fee { name: name.to_owned(), code: code.to_owned(), amount });
+            fees.push(Fee::parse_line(line).map_err(|e| bad(format!("收费第 {} 行：{e}", i + 1)))?);
         }
         let mut related = Vec::new();
         for (i, line) in lines(&self.related).iter().enumerate() {

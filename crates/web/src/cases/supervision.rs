@@ -79,6 +79,7 @@ fn describe(w: &Workflow) -> (Vec<StepView>, Vec<MoveView>) {
             actor: match s.actor {
                 StepActor::Staff(p) => format!("工作人员（{}）", p.label()),
                 StepActor::Applicant => "申请人".to_owned(),
+                StepActor::Payment => "申请人缴费（缴费完成后自动进入下一步）".to_owned(),
                 StepActor::Nobody => "—（办件结束）".to_owned(),
             },
             deadline: s.deadline_days.map(|d| format!("{d} 个工作日")).unwrap_or_default(),
