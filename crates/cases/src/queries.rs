@@ -327,9 +327,23 @@ impl Cases {
         Ok(data)
     }
 
+    /// The serial number of case `id` (for pages of other domains that link to it).
+    pub async fn serial_of(&self, id: CaseId) -> Result<String, CaseError> {
+        let mut conn = self.db().conn().await?;
+        let serial: Option<String> =
+            run!(conn, |c| sqlx::query_scalar("SELECT serial_number FROM cases WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await)?;
+        serial.ok_or(CaseError::NotFound)
+    }
+
     /// A case with its form's answers, for GovHall's own reckoning (the fees a payment step
     /// collects); never for showing: people read forms through [`Cases::personal_data`].
-    pub async fn for_reckoning(&self, id: CaseId) -> Result<(Case, serde_json::Map<String, serde_json::Value>), CaseError> {
+    pub async fn for_reckoning(
+        &self,
+        id: CaseId,
+    ) -> Result<(Case, serde_json::Map<String, serde_json::Value>), CaseError> {
         let (case, row) = self.load(id).await?;
         let text = self.identity().keys().decrypt(&row.form_enc).map_err(|e| CaseError::Internal(e.to_string()))?;
         let form = match serde_json::from_str(&text) {

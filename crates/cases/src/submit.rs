@@ -166,7 +166,11 @@ impl Cases {
             payment_due::enqueue(&mut tx, id, &first.code, fees).await?;
         }
         let row = store::row_by_id(&mut tx, id).await?.ok_or(CaseError::NotFound)?;
-        let told = if first.fees_due().is_some() { "已提交，请缴费，缴款单稍后发送给您" } else { "已提交，等待收件" };
+        let told = if first.fees_due().is_some() {
+            "已提交，请缴费，缴款单稍后发送给您"
+        } else {
+            "已提交，等待收件"
+        };
         let told = notify::Told { event_id: event, event: told, step: &first.name, note: "" };
         notify::applicant(&mut tx, self.messaging(), keys, &row, told).await?;
         tx.commit().await?;

@@ -217,8 +217,12 @@ impl Cases {
         }
         let detail =
             format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
-        audit::record(tx, actor, Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail))
-            .await?;
+        audit::record(
+            tx,
+            actor,
+            Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail),
+        )
+        .await?;
         let row = store::row_by_id(tx, case.id).await?.ok_or(CaseError::NotFound)?;
         let told = match t.effect {
             Some(Effect::Grant) => "已办结（准予）".to_owned(),

@@ -181,7 +181,8 @@ impl Workflow {
             pay.fees = Some(FeeDue::Submission);
             w.steps.insert(0, pay);
             w.transitions.insert(0, go("pay_on_submission", PAID, "缴费完成", "received", false, None));
-            w.transitions.insert(1, go("pay_on_submission", "withdraw", "撤回申请", "withdrawn", false, Some(Effect::Withdraw)));
+            w.transitions
+                .insert(1, go("pay_on_submission", "withdraw", "撤回申请", "withdrawn", false, Some(Effect::Withdraw)));
         }
         w
     }
@@ -360,6 +361,11 @@ impl Workflow {
             Some(StepActor::Staff(p)) => Some(p),
             _ => None,
         }
+    }
+
+    /// Whether the applicant takes `t`: it is marked so, or leaves an applicant's step.
+    pub fn applicant_takes(&self, t: &Transition) -> bool {
+        t.by_applicant || self.step(&t.from).is_some_and(|s| s.actor == StepActor::Applicant)
     }
 
     /// The transition `action` out of `step`, if the whitelist has it.

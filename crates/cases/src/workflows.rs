@@ -2,10 +2,10 @@
 //! the item's department set another. New cases take the workflow in force when submitted.
 
 use crate::workflow::Workflow;
-use govhall_catalog::ItemContent;
-use govhall_catalog::model::FeeDue;
 use crate::{CaseError, Cases};
 use govhall_audit::{self as audit, Actor, Event};
+use govhall_catalog::ItemContent;
+use govhall_catalog::model::FeeDue;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::{Access, DepartmentId, Permission, Target};
 

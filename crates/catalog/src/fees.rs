@@ -138,19 +138,27 @@ impl Fee {
         if !self.code.is_empty() && (self.code.len() > 32 || !self.code.bytes().all(|b| b.is_ascii_alphanumeric())) {
             return Err(format!("“{name}”的支付项目代码只能由不超过 32 位的字母和数字组成"));
         }
-        let field_ok = |f: &str| !f.is_empty() && f.len() <= 64 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let field_ok =
+            |f: &str| !f.is_empty() && f.len() <= 64 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         match &self.rule {
             FeeRule::Fixed => Ok(()),
             FeeRule::PerUnit { field } if !field_ok(field) => Err(format!("“{name}”按件计费的表单字段“{field}”无效")),
             FeeRule::PerUnit { .. } => Ok(()),
-            FeeRule::Tiered { field, .. } if !field_ok(field) => Err(format!("“{name}”分档计费的表单字段“{field}”无效")),
+            FeeRule::Tiered { field, .. } if !field_ok(field) => {
+                Err(format!("“{name}”分档计费的表单字段“{field}”无效"))
+            }
             FeeRule::Tiered { tiers, .. } => {
-                let Some(last) = tiers.last() else { return Err(format!("“{name}”分档计费至少需要一档")) };
+                let Some(last) = tiers.last() else {
+                    return Err(format!("“{name}”分档计费至少需要一档"));
+                };
                 if last.up_to.is_some() {
                     return Err(format!("“{name}”的最后一档应为“*”（其余数量）"));
                 }
                 let bounds: Vec<i64> = tiers[..tiers.len() - 1].iter().filter_map(|t| t.up_to).collect();
-                if bounds.len() != tiers.len() - 1 || bounds.windows(2).any(|w| w[0] >= w[1]) || bounds.first() < Some(&0) {
+                if bounds.len() != tiers.len() - 1
+                    || bounds.windows(2).any(|w| w[0] >= w[1])
+                    || bounds.first() < Some(&0)
+                {
                     return Err(format!("“{name}”的档次上限应从小到大排列，只有最后一档为“*”"));
                 }
                 Ok(())
@@ -186,14 +194,16 @@ impl Fee {
         let amount = yuan(parts[2])?;
         let rule = match parts.get(3).copied().unwrap_or("固定") {
             "" | "固定" => FeeRule::Fixed,
-            other if other.starts_with("按件:") => FeeRule::PerUnit { field: other["按件:".len()..].trim().to_owned() },
+            other if other.starts_with("按件:") => {
+                FeeRule::PerUnit { field: other["按件:".len()..].trim().to_owned() }
+            }
             other if other.starts_with("分档:") => {
-                let (field, list) = other["分档:".len()..]
-                    .split_once(':')
-                    .ok_or("分档应写为“分档:字段:10=5.00;20=8.00;*=10.00”")?;
+                let (field, list) =
+                    other["分档:".len()..].split_once(':').ok_or("分档应写为“分档:字段:10=5.00;20=8.00;*=10.00”")?;
                 let mut tiers = Vec::new();
                 for part in list.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-                    let (bound, price) = part.split_once('=').ok_or_else(|| format!("档次“{part}”应写为“上限=金额”"))?;
+                    let (bound, price) =
+                        part.split_once('=').ok_or_else(|| format!("档次“{part}”应写为“上限=金额”"))?;
                     let up_to = match bound.trim() {
                         "*" => None,
                         b => Some(b.parse::<i64>().map_err(|_| format!("档次上限“{b}”应为整数或“*”"))?),
@@ -278,12 +288,19 @@ mod tests {
 
         let tiered = Fee::parse_line("检测费|103003|0|分档:area:100=50.00;500=120.50;*=300").unwrap();
         let for_area = |a: i64| tiered.amount_for(&answers(json!({ "area": a }))).unwrap().fen();
-        assert_eq!((for_area(0), for_area(100), for_area(101), for_area(500), for_area(501)), (5000, 5000, 12050, 12050, 30000));
+        assert_eq!(
+            (for_area(0), for_area(100), for_area(101), for_area(500), for_area(501)),
+            (5000, 5000, 12050, 12050, 30000)
+        );
     }
 
     #[test]
     fn lines_read_back_and_mistakes_are_named() {
-        for line in ["工本费|103001|20.00|固定|提交后缴费", "证书费|103002|0.35|按件:copies|先审后缴", "检测费|A1|0.00|分档:area:100=50.00;*=300.00|提交后缴费"] {
+        for line in [
+            "工本费|103001|20.00|固定|提交后缴费",
+            "证书费|103002|0.35|按件:copies|先审后缴",
+            "检测费|A1|0.00|分档:area:100=50.00;*=300.00|提交后缴费",
+        ] {
             assert_eq!(Fee::parse_line(line).unwrap().to_line(), line);
         }
         let err = |l: &str| Fee::parse_line(l).unwrap_err();

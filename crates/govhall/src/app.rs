@@ -13,6 +13,8 @@ use govhall_db::{Db, DbOptions};
 use govhall_files::{FileStore, FilesSettings};
 use govhall_identity::Identity;
 use govhall_messaging::Messaging;
+use govhall_payments::Payments;
+use govhall_payments::gateway::HttpGateway;
 use govhall_search::Search;
 use govhall_web::{AppContext, AppState, Metrics};
 use std::net::SocketAddr;
@@ -47,6 +49,7 @@ pub fn job_registry(
     messaging: &Messaging,
     cases: &Cases,
     applications: &Applications,
+    payments: &Payments,
 ) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
@@ -54,7 +57,52 @@ pub fn job_registry(
     messaging.register_jobs(&mut registry);
     cases.register_jobs(&mut registry);
     applications.register_jobs(&mut registry);
+    payments.register_jobs(&mut registry);
     registry
+}
+
+/// Where the gateway and browsers reach this hall: the configured address, or the one it
+/// listens on (a wildcard address read as this machine).
+pub fn public_url(settings: &Settings, addr: SocketAddr) -> String {
+    let configured = settings.payments.public_url.trim();
+    if !configured.is_empty() {
+        return configured.trim_end_matches('/').to_owned();
+    }
+    let host = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+    format!("http://{}", SocketAddr::new(host, addr.port()))
+}
+
+/// The prefix the built-in sandbox gateway is served under when no gateway is configured.
+pub const SANDBOX_PREFIX: &str = "/sandbox-gateway";
+
+/// Payments over `db`, through the configured gateway or the built-in sandbox at `public_url`.
+async fn payments(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+    cases: &Cases,
+    public_url: &str,
+) -> anyhow::Result<Payments> {
+    let p = &settings.payments;
+    let base = if p.gateway_url.trim().is_empty() {
+        format!("{public_url}{SANDBOX_PREFIX}")
+    } else {
+        p.gateway_url.trim().to_owned()
+    };
+    let signer = govhall_payments::gateway::protocol::Signer::HmacSm3(p.signing_key());
+    let gateway = HttpGateway::new(&base, signer)?;
+    let payments = Payments::new(
+        db.clone(),
+        identity.clone(),
+        messaging.clone(),
+        cases.clone(),
+        Arc::new(gateway),
+        p.clone(),
+        public_url,
+    )?;
+    payments.prepare().await?;
+    Ok(payments)
 }
 
 /// Online applications over `db`, with the file store and their message templates.
@@ -157,6 +205,7 @@ pub struct App {
     cases: Cases,
     booking: Booking,
     applications: Applications,
+    payments: Payments,
 }
 
 impl App {
@@ -176,7 +225,8 @@ impl App {
         };
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        match Self::start_tasks(&settings, &db, &shutdown).await {
+        let public = public_url(&settings, addr);
+        match Self::start_tasks(&settings, &db, &shutdown, &public).await {
             Ok((state, worker)) => {
                 let identity = state.identity.clone();
                 let messaging = state.messaging.clone();
@@ -184,7 +234,17 @@ impl App {
                 let cases = state.cases.clone();
                 let booking = state.booking.clone();
                 let applications = state.applications.clone();
-                let router = govhall_web::router(state);
+                let payments = state.payments.clone();
+                let mut router = govhall_web::router(state);
+                if settings.payments.gateway_url.trim().is_empty() {
+                    // No gateway configured: the sandbox serves trials from this node.
+                    let sandbox = govhall_web::sandbox_gateway::SandboxGateway::new(
+                        &settings.payments.signing_key(),
+                        &format!("{public}{SANDBOX_PREFIX}"),
+                    );
+                    router = router.nest(SANDBOX_PREFIX, sandbox.router());
+                    tracing::warn!("no payment gateway configured: payments go to the built-in sandbox gateway");
+                }
                 let stop = shutdown.clone();
                 let server = tokio::spawn(async move {
                     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -204,6 +264,7 @@ impl App {
                     cases,
                     booking,
                     applications,
+                    payments,
                 })
             }
             Err(e) => {
@@ -219,6 +280,7 @@ impl App {
         settings: &Settings,
         db: &Db,
         shutdown: &CancellationToken,
+        public_url: &str,
     ) -> anyhow::Result<(AppState, Option<JoinHandle<()>>)> {
         let messaging = message_center(settings, db).await?;
         let identity = identity(settings, db, &messaging).await?;
@@ -229,6 +291,7 @@ impl App {
         let cases = case_engine(settings, db, &identity, &messaging, &catalog).await?;
         let booking = appointments(settings, db, &identity, &messaging).await?;
         let applications = online_applications(settings, db, &identity, &messaging, &catalog, &cases).await?;
+        let payments = payments(settings, db, &identity, &messaging, &cases, public_url).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -238,7 +301,7 @@ impl App {
             govhall_cases::sweep::schedule(db, db.now()).await?;
             govhall_audit::schedule(db, db.now()).await?;
             govhall_applications::purge::schedule(db, db.now()).await?;
-            let registry = job_registry(settings, &identity, &messaging, &cases, &applications);
+            let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
@@ -258,6 +321,7 @@ impl App {
             cases,
             booking,
             applications,
+            payments,
         }));
         Ok((state, worker))
     }
@@ -307,6 +371,11 @@ impl App {
         &self.applications
     }
 
+    /// The node's payments.
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -335,13 +404,17 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     let catalog = Catalog::new(db.clone(), &changes);
     let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
     let applications = online_applications(settings, &db, &identity, &messaging, &catalog, &cases).await?;
+    // A worker alone has no listener: the gateway reaches the hall at the configured address.
+    let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let public = public_url(settings, bind);
+    let payments = payments(settings, &db, &identity, &messaging, &cases, &public).await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
     govhall_cases::sweep::schedule(&db, db.now()).await?;
     govhall_audit::schedule(&db, db.now()).await?;
     govhall_applications::purge::schedule(&db, db.now()).await?;
-    let registry = job_registry(settings, &identity, &messaging, &cases, &applications);
+    let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())

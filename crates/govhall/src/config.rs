@@ -74,6 +74,8 @@ pub struct Settings {
     pub applications: ApplicationSettings,
     /// The file store uploads go to, and the optional virus scanner.
     pub files: FilesConfig,
+    /// Payments: expiry, reminders, the collecting unit, the fiscal payment gateway.
+    pub payments: govhall_payments::PaymentSettings,
 }
 
 /// `[files]`: where uploads are kept and whether they are scanned.
@@ -109,6 +111,7 @@ impl Default for Settings {
             booking: BookingSettings::default(),
             applications: ApplicationSettings::default(),
             files: FilesConfig::default(),
+            payments: govhall_payments::PaymentSettings::default(),
         }
     }
 }

@@ -41,6 +41,18 @@ enum Command {
     },
     /// Run the job worker alone.
     Worker,
+    /// Run the sandbox fiscal payment gateway alone (for tests and trials; no real money).
+    SandboxGateway {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        listen: String,
+        /// The HMAC-SM3 key shared with the hall ([payments] gateway_secret).
+        #[arg(long, env = "GOVHALL_SANDBOX_SECRET")]
+        secret: String,
+        /// The address browsers reach it at (default http:// + the address it listens on).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets hidden.
@@ -232,6 +244,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let shutdown = CancellationToken::new();
             tokio::spawn(wait_for_signal(shutdown.clone()));
             run_worker(&settings, shutdown).await
+        }
+        Command::SandboxGateway { listen, secret, public_url } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("无法监听地址 {listen}（端口可能已被占用）：{e}"))?;
+            let addr = listener.local_addr()?;
+            let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
+            let sandbox = govhall_web::sandbox_gateway::SandboxGateway::new(secret.as_bytes(), &base);
+            println!("模拟财政支付网关已启动：{base}");
+            let shutdown = CancellationToken::new();
+            tokio::spawn(wait_for_signal(shutdown.clone()));
+            axum::serve(listener, sandbox.router())
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await?;
+            Ok(())
         }
         Command::Migrate => {
             let db = open_database(&settings).await?;

@@ -27,6 +27,7 @@ const OWN_CREDENTIALS: &[&str] = &[
     "POST /api/v1/serial-numbers",
     "GET /api/v1/serial-numbers/{number}",
     "POST /api/v1/messaging/sms-receipts",
+    "POST /api/v1/payments/notifications",
     "POST /api/v1/sessions",
     "DELETE /api/v1/sessions/current",
 ];

@@ -8,7 +8,7 @@ use crate::auth::Guard;
 use crate::state::AppState;
 use crate::{
     admin, applications, assets, booking, calendar, cases, catalog, health, identity, messaging, metrics, openapi,
-    pages, search,
+    pages, payments, search,
 };
 use axum::http::Method;
 use axum::routing::{MethodRouter, get};
@@ -63,6 +63,7 @@ pub(crate) fn table() -> Vec<Entry> {
     routes.extend(search::routes());
     routes.extend(booking::routes());
     routes.extend(applications::routes());
+    routes.extend(payments::routes());
     routes.extend(identity::routes());
     routes.extend(admin::routes());
     routes

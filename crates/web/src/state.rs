@@ -83,6 +83,8 @@ pub struct AppContext {
     pub booking: Booking,
     /// Online applications.
     pub applications: govhall_applications::Applications,
+    /// Payments.
+    pub payments: govhall_payments::Payments,
 }
 
 /// Cheap to clone: `Arc` of the context.

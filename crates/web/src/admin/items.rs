@@ -110,12 +110,7 @@ impl ItemForm {
             statutory_unit: unit_code(c.statutory_limit.unit).to_owned(),
             promised_amount: c.promised_limit.amount.to_string(),
             promised_unit: unit_code(c.promised_limit.unit).to_owned(),
-            fees: c
-                .fees
-                .iter()
-                .map(Fee::to_line)
-                .collect::<Vec<_>>()
-                .join("\n"),
+            fees: c.fees.iter().map(Fee::to_line).collect::<Vec<_>>().join("\n"),
             legal_basis: c.legal_basis.clone(),
             place: c.place.clone(),
             consult_phone: c.consult_phone.clone(),

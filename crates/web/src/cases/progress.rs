@@ -220,7 +220,7 @@ fn applicant_actions(c: &Case) -> Vec<(String, String, bool)> {
     }
     c.workflow
         .actions_from(&c.step)
-        .filter(|t| c.workflow.permission_for(t).is_none())
+        .filter(|t| c.workflow.applicant_takes(t))
         .map(|t| (t.action.clone(), t.label.clone(), t.note_required))
         .collect()
 }
@@ -236,6 +236,8 @@ struct MyCasePage {
     error: String,
     /// The online application the case came from (its printouts and files), if it is the viewer's.
     application: String,
+    /// Its payment orders, newest first.
+    orders: Vec<crate::payments::OrderView>,
 }
 
 async fn my_case_page(
@@ -265,9 +267,11 @@ async fn my_case_page(
         .filter(|a| a.applicant_id == viewer.account.id)
         .map(|a| a.id.to_string())
         .unwrap_or_default();
+    let orders = state.payments.case_orders_for_payer(viewer.account.id, c.id).await?;
     render(MyCasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
         application,
+        orders: orders.iter().map(crate::payments::OrderView::of).collect(),
         actions: applicant_actions(&c),
         revision: c.revision,
         waiting_note,

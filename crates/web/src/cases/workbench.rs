@@ -212,6 +212,11 @@ struct CasePage {
     /// Files uploaded with the online application: id, material, name, size, SHA-256.
     uploads: Vec<(String, String, String, String, String)>,
     may_reveal: bool,
+    /// Payment orders, newest first; whether the viewer may re-issue and cancel, and refund.
+    orders: Vec<crate::payments::OrderView>,
+    may_manage_payments: bool,
+    may_refund: bool,
+    may_reissue: bool,
     error: String,
 }
 
@@ -229,7 +234,7 @@ fn event_views(events: &[CaseEvent], files: &[CaseFile], case: &Case) -> Vec<Eve
         .collect()
 }
 
-async fn case_page(
+pub(crate) async fn case_page(
     state: &AppState,
     viewer: &crate::auth::Viewer,
     ctx: &RequestContext,
@@ -265,6 +270,7 @@ async fn case_page(
         Vec::new()
     };
     let form_lines = personal.as_ref().map(|p| form_lines(&p.form)).unwrap_or_default();
+    let orders = state.payments.case_orders_for_staff(access, c.id).await?;
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -288,6 +294,12 @@ async fn case_page(
         may_claim,
         colleagues,
         may_reveal: personal.is_none() && access.covers(Permission::CaseViewPersonalData, &target),
+        may_manage_payments: access.covers(Permission::PaymentManage, &target),
+        may_refund: access.covers(Permission::PaymentRefund, &target),
+        may_reissue: c.awaits_payment()
+            && access.covers(Permission::PaymentManage, &target)
+            && !orders.iter().any(|o| o.state.is_payable()),
+        orders: orders.iter().map(crate::payments::OrderView::of).collect(),
         personal,
         form_lines,
         error,

@@ -1,0 +1,495 @@
+//! Payments over HTTP, on SQLite and (with TEST_DATABASE_URL) PostgreSQL: fees on an item, a
+//! case that waits at 待缴费, paying through the sandbox gateway (a real HTTP server speaking
+//! the gateway protocol) with the browser's return answered from the gateway's query API, the
+//! signed notification settling once however often it is replayed and on however many nodes,
+//! forged and wrong notifications refused with stable codes, fees after the decision, expiry,
+//! cancellation, re-issue and refunds that never exceed what was paid.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use common::applying::ApplyHall;
+use common::{APPLICANT_PHONE, Agent, PASSWORD, WORKER_PHONE};
+use govhall_audit::Actor;
+use govhall_cases::CaseId;
+use govhall_cases::transition::{Action, By};
+use govhall_core::Money;
+use govhall_db::{run, sqlx};
+use govhall_identity::rbac::Grantee;
+use govhall_identity::{Permission as P, Scope};
+use govhall_payments::gateway::protocol::{self, PaymentResult, Signer, WireReceipt, WireStatus};
+use govhall_payments::{Order, OrderState, SANDBOX_SECRET};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+/// A hall whose item charges 20.00 at submission and 5.00 per copy after a granting decision.
+async fn fee_hall() -> ApplyHall {
+    let a = ApplyHall::new().await;
+    let mut content = a.hall.item.content.clone();
+    let mut form: serde_json::Value = common::applying::test_form();
+    form["sections"][1]["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"key": "copies", "label": "证书份数", "type": "number", "min": 1, "max": 10}));
+    content.form = Some(serde_json::from_value(form).unwrap());
+    content.fees = vec![
+        govhall_catalog::model::Fee::parse_line("工本费|103001|20.00").unwrap(),
+        govhall_catalog::model::Fee::parse_line("证书费|103002|5.00|按件:copies|先审后缴").unwrap(),
+    ];
+    a.publish(&content).await;
+    let identity = a.t().app.identity();
+    let actor = Actor::system("test");
+    let role = identity.save_role(&actor, "cashier", "缴费管理", &[P::PaymentManage, P::PaymentRefund]).await.unwrap();
+    identity.grant(&actor, role, Grantee::Account(a.hall.worker), Scope::Department).await.unwrap();
+    a
+}
+
+async fn submit(a: &ApplyHall, key: &str, copies: &str) -> (CaseId, String) {
+    let s = govhall_cases::submit::Submission {
+        item_code: a.code.clone(),
+        applicant: a.hall.applicant,
+        enterprise: None,
+        form: json!({"copies": copies}),
+        materials: Vec::new(),
+        idempotency_key: key.into(),
+    };
+    let done = a.t().app.cases().submit(s).await.unwrap();
+    (done.case_id, done.serial_number)
+}
+
+/// Waits for the worker to issue the `nth` order (from 1) of a case.
+async fn order_of(a: &ApplyHall, case: CaseId, nth: usize) -> Order {
+    for _ in 0..400 {
+        let orders = a.t().app.payments().case_orders_for_payer(a.hall.applicant, case).await.unwrap();
+        if orders.len() >= nth {
+            return orders[orders.len() - nth].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("order {nth} of the case was not issued");
+}
+
+async fn order_now(a: &ApplyHall, order: &Order) -> Order {
+    a.t().app.payments().payer_order(a.hall.applicant, order.id).await.unwrap()
+}
+
+async fn until_state(a: &ApplyHall, order: &Order, state: OrderState) -> Order {
+    for _ in 0..400 {
+        let now = order_now(a, order).await;
+        if now.state == state {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("order {} never reached {state:?}", order.notice_number);
+}
+
+async fn case_step(a: &ApplyHall, case: CaseId) -> String {
+    let mut conn = a.t().app.db().conn().await.unwrap();
+    run!(conn, |c| sqlx::query_scalar("SELECT step FROM cases WHERE id = $1")
+        .bind(case.as_uuid())
+        .fetch_one(&mut *c)
+        .await)
+    .unwrap()
+}
+
+async fn count(a: &ApplyHall, sql: &'static str, notice: &str) -> i64 {
+    let mut conn = a.t().app.db().conn().await.unwrap();
+    run!(conn, |c| sqlx::query_scalar(sql).bind(notice).fetch_one(&mut *c).await).unwrap()
+}
+
+/// Pays on the sandbox's page as a person would: open it, choose a bank, confirm; returns
+/// where the browser is sent back to.
+async fn pay_on_sandbox(client: &reqwest::Client, pay_url: &str, outcome: &str, notify: &str) -> String {
+    let page = client.get(pay_url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("选择银行") && html.contains("中国建设银行"), "the banks: {html}");
+    let res = client
+        .post(pay_url)
+        .form(&[("bank", "中国建设银行"), ("outcome", outcome), ("notify", notify)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn start(agent: &Agent, order: &Order) -> String {
+    let res = agent.post(&format!("/payments/{}/start", order.id), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap_or_default());
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gateway_says_so() {
+    let a = fee_hall().await;
+    let t = a.t();
+    let (case, serial) = submit(&a, "pay-1", "3").await;
+    assert_eq!(case_step(&a, case).await, "pay_on_submission", "the case waits at 待缴费");
+
+    // The order: 20.00 due at submission, a 20-digit notice number, three days to pay.
+    let order = order_of(&a, case, 1).await;
+    assert_eq!(order.total, Money::from_fen(2000).unwrap());
+    assert_eq!(order.state, OrderState::Created);
+    assert!(govhall_payments::notice::is_valid(&order.notice_number), "{}", order.notice_number);
+    assert_eq!(order.lines.len(), 1);
+    assert_eq!((order.lines[0].code.as_str(), order.lines[0].name.as_str()), ("103001", "工本费"));
+    let hours = (order.expires_at - order.created_at).num_hours();
+    assert_eq!(hours, 72);
+    let outbox = t.app.messaging().sandbox_outbox().unwrap();
+    for _ in 0..400 {
+        if outbox.sent_to(APPLICANT_PHONE).iter().any(|m| m.body.contains(&order.notice_number)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        outbox
+            .sent_to(APPLICANT_PHONE)
+            .iter()
+            .any(|m| m.body.contains(&order.notice_number) && m.body.contains("20.00"))
+    );
+
+    // The applicant finds it on the case page, confirms and goes to the gateway.
+    let agent = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let page = agent.get(&format!("/account/cases/{serial}")).await.text().await.unwrap();
+    assert!(page.contains("去缴费") && page.contains(&order.notice_number), "{page}");
+    assert!(!page.contains("缴费完成"), "the applicant cannot take the payment step's own move");
+    let page = agent.get(&format!("/payments/{}", order.id)).await.text().await.unwrap();
+    assert!(page.contains("确认缴费 20.00 元"));
+    let pay_url = start(&agent, &order).await;
+    assert!(pay_url.starts_with(&format!("{}/sandbox-gateway/pay/", t.app.url())), "{pay_url}");
+    assert_eq!(order_now(&a, &order).await.state, OrderState::Started);
+
+    // The browser says nothing the hall believes: a forged return before paying changes nothing.
+    let forged = agent.get(&format!("/payments/{}/return?status=success&amount_fen=2000", order.id)).await;
+    assert!(forged.text().await.unwrap().contains("尚未收到支付结果"));
+    assert_eq!(case_step(&a, case).await, "pay_on_submission");
+
+    // Paid at the bank; the gateway never notifies: the return asks its query API.
+    let back = pay_on_sandbox(&t.client, &pay_url, "pay", "never").await;
+    assert_eq!(back, format!("{}/payments/{}/return", t.app.url(), order.id));
+    let page = agent.get(&format!("/payments/{}/return", order.id)).await.text().await.unwrap();
+    assert!(page.contains("缴费成功"), "{page}");
+    let paid = order_now(&a, &order).await;
+    assert_eq!(paid.state, OrderState::Success);
+    let receipt = paid.receipt.clone().expect("an electronic receipt number");
+    assert!(page.contains(&receipt.display()) && page.contains("中国建设银行"));
+    assert_eq!(case_step(&a, case).await, "received", "the case moved on to 收件");
+    let history = t.app.cases().history(case).await.unwrap();
+    let moves: Vec<_> = history.iter().filter(|e| e.action == "paid").collect();
+    assert_eq!(moves.len(), 1);
+    assert!(moves[0].note.contains(&receipt.display()));
+    assert_eq!(
+        count(
+            &a,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'payment.paid' AND target_id = $1",
+            &order.notice_number
+        )
+        .await,
+        1
+    );
+    // Paying again is refused: the order is paid.
+    let again = agent.post(&format!("/payments/{}/start", order.id), &[]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // Staff decide; the per-copy fee falls due after the grant (3 × 5.00), notified this time.
+    let worker = t.app.identity().access(a.hall.worker).await.unwrap();
+    let actor = Actor { id: Some(a.hall.worker), label: "staff:审查员".into(), client_ip: String::new() };
+    for step in ["start_prereview", "accept", "start_review", "grant"] {
+        let action = Action { case, action: step.into(), ..Action::default() };
+        t.app.cases().act(By::Staff(&worker, &actor), action).await.unwrap();
+    }
+    assert_eq!(case_step(&a, case).await, "pay_after_decision");
+    let second = order_of(&a, case, 2).await;
+    assert_eq!(second.total, Money::from_fen(1500).unwrap());
+    assert_eq!(second.lines[0].code, "103002");
+    let pay_url = start(&agent, &second).await;
+    pay_on_sandbox(&t.client, &pay_url, "pay", "once").await;
+    until_state(&a, &second, OrderState::Success).await;
+    assert_eq!(case_step(&a, case).await, "decided", "办结 once the result is paid for");
+
+    // Staff see both orders and refund, never beyond what was paid.
+    let staff = t.sign_in(WORKER_PHONE, PASSWORD).await;
+    let page = staff.get(&format!("/admin/cases/{case}")).await.text().await.unwrap();
+    assert!(page.contains(&order.notice_number) && page.contains(&second.notice_number) && page.contains("退款"));
+    let too_much =
+        staff.post(&format!("/admin/payments/{}/refund", order.id), &[("amount", "20.01"), ("reason", "多收")]).await;
+    assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_much.text().await.unwrap().contains("20.00"));
+    let no_reason =
+        staff.post(&format!("/admin/payments/{}/refund", order.id), &[("amount", "5"), ("reason", " ")]).await;
+    assert_eq!(no_reason.status(), StatusCode::BAD_REQUEST);
+    let part = staff
+        .post(&format!("/admin/payments/{}/refund", order.id), &[("amount", "5.00"), ("reason", "部分退费")])
+        .await;
+    assert_eq!(part.status(), StatusCode::SEE_OTHER);
+    let o = order_now(&a, &order).await;
+    assert_eq!((o.state, o.refunded.fen()), (OrderState::Success, 500));
+    let rest =
+        staff.post(&format!("/admin/payments/{}/refund", order.id), &[("amount", "15"), ("reason", "全部退费")]).await;
+    assert_eq!(rest.status(), StatusCode::SEE_OTHER);
+    let o = order_now(&a, &order).await;
+    assert_eq!((o.state, o.refunded.fen()), (OrderState::Refunded, 2000));
+    let more =
+        staff.post(&format!("/admin/payments/{}/refund", order.id), &[("amount", "0.01"), ("reason", "再退")]).await;
+    assert_eq!(more.status(), StatusCode::CONFLICT);
+    // Another department's staff and another person see nothing of it.
+    let stranger = t.app.identity().access(a.hall.stranger).await.unwrap();
+    let none = t.app.payments().case_orders_for_staff(&stranger, case).await;
+    assert!(matches!(none, Err(govhall_payments::PaymentError::NotFound)));
+    let other = t.person("13800000999", &common::test_id_number(9)).await;
+    assert!(t.app.payments().payer_order(other, order.id).await.is_err());
+    a.hall.t.stop().await;
+}
+
+fn sign(body: &[u8], key: &[u8]) -> protocol::Signed {
+    Signer::HmacSm3(key.to_vec()).sign(body, chrono::Utc::now())
+}
+
+async fn post_notification(client: &reqwest::Client, base: &str, body: &[u8], key: &[u8]) -> (StatusCode, String) {
+    let s = sign(body, key);
+    let res = client
+        .post(format!("{base}/api/v1/payments/notifications"))
+        .header("content-type", "application/json")
+        .header(protocol::TIMESTAMP, s.timestamp)
+        .header(protocol::NONCE, s.nonce)
+        .header(protocol::SIGNATURE, s.signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let answer: serde_json::Value = res.json().await.unwrap();
+    (status, answer["code"].as_str().unwrap_or_default().to_owned())
+}
+
+fn success(order: &Order, amount_fen: i64, currency: &str) -> Vec<u8> {
+    let result = PaymentResult {
+        merchant: order.merchant.clone(),
+        notice_number: order.notice_number.clone(),
+        trade_no: "T20261206000001".into(),
+        status: WireStatus::Success,
+        amount_fen,
+        currency: currency.into(),
+        paid_at: Some(chrono::Utc::now()),
+        bank: Some("中国银行".into()),
+        receipt: Some(WireReceipt { code: "44010026".into(), number: "0000000001".into(), check: "8a1b2c".into() }),
+    };
+    serde_json::to_vec(&result).unwrap()
+}
+
+#[tokio::test]
+async fn notifications_are_verified_refused_with_codes_and_settle_once_across_nodes() {
+    let a = fee_hall().await;
+    let t = a.t();
+    let (case, _) = submit(&a, "pay-2", "1").await;
+    let order = order_of(&a, case, 1).await;
+    let key = SANDBOX_SECRET.as_bytes();
+    let base = t.app.url();
+
+    // Forged or wrong: refused with a stable code, logged and audited, nothing changed.
+    let (status, code) = post_notification(&t.client, &base, &success(&order, 2000, "CNY"), b"not-the-key").await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "bad_signature"));
+    let mut unknown = order.clone();
+    unknown.notice_number =
+        govhall_payments::notice::format("440100", chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 9).unwrap();
+    let (status, code) = post_notification(&t.client, &base, &success(&unknown, 2000, "CNY"), key).await;
+    assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "unknown_order"));
+    let (status, code) = post_notification(&t.client, &base, &success(&order, 1999, "CNY"), key).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "amount_mismatch"));
+    let (status, code) = post_notification(&t.client, &base, &success(&order, 2000, "USD"), key).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "currency_not_cny"));
+    let garbage = t
+        .client
+        .post(format!("{base}/api/v1/payments/notifications"))
+        .body("<xml>not json</xml>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::FORBIDDEN, "unsigned");
+    assert_eq!(order_now(&a, &order).await.state, OrderState::Created);
+    assert_eq!(case_step(&a, case).await, "pay_on_submission");
+    assert_eq!(
+        count(
+            &a,
+            "SELECT COUNT(*) FROM payment_messages WHERE outcome = 'refused' AND notice_number = $1",
+            &order.notice_number
+        )
+        .await,
+        3,
+        "the refusals about this order are logged (the unknown one under its own number)"
+    );
+    assert!(
+        count(
+            &a,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'payment.notification_refused' AND result = $1",
+            "failure"
+        )
+        .await
+            >= 5
+    );
+
+    // The right one, 100 times at once, spread over three nodes on PostgreSQL: one payment,
+    // one move of the case, one message.
+    let mut extra = Vec::new();
+    if t.db.database_url.is_some() {
+        for _ in 0..2 {
+            extra.push(govhall::App::build(common::settings(&t.db)).await.unwrap());
+        }
+    }
+    let bases: Vec<String> = std::iter::once(base.clone()).chain(extra.iter().map(|n| n.url())).collect();
+    let body = success(&order, 2000, "CNY");
+    let sends = (0..100).map(|i| {
+        let (client, base, body) = (t.client.clone(), bases[i % bases.len()].clone(), body.clone());
+        tokio::spawn(async move { post_notification(&client, &base, &body, SANDBOX_SECRET.as_bytes()).await })
+    });
+    for answer in futures::future::join_all(sends).await {
+        assert_eq!(answer.unwrap(), (StatusCode::OK, "ok".to_owned()));
+    }
+    let paid = order_now(&a, &order).await;
+    assert_eq!(paid.state, OrderState::Success);
+    assert_eq!(paid.receipt.unwrap().display(), "44010026-0000000001-8a1b2c");
+    assert_eq!(case_step(&a, case).await, "received");
+    let moves = t.app.cases().history(case).await.unwrap().iter().filter(|e| e.action == "paid").count();
+    assert_eq!(moves, 1, "one move of the case");
+    let n = |sql| count(&a, sql, &order.notice_number);
+    assert_eq!(n("SELECT COUNT(*) FROM payment_messages WHERE outcome = 'settled' AND notice_number = $1").await, 1);
+    assert_eq!(n("SELECT COUNT(*) FROM payment_messages WHERE outcome = 'duplicate' AND notice_number = $1").await, 99);
+    assert_eq!(n("SELECT COUNT(*) FROM audit_log WHERE action = 'payment.paid' AND target_id = $1").await, 1);
+    let key = format!("payment:{}:paid:%", order.id.as_uuid());
+    let paid_messages = count(&a, "SELECT COUNT(*) FROM messages WHERE idempotency_key LIKE $1", &key).await;
+    assert_eq!(paid_messages, 2, "one inbox message and one SMS");
+    for node in extra {
+        node.stop().await.unwrap();
+    }
+    a.hall.t.stop().await;
+}
+
+#[tokio::test]
+async fn unpaid_orders_expire_and_are_reissued_cancelled_orders_refuse_late_payments() {
+    let a = fee_hall().await;
+    let t = a.t();
+    let (case, _) = submit(&a, "pay-3", "1").await;
+    let order = order_of(&a, case, 1).await;
+
+    // Three days pass (the order's expiry and its job moved back).
+    let past = t.app.db().now() - chrono::Duration::minutes(1);
+    let mut conn = t.app.db().conn().await.unwrap();
+    run!(conn, |c| sqlx::query("UPDATE payment_orders SET expires_at = $1 WHERE id = $2")
+        .bind(past)
+        .bind(order.id.as_uuid())
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    run!(conn, |c| sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'payment.expire' AND state = 'queued'")
+        .bind(past)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    drop(conn);
+    let expired = until_state(&a, &order, OrderState::Expired).await;
+    assert_eq!(expired.closed_note, "超过缴费期限未缴费");
+    // A payment arriving now is refused; the gateway's query side of it is reconciliation's.
+    let (status, code) =
+        post_notification(&t.client, &t.app.url(), &success(&order, 2000, "CNY"), SANDBOX_SECRET.as_bytes()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::CONFLICT, "payment_order_expired"));
+    let agent = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let res = agent.post(&format!("/payments/{}/start", order.id), &[]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(case_step(&a, case).await, "pay_on_submission");
+
+    // Staff re-issue: a new number; the applicant cancels it; staff re-issue again.
+    let staff = t.sign_in(WORKER_PHONE, PASSWORD).await;
+    let page = staff.get(&format!("/admin/cases/{case}")).await.text().await.unwrap();
+    assert!(page.contains("重新开具缴款单"), "{page}");
+    let res = staff.post(&format!("/admin/cases/{case}/payment-orders"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let second = order_of(&a, case, 2).await;
+    assert_ne!(second.notice_number, order.notice_number);
+    assert_eq!(second.state, OrderState::Created);
+    let twice = staff.post(&format!("/admin/cases/{case}/payment-orders"), &[]).await;
+    assert_eq!(twice.status(), StatusCode::CONFLICT, "one payable order at a time");
+    let res = agent.post(&format!("/payments/{}/cancel", second.id), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(order_now(&a, &second).await.state, OrderState::Cancelled);
+    let (status, _) =
+        post_notification(&t.client, &t.app.url(), &success(&second, 2000, "CNY"), SANDBOX_SECRET.as_bytes()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let res = staff.post(&format!("/admin/cases/{case}/payment-orders"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let third = order_of(&a, case, 3).await;
+    // A failed attempt can be paid again.
+    let pay_url = start(&agent, &third).await;
+    let back = pay_on_sandbox(&t.client, &pay_url, "fail", "once").await;
+    until_state(&a, &third, OrderState::Failed).await;
+    let page = agent.get(&back.replace(&t.app.url(), "")).await.text().await.unwrap();
+    assert!(page.contains("支付未成功"), "{page}");
+    let pay_url = start(&agent, &third).await;
+    pay_on_sandbox(&t.client, &pay_url, "pay", "twice").await;
+    until_state(&a, &third, OrderState::Success).await;
+    assert_eq!(case_step(&a, case).await, "received");
+    a.hall.t.stop().await;
+}
+
+#[tokio::test]
+async fn the_payments_api_lists_starts_and_reports_orders() {
+    let a = fee_hall().await;
+    let t = a.t();
+    let (case, serial) = submit(&a, "pay-4", "2").await;
+    let order = order_of(&a, case, 1).await;
+    let bearer = t.bearer(APPLICANT_PHONE).await;
+    let list: serde_json::Value = t
+        .client
+        .get(t.url(&format!("/api/v1/me/cases/{serial}/payment-orders")))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["notice_number"], order.notice_number.as_str());
+    assert_eq!((list[0]["total_fen"].as_i64(), list[0]["state"].as_str()), (Some(2000), Some("created")));
+    let started: serde_json::Value = t
+        .client
+        .post(t.url(&format!("/api/v1/payment-orders/{}/start", order.id)))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pay_url = started["pay_url"].as_str().unwrap().to_owned();
+    pay_on_sandbox(&t.client, &pay_url, "pay", "never").await;
+    let status: serde_json::Value = t
+        .client
+        .get(t.url(&format!("/api/v1/payment-orders/{}", order.id)))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "success", "asked the gateway: {status}");
+    assert!(status["receipt_number"].as_str().is_some_and(|r| r.len() > 10));
+    // Someone else's order: not found.
+    t.person("13800000998", &common::test_id_number(8)).await;
+    let stranger = t.bearer("13800000998").await;
+    let res = t
+        .client
+        .get(t.url(&format!("/api/v1/payment-orders/{}", order.id)))
+        .header("authorization", &stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    a.hall.t.stop().await;
+}

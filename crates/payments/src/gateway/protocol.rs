@@ -1,0 +1,259 @@
+//! The fiscal payment gateway protocol (version 1) as GovHall speaks it: JSON bodies, each
+//! request, answer and notification signed over `timestamp \n nonce \n body` and the signature
+//! sent in headers. The sandbox gateway speaks the same. docs/payments.md describes it for a
+//! province's gateway vendor.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sm3::Sm3;
+
+/// The header carrying the signing time (seconds since 1970, UTC).
+pub const TIMESTAMP: &str = "x-govhall-timestamp";
+/// The header carrying a random string, new for each message.
+pub const NONCE: &str = "x-govhall-nonce";
+/// The header carrying the signature: `<scheme> <hex>`.
+pub const SIGNATURE: &str = "x-govhall-signature";
+/// How far a signing time may be from now, in seconds.
+pub const MAX_SKEW_SECONDS: i64 = 300;
+
+/// A fee of a payment request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireLine {
+    /// 支付项目代码.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Amount in fen.
+    pub amount_fen: i64,
+}
+
+/// Hall → gateway: `POST /api/payments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatePayment {
+    /// The collecting unit (执收单位编码).
+    pub merchant: String,
+    /// The payment notice number (缴款码).
+    pub notice_number: String,
+    /// Total in fen.
+    pub amount_fen: i64,
+    /// Always `CNY`.
+    pub currency: String,
+    /// The fees.
+    pub items: Vec<WireLine>,
+    /// The payer's name as shown (masked).
+    pub payer: String,
+    /// What is paid for (the item's name).
+    pub subject: String,
+    /// Where the gateway posts the result.
+    pub notify_url: String,
+    /// Where the gateway sends the browser back.
+    pub return_url: String,
+    /// Until when it can be paid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Gateway → hall: the answer to [`CreatePayment`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    /// The gateway's payment number.
+    pub trade_no: String,
+    /// The page the payer goes to (the bank choice).
+    pub pay_url: String,
+}
+
+/// Where a payment stands at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WireStatus {
+    /// Paid.
+    Success,
+    /// The bank refused or the payer gave up.
+    Failed,
+    /// Under way at the bank.
+    Pending,
+    /// The gateway knows no payment for this notice number.
+    NotFound,
+}
+
+/// The electronic receipt number (票据代码 + 票据号码 + 校验码).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireReceipt {
+    /// 票据代码.
+    pub code: String,
+    /// 票据号码.
+    pub number: String,
+    /// 校验码.
+    pub check: String,
+}
+
+/// Gateway → hall: a payment's result, as notification (`POST` to `notify_url`) and as the
+/// answer to a query (`GET /api/payments/{notice_number}?merchant=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentResult {
+    /// The collecting unit.
+    pub merchant: String,
+    /// The payment notice number.
+    pub notice_number: String,
+    /// The gateway's payment number.
+    #[serde(default)]
+    pub trade_no: String,
+    /// Where it stands.
+    pub status: WireStatus,
+    /// What was paid, in fen.
+    #[serde(default)]
+    pub amount_fen: i64,
+    /// The currency.
+    #[serde(default)]
+    pub currency: String,
+    /// When it was paid.
+    #[serde(default)]
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The bank.
+    #[serde(default)]
+    pub bank: Option<String>,
+    /// The electronic receipt number (with a success).
+    #[serde(default)]
+    pub receipt: Option<WireReceipt>,
+}
+
+/// Hall → gateway: `POST /api/refunds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    /// The collecting unit.
+    pub merchant: String,
+    /// The order's notice number.
+    pub notice_number: String,
+    /// The hall's refund number (the same for a retried request).
+    pub refund_no: String,
+    /// How much, in fen.
+    pub amount_fen: i64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Gateway → hall: the answer to [`RefundRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundResult {
+    /// The hall's refund number.
+    pub refund_no: String,
+    /// Whether the money went back.
+    pub success: bool,
+    /// The gateway's reference.
+    #[serde(default)]
+    pub gateway_ref: String,
+    /// Why not, when it did not.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// What the hall answers a notification: `ok`, or the stable code of why it was refused (the
+/// gateway retries a refused one later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationAnswer {
+    /// `ok` or the code.
+    pub code: String,
+    /// In Chinese.
+    pub message: String,
+}
+
+/// A signing key.
+#[derive(Clone)]
+pub enum Signer {
+    /// HMAC-SM3 with a secret shared with the gateway (the sandbox's scheme).
+    HmacSm3(Vec<u8>),
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::HmacSm3(_) => f.write_str("Signer::HmacSm3(…)"),
+        }
+    }
+}
+
+/// The signature headers of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// Seconds since 1970.
+    pub timestamp: String,
+    /// Random.
+    pub nonce: String,
+    /// `<scheme> <hex>`.
+    pub signature: String,
+}
+
+fn signed_text(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(body.len() + 64);
+    text.extend_from_slice(timestamp.as_bytes());
+    text.push(b'\n');
+    text.extend_from_slice(nonce.as_bytes());
+    text.push(b'\n');
+    text.extend_from_slice(body);
+    text
+}
+
+impl Signer {
+    /// The scheme's name in the signature header.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Signer::HmacSm3(_) => "hmac-sm3",
+        }
+    }
+
+    fn mac(&self, text: &[u8]) -> Hmac<Sm3> {
+        match self {
+            Signer::HmacSm3(secret) => {
+                let mut mac = <Hmac<Sm3> as KeyInit>::new_from_slice(secret)
+                    .unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+                mac.update(text);
+                mac
+            }
+        }
+    }
+
+    /// Signs `body` now.
+    pub fn sign(&self, body: &[u8], now: DateTime<Utc>) -> Signed {
+        let timestamp = now.timestamp().to_string();
+        let nonce = hex::encode(rand::random::<[u8; 12]>());
+        let tag = self.mac(&signed_text(&timestamp, &nonce, body)).finalize().into_bytes();
+        Signed { signature: format!("{} {}", self.scheme(), hex::encode(tag)), timestamp, nonce }
+    }
+
+    /// Whether `signed` signs `body` with this key, at a time within [`MAX_SKEW_SECONDS`] of
+    /// `now`; compared in constant time.
+    pub fn verify(&self, signed: &Signed, body: &[u8], now: DateTime<Utc>) -> bool {
+        let Ok(at) = signed.timestamp.parse::<i64>() else { return false };
+        if (now.timestamp() - at).abs() > MAX_SKEW_SECONDS || signed.nonce.is_empty() || signed.nonce.len() > 64 {
+            return false;
+        }
+        let Some((scheme, hex_tag)) = signed.signature.split_once(' ') else { return false };
+        let Ok(tag) = hex::decode(hex_tag.trim()) else { return false };
+        scheme == self.scheme()
+            && self.mac(&signed_text(&signed.timestamp, &signed.nonce, body)).verify_slice(&tag).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_covers_time_nonce_and_body_and_expires() {
+        let key = Signer::HmacSm3(b"secret".to_vec());
+        let now = Utc::now();
+        let s = key.sign(b"{\"a\":1}", now);
+        assert!(s.signature.starts_with("hmac-sm3 "));
+        assert!(key.verify(&s, b"{\"a\":1}", now));
+        assert!(!key.verify(&s, b"{\"a\":2}", now), "body");
+        assert!(!Signer::HmacSm3(b"other".to_vec()).verify(&s, b"{\"a\":1}", now), "key");
+        assert!(!key.verify(&Signed { nonce: "x".into(), ..s.clone() }, b"{\"a\":1}", now), "nonce");
+        assert!(!key.verify(&s, b"{\"a\":1}", now + chrono::Duration::seconds(MAX_SKEW_SECONDS + 1)), "old");
+        assert!(!key.verify(
+            &Signed { signature: s.signature.replace("hmac-sm3", "sm2"), ..s.clone() },
+            b"{\"a\":1}",
+            now
+        ));
+        assert!(!key.verify(&Signed { signature: "hmac-sm3 zz".into(), ..s }, b"{\"a\":1}", now));
+    }
+}
