@@ -75,6 +75,60 @@ impl Money {
     pub fn yuan(self) -> String {
         format!("{}.{:02}", self.0 / 100, self.0 % 100)
     }
+
+    /// The amount in capital numerals as vouchers and receipts write it (人民币大写):
+    /// `1409.50` → `壹仟肆佰零玖元伍角`, `20.00` → `贰拾元整`, `100001.05` → `壹拾万零壹元零伍分`.
+    pub fn in_words(self) -> String {
+        const DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
+        const PLACES: [&str; 4] = ["", "拾", "佰", "仟"];
+        const GROUPS: [&str; 4] = ["", "万", "亿", "万亿"];
+        let (yuan, jiao, fen) = (self.0 / 100, (self.0 / 10) % 10, self.0 % 10);
+        let mut out = String::new();
+        if yuan > 0 {
+            let digits: Vec<usize> = yuan.to_string().bytes().map(|b| usize::from(b - b'0')).collect();
+            let mut zero_pending = false;
+            let mut group_has_digit = false;
+            for (i, &d) in digits.iter().enumerate() {
+                let pos = digits.len() - 1 - i;
+                if d == 0 {
+                    zero_pending = !out.is_empty();
+                } else {
+                    if zero_pending {
+                        out.push('零');
+                        zero_pending = false;
+                    }
+                    out.push(DIGITS[d]);
+                    out.push_str(PLACES[pos % 4]);
+                    group_has_digit = true;
+                }
+                if pos % 4 == 0 {
+                    if group_has_digit {
+                        out.push_str(GROUPS[pos / 4]);
+                    }
+                    group_has_digit = false;
+                }
+            }
+            out.push('元');
+        }
+        if jiao == 0 && fen == 0 {
+            if out.is_empty() {
+                out.push_str("零元");
+            }
+            out.push('整');
+            return out;
+        }
+        if jiao > 0 {
+            out.push(DIGITS[jiao as usize]);
+            out.push('角');
+        } else if yuan > 0 {
+            out.push('零');
+        }
+        if fen > 0 {
+            out.push(DIGITS[fen as usize]);
+            out.push('分');
+        }
+        out
+    }
 }
 
 impl fmt::Display for Money {
@@ -120,6 +174,24 @@ mod tests {
         assert!(Money::from_fen(-1).is_err());
         assert_eq!(Money::from_fen(1250).unwrap().to_string(), "12.50元");
         assert!(serde_json::from_str::<Money>("-5").is_err());
+    }
+
+    #[test]
+    fn amounts_in_capital_numerals() {
+        let words = |fen: i64| Money::from_fen(fen).unwrap().in_words();
+        assert_eq!(words(2000), "贰拾元整");
+        assert_eq!(words(140_950), "壹仟肆佰零玖元伍角");
+        assert_eq!(words(10_000_105), "壹拾万零壹元零伍分");
+        assert_eq!(words(0), "零元整");
+        assert_eq!(words(50), "伍角");
+        assert_eq!(words(7), "柒分");
+        assert_eq!(words(100), "壹元整");
+        assert_eq!(words(1_000_000), "壹万元整");
+        assert_eq!(words(10_000_000_000), "壹亿元整");
+        assert_eq!(words(10_001_000_000), "壹亿零壹万元整");
+        assert_eq!(words(100_010_000), "壹佰万零壹佰元整");
+        assert_eq!(words(1_000_000_001), "壹仟万元零壹分");
+        assert_eq!(words(32_000_000_407), "叁亿贰仟万零肆元零柒分");
     }
 
     proptest! {

@@ -61,10 +61,11 @@ pub fn job_registry(
     registry
 }
 
-/// Where the gateway and browsers reach this hall: the configured address, or the one it
-/// listens on (a wildcard address read as this machine).
+/// Where the gateway and browsers reach this hall: the configured address (`[applications]
+/// public_url`, which printouts' QR codes use too), or the one it listens on (a wildcard address
+/// read as this machine).
 pub fn public_url(settings: &Settings, addr: SocketAddr) -> String {
-    let configured = settings.payments.public_url.trim();
+    let configured = settings.applications.public_url.trim();
     if !configured.is_empty() {
         return configured.trim_end_matches('/').to_owned();
     }

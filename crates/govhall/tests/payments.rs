@@ -192,6 +192,25 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
         .await,
         1
     );
+    // The voucher: the receipt number, the lines and the total in capital numerals.
+    let pdf = agent.get(&format!("/payments/{}/receipt.pdf", order.id)).await;
+    if pdf.headers()["content-type"] != "application/pdf" {
+        panic!("not a PDF: {}", pdf.text().await.unwrap());
+    }
+    let pdf = pdf.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    if let Ok(dir) = std::env::var("GOVHALL_SAVE_PRINTOUTS") {
+        std::fs::write(std::path::Path::new(&dir).join("payment-voucher.pdf"), &pdf).unwrap();
+    }
+    if let Some(text) = pdftotext(&pdf) {
+        for expected in [receipt.display().as_str(), &order.notice_number, "工本费", "贰拾元整", &serial, "中国建设银行"] {
+            assert!(text.contains(expected), "{expected} in {text}");
+        }
+    } else {
+        assert!(std::env::var("CI").is_err(), "CI installs pdftotext");
+    }
+    let unpaid_receipt = agent.get(&format!("/payments/{}/receipt.pdf", uuid::Uuid::now_v7())).await;
+    assert_eq!(unpaid_receipt.status(), StatusCode::NOT_FOUND);
     // Paying again is refused: the order is paid.
     let again = agent.post(&format!("/payments/{}/start", order.id), &[]).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
@@ -244,6 +263,14 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
     let other = t.person("13800000999", &common::test_id_number(9)).await;
     assert!(t.app.payments().payer_order(other, order.id).await.is_err());
     a.hall.t.stop().await;
+}
+
+fn pdftotext(bytes: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn sign(body: &[u8], key: &[u8]) -> protocol::Signed {

@@ -16,6 +16,7 @@ pub mod notice;
 mod notify;
 mod order;
 mod queries;
+pub mod receipt;
 mod settle;
 
 pub use error::PaymentError;
@@ -46,9 +47,6 @@ pub struct PaymentSettings {
     pub remind_hours_before: i64,
     /// The collecting unit's code (执收单位编码) the gateway knows the hall's orders by.
     pub merchant: String,
-    /// The hall's address as the gateway and browsers reach it (`https://hall.example.gov.cn`);
-    /// empty: `http://` + the address it listens on.
-    pub public_url: String,
     /// The gateway's address; empty: the sandbox gateway served by the hall itself under
     /// `/sandbox-gateway` (for trials).
     pub gateway_url: String,
@@ -62,7 +60,6 @@ impl Default for PaymentSettings {
             expiry_hours: 72,
             remind_hours_before: 24,
             merchant: "SANDBOX".into(),
-            public_url: String::new(),
             gateway_url: String::new(),
             gateway_secret: Secret::new(""),
         }

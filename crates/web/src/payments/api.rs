@@ -160,3 +160,16 @@ pub(crate) async fn start(
     let pay_url = state.payments.start(viewer.account.id, order_id(&id)?).await?;
     Ok((StatusCode::OK, Json(StartOut { pay_url })))
 }
+
+#[utoipa::path(get, path = "/api/v1/payment-orders/{id}/receipt.pdf", tag = "网上缴费", summary = "下载缴费电子凭证",
+    description = "已缴费的缴款单的电子凭证（PDF，含电子票据号及其二维码、收费明细、大写金额）。",
+    params(("id" = Uuid, Path, description = "缴款单 id")),
+    responses((status = 200, description = "PDF", content_type = "application/pdf"),
+        (status = 409, description = "缴款单尚未缴费：payment_order_state")))]
+pub(crate) async fn receipt(
+    state: State<AppState>,
+    viewer: SignedIn,
+    id: Path<String>,
+) -> Result<axum::response::Response, AppError> {
+    super::pages::receipt(state, viewer, id).await
+}

@@ -88,6 +88,9 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/payments/{id}/start", SignedIn, post(crate::payments::pages::start)),
         r(M::GET, "/payments/{id}/return", SignedIn, get(crate::payments::pages::back)),
         r(M::POST, "/payments/{id}/cancel", SignedIn, post(crate::payments::pages::cancel)),
+        r(M::GET, "/payments/{id}/receipt.pdf", SignedIn, get(crate::payments::pages::receipt)),
+        r(M::GET, "/api/v1/payment-orders/{id}/receipt.pdf", SignedIn, get(crate::payments::api::receipt)),
+        r(M::GET, "/admin/payments/{id}/receipt.pdf", Needs(P::CaseView), get(crate::payments::pages::staff_receipt)),
         // The gateway's notifications: trusted by their signature alone.
         r(M::POST, "/api/v1/payments/notifications", Public, post(crate::payments::api::notification)),
         r(M::GET, "/api/v1/me/cases/{serial}/payment-orders", SignedIn, get(crate::payments::api::case_orders)),

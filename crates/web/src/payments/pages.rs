@@ -167,3 +167,27 @@ pub(crate) async fn refund(
     };
     to_case(&state, &viewer, &ctx, order.case_id, result).await
 }
+
+/// The payment voucher (PDF) of a paid order, for its payer.
+pub(crate) async fn receipt(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = order_id(&id)?;
+    let font = state.applications.font()?;
+    let bytes = state.payments.receipt_pdf(viewer.account.id, id, font).await?;
+    Ok(crate::applications::confirm::pdf(bytes, &format!("缴费凭证-{id}")))
+}
+
+/// The payment voucher (PDF), for staff.
+pub(crate) async fn staff_receipt(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = order_id(&id)?;
+    let font = state.applications.font()?;
+    let bytes = state.payments.staff_receipt_pdf(&viewer.access, id, font).await?;
+    Ok(crate::applications::confirm::pdf(bytes, &format!("缴费凭证-{id}")))
+}
