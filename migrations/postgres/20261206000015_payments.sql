@@ -51,7 +51,7 @@ CREATE TABLE payment_messages (
     id            UUID PRIMARY KEY,
     order_id      UUID REFERENCES payment_orders (id),
     notice_number TEXT NOT NULL,
-    source        TEXT NOT NULL CHECK (source IN ('notification', 'query')),
+    source        TEXT NOT NULL CHECK (source IN ('notification', 'query', 'statement')),
     outcome       TEXT NOT NULL CHECK (outcome IN ('settled', 'duplicate', 'noted', 'refused')),
     code          TEXT NOT NULL,                  -- the stable code answered
     detail        TEXT NOT NULL,
@@ -78,3 +78,38 @@ CREATE TABLE payment_notice_counters (
     last   BIGINT NOT NULL,
     PRIMARY KEY (region, day)
 );
+
+-- Daily reconciliation (对账, design step 11): one run per day and collecting unit (re-running
+-- replaces what was not yet resolved), and its discrepancies, each a task staff resolve.
+CREATE TABLE payment_reconciliations (
+    id              UUID PRIMARY KEY,
+    day             DATE NOT NULL,
+    merchant        TEXT NOT NULL,
+    statement_lines BIGINT NOT NULL,
+    statement_fen   BIGINT NOT NULL,
+    hall_orders     BIGINT NOT NULL,
+    hall_fen        BIGINT NOT NULL,
+    matched         BIGINT NOT NULL,
+    settled         BIGINT NOT NULL,              -- paid there, not yet here: settled by the run
+    discrepancies   BIGINT NOT NULL,
+    runs            INTEGER NOT NULL DEFAULT 1,
+    finished_at     TIMESTAMPTZ NOT NULL,
+    UNIQUE (day, merchant)
+);
+
+CREATE TABLE payment_discrepancies (
+    id                UUID PRIMARY KEY,
+    reconciliation_id UUID NOT NULL REFERENCES payment_reconciliations (id),
+    notice_number     TEXT NOT NULL,
+    kind              TEXT NOT NULL CHECK (kind IN ('missing_here', 'missing_there', 'amount_mismatch',
+                                                    'duplicate', 'unknown_order', 'closed_order')),
+    statement_fen     BIGINT,
+    hall_fen          BIGINT,
+    trade_no          TEXT NOT NULL DEFAULT '',
+    detail            TEXT NOT NULL DEFAULT '',
+    resolved_at       TIMESTAMPTZ,
+    resolved_by       TEXT,
+    resolution        TEXT NOT NULL DEFAULT '',
+    UNIQUE (reconciliation_id, notice_number, kind)
+);
+CREATE INDEX payment_discrepancies_open ON payment_discrepancies (resolved_at, reconciliation_id);

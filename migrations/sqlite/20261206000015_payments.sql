@@ -51,7 +51,7 @@ CREATE TABLE payment_messages (
     id            BLOB PRIMARY KEY,
     order_id      BLOB REFERENCES payment_orders (id),
     notice_number TEXT NOT NULL,
-    source        TEXT NOT NULL CHECK (source IN ('notification', 'query')),
+    source        TEXT NOT NULL CHECK (source IN ('notification', 'query', 'statement')),
     outcome       TEXT NOT NULL CHECK (outcome IN ('settled', 'duplicate', 'noted', 'refused')),
     code          TEXT NOT NULL,                  -- the stable code answered
     detail        TEXT NOT NULL,
@@ -78,3 +78,38 @@ CREATE TABLE payment_notice_counters (
     last   INTEGER NOT NULL,
     PRIMARY KEY (region, day)
 );
+
+-- Daily reconciliation (对账, design step 11): one run per day and collecting unit (re-running
+-- replaces what was not yet resolved), and its discrepancies, each a task staff resolve.
+CREATE TABLE payment_reconciliations (
+    id              BLOB PRIMARY KEY,
+    day             TEXT NOT NULL,
+    merchant        TEXT NOT NULL,
+    statement_lines INTEGER NOT NULL,
+    statement_fen   INTEGER NOT NULL,
+    hall_orders     INTEGER NOT NULL,
+    hall_fen        INTEGER NOT NULL,
+    matched         INTEGER NOT NULL,
+    settled         INTEGER NOT NULL,              -- paid there, not yet here: settled by the run
+    discrepancies   INTEGER NOT NULL,
+    runs            INTEGER NOT NULL DEFAULT 1,
+    finished_at     TEXT NOT NULL,
+    UNIQUE (day, merchant)
+);
+
+CREATE TABLE payment_discrepancies (
+    id                BLOB PRIMARY KEY,
+    reconciliation_id BLOB NOT NULL REFERENCES payment_reconciliations (id),
+    notice_number     TEXT NOT NULL,
+    kind              TEXT NOT NULL CHECK (kind IN ('missing_here', 'missing_there', 'amount_mismatch',
+                                                    'duplicate', 'unknown_order', 'closed_order')),
+    statement_fen     INTEGER,
+    hall_fen          INTEGER,
+    trade_no          TEXT NOT NULL DEFAULT '',
+    detail            TEXT NOT NULL DEFAULT '',
+    resolved_at       TEXT,
+    resolved_by       TEXT,
+    resolution        TEXT NOT NULL DEFAULT '',
+    UNIQUE (reconciliation_id, notice_number, kind)
+);
+CREATE INDEX payment_discrepancies_open ON payment_discrepancies (resolved_at, reconciliation_id);

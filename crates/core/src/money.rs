@@ -101,7 +101,7 @@ impl Money {
                     out.push_str(PLACES[pos % 4]);
                     group_has_digit = true;
                 }
-                if pos % 4 == 0 {
+                if pos.is_multiple_of(4) {
                     if group_has_digit {
                         out.push_str(GROUPS[pos / 4]);
                     }

@@ -302,6 +302,7 @@ impl App {
             govhall_cases::sweep::schedule(db, db.now()).await?;
             govhall_audit::schedule(db, db.now()).await?;
             govhall_applications::purge::schedule(db, db.now()).await?;
+            govhall_payments::reconcile::schedule(db, govhall_payments::reconcile::next_run(db.now())).await?;
             let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
@@ -415,6 +416,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     govhall_cases::sweep::schedule(&db, db.now()).await?;
     govhall_audit::schedule(&db, db.now()).await?;
     govhall_applications::purge::schedule(&db, db.now()).await?;
+    govhall_payments::reconcile::schedule(&db, govhall_payments::reconcile::next_run(db.now())).await?;
     let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;
     db.close().await;

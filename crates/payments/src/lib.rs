@@ -17,6 +17,7 @@ mod notify;
 mod order;
 mod queries;
 pub mod receipt;
+pub mod reconcile;
 mod settle;
 
 pub use error::PaymentError;
@@ -144,6 +145,7 @@ impl Payments {
     pub fn register_jobs(&self, registry: &mut JobRegistry) {
         issue::register(self, registry);
         lifecycle::register(self, registry);
+        reconcile::register(self, registry);
     }
 
     /// The settings.

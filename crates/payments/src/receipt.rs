@@ -12,7 +12,8 @@ use govhall_print::{Block, PrintFont, Printout};
 
 /// The voucher of a paid order as blocks.
 pub fn printout(order: &Order, serial: &str) -> Result<Printout, PaymentError> {
-    let Some(receipt) = order.receipt.as_ref().filter(|_| matches!(order.state, OrderState::Success | OrderState::Refunded))
+    let Some(receipt) =
+        order.receipt.as_ref().filter(|_| matches!(order.state, OrderState::Success | OrderState::Refunded))
     else {
         return Err(PaymentError::WrongState(format!("缴款单{}，没有缴费凭证", order.state.label())));
     };
@@ -62,7 +63,11 @@ pub fn printout(order: &Order, serial: &str) -> Result<Printout, PaymentError> {
     blocks.push(Block::Text(
         "本凭证由网上政务服务大厅根据财政支付网关返回的支付结果生成，正式财政收据以执收单位开具的为准。".into(),
     ));
-    Ok(Printout { title: format!("网上缴费电子凭证 {}", order.notice_number), blocks, footer: format!("缴款码 {}", order.notice_number) })
+    Ok(Printout {
+        title: format!("网上缴费电子凭证 {}", order.notice_number),
+        blocks,
+        footer: format!("缴款码 {}", order.notice_number),
+    })
 }
 
 impl Payments {
@@ -73,7 +78,12 @@ impl Payments {
     }
 
     /// The voucher of a paid order, for staff whose `case.view` reaches its case.
-    pub async fn staff_receipt_pdf(&self, access: &Access, id: OrderId, font: &PrintFont) -> Result<Vec<u8>, PaymentError> {
+    pub async fn staff_receipt_pdf(
+        &self,
+        access: &Access,
+        id: OrderId,
+        font: &PrintFont,
+    ) -> Result<Vec<u8>, PaymentError> {
         let order = self.staff_order(access, Permission::CaseView, id).await?;
         self.render_receipt(order, font).await
     }

@@ -25,6 +25,8 @@ pub enum Source {
     Notification,
     /// The answer to the hall's query.
     Query,
+    /// A line of the gateway's daily statement (a payment the hall was never told of).
+    Statement,
 }
 
 impl Source {
@@ -32,6 +34,7 @@ impl Source {
         match self {
             Source::Notification => "notification",
             Source::Query => "query",
+            Source::Statement => "statement",
         }
     }
 }

@@ -7,7 +7,8 @@ pub mod protocol;
 use crate::PaymentError;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use protocol::{CreatePayment, Created, PaymentResult, RefundRequest, RefundResult, Signed, Signer};
+use futures::stream::BoxStream;
+use protocol::{CreatePayment, Created, PaymentResult, RefundRequest, RefundResult, Signed, Signer, Verifier};
 use std::time::Duration;
 
 /// What the hall asks of a gateway.
@@ -29,6 +30,27 @@ pub trait Gateway: Send + Sync + std::fmt::Debug {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<PaymentResult, PaymentError>;
+    /// The statement of `day` (China time) for `merchant`, streamed: its pieces, and a verifier
+    /// that must accept the whole before anything read from it counts.
+    fn statement<'a>(
+        &'a self,
+        merchant: &'a str,
+        day: chrono::NaiveDate,
+    ) -> BoxFuture<'a, Result<Statement, PaymentError>>;
+}
+
+/// A statement as it arrives.
+pub struct Statement {
+    /// The body, piece by piece.
+    pub pieces: BoxStream<'static, Result<Vec<u8>, PaymentError>>,
+    /// Checks the signature over the whole body.
+    pub verifier: Verifier,
+}
+
+impl std::fmt::Debug for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Statement")
+    }
 }
 
 /// A gateway over HTTP.
@@ -37,6 +59,8 @@ pub struct HttpGateway {
     base: String,
     signer: Signer,
     client: reqwest::Client,
+    /// For statements: no limit on the whole, 30 s between pieces.
+    long_client: reqwest::Client,
 }
 
 impl HttpGateway {
@@ -47,7 +71,12 @@ impl HttpGateway {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| PaymentError::Internal(e.to_string()))?;
-        Ok(HttpGateway { base: base.trim_end_matches('/').to_owned(), signer, client })
+        let long_client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| PaymentError::Internal(e.to_string()))?;
+        Ok(HttpGateway { base: base.trim_end_matches('/').to_owned(), signer, client, long_client })
     }
 
     /// The base address.
@@ -120,6 +149,50 @@ impl Gateway for HttpGateway {
         Box::pin(async move {
             let body = serde_json::to_vec(request).map_err(|e| PaymentError::Internal(e.to_string()))?;
             self.call(self.client.post(format!("{}/api/refunds", self.base)), body).await
+        })
+    }
+
+    fn statement<'a>(
+        &'a self,
+        merchant: &'a str,
+        day: chrono::NaiveDate,
+    ) -> BoxFuture<'a, Result<Statement, PaymentError>> {
+        Box::pin(async move {
+            let url = format!("{}/api/statements/{}?merchant={merchant}", self.base, day.format("%Y-%m-%d"));
+            let unreachable = |e: reqwest::Error| {
+                PaymentError::Gateway(if e.is_timeout() { "超时".into() } else { "无法连接".into() })
+            };
+            // A statement may be long: no limit on the whole, 30 s between pieces.
+            let s = self.signer.sign(b"", Utc::now());
+            let response = self
+                .long_client
+                .get(url)
+                .header(protocol::TIMESTAMP, s.timestamp)
+                .header(protocol::NONCE, s.nonce)
+                .header(protocol::SIGNATURE, s.signature)
+                .send()
+                .await
+                .map_err(unreachable)?;
+            if !response.status().is_success() {
+                return Err(PaymentError::Gateway(format!("对账单 HTTP {}", response.status().as_u16())));
+            }
+            let header =
+                |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let signed = Signed {
+                timestamp: header(protocol::TIMESTAMP),
+                nonce: header(protocol::NONCE),
+                signature: header(protocol::SIGNATURE),
+            };
+            let verifier = self.signer.verifier(&signed);
+            let pieces = futures::stream::unfold(Some(response), |state| async move {
+                let mut response = state?;
+                match response.chunk().await {
+                    Ok(Some(bytes)) => Some((Ok(bytes.to_vec()), Some(response))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(PaymentError::Gateway(format!("对账单读取中断：{e}"))), None)),
+                }
+            });
+            Ok(Statement { pieces: Box::pin(pieces), verifier })
         })
     }
 

@@ -157,6 +157,11 @@ pub struct NotificationAnswer {
     pub message: String,
 }
 
+/// The statement file's header line (`GET /api/statements/{YYYY-MM-DD}?merchant=…`, CSV in
+/// UTF-8, one line per payment or refund of that day, China time; signed as a whole).
+pub const STATEMENT_HEADER: &str =
+    "notice_number,trade_no,amount_fen,currency,paid_at,status,receipt_code,receipt_number,receipt_check";
+
 /// A signing key.
 #[derive(Clone)]
 pub enum Signer {
@@ -220,6 +225,13 @@ impl Signer {
         Signed { signature: format!("{} {}", self.scheme(), hex::encode(tag)), timestamp, nonce }
     }
 
+    /// A verifier fed the body piece by piece (a statement streamed from the gateway).
+    pub fn verifier(&self, signed: &Signed) -> Verifier {
+        // The signed text ends with the body: the pieces follow the time and nonce.
+        let mac = self.mac(&signed_text(&signed.timestamp, &signed.nonce, b""));
+        Verifier { mac, signed: signed.clone(), scheme: self.scheme() }
+    }
+
     /// Whether `signed` signs `body` with this key, at a time within [`MAX_SKEW_SECONDS`] of
     /// `now`; compared in constant time.
     pub fn verify(&self, signed: &Signed, body: &[u8], now: DateTime<Utc>) -> bool {
@@ -231,6 +243,38 @@ impl Signer {
         let Ok(tag) = hex::decode(hex_tag.trim()) else { return false };
         scheme == self.scheme()
             && self.mac(&signed_text(&signed.timestamp, &signed.nonce, body)).verify_slice(&tag).is_ok()
+    }
+}
+
+/// An HMAC being computed over a streamed body.
+pub struct Verifier {
+    mac: Hmac<Sm3>,
+    signed: Signed,
+    scheme: &'static str,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier")
+    }
+}
+
+impl Verifier {
+    /// Adds a piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.mac.update(piece);
+    }
+
+    /// Whether the whole body was signed by the key, at a time within [`MAX_SKEW_SECONDS`] of
+    /// `now`.
+    pub fn verify(self, now: DateTime<Utc>) -> bool {
+        let Ok(at) = self.signed.timestamp.parse::<i64>() else { return false };
+        if (now.timestamp() - at).abs() > MAX_SKEW_SECONDS {
+            return false;
+        }
+        let Some((scheme, hex_tag)) = self.signed.signature.split_once(' ') else { return false };
+        let Ok(tag) = hex::decode(hex_tag.trim()) else { return false };
+        scheme == self.scheme && self.mac.verify_slice(&tag).is_ok()
     }
 }
 
@@ -254,6 +298,14 @@ mod tests {
             b"{\"a\":1}",
             now
         ));
-        assert!(!key.verify(&Signed { signature: "hmac-sm3 zz".into(), ..s }, b"{\"a\":1}", now));
+        assert!(!key.verify(&Signed { signature: "hmac-sm3 zz".into(), ..s.clone() }, b"{\"a\":1}", now));
+        // Streamed in pieces, the same.
+        let mut v = key.verifier(&s);
+        v.update(b"{\"a\"");
+        v.update(b":1}");
+        assert!(v.verify(now));
+        let mut v = key.verifier(&s);
+        v.update(b"{\"a\":2}");
+        assert!(!v.verify(now));
     }
 }

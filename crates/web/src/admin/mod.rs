@@ -40,6 +40,7 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/workflows", "办理流程", Permission::WorkflowManage),
     ("/admin/booking", "网上预约设置", Permission::BookingManage),
     ("/admin/booking/desk", "预约签到", Permission::BookingCheckin),
+    ("/admin/payments/reconciliation", "缴费对账", Permission::PaymentManage),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];

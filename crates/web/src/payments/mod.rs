@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 pub(crate) mod pages;
+pub(crate) mod reconcile;
 
 use crate::AppError;
 use crate::html::time;
@@ -99,5 +100,21 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/admin/cases/{id}/payment-orders", Needs(P::PaymentManage), post(crate::payments::pages::reissue)),
         r(M::POST, "/admin/payments/{id}/cancel", Needs(P::PaymentManage), post(crate::payments::pages::staff_cancel)),
         r(M::POST, "/admin/payments/{id}/refund", Needs(P::PaymentRefund), post(crate::payments::pages::refund)),
+        // Reconciliation: the engine asks for the permission over the whole province.
+        r(M::GET, "/admin/payments/reconciliation", Needs(P::PaymentManage), get(crate::payments::reconcile::list)),
+        r(M::POST, "/admin/payments/reconciliation", Needs(P::PaymentManage), post(crate::payments::reconcile::run)),
+        r(M::GET, "/admin/payments/reconciliation/{id}", Needs(P::PaymentManage), get(crate::payments::reconcile::day)),
+        r(
+            M::GET,
+            "/admin/payments/reconciliation/{id}/export.xlsx",
+            Needs(P::PaymentManage),
+            get(crate::payments::reconcile::export),
+        ),
+        r(
+            M::POST,
+            "/admin/payments/discrepancies/{id}/resolve",
+            Needs(P::PaymentManage),
+            post(crate::payments::reconcile::resolve),
+        ),
     ]
 }

@@ -103,6 +103,7 @@ impl SandboxGateway {
             .route("/api/payments", post(create))
             .route("/api/payments/{notice}", get(query))
             .route("/api/refunds", post(refund))
+            .route("/api/statements/{day}", get(statement))
             .route("/pay/{trade}", get(pay::page).post(pay::submit))
             .with_state(self.clone())
     }
@@ -365,4 +366,44 @@ async fn refund(State(sandbox): State<SandboxGateway>, headers: HeaderMap, body:
         }
     };
     sandbox.sign_response(StatusCode::OK, serde_json::to_vec(&result).unwrap_or_default())
+}
+
+/// The statement of a day (China time): every payment made that day, signed as a whole.
+async fn statement(
+    State(sandbox): State<SandboxGateway>,
+    Path(day): Path<String>,
+    Query(params): Query<QueryParams>,
+    headers: HeaderMap,
+) -> Response {
+    if !sandbox.verified(&headers, b"") {
+        return refused(&sandbox, StatusCode::UNAUTHORIZED, "签名验证失败");
+    }
+    let Ok(day) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
+        return refused(&sandbox, StatusCode::BAD_REQUEST, "日期应为 YYYY-MM-DD");
+    };
+    let mut body = format!("{}\n", protocol::STATEMENT_HEADER);
+    let mut paid: Vec<SandboxPayment> = sandbox
+        .books()
+        .payments
+        .values()
+        .filter(|p| p.request.merchant == params.merchant && p.status == WireStatus::Success)
+        .filter(|p| p.paid_at.is_some_and(|t| govhall_core::clock::china_date(t) == day))
+        .cloned()
+        .collect();
+    paid.sort_by_key(|p| p.paid_at);
+    for p in paid {
+        let r = p.receipt.clone().unwrap_or(WireReceipt {
+            code: String::new(),
+            number: String::new(),
+            check: String::new(),
+        });
+        let at = p.paid_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+        body.push_str(&format!(
+            "{},{},{},{},{at},success,{},{},{}\n",
+            p.request.notice_number, p.trade_no, p.request.amount_fen, p.request.currency, r.code, r.number, r.check
+        ));
+    }
+    let mut response = sandbox.sign_response(StatusCode::OK, body.into_bytes());
+    response.headers_mut().insert("content-type", HeaderValue::from_static("text/csv; charset=utf-8"));
+    response
 }
