@@ -155,8 +155,22 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
 
     // The applicant finds it on the case page, confirms and goes to the gateway.
     let agent = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let page = agent.get("/account/cases").await.text().await.unwrap();
+    assert!(page.contains("待缴费") && page.contains(&format!("/payments/{}", order.id)), "{page}");
     let page = agent.get(&format!("/account/cases/{serial}")).await.text().await.unwrap();
     assert!(page.contains("去缴费") && page.contains(&order.notice_number), "{page}");
+    // The reminder waits for 24 hours before the expiry.
+    let reminder = format!("payment:{}:reminder:sms", order.id.as_uuid());
+    let mut conn = t.app.db().conn().await.unwrap();
+    let (status, at): (String, chrono::DateTime<chrono::Utc>) = run!(conn, |c| sqlx::query_as(
+        "SELECT status, send_at FROM messages WHERE idempotency_key = $1"
+    )
+    .bind(&reminder)
+    .fetch_one(&mut *c)
+    .await)
+    .unwrap();
+    drop(conn);
+    assert_eq!((status.as_str(), at), ("created", order.expires_at - chrono::Duration::hours(24)));
     assert!(!page.contains("缴费完成"), "the applicant cannot take the payment step's own move");
     let page = agent.get(&format!("/payments/{}", order.id)).await.text().await.unwrap();
     assert!(page.contains("确认缴费 20.00 元"));
@@ -179,6 +193,14 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
     let receipt = paid.receipt.clone().expect("an electronic receipt number");
     assert!(page.contains(&receipt.display()) && page.contains("中国建设银行"));
     assert_eq!(case_step(&a, case).await, "received", "the case moved on to 收件");
+    let mut conn = t.app.db().conn().await.unwrap();
+    let status: String = run!(conn, |c| sqlx::query_scalar("SELECT status FROM messages WHERE idempotency_key = $1")
+        .bind(&reminder)
+        .fetch_one(&mut *c)
+        .await)
+    .unwrap();
+    drop(conn);
+    assert_eq!(status, "cancelled", "no reminder once paid");
     let history = t.app.cases().history(case).await.unwrap();
     let moves: Vec<_> = history.iter().filter(|e| e.action == "paid").collect();
     assert_eq!(moves.len(), 1);

@@ -163,6 +163,7 @@ struct MineRow {
     outcome: String,
     submitted: String,
     waiting: bool,
+    paying: bool,
 }
 
 #[derive(Template)]
@@ -171,6 +172,8 @@ struct MinePage {
     page: Page,
     rows: Vec<MineRow>,
     drafts: Vec<DraftRow>,
+    /// Orders the person can still pay.
+    to_pay: Vec<crate::payments::OrderView>,
 }
 
 pub(crate) async fn mine(
@@ -188,8 +191,10 @@ pub(crate) async fn mine(
             outcome: c.outcome.map(|o| o.label().to_owned()).unwrap_or_default(),
             submitted: time(c.submitted_at),
             waiting: c.awaits_applicant() && !applicant_actions(c).is_empty(),
+            paying: c.awaits_payment(),
         })
         .collect();
+    let to_pay = state.payments.payable_for(viewer.account.id).await?.iter().map(crate::payments::OrderView::of).collect();
     let drafts = state
         .applications
         .drafts(viewer.account.id)
@@ -203,7 +208,7 @@ pub(crate) async fn mine(
             purge_on: govhall_core::clock::china_date(d.purge_on).format("%Y-%m-%d").to_string(),
         })
         .collect();
-    render(MinePage { page: Page::new(&state, "我的办件").with(&ctx), rows, drafts })
+    render(MinePage { page: Page::new(&state, "我的办件").with(&ctx), rows, drafts, to_pay })
 }
 
 struct DraftRow {
