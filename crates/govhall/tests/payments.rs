@@ -10,6 +10,7 @@
 mod common;
 
 use common::applying::ApplyHall;
+use common::paying::{fee_hall, order_of, submit};
 use common::{APPLICANT_PHONE, Agent, PASSWORD, WORKER_PHONE};
 use govhall_audit::Actor;
 use govhall_cases::CaseId;
@@ -23,53 +24,6 @@ use govhall_payments::{Order, OrderState, SANDBOX_SECRET};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
-
-/// A hall whose item charges 20.00 at submission and 5.00 per copy after a granting decision.
-async fn fee_hall() -> ApplyHall {
-    let a = ApplyHall::new().await;
-    let mut content = a.hall.item.content.clone();
-    let mut form: serde_json::Value = common::applying::test_form();
-    form["sections"][1]["fields"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"key": "copies", "label": "证书份数", "type": "number", "min": 1, "max": 10}));
-    content.form = Some(serde_json::from_value(form).unwrap());
-    content.fees = vec![
-        govhall_catalog::model::Fee::parse_line("工本费|103001|20.00").unwrap(),
-        govhall_catalog::model::Fee::parse_line("证书费|103002|5.00|按件:copies|先审后缴").unwrap(),
-    ];
-    a.publish(&content).await;
-    let identity = a.t().app.identity();
-    let actor = Actor::system("test");
-    let role = identity.save_role(&actor, "cashier", "缴费管理", &[P::PaymentManage, P::PaymentRefund]).await.unwrap();
-    identity.grant(&actor, role, Grantee::Account(a.hall.worker), Scope::Department).await.unwrap();
-    a
-}
-
-async fn submit(a: &ApplyHall, key: &str, copies: &str) -> (CaseId, String) {
-    let s = govhall_cases::submit::Submission {
-        item_code: a.code.clone(),
-        applicant: a.hall.applicant,
-        enterprise: None,
-        form: json!({"copies": copies}),
-        materials: Vec::new(),
-        idempotency_key: key.into(),
-    };
-    let done = a.t().app.cases().submit(s).await.unwrap();
-    (done.case_id, done.serial_number)
-}
-
-/// Waits for the worker to issue the `nth` order (from 1) of a case.
-async fn order_of(a: &ApplyHall, case: CaseId, nth: usize) -> Order {
-    for _ in 0..400 {
-        let orders = a.t().app.payments().case_orders_for_payer(a.hall.applicant, case).await.unwrap();
-        if orders.len() >= nth {
-            return orders[orders.len() - nth].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("order {nth} of the case was not issued");
-}
 
 async fn order_now(a: &ApplyHall, order: &Order) -> Order {
     a.t().app.payments().payer_order(a.hall.applicant, order.id).await.unwrap()
@@ -162,13 +116,12 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
     // The reminder waits for 24 hours before the expiry.
     let reminder = format!("payment:{}:reminder:sms", order.id.as_uuid());
     let mut conn = t.app.db().conn().await.unwrap();
-    let (status, at): (String, chrono::DateTime<chrono::Utc>) = run!(conn, |c| sqlx::query_as(
-        "SELECT status, send_at FROM messages WHERE idempotency_key = $1"
-    )
-    .bind(&reminder)
-    .fetch_one(&mut *c)
-    .await)
-    .unwrap();
+    let (status, at): (String, chrono::DateTime<chrono::Utc>) =
+        run!(conn, |c| sqlx::query_as("SELECT status, send_at FROM messages WHERE idempotency_key = $1")
+            .bind(&reminder)
+            .fetch_one(&mut *c)
+            .await)
+        .unwrap();
     drop(conn);
     assert_eq!((status.as_str(), at), ("created", order.expires_at - chrono::Duration::hours(24)));
     assert!(!page.contains("缴费完成"), "the applicant cannot take the payment step's own move");

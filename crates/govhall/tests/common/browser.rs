@@ -113,6 +113,21 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": [css, value]})).await;
     }
 
+    /// Resizes the window (1366 × 768 for a laptop, 390 × 844 for a phone).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", json!({"width": width, "height": height})).await;
+    }
+
+    /// Runs `script` in the page and returns what it returns.
+    pub async fn run(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []})).await
+    }
+
+    /// Whether the page is wider than the window (content people must scroll sideways for).
+    pub async fn overflows(&self) -> bool {
+        self.run("return document.documentElement.scrollWidth > window.innerWidth;").await.as_bool().unwrap_or(true)
+    }
+
     pub async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", json!({})).await.as_str().unwrap().to_owned()
     }

@@ -4,6 +4,7 @@
 
 pub mod applying;
 pub mod browser;
+pub mod paying;
 pub mod process;
 
 use govhall::{App, Settings};

@@ -194,7 +194,8 @@ pub(crate) async fn mine(
             paying: c.awaits_payment(),
         })
         .collect();
-    let to_pay = state.payments.payable_for(viewer.account.id).await?.iter().map(crate::payments::OrderView::of).collect();
+    let to_pay =
+        state.payments.payable_for(viewer.account.id).await?.iter().map(crate::payments::OrderView::of).collect();
     let drafts = state
         .applications
         .drafts(viewer.account.id)
