@@ -22,7 +22,6 @@ use govhall_identity::{Permission as P, Scope};
 use govhall_payments::gateway::protocol::{self, PaymentResult, Signer, WireReceipt, WireStatus};
 use govhall_payments::{Order, OrderState, SANDBOX_SECRET};
 use reqwest::StatusCode;
-use serde_json::json;
 use std::time::Duration;
 
 async fn order_now(a: &ApplyHall, order: &Order) -> Order {
