@@ -91,7 +91,7 @@ async fn payments(
     } else {
         p.gateway_url.trim().to_owned()
     };
-    let signer = govhall_payments::gateway::protocol::Signer::HmacSm3(p.signing_key());
+    let signer = p.signer()?;
     let gateway = HttpGateway::new(&base, signer)?;
     let payments = Payments::new(
         db.clone(),

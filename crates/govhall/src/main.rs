@@ -41,14 +41,26 @@ enum Command {
     },
     /// Run the job worker alone.
     Worker,
+    /// Keys: `govhall keys sm2 --private FILE --public FILE` writes a new SM2 key pair (the
+    /// private key readable by its owner only).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Run the sandbox fiscal payment gateway alone (for tests and trials; no real money).
     SandboxGateway {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7070")]
         listen: String,
         /// The HMAC-SM3 key shared with the hall ([payments] gateway_secret).
-        #[arg(long, env = "GOVHALL_SANDBOX_SECRET")]
-        secret: String,
+        #[arg(long, env = "GOVHALL_SANDBOX_SECRET", required_unless_present = "sm2_key")]
+        secret: Option<String>,
+        /// Sign with SM2 instead: the sandbox's private key (PEM) …
+        #[arg(long, requires = "hall_public_key")]
+        sm2_key: Option<PathBuf>,
+        /// … and the hall's public key (PEM).
+        #[arg(long)]
+        hall_public_key: Option<PathBuf>,
         /// The address browsers reach it at (default http:// + the address it listens on).
         #[arg(long)]
         public_url: Option<String>,
@@ -97,6 +109,19 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// A new SM2 key pair (GB/T 32918) as PEM files.
+    Sm2 {
+        /// Where the private key goes (PKCS#8 PEM, mode 0600); never overwritten.
+        #[arg(long)]
+        private: PathBuf,
+        /// Where the public key goes (PEM), to give to the other side.
+        #[arg(long)]
+        public: PathBuf,
     },
 }
 
@@ -245,13 +270,40 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             tokio::spawn(wait_for_signal(shutdown.clone()));
             run_worker(&settings, shutdown).await
         }
-        Command::SandboxGateway { listen, secret, public_url } => {
+        Command::Keys { command: KeysCommand::Sm2 { private, public } } => {
+            let (private_pem, public_pem) =
+                govhall_payments::gateway::protocol::new_sm2_key_pem().map_err(|e| anyhow::anyhow!(e))?;
+            write_private(&private, &private_pem)?;
+            std::fs::write(&public, public_pem).map_err(|e| anyhow::anyhow!("无法写入 {}：{e}", public.display()))?;
+            println!(
+                "已生成 SM2 密钥对：私钥 {}（仅所有者可读，请勿外传），公钥 {}",
+                private.display(),
+                public.display()
+            );
+            Ok(())
+        }
+        Command::SandboxGateway { listen, secret, sm2_key, hall_public_key, public_url } => {
+            let signer = match (secret, sm2_key, hall_public_key) {
+                (_, Some(key), Some(hall)) => {
+                    let read = |p: &PathBuf| {
+                        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", p.display()))
+                    };
+                    govhall_payments::gateway::protocol::Signer::sm2_from_pem(
+                        &read(&key)?,
+                        &read(&hall)?,
+                        govhall_payments::gateway::protocol::SM2_DEFAULT_ID,
+                    )
+                    .map_err(|e| anyhow::anyhow!(e))?
+                }
+                (Some(secret), _, _) => govhall_payments::gateway::protocol::Signer::HmacSm3(secret.into_bytes()),
+                _ => anyhow::bail!("请给出 --secret，或 --sm2-key 与 --hall-public-key"),
+            };
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("无法监听地址 {listen}（端口可能已被占用）：{e}"))?;
             let addr = listener.local_addr()?;
             let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            let sandbox = govhall_web::sandbox_gateway::SandboxGateway::new(secret.as_bytes(), &base);
+            let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(signer, &base);
             println!("模拟财政支付网关已启动：{base}");
             let shutdown = CancellationToken::new();
             tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -347,6 +399,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes a private key readable by its owner only, never over an existing file.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("无法写入 {}：{e}（已存在的文件不会被覆盖）", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| anyhow::anyhow!("无法写入 {}：{e}", path.display()))?;
+    Ok(())
 }
 
 async fn import_catalog(settings: &Settings, gd: Option<PathBuf>, sc: Option<PathBuf>) -> anyhow::Result<()> {

@@ -10,7 +10,7 @@
 mod common;
 
 use common::applying::ApplyHall;
-use common::paying::{fee_hall, order_of, submit};
+use common::paying::{fee_hall, fee_hall_with, order_of, submit};
 use common::{APPLICANT_PHONE, Agent, PASSWORD, WORKER_PHONE};
 use govhall_audit::Actor;
 use govhall_cases::CaseId;
@@ -691,4 +691,63 @@ async fn statements_are_read_strictly_and_every_kind_of_discrepancy_is_found() {
     };
     assert_eq!(runs, 1, "only the good statement was recorded");
     a.hall.t.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_signing_with_sm2_is_trusted_by_its_public_key_alone() {
+    use govhall_payments::gateway::protocol::{SM2_DEFAULT_ID, new_sm2_key_pem};
+    let (hall_private, hall_public) = new_sm2_key_pem().unwrap();
+    let (gateway_private, gateway_public) = new_sm2_key_pem().unwrap();
+    // The gateway: a sandbox of its own, signing with SM2, over real HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let signer = Signer::sm2_from_pem(&gateway_private, &hall_public, SM2_DEFAULT_ID).unwrap();
+    let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(signer, &base);
+    let server = tokio::spawn(async move { axum::serve(listener, sandbox.router()).await });
+    let keys = tempfile::tempdir().unwrap();
+    let (private_file, public_file) = (keys.path().join("hall.pem"), keys.path().join("gateway.pub.pem"));
+    std::fs::write(&private_file, &hall_private).unwrap();
+    std::fs::write(&public_file, &gateway_public).unwrap();
+    let a = fee_hall_with(|s| {
+        s.payments.gateway_url = base.clone();
+        s.payments.gateway_signature = "sm2".into();
+        s.payments.hall_private_key = private_file.display().to_string();
+        s.payments.gateway_public_key = public_file.display().to_string();
+    })
+    .await;
+    let t = a.t();
+    let (case, _) = submit(&a, "sm2-1", "1").await;
+    let order = order_of(&a, case, 1).await;
+    let agent = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let pay_url = start(&agent, &order).await;
+    assert!(pay_url.starts_with(&base), "the configured gateway: {pay_url}");
+    // A notification signed with the old shared key is refused; the gateway's SM2 one pays.
+    let (status, code) =
+        post_notification(&t.client, &t.app.url(), &success(&order, 2000, "CNY"), SANDBOX_SECRET.as_bytes()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "bad_signature"));
+    pay_on_sandbox(&t.client, &pay_url, "pay", "once").await;
+    let paid = until_state(&a, &order, OrderState::Success).await;
+    assert!(paid.receipt.is_some());
+    assert_eq!(case_step(&a, case).await, "received");
+    // The statement, signed with SM2 over its digest, reconciles.
+    let today = govhall_core::clock::china_date(t.app.db().now());
+    let rec = t.app.payments().reconcile(today, &Actor::system("test")).await.unwrap();
+    assert_eq!((rec.statement_lines, rec.matched, rec.discrepancies), (1, 1, 0));
+    server.abort();
+    a.hall.t.stop().await;
+}
+
+#[test]
+fn payment_settings_name_what_is_wrong() {
+    let mut s = govhall_payments::PaymentSettings::default();
+    assert!(s.check().is_ok(), "the sandbox needs nothing");
+    s.gateway_url = "https://pay.example.gov.cn".into();
+    assert!(govhall_core::Coded::message(&s.check().unwrap_err()).contains("gateway_secret"));
+    s.gateway_signature = "sm2".into();
+    assert!(govhall_core::Coded::message(&s.check().unwrap_err()).contains("hall_private_key"));
+    s.hall_private_key = "/nonexistent/hall.pem".into();
+    s.gateway_public_key = "/nonexistent/gw.pem".into();
+    assert!(govhall_core::Coded::message(&s.signer().unwrap_err()).contains("/nonexistent/hall.pem"));
+    s.gateway_signature = "rsa".into();
+    assert!(govhall_core::Coded::message(&s.check().unwrap_err()).contains("hmac-sm3 或 sm2"));
 }

@@ -51,8 +51,18 @@ pub struct PaymentSettings {
     /// The gateway's address; empty: the sandbox gateway served by the hall itself under
     /// `/sandbox-gateway` (for trials).
     pub gateway_url: String,
+    /// How messages with the gateway are signed: `hmac-sm3` (a shared key) or `sm2` (the
+    /// hall's private key and the gateway's public key).
+    pub gateway_signature: String,
     /// The HMAC-SM3 key shared with the gateway; empty with the built-in sandbox only.
     pub gateway_secret: Secret,
+    /// With `sm2`: the file holding the hall's private key (PKCS#8 PEM; `govhall keys sm2`
+    /// makes one). Never stored in the database.
+    pub hall_private_key: String,
+    /// With `sm2`: the file holding the gateway's public key (PEM).
+    pub gateway_public_key: String,
+    /// With `sm2`: the distinguishing identifier both sides use.
+    pub sm2_id: String,
 }
 
 impl Default for PaymentSettings {
@@ -62,7 +72,11 @@ impl Default for PaymentSettings {
             remind_hours_before: 24,
             merchant: "SANDBOX".into(),
             gateway_url: String::new(),
+            gateway_signature: "hmac-sm3".into(),
             gateway_secret: Secret::new(""),
+            hall_private_key: String::new(),
+            gateway_public_key: String::new(),
+            sm2_id: gateway::protocol::SM2_DEFAULT_ID.into(),
         }
     }
 }
@@ -86,15 +100,48 @@ impl PaymentSettings {
                     .into(),
             ));
         }
-        if !self.gateway_url.is_empty() && self.gateway_secret.is_empty() {
-            return Err(PaymentError::Invalid(
-                "配置 [payments] 有误：设置了 gateway_url 时必须设置 gateway_secret".into(),
-            ));
+        match self.gateway_signature.as_str() {
+            "hmac-sm3" if !self.gateway_url.is_empty() && self.gateway_secret.is_empty() => Err(PaymentError::Invalid(
+                "配置 [payments] 有误：以 hmac-sm3 签名时，设置了 gateway_url 就必须设置 gateway_secret".into(),
+            )),
+            "hmac-sm3" => Ok(()),
+            "sm2"
+                if self.gateway_url.is_empty()
+                    || self.hall_private_key.is_empty()
+                    || self.gateway_public_key.is_empty() =>
+            {
+                Err(PaymentError::Invalid(
+                    "配置 [payments] 有误：以 sm2 签名时须设置 gateway_url、hall_private_key 和 gateway_public_key"
+                        .into(),
+                ))
+            }
+            "sm2" => Ok(()),
+            other => Err(PaymentError::Invalid(format!(
+                "配置 [payments] 有误：gateway_signature 应为 hmac-sm3 或 sm2，不能是“{other}”"
+            ))),
         }
-        Ok(())
     }
 
-    /// The key messages with the gateway are signed with.
+    /// The signer of messages with the gateway: reads the SM2 key files; the error names the
+    /// file that is wrong.
+    pub fn signer(&self) -> Result<gateway::protocol::Signer, PaymentError> {
+        self.check()?;
+        if self.gateway_signature != "sm2" {
+            return Ok(gateway::protocol::Signer::HmacSm3(self.signing_key()));
+        }
+        let read = |path: &str| {
+            std::fs::read_to_string(path)
+                .map_err(|e| PaymentError::Invalid(format!("配置 [payments] 有误：无法读取密钥文件 {path}：{e}")))
+        };
+        gateway::protocol::Signer::sm2_from_pem(
+            &read(&self.hall_private_key)?,
+            &read(&self.gateway_public_key)?,
+            &self.sm2_id,
+        )
+        .map_err(|e| PaymentError::Invalid(format!("配置 [payments] 有误：{e}")))
+    }
+
+    /// The HMAC-SM3 key (the built-in sandbox's when none is configured).
     pub fn signing_key(&self) -> Vec<u8> {
         if self.gateway_secret.is_empty() {
             SANDBOX_SECRET.as_bytes().to_vec()

@@ -269,10 +269,15 @@ pub const SUPERVISOR_PHONE: &str = "13600000203";
 
 impl CaseHall {
     pub async fn new() -> CaseHall {
+        Self::with_settings(|_| {}).await
+    }
+
+    /// The hall on a node whose settings `change` changes.
+    pub async fn with_settings(change: impl FnOnce(&mut Settings)) -> CaseHall {
         use govhall_catalog::model::LimitUnit;
         use govhall_identity::rbac::Grantee;
         use govhall_identity::{DepartmentId, Permission as P, Scope};
-        let t = TestApp::spawn().await;
+        let t = TestApp::spawn_with(change).await;
         let text: String = govhall_catalog::import::GD_BUNDLED.lines().take(80).collect::<Vec<_>>().join("\n");
         govhall_catalog::import::import_gd(t.app.db(), &text, |_, _| {}).await.unwrap();
         let filter = govhall_catalog::store::ItemFilter::default();

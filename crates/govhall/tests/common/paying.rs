@@ -11,7 +11,12 @@ use std::time::Duration;
 
 /// A hall whose item charges 20.00 at submission and 5.00 per copy after a granting decision.
 pub async fn fee_hall() -> ApplyHall {
-    let a = ApplyHall::new().await;
+    fee_hall_with(|_| {}).await
+}
+
+/// The same on a node whose settings `change` changes.
+pub async fn fee_hall_with(change: impl FnOnce(&mut govhall::Settings)) -> ApplyHall {
+    let a = ApplyHall::from(super::CaseHall::with_settings(change).await).await;
     let mut content = a.hall.item.content.clone();
     let mut form: serde_json::Value = super::applying::test_form();
     form["sections"][1]["fields"]

@@ -66,6 +66,7 @@ pub struct HttpGateway {
 impl HttpGateway {
     /// A gateway at `base` (`https://pay.example.gov.cn/gw`), messages signed with `signer`.
     pub fn new(base: &str, signer: Signer) -> Result<HttpGateway, PaymentError> {
+        govhall_messaging::install_crypto();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))

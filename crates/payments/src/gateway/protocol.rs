@@ -158,21 +158,34 @@ pub struct NotificationAnswer {
 }
 
 /// The statement file's header line (`GET /api/statements/{YYYY-MM-DD}?merchant=…`, CSV in
-/// UTF-8, one line per payment or refund of that day, China time; signed as a whole).
+/// UTF-8, one line per payment or refund of that day, China time; its signature covers the hex
+/// SM3 digest of the whole body: [`Signer::sign_statement`]).
 pub const STATEMENT_HEADER: &str =
     "notice_number,trade_no,amount_fen,currency,paid_at,status,receipt_code,receipt_number,receipt_check";
+
+/// The distinguishing identifier SM2 signatures use unless a gateway says otherwise (GM/T 0009).
+pub const SM2_DEFAULT_ID: &str = "1234567812345678";
 
 /// A signing key.
 #[derive(Clone)]
 pub enum Signer {
     /// HMAC-SM3 with a secret shared with the gateway (the sandbox's scheme).
     HmacSm3(Vec<u8>),
+    /// SM2 (GB/T 32918): the hall signs with its private key and verifies with the gateway's
+    /// public key.
+    Sm2 {
+        /// The hall's key.
+        own: Box<sm2::dsa::SigningKey>,
+        /// The gateway's public key.
+        peer: Box<sm2::dsa::VerifyingKey>,
+    },
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Signer::HmacSm3(_) => f.write_str("Signer::HmacSm3(…)"),
+            Signer::Sm2 { .. } => f.write_str("Signer::Sm2(…)"),
         }
     }
 }
@@ -198,21 +211,61 @@ fn signed_text(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
     text
 }
 
+fn hmac(secret: &[u8], text: &[u8]) -> Hmac<Sm3> {
+    let mut mac = <Hmac<Sm3> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    mac.update(text);
+    mac
+}
+
+/// A new SM2 key pair as PEM: the private key (PKCS#8) and the public key (SPKI).
+pub fn new_sm2_key_pem() -> Result<(String, String), String> {
+    use sm2::elliptic_curve::Generate;
+    use sm2::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let secret = sm2::SecretKey::try_generate().map_err(|e| format!("无法生成随机数：{e}"))?;
+    let private = secret.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?.to_string();
+    let public = secret.public_key().to_public_key_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+    Ok((private, public))
+}
+
 impl Signer {
+    /// An SM2 signer from the hall's private key and the gateway's public key, both PEM; the
+    /// error says which is wrong.
+    pub fn sm2_from_pem(own_private: &str, peer_public: &str, distid: &str) -> Result<Signer, String> {
+        use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey};
+        let secret = sm2::SecretKey::from_pkcs8_pem(own_private)
+            .map_err(|_| "大厅的 SM2 私钥不是有效的 PKCS#8 PEM".to_owned())?;
+        let public = sm2::PublicKey::from_public_key_pem(peer_public)
+            .map_err(|_| "支付网关的 SM2 公钥不是有效的 PEM".to_owned())?;
+        let own = sm2::dsa::SigningKey::new(distid, &secret).map_err(|_| "SM2 签名标识无效".to_owned())?;
+        let peer = sm2::dsa::VerifyingKey::new(distid, public).map_err(|_| "支付网关的 SM2 公钥无效".to_owned())?;
+        Ok(Signer::Sm2 { own: Box::new(own), peer: Box::new(peer) })
+    }
+
     /// The scheme's name in the signature header.
     pub fn scheme(&self) -> &'static str {
         match self {
             Signer::HmacSm3(_) => "hmac-sm3",
+            Signer::Sm2 { .. } => "sm2",
         }
     }
 
-    fn mac(&self, text: &[u8]) -> Hmac<Sm3> {
+    fn sign_text(&self, text: &[u8]) -> Vec<u8> {
         match self {
-            Signer::HmacSm3(secret) => {
-                let mut mac = <Hmac<Sm3> as KeyInit>::new_from_slice(secret)
-                    .unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-                mac.update(text);
-                mac
+            Signer::HmacSm3(secret) => hmac(secret, text).finalize().into_bytes().to_vec(),
+            Signer::Sm2 { own, .. } => {
+                use sm2::dsa::signature::Signer as _;
+                let signature: sm2::dsa::Signature = own.sign(text);
+                signature.to_bytes().to_vec()
+            }
+        }
+    }
+
+    fn verify_text(&self, text: &[u8], tag: &[u8]) -> bool {
+        match self {
+            Signer::HmacSm3(secret) => hmac(secret, text).verify_slice(tag).is_ok(),
+            Signer::Sm2 { peer, .. } => {
+                use sm2::dsa::signature::Verifier as _;
+                sm2::dsa::Signature::from_slice(tag).is_ok_and(|s| peer.verify(text, &s).is_ok())
             }
         }
     }
@@ -221,19 +274,12 @@ impl Signer {
     pub fn sign(&self, body: &[u8], now: DateTime<Utc>) -> Signed {
         let timestamp = now.timestamp().to_string();
         let nonce = hex::encode(rand::random::<[u8; 12]>());
-        let tag = self.mac(&signed_text(&timestamp, &nonce, body)).finalize().into_bytes();
+        let tag = self.sign_text(&signed_text(&timestamp, &nonce, body));
         Signed { signature: format!("{} {}", self.scheme(), hex::encode(tag)), timestamp, nonce }
     }
 
-    /// A verifier fed the body piece by piece (a statement streamed from the gateway).
-    pub fn verifier(&self, signed: &Signed) -> Verifier {
-        // The signed text ends with the body: the pieces follow the time and nonce.
-        let mac = self.mac(&signed_text(&signed.timestamp, &signed.nonce, b""));
-        Verifier { mac, signed: signed.clone(), scheme: self.scheme() }
-    }
-
-    /// Whether `signed` signs `body` with this key, at a time within [`MAX_SKEW_SECONDS`] of
-    /// `now`; compared in constant time.
+    /// Whether `signed` signs `body` with this key (for SM2: the peer's), at a time within
+    /// [`MAX_SKEW_SECONDS`] of `now`.
     pub fn verify(&self, signed: &Signed, body: &[u8], now: DateTime<Utc>) -> bool {
         let Ok(at) = signed.timestamp.parse::<i64>() else { return false };
         if (now.timestamp() - at).abs() > MAX_SKEW_SECONDS || signed.nonce.is_empty() || signed.nonce.len() > 64 {
@@ -241,16 +287,28 @@ impl Signer {
         }
         let Some((scheme, hex_tag)) = signed.signature.split_once(' ') else { return false };
         let Ok(tag) = hex::decode(hex_tag.trim()) else { return false };
-        scheme == self.scheme()
-            && self.mac(&signed_text(&signed.timestamp, &signed.nonce, body)).verify_slice(&tag).is_ok()
+        scheme == self.scheme() && self.verify_text(&signed_text(&signed.timestamp, &signed.nonce, body), &tag)
+    }
+
+    /// Signs a statement: the signature covers the SM3 digest of the body (hex), so that both
+    /// sides can stream it.
+    pub fn sign_statement(&self, body: &[u8], now: DateTime<Utc>) -> Signed {
+        use sm3::Digest as _;
+        self.sign(hex::encode(Sm3::digest(body)).as_bytes(), now)
+    }
+
+    /// A verifier fed a statement piece by piece.
+    pub fn verifier(&self, signed: &Signed) -> Verifier {
+        use sm3::Digest as _;
+        Verifier { digest: Sm3::new(), signed: signed.clone(), signer: self.clone() }
     }
 }
 
-/// An HMAC being computed over a streamed body.
+/// A statement's signature being checked as its body streams in.
 pub struct Verifier {
-    mac: Hmac<Sm3>,
+    digest: Sm3,
     signed: Signed,
-    scheme: &'static str,
+    signer: Signer,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -262,19 +320,15 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// Adds a piece of the body.
     pub fn update(&mut self, piece: &[u8]) {
-        self.mac.update(piece);
+        use sm3::Digest as _;
+        self.digest.update(piece);
     }
 
-    /// Whether the whole body was signed by the key, at a time within [`MAX_SKEW_SECONDS`] of
-    /// `now`.
+    /// Whether the whole body was signed, at a time within [`MAX_SKEW_SECONDS`] of `now`.
     pub fn verify(self, now: DateTime<Utc>) -> bool {
-        let Ok(at) = self.signed.timestamp.parse::<i64>() else { return false };
-        if (now.timestamp() - at).abs() > MAX_SKEW_SECONDS {
-            return false;
-        }
-        let Some((scheme, hex_tag)) = self.signed.signature.split_once(' ') else { return false };
-        let Ok(tag) = hex::decode(hex_tag.trim()) else { return false };
-        scheme == self.scheme && self.mac.verify_slice(&tag).is_ok()
+        use sm3::Digest as _;
+        let digest = hex::encode(self.digest.finalize());
+        self.signer.verify(&self.signed, digest.as_bytes(), now)
     }
 }
 
@@ -299,13 +353,39 @@ mod tests {
             now
         ));
         assert!(!key.verify(&Signed { signature: "hmac-sm3 zz".into(), ..s.clone() }, b"{\"a\":1}", now));
-        // Streamed in pieces, the same.
-        let mut v = key.verifier(&s);
-        v.update(b"{\"a\"");
-        v.update(b":1}");
+        // A statement, streamed in pieces.
+        let st = key.sign_statement(b"line 1\nline 2\n", now);
+        let mut v = key.verifier(&st);
+        v.update(b"line 1\nli");
+        v.update(b"ne 2\n");
         assert!(v.verify(now));
-        let mut v = key.verifier(&s);
-        v.update(b"{\"a\":2}");
+        let mut v = key.verifier(&st);
+        v.update(b"line 1\nline 3\n");
         assert!(!v.verify(now));
+    }
+
+    #[test]
+    fn sm2_signatures_verify_with_the_peers_public_key_only() {
+        let (hall_private, hall_public) = new_sm2_key_pem().unwrap();
+        let (gateway_private, gateway_public) = new_sm2_key_pem().unwrap();
+        assert!(hall_private.contains("BEGIN PRIVATE KEY") && hall_public.contains("BEGIN PUBLIC KEY"));
+        let hall = Signer::sm2_from_pem(&hall_private, &gateway_public, SM2_DEFAULT_ID).unwrap();
+        let gateway = Signer::sm2_from_pem(&gateway_private, &hall_public, SM2_DEFAULT_ID).unwrap();
+        let now = Utc::now();
+        let s = gateway.sign(b"{\"paid\":true}", now);
+        assert!(s.signature.starts_with("sm2 "));
+        assert!(hall.verify(&s, b"{\"paid\":true}", now), "the hall checks the gateway's signature");
+        assert!(!hall.verify(&s, b"{\"paid\":false}", now));
+        assert!(!gateway.verify(&s, b"{\"paid\":true}", now), "a signature is not checked with its own key");
+        let forged = Signer::HmacSm3(b"k".to_vec()).sign(b"{\"paid\":true}", now);
+        assert!(!hall.verify(&forged, b"{\"paid\":true}", now), "another scheme");
+        let back = hall.sign(b"query", now);
+        assert!(gateway.verify(&back, b"query", now));
+        let st = gateway.sign_statement(b"a,b\n", now);
+        let mut v = hall.verifier(&st);
+        v.update(b"a,b\n");
+        assert!(v.verify(now));
+        assert!(Signer::sm2_from_pem("not a key", &gateway_public, SM2_DEFAULT_ID).unwrap_err().contains("私钥"));
+        assert!(Signer::sm2_from_pem(&hall_private, &hall_private, SM2_DEFAULT_ID).unwrap_err().contains("公钥"));
     }
 }

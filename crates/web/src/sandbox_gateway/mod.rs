@@ -83,13 +83,19 @@ struct Inner {
 impl SandboxGateway {
     /// A sandbox signing with the HMAC-SM3 `secret`, reached at `base_url` (its pages link there).
     pub fn new(secret: &[u8], base_url: &str) -> SandboxGateway {
+        Self::with_signer(Signer::HmacSm3(secret.to_vec()), base_url)
+    }
+
+    /// A sandbox signing with `signer` (SM2: its own key and the hall's public key).
+    pub fn with_signer(signer: Signer, base_url: &str) -> SandboxGateway {
+        govhall_messaging::install_crypto();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
             .build()
             .unwrap_or_default();
         SandboxGateway(Arc::new(Inner {
-            signer: Signer::HmacSm3(secret.to_vec()),
+            signer,
             base_url: base_url.trim_end_matches('/').to_owned(),
             books: Mutex::new(Books::default()),
             client,
@@ -403,7 +409,16 @@ async fn statement(
             p.request.notice_number, p.trade_no, p.request.amount_fen, p.request.currency, r.code, r.number, r.check
         ));
     }
-    let mut response = sandbox.sign_response(StatusCode::OK, body.into_bytes());
-    response.headers_mut().insert("content-type", HeaderValue::from_static("text/csv; charset=utf-8"));
+    let s = sandbox.0.signer.sign_statement(body.as_bytes(), Utc::now());
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("text/csv; charset=utf-8"));
+    for (name, value) in
+        [(protocol::TIMESTAMP, s.timestamp), (protocol::NONCE, s.nonce), (protocol::SIGNATURE, s.signature)]
+    {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
     response
 }
