@@ -23,6 +23,27 @@ pub struct PaymentDue {
     pub fees: FeeDue,
 }
 
+/// The job's kind when a case leaves a payment step otherwise than by paying (withdrawn): the
+/// step's payable orders are void.
+pub const VOID_JOB: &str = "case.payment_void";
+
+/// What [`VOID_JOB`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentVoid {
+    /// The case.
+    pub case: CaseId,
+    /// The payment step it left.
+    pub step: String,
+}
+
+/// Enqueues [`VOID_JOB`] in `tx`.
+pub(crate) async fn enqueue_void(tx: &mut Tx, case: CaseId, step: &str) -> Result<(), CaseError> {
+    let key = format!("payment_void:{}:{step}", case.as_uuid());
+    let void = PaymentVoid { case, step: step.to_owned() };
+    jobs::enqueue(tx, NewJob::new(VOID_JOB, &void)?.idempotency_key(key)).await?;
+    Ok(())
+}
+
 /// Enqueues the job in `tx`; one per case and step (entering the same step again, after a
 /// re-issue, is the payment domain's business).
 pub(crate) async fn enqueue(tx: &mut Tx, case: CaseId, step: &str, fees: FeeDue) -> Result<(), CaseError> {

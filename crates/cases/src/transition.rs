@@ -45,54 +45,42 @@ pub struct Action {
 pub const MAX_NOTE: usize = 1000;
 
 impl Cases {
-    /// Moves a case along its workflow; returns it as it now is.
+    /// Moves a case along its workflow; returns it as it now is. Who may move it is checked
+    /// before the transaction (the checks read accounts and memberships on connections of their
+    /// own, which a transaction must never wait for); the transaction reads the case again and
+    /// refuses if it changed meanwhile.
     pub async fn act(&self, by: By<'_>, action: Action) -> Result<Case, CaseError> {
+        let (case, _) = self.load(action.case).await?;
+        self.may_see(by, &case).await?;
+        let t = rule(by, &case, &action.action)?;
+        if let (Some(p), By::Staff(access, _)) = (case.workflow.permission_for(t), by)
+            && self.held_by_another(access, &case, p).await?
+        {
+            let name = case.assignee_name.clone().unwrap_or_default();
+            return Err(CaseError::Forbidden(format!("该办件由{name}经办，请联系经办人或分派人员")));
+        }
         let mut tx = self.db().begin().await?;
-        let case = self.act_in(&mut tx, by, action).await?;
+        let moved = self.move_in(&mut tx, by, action, Some(case.revision)).await?;
         tx.commit().await?;
-        Ok(case)
+        Ok(moved)
     }
 
-    /// [`Cases::act`] inside `tx`, the transaction of what caused the move (a payment): the
-    /// move, its history, messages and audit entry commit or roll back with it.
-    pub async fn act_in(&self, tx: &mut Tx, by: By<'_>, action: Action) -> Result<Case, CaseError> {
+    /// GovHall itself takes a payment step's [`PAID`] move inside `tx`, the transaction of the
+    /// payment: the move, its history, messages and audit entry commit or roll back with it.
+    pub async fn act_in(&self, tx: &mut Tx, actor: &Actor, action: Action) -> Result<Case, CaseError> {
+        self.move_in(tx, By::System(actor), action, None).await
+    }
+
+    /// The move itself, on the case as `tx` reads it; `checked` is the revision the caller's
+    /// checks saw.
+    async fn move_in(&self, tx: &mut Tx, by: By<'_>, action: Action, checked: Option<i32>) -> Result<Case, CaseError> {
         let row = store::row_by_id(tx, action.case).await?.ok_or(CaseError::NotFound)?;
         let (case, row) = store::to_case(row)?;
-        self.may_see(by, &case).await?;
-        if !case.is_open {
-            return Err(CaseError::IllegalTransition(format!("办件已{}，不能再办理", case.step_name)));
+        if checked.is_some_and(|r| r != case.revision) {
+            return Err(CaseError::Stale);
         }
         let workflow = &case.workflow;
-        let t = workflow.transition(&case.step, &action.action).ok_or_else(|| {
-            CaseError::IllegalTransition(format!("当前环节“{}”不能执行“{}”", case.step_name, action.action))
-        })?;
-        match (workflow.permission_for(t), by) {
-            (Some(p), By::Staff(access, _)) => {
-                if !access.covers(p, &target(&case)) {
-                    return Err(CaseError::Forbidden(format!("您没有“{}”权限，不能办理“{}”", p.label(), t.label)));
-                }
-                if self.held_by_another(access, &case, p).await? {
-                    let name = case.assignee_name.clone().unwrap_or_default();
-                    return Err(CaseError::Forbidden(format!("该办件由{name}经办，请联系经办人或分派人员")));
-                }
-            }
-            (None, By::Applicant(..)) => {}
-            (Some(_), By::Applicant(..)) => {
-                return Err(CaseError::Forbidden(format!("“{}”由工作人员办理", t.label)));
-            }
-            (None, By::Staff(..)) => return Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
-            (_, By::System(_)) => {}
-        }
-        let at_payment = case.current().is_some_and(|s| s.actor == StepActor::Payment);
-        match by {
-            By::System(_) if !at_payment || t.action != PAID => {
-                return Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label)));
-            }
-            By::Applicant(..) | By::Staff(..) if at_payment && !t.by_applicant => {
-                return Err(CaseError::Forbidden("缴费完成后办件会自动进入下一环节".into()));
-            }
-            _ => {}
-        }
+        let t = rule(by, &case, &action.action)?;
         let note = action.note.trim();
         if t.note_required && note.is_empty() {
             return Err(CaseError::NoteRequired(t.label.clone()));
@@ -214,6 +202,9 @@ impl Cases {
         store_files(tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
         if let Some(fees) = to.fees_due() {
             payment_due::enqueue(tx, case.id, &to.code, fees).await?;
+        }
+        if from.actor == StepActor::Payment && t.action != PAID {
+            payment_due::enqueue_void(tx, case.id, &from.code).await?;
         }
         let detail =
             format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
@@ -352,6 +343,38 @@ impl Cases {
         .await?;
         tx.commit().await?;
         Ok(self.load(case.id).await?.0)
+    }
+}
+
+/// Whether `by` may take `action` on `case` as it is: the case is open, the workflow allows the
+/// move from its step, and the move is `by`'s to make (staff with the step's permission over the
+/// case, the applicant on their own steps and for withdrawal, GovHall for a payment step's
+/// [`PAID`], which nobody else ever takes).
+fn rule<'c>(by: By<'_>, case: &'c Case, action: &str) -> Result<&'c crate::workflow::Transition, CaseError> {
+    if !case.is_open {
+        return Err(CaseError::IllegalTransition(format!("办件已{}，不能再办理", case.step_name)));
+    }
+    let workflow = &case.workflow;
+    let t = workflow
+        .transition(&case.step, action)
+        .ok_or_else(|| CaseError::IllegalTransition(format!("当前环节“{}”不能执行“{}”", case.step_name, action)))?;
+    let at_payment = case.current().is_some_and(|s| s.actor == StepActor::Payment);
+    match by {
+        By::System(_) if at_payment && t.action == PAID => return Ok(t),
+        By::System(_) => return Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label))),
+        _ if t.action == PAID || (at_payment && !t.by_applicant) => {
+            return Err(CaseError::Forbidden("缴费完成后办件会自动进入下一环节".into()));
+        }
+        _ => {}
+    }
+    match (workflow.permission_for(t), by) {
+        (Some(p), By::Staff(access, _)) if !access.covers(p, &target(case)) => {
+            Err(CaseError::Forbidden(format!("您没有“{}”权限，不能办理“{}”", p.label(), t.label)))
+        }
+        (Some(_), By::Staff(..)) | (None, By::Applicant(..)) => Ok(t),
+        (Some(_), By::Applicant(..)) => Err(CaseError::Forbidden(format!("“{}”由工作人员办理", t.label))),
+        (None, By::Staff(..)) => Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
+        (_, By::System(_)) => Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label))),
     }
 }
 

@@ -258,6 +258,9 @@ impl Workflow {
             if t.action == PAID && from.actor != StepActor::Payment {
                 return Err(format!("操作代码“{PAID}”只能用于待缴费步骤（步骤“{}”）", from.name));
             }
+            if t.action == PAID && t.by_applicant {
+                return Err(format!("缴费完成的操作“{}”只能由系统在收到缴费结果后执行，不能交给申请人", t.label));
+            }
             if t.action == PAID && matches!(t.effect, Some(Effect::Withdraw | Effect::Reject)) {
                 return Err(format!("缴费完成的操作“{}”不能撤回或不予受理", t.label));
             }
@@ -414,6 +417,9 @@ mod tests {
         let mut w = Workflow::standard();
         w.transitions.push(go("review", PAID, "缴费", "decided", false, Some(Effect::Grant)));
         assert!(w.check().unwrap_err().contains("只能用于待缴费步骤"));
+        let mut w = Workflow::with_payments(true, false);
+        w.transitions[0].by_applicant = true;
+        assert!(w.check().unwrap_err().contains("不能交给申请人"));
         let mut w = Workflow::standard();
         w.steps[1].fees = Some(FeeDue::Decision);
         assert!(w.check().unwrap_err().contains("只有待缴费步骤"));

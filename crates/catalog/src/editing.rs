@@ -139,9 +139,17 @@ pub async fn validate(db: &Db, content: &ItemContent) -> Result<(), CatalogError
     for fee in &content.fees {
         fee.check().map_err(CatalogError::Invalid)?;
         if let crate::fees::FeeRule::PerUnit { field } | crate::fees::FeeRule::Tiered { field, .. } = &fee.rule
-            && !form.fields().any(|f| &f.key == field && f.kind == crate::form::FieldKind::Number)
+            && !form.fields().any(|f| {
+                &f.key == field
+                    && f.kind == crate::form::FieldKind::Number
+                    && f.required
+                    && f.min.is_some_and(|m| m >= 1)
+            })
         {
-            return bad(format!("收费“{}”按申请表的“{field}”计费，但申请表没有这个数字字段", fee.name));
+            return bad(format!(
+                "收费“{}”按申请表的“{field}”计费，申请表须有这个必填的整数字段且最小值不小于 1（否则无法计算或可填 0 免费）",
+                fee.name
+            ));
         }
     }
     if let Some(Err(problems)) = content.form.as_ref().map(crate::form::FormSchema::check) {

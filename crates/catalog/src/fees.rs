@@ -111,6 +111,9 @@ impl Fee {
             FeeRule::Fixed => Ok(self.amount),
             FeeRule::PerUnit { field } => {
                 let units = quantity(answers, field).map_err(|e| format!("“{}”：{e}", self.name))?;
+                if units < 1 {
+                    return Err(format!("“{}”按件计费，数量至少为 1", self.name));
+                }
                 let fen = self
                     .amount
                     .fen()
@@ -282,6 +285,7 @@ mod tests {
         assert_eq!(per.amount_for(&answers(json!({"copies": "3"}))).unwrap().fen(), 105);
         assert_eq!(per.amount_for(&answers(json!({"copies": 7}))).unwrap().fen(), 245);
         assert!(per.amount_for(&Answers::new()).unwrap_err().contains("copies"));
+        assert!(per.amount_for(&answers(json!({"copies": "0"}))).unwrap_err().contains("至少为 1"));
         assert!(per.amount_for(&answers(json!({"copies": "-1"}))).unwrap_err().contains("整数"));
         assert!(per.amount_for(&answers(json!({"copies": "1.5"}))).unwrap_err().contains("整数"));
         assert!(per.amount_for(&answers(json!({"copies": "100001"}))).is_err());

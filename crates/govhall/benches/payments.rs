@@ -14,8 +14,8 @@ mod common;
 
 use common::paying::{fee_hall, submit};
 use govhall_db::{run, sqlx};
+use govhall_payments::Order;
 use govhall_payments::gateway::protocol::{self, PaymentResult, Signer, WireReceipt, WireStatus};
-use govhall_payments::{Order, SANDBOX_SECRET};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -79,10 +79,12 @@ async fn main() {
     let next = Arc::new(AtomicUsize::new(0));
     let url = t.url("/api/v1/payments/notifications");
     let started = Instant::now();
+    let sandbox_key = govhall::app::sandbox_secret(t.app.identity());
     let workers = (0..CLIENTS).map(|_| {
         let (bodies, next, url, client) = (bodies.clone(), next.clone(), url.clone(), t.client.clone());
+        let sandbox_key = sandbox_key.clone();
         tokio::spawn(async move {
-            let key = Signer::HmacSm3(SANDBOX_SECRET.as_bytes().to_vec());
+            let key = Signer::HmacSm3(sandbox_key);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = bodies.get(i) else { break };

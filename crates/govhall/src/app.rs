@@ -73,6 +73,12 @@ pub fn public_url(settings: &Settings, addr: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(host, addr.port()))
 }
 
+/// The key the hall and its built-in sandbox gateway sign with: derived from the master key, so
+/// that nodes sharing a configuration share it and nobody else knows it.
+pub fn sandbox_secret(identity: &Identity) -> Vec<u8> {
+    identity.keys().lookup_hash("payments", "sandbox-gateway").into_bytes()
+}
+
 /// The prefix the built-in sandbox gateway is served under when no gateway is configured.
 pub const SANDBOX_PREFIX: &str = "/sandbox-gateway";
 
@@ -91,7 +97,7 @@ async fn payments(
     } else {
         p.gateway_url.trim().to_owned()
     };
-    let signer = p.signer()?;
+    let signer = p.signer(&sandbox_secret(identity))?;
     let gateway = HttpGateway::new(&base, signer)?;
     let payments = Payments::new(
         db.clone(),
@@ -239,9 +245,10 @@ impl App {
                 let mut router = govhall_web::router(state);
                 if settings.payments.gateway_url.trim().is_empty() {
                     // No gateway configured: the sandbox serves trials from this node.
-                    let sandbox = govhall_web::sandbox_gateway::SandboxGateway::new(
-                        &settings.payments.signing_key(),
+                    let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(
+                        govhall_payments::gateway::protocol::Signer::HmacSm3(sandbox_secret(&identity)),
                         &format!("{public}{SANDBOX_PREFIX}"),
+                        Some(&public),
                     );
                     router = router.nest(SANDBOX_PREFIX, sandbox.router());
                     tracing::warn!("no payment gateway configured: payments go to the built-in sandbox gateway");

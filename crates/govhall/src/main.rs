@@ -64,6 +64,10 @@ enum Command {
         /// The address browsers reach it at (default http:// + the address it listens on).
         #[arg(long)]
         public_url: Option<String>,
+        /// Take payments only from the hall at this address (their notify and return addresses
+        /// must be under it).
+        #[arg(long)]
+        hall_url: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -282,7 +286,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::SandboxGateway { listen, secret, sm2_key, hall_public_key, public_url } => {
+        Command::SandboxGateway { listen, secret, sm2_key, hall_public_key, public_url, hall_url } => {
             let signer = match (secret, sm2_key, hall_public_key) {
                 (_, Some(key), Some(hall)) => {
                     let read = |p: &PathBuf| {
@@ -303,7 +307,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("无法监听地址 {listen}（端口可能已被占用）：{e}"))?;
             let addr = listener.local_addr()?;
             let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(signer, &base);
+            let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(signer, &base, hall_url.as_deref());
             println!("模拟财政支付网关已启动：{base}");
             let shutdown = CancellationToken::new();
             tokio::spawn(wait_for_signal(shutdown.clone()));

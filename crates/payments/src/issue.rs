@@ -12,7 +12,7 @@ use chrono::Duration;
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::payment_due::{JOB, PaymentDue};
 use govhall_cases::queries::target;
-use govhall_cases::transition::{Action, By};
+use govhall_cases::transition::Action;
 use govhall_cases::workflow::PAID;
 use govhall_cases::{Case, CaseId};
 use govhall_core::Money;
@@ -93,7 +93,7 @@ impl Payments {
         let issued = if total == Money::ZERO {
             let note = "本环节无需缴费（应缴金额为 0）".to_owned();
             let action = Action { case: case.id, action: PAID.into(), note, ..Action::default() };
-            self.cases().act_in(&mut tx, By::System(actor), action).await?;
+            self.cases().act_in(&mut tx, actor, action).await?;
             Issued::Nothing
         } else {
             match self.write_order(&mut tx, &case, lines, total, actor).await? {

@@ -81,9 +81,6 @@ impl Default for PaymentSettings {
     }
 }
 
-/// The key the built-in sandbox gateway and the hall share when none is configured.
-pub const SANDBOX_SECRET: &str = "govhall-sandbox-gateway";
-
 impl PaymentSettings {
     /// Checks the settings; the error says what is wrong.
     pub fn check(&self) -> Result<(), PaymentError> {
@@ -122,12 +119,20 @@ impl PaymentSettings {
         }
     }
 
-    /// The signer of messages with the gateway: reads the SM2 key files; the error names the
-    /// file that is wrong.
-    pub fn signer(&self) -> Result<gateway::protocol::Signer, PaymentError> {
+    /// Whether payments go to the built-in sandbox gateway (no gateway configured).
+    pub fn uses_sandbox(&self) -> bool {
+        self.gateway_url.trim().is_empty()
+    }
+
+    /// The signer of messages with the gateway: reads the SM2 key files (the error names the
+    /// file that is wrong); the built-in sandbox signs with `sandbox_key`.
+    pub fn signer(&self, sandbox_key: &[u8]) -> Result<gateway::protocol::Signer, PaymentError> {
         self.check()?;
+        if self.uses_sandbox() {
+            return Ok(gateway::protocol::Signer::HmacSm3(sandbox_key.to_vec()));
+        }
         if self.gateway_signature != "sm2" {
-            return Ok(gateway::protocol::Signer::HmacSm3(self.signing_key()));
+            return Ok(gateway::protocol::Signer::HmacSm3(self.gateway_secret.expose().as_bytes().to_vec()));
         }
         let read = |path: &str| {
             std::fs::read_to_string(path)
@@ -139,15 +144,6 @@ impl PaymentSettings {
             &self.sm2_id,
         )
         .map_err(|e| PaymentError::Invalid(format!("配置 [payments] 有误：{e}")))
-    }
-
-    /// The HMAC-SM3 key (the built-in sandbox's when none is configured).
-    pub fn signing_key(&self) -> Vec<u8> {
-        if self.gateway_secret.is_empty() {
-            SANDBOX_SECRET.as_bytes().to_vec()
-        } else {
-            self.gateway_secret.expose().as_bytes().to_vec()
-        }
     }
 }
 
@@ -203,6 +199,11 @@ impl Payments {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    /// Whether payments go to the built-in sandbox gateway (pages say so).
+    pub fn uses_sandbox(&self) -> bool {
+        self.0.settings.uses_sandbox()
     }
 
     /// Where the gateway posts results.

@@ -20,6 +20,14 @@ pub const MAX_REASON: usize = 200;
 
 pub(crate) fn register(p: &Payments, registry: &mut JobRegistry) {
     let payments = p.clone();
+    registry.register(govhall_cases::payment_due::VOID_JOB, move |ctx: JobContext| {
+        let payments = payments.clone();
+        async move {
+            let void: govhall_cases::payment_due::PaymentVoid = ctx.payload()?;
+            payments.void(void.case, &void.step, &ctx).await.map_err(JobError::retry)
+        }
+    });
+    let payments = p.clone();
     registry.register(EXPIRE_JOB, move |ctx: JobContext| {
         let payments = payments.clone();
         async move {
@@ -39,6 +47,13 @@ impl Payments {
         }
         if order.expires_at <= self.db().now() {
             return Err(PaymentError::Expired);
+        }
+        if order.state == OrderState::Submitted {
+            return Err(PaymentError::WrongState("银行正在处理这笔缴费，请稍后刷新查看结果，不要重复支付".into()));
+        }
+        let (case, _) = self.cases().for_reckoning(order.case_id).await?;
+        if !case.is_open || case.step != order.step {
+            return Err(PaymentError::WrongState("办件已不在待缴费环节，该缴款单无需缴纳".into()));
         }
         let request = CreatePayment {
             merchant: order.merchant.clone(),
@@ -87,7 +102,14 @@ impl Payments {
         if !order.state.is_payable() || order.trade_no.is_none() {
             return Ok(order);
         }
-        let result = self.gateway().query(&order.merchant, &order.notice_number).await?;
+        let result = match self.gateway().query(&order.merchant, &order.notice_number).await {
+            Ok(result) => result,
+            Err(e @ (PaymentError::Gateway(_) | PaymentError::BadSignature | PaymentError::BadMessage(_))) => {
+                tracing::warn!(notice = %order.notice_number, error = %e, "gateway query failed");
+                return Ok(order);
+            }
+            Err(e) => return Err(e),
+        };
         match self.apply(result, Source::Query).await {
             Ok(settled) => Ok(settled.order),
             Err(PaymentError::Gateway(_) | PaymentError::BadSignature | PaymentError::BadMessage(_)) => Ok(order),
@@ -159,6 +181,34 @@ impl Payments {
         if closed.is_some() {
             let event = Event::success("payment.expire", "payment_order", &order.notice_number);
             audit::record(&mut tx, &Actor::system("网上缴费"), event).await?;
+        }
+        ctx.complete_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A case left its payment step without paying (withdrawn): its payable orders there are
+    /// void (cancelled; a payment under way at the gateway is asked about first).
+    async fn void(&self, case: govhall_cases::CaseId, step: &str, ctx: &JobContext) -> Result<(), PaymentError> {
+        let mut conn = self.db().conn().await?;
+        let orders: Vec<Order> = order::orders_of_case(&mut conn, case)
+            .await?
+            .into_iter()
+            .filter(|o| o.step == step && o.state.is_payable())
+            .collect();
+        drop(conn);
+        let serial = self.cases().serial_of(case).await?;
+        let mut closed = Vec::new();
+        for o in orders {
+            closed.push(self.refresh(o).await?);
+        }
+        let mut tx = self.db().begin().await?;
+        for o in closed.iter().filter(|o| o.state.is_payable()) {
+            if self.close(&mut tx, o, &serial, OrderState::Cancelled, "办件已撤回，缴款单作废").await?.is_some()
+            {
+                let event = Event::success("payment.void", "payment_order", &o.notice_number).detail("办件已撤回");
+                audit::record(&mut tx, &Actor::system("网上缴费"), event).await?;
+            }
         }
         ctx.complete_in(&mut tx).await?;
         tx.commit().await?;
@@ -258,14 +308,19 @@ impl Payments {
         if ok {
             exec!(
                 tx,
-                sqlx::query("UPDATE payment_orders SET state = 'refunded' WHERE id = $1 AND refunded_fen = total_fen")
-                    .bind(order.id.as_uuid())
+                sqlx::query(
+                    "UPDATE payment_orders SET state = CASE WHEN refunded_fen = total_fen THEN 'refunded' ELSE state END
+                     WHERE id = $1 AND state IN ('success', 'refunded')"
+                )
+                .bind(order.id.as_uuid())
             )?;
         } else {
             exec!(
                 tx,
                 sqlx::query(
-                    "UPDATE payment_orders SET refunded_fen = refunded_fen - $1, updated_at = $2 WHERE id = $3"
+                    "UPDATE payment_orders SET refunded_fen = refunded_fen - $1, updated_at = $2,
+                        state = CASE WHEN state = 'refunded' THEN 'success' ELSE state END
+                     WHERE id = $3"
                 )
                 .bind(amount.fen())
                 .bind(self.db().now())

@@ -328,6 +328,9 @@ impl Payments {
             while let Some(at) = buffer[from..].iter().position(|b| *b == b'\n') {
                 n += 1;
                 let raw = &buffer[from..from + at];
+                if raw.len() > MAX_LINE {
+                    return Err(bad(n, &format!("超过 {MAX_LINE} 字节")));
+                }
                 let text = std::str::from_utf8(raw).map_err(|_| bad(n, "不是 UTF-8 文本"))?;
                 take(text.trim_end_matches('\r'), n)?;
                 from += at + 1;
@@ -346,7 +349,7 @@ impl Payments {
             return Err(PaymentError::BadMessage("对账单为空（缺少表头）".into()));
         }
         if let Some(v) = verifier
-            && !v.verify(Utc::now())
+            && !v.verify()
         {
             return Err(PaymentError::BadSignature);
         }
@@ -369,6 +372,9 @@ impl Payments {
                 detail: String::new(),
             });
         }
+        // One task per order and kind (a third line of the same payment adds nothing new).
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|f| seen.insert((f.notice_number.clone(), f.kind)));
         let counts = Counts { lines, statement_fen, hall_orders, hall_fen, matched, settled };
         self.record(day, merchant, counts, &found, actor).await
     }

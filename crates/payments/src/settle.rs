@@ -13,7 +13,7 @@ use crate::{PaymentError, Payments};
 use chrono::Utc;
 use govhall_audit::{self as audit, Actor, Event, Outcome};
 use govhall_cases::CaseError;
-use govhall_cases::transition::{Action, By};
+use govhall_cases::transition::Action;
 use govhall_cases::workflow::PAID as PAID_ACTION;
 use govhall_db::{Tx, exec, sqlx};
 use uuid::Uuid;
@@ -79,12 +79,16 @@ impl Payments {
         let result = match self.gateway().verify_notification(signed, body, Utc::now()) {
             Ok(result) => result,
             Err(e) => {
-                // Unverified: the notice number is only for the log.
-                let claimed = serde_json::from_slice::<serde_json::Value>(body)
+                // Anyone can send one: the server's log, not the database, records it.
+                let claimed: String = serde_json::from_slice::<serde_json::Value>(body)
                     .ok()
                     .and_then(|v| v.get("notice_number").and_then(|n| n.as_str()).map(str::to_owned))
-                    .unwrap_or_default();
-                self.refused(&claimed, Source::Notification, &e).await?;
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .take(20)
+                    .collect();
+                tracing::warn!(notice = %claimed, code = govhall_core::Coded::code(&e), "gateway notification refused before reading");
                 return Err(e);
             }
         };
@@ -133,7 +137,15 @@ impl Payments {
                 Effect::Noted
             }
             WireStatus::Pending if matches!(order.state, OrderState::Created | OrderState::Started) => {
-                self.set_state(&mut tx, &order, OrderState::Submitted).await?;
+                exec!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE payment_orders SET state = 'submitted', updated_at = $1, revision = revision + 1
+                         WHERE id = $2 AND state IN ('created', 'started')"
+                    )
+                    .bind(self.db().now())
+                    .bind(order.id.as_uuid())
+                )?;
                 Effect::Noted
             }
             _ => Effect::Noted,
@@ -184,7 +196,7 @@ impl Payments {
         let receipt_text = paid.receipt.as_ref().map(|r| r.display()).unwrap_or_default();
         let note = format!("已缴费 {} 元，电子票据号 {receipt_text}", paid.total.yuan());
         let action = Action { case: order.case_id, action: PAID_ACTION.into(), note, ..Action::default() };
-        let serial = match self.cases().act_in(tx, By::System(&actor), action).await {
+        let serial = match self.cases().act_in(tx, &actor, action).await {
             Ok(case) => case.serial_number,
             // The case left its payment step (withdrawn meanwhile): the money is kept on the
             // order for staff to refund.

@@ -22,7 +22,7 @@ pub async fn fee_hall_with(change: impl FnOnce(&mut govhall::Settings)) -> Apply
     form["sections"][1]["fields"]
         .as_array_mut()
         .unwrap()
-        .push(json!({"key": "copies", "label": "证书份数", "type": "number", "min": 1, "max": 10}));
+        .push(json!({"key": "copies", "label": "证书份数", "type": "number", "required": true, "min": 1, "max": 10}));
     content.form = Some(serde_json::from_value(form).unwrap());
     content.fees = vec![
         govhall_catalog::model::Fee::parse_line("工本费|103001|20.00").unwrap(),

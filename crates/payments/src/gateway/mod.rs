@@ -184,7 +184,7 @@ impl Gateway for HttpGateway {
                 nonce: header(protocol::NONCE),
                 signature: header(protocol::SIGNATURE),
             };
-            let verifier = self.signer.verifier(&signed);
+            let verifier = self.signer.verifier(&signed, Utc::now());
             let pieces = futures::stream::unfold(Some(response), |state| async move {
                 let mut response = state?;
                 match response.chunk().await {

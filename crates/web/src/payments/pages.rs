@@ -20,6 +20,8 @@ struct OrderPage {
     o: OrderView,
     serial: String,
     returned: bool,
+    /// The hall has no real gateway: payments go to the sandbox.
+    sandbox: bool,
     error: String,
 }
 
@@ -40,6 +42,7 @@ async fn order_page(
         o: OrderView::of(order),
         serial,
         returned,
+        sandbox: state.payments.uses_sandbox(),
         error,
     })
 }

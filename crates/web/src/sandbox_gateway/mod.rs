@@ -76,18 +76,16 @@ pub struct SandboxGateway(Arc<Inner>);
 struct Inner {
     signer: Signer,
     base_url: String,
+    hall: Option<String>,
     books: Mutex<Books>,
     client: reqwest::Client,
 }
 
 impl SandboxGateway {
-    /// A sandbox signing with the HMAC-SM3 `secret`, reached at `base_url` (its pages link there).
-    pub fn new(secret: &[u8], base_url: &str) -> SandboxGateway {
-        Self::with_signer(Signer::HmacSm3(secret.to_vec()), base_url)
-    }
-
-    /// A sandbox signing with `signer` (SM2: its own key and the hall's public key).
-    pub fn with_signer(signer: Signer, base_url: &str) -> SandboxGateway {
+    /// A sandbox signing with `signer` (HMAC-SM3 with the shared key, or SM2: its own key and the
+    /// hall's public key), reached at `base_url`; with `hall`, it takes payments only from that
+    /// hall (their notify and return addresses must be under it).
+    pub fn with_signer(signer: Signer, base_url: &str, hall: Option<&str>) -> SandboxGateway {
         govhall_messaging::install_crypto();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -97,6 +95,7 @@ impl SandboxGateway {
         SandboxGateway(Arc::new(Inner {
             signer,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            hall: hall.map(|h| format!("{}/", h.trim_end_matches('/'))),
             books: Mutex::new(Books::default()),
             client,
         }))
@@ -269,6 +268,16 @@ async fn create(State(sandbox): State<SandboxGateway>, headers: HeaderMap, body:
         || !govhall_payments::notice::is_valid(&request.notice_number)
     {
         return refused(&sandbox, StatusCode::BAD_REQUEST, "币种、金额或缴款码无效");
+    }
+    // Addresses it posts to and sends browsers to: the web only, and the hall's own when known.
+    let fits = |url: &str| {
+        (url.starts_with("http://") || url.starts_with("https://"))
+            && url.len() <= 500
+            && !url.chars().any(|c| c.is_control() || c.is_whitespace())
+            && sandbox.0.hall.as_deref().is_none_or(|hall| url.starts_with(hall))
+    };
+    if !fits(&request.notify_url) || !fits(&request.return_url) {
+        return refused(&sandbox, StatusCode::BAD_REQUEST, "通知地址或返回地址不属于接入的政务大厅");
     }
     let created = {
         let mut books = sandbox.books();

@@ -6,7 +6,7 @@ use super::{BANKS, NotifyMode, SandboxGateway};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_core::Money;
 use govhall_payments::gateway::protocol::WireStatus;
@@ -30,11 +30,27 @@ struct PayPage {
 #[template(path = "sandbox_gateway/home.html")]
 struct HomePage;
 
+/// A page with headers that keep it to itself: no script, no framing, forms to itself and on
+/// to the hall only.
+fn html(page: impl Template) -> Response {
+    let Ok(body) = page.render() else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    let mut response = Html(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http: https:; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 pub(super) async fn home() -> Response {
-    HomePage
-        .render()
-        .map(Html)
-        .map_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response(), IntoResponse::into_response)
+    html(HomePage)
 }
 
 fn yuan(fen: i64) -> String {
@@ -56,9 +72,7 @@ pub(super) async fn page(State(sandbox): State<SandboxGateway>, Path(trade): Pat
         paid: p.status == WireStatus::Success,
         return_url: p.request.return_url.clone(),
     };
-    page.render()
-        .map(Html)
-        .map_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response(), IntoResponse::into_response)
+    html(page)
 }
 
 #[derive(Debug, Deserialize)]
