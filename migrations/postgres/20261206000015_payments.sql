@@ -64,7 +64,7 @@ CREATE TABLE payment_refunds (
     order_id    UUID NOT NULL REFERENCES payment_orders (id),
     amount_fen  BIGINT NOT NULL CHECK (amount_fen > 0),
     reason      TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('succeeded', 'failed')),
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
     gateway_ref TEXT,
     by_account  UUID REFERENCES accounts (id),
     by_name     TEXT NOT NULL,

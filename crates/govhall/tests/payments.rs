@@ -229,6 +229,11 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
     assert_eq!(rest.status(), StatusCode::SEE_OTHER);
     let o = order_now(&a, &order).await;
     assert_eq!((o.state, o.refunded.fen()), (OrderState::Refunded, 2000));
+    let page = staff.get(&format!("/admin/cases/{case}")).await.text().await.unwrap();
+    assert!(
+        page.contains("退款 5.00 元（部分退费）：已退款") && page.contains("退款 15.00 元（全部退费）：已退款"),
+        "{page}"
+    );
     let more =
         staff.post(&format!("/admin/payments/{}/refund", order.id), &[("amount", "0.01"), ("reason", "再退")]).await;
     assert_eq!(more.status(), StatusCode::CONFLICT);
@@ -371,6 +376,16 @@ async fn notifications_are_verified_refused_with_codes_and_settle_once_across_no
     for node in extra {
         node.stop().await.unwrap();
     }
+    // A refund the gateway refuses (it never took this payment: the notification was the
+    // test's) gives the amount back.
+    let cashier = t.app.identity().access(a.hall.worker).await.unwrap();
+    let actor = Actor { id: Some(a.hall.worker), label: "staff:审查员".into(), client_ip: String::new() };
+    let (after, outcome) =
+        t.app.payments().refund(&cashier, &actor, order.id, Money::from_fen(500).unwrap(), "测试").await.unwrap();
+    assert_eq!(
+        (outcome, after.refunded.fen(), after.state),
+        (govhall_payments::RefundOutcome::Refused, 0, OrderState::Success)
+    );
     a.hall.t.stop().await;
 }
 
@@ -809,7 +824,18 @@ async fn a_gateway_signing_with_sm2_is_trusted_by_its_public_key_alone() {
     let today = govhall_core::clock::china_date(t.app.db().now());
     let rec = t.app.payments().reconcile(today, &Actor::system("test")).await.unwrap();
     assert_eq!((rec.statement_lines, rec.matched, rec.discrepancies), (1, 1, 0));
+    // The gateway goes away in the middle of a refund: the refund waits for its answer and the
+    // amount stays reserved (a lost answer never frees it for a second refund).
     server.abort();
+    let _ = server.await;
+    let cashier = t.app.identity().access(a.hall.worker).await.unwrap();
+    let actor = Actor { id: Some(a.hall.worker), label: "staff:审查员".into(), client_ip: String::new() };
+    let (after, outcome) =
+        t.app.payments().refund(&cashier, &actor, order.id, Money::from_fen(1000).unwrap(), "测试").await.unwrap();
+    assert_eq!(outcome, govhall_payments::RefundOutcome::Pending);
+    assert_eq!((after.refunded.fen(), after.refundable().fen()), (1000, 1000));
+    let too_much = t.app.payments().refund(&cashier, &actor, order.id, Money::from_fen(1001).unwrap(), "再退").await;
+    assert!(matches!(too_much, Err(govhall_payments::PaymentError::RefundTooLarge(_))));
     a.hall.t.stop().await;
 }
 

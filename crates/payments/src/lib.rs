@@ -18,6 +18,7 @@ mod order;
 mod queries;
 pub mod receipt;
 pub mod reconcile;
+mod refund;
 mod settle;
 
 pub use error::PaymentError;
@@ -25,6 +26,8 @@ pub use ids::{OrderId, RefundId};
 pub use issue::Issued;
 pub use lifecycle::Canceller;
 pub use order::{Order, OrderLine, OrderState, ReceiptNumber};
+pub use queries::Refund;
+pub use refund::RefundOutcome;
 pub use settle::Settled;
 pub use settle::{Effect, Source};
 
@@ -189,6 +192,7 @@ impl Payments {
         issue::register(self, registry);
         lifecycle::register(self, registry);
         reconcile::register(self, registry);
+        refund::register(self, registry);
     }
 
     /// The settings.

@@ -2,15 +2,14 @@
 //! registers the payment and returns its page with the banks), comes back (the hall asks the
 //! gateway before it says anything), cancels; orders expire; staff cancel and refund.
 
-use crate::gateway::protocol::{CreatePayment, RefundRequest, WireLine};
+use crate::gateway::protocol::{CreatePayment, WireLine};
 use crate::issue::{EXPIRE_JOB, ExpireOrder};
-use crate::notify::{self, CLOSED, REFUNDED};
+use crate::notify::{self, CLOSED};
 use crate::order::{self, Order, OrderState};
 use crate::settle::Source;
-use crate::{OrderId, PaymentError, Payments, RefundId};
+use crate::{OrderId, PaymentError, Payments};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::queries::target;
-use govhall_core::Money;
 use govhall_db::jobs::{JobContext, JobError, JobRegistry};
 use govhall_db::{Tx, exec, sqlx};
 use govhall_identity::{Access, AccountId, Permission};
@@ -246,128 +245,6 @@ impl Payments {
         let messages = notify::messages(CLOSED, &closed, None, notify::params(&closed, serial), &key, true, None);
         notify::send(tx, self.messaging(), messages).await?;
         Ok(Some(closed))
-    }
-
-    /// Refunds `amount` of a paid order (staff with `payment.refund` over the case), never more
-    /// than is left; the gateway returns the money, and the order is `refunded` once all is.
-    pub async fn refund(
-        &self,
-        access: &Access,
-        actor: &Actor,
-        id: OrderId,
-        amount: Money,
-        reason: &str,
-    ) -> Result<Order, PaymentError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON {
-            return Err(PaymentError::Invalid(format!("请填写退款原因（不超过 {MAX_REASON} 个字）")));
-        }
-        let order = self.staff_order(access, Permission::PaymentRefund, id).await?;
-        if order.state != OrderState::Success {
-            return Err(PaymentError::WrongState(format!("缴款单{}，不能退款", order.state.label())));
-        }
-        if amount == Money::ZERO {
-            return Err(PaymentError::Invalid("退款金额应大于 0".into()));
-        }
-        if amount > order.refundable() {
-            return Err(PaymentError::RefundTooLarge(order.refundable().yuan()));
-        }
-        let refund = RefundId::new();
-        // Reserve the amount first (the check constraint keeps refunds within what was paid,
-        // whatever runs at once); give it back if the gateway refuses.
-        let mut tx = self.db().begin().await?;
-        let reserved = exec!(
-            tx,
-            sqlx::query(
-                "UPDATE payment_orders SET refunded_fen = refunded_fen + $1, updated_at = $2, revision = revision + 1
-                 WHERE id = $3 AND state = 'success' AND refunded_fen + $1 <= total_fen"
-            )
-            .bind(amount.fen())
-            .bind(self.db().now())
-            .bind(order.id.as_uuid())
-        )?;
-        if reserved == 0 {
-            return Err(PaymentError::RefundTooLarge(order.refundable().yuan()));
-        }
-        tx.commit().await?;
-        let request = RefundRequest {
-            merchant: order.merchant.clone(),
-            notice_number: order.notice_number.clone(),
-            refund_no: refund.as_uuid().simple().to_string(),
-            amount_fen: amount.fen(),
-            reason: reason.to_owned(),
-        };
-        let answer = self.gateway().refund(&request).await;
-        let phone = self.identity().account(order.payer_id).await.ok().map(|a| a.phone);
-        let mut tx = self.db().begin().await?;
-        let (ok, gateway_ref, why) = match &answer {
-            Ok(r) if r.success => (true, Some(r.gateway_ref.clone()), String::new()),
-            Ok(r) => (false, None, r.message.clone()),
-            Err(e) => (false, None, e.to_string()),
-        };
-        if ok {
-            exec!(
-                tx,
-                sqlx::query(
-                    "UPDATE payment_orders SET state = CASE WHEN refunded_fen = total_fen THEN 'refunded' ELSE state END
-                     WHERE id = $1 AND state IN ('success', 'refunded')"
-                )
-                .bind(order.id.as_uuid())
-            )?;
-        } else {
-            exec!(
-                tx,
-                sqlx::query(
-                    "UPDATE payment_orders SET refunded_fen = refunded_fen - $1, updated_at = $2,
-                        state = CASE WHEN state = 'refunded' THEN 'success' ELSE state END
-                     WHERE id = $3"
-                )
-                .bind(amount.fen())
-                .bind(self.db().now())
-                .bind(order.id.as_uuid())
-            )?;
-        }
-        let by_name = actor.label.split_once(':').map_or(actor.label.as_str(), |(_, n)| n).to_owned();
-        exec!(
-            tx,
-            sqlx::query(
-                "INSERT INTO payment_refunds (id, order_id, amount_fen, reason, state, gateway_ref, by_account, by_name, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            )
-            .bind(refund.as_uuid())
-            .bind(order.id.as_uuid())
-            .bind(amount.fen())
-            .bind(reason)
-            .bind(if ok { "succeeded" } else { "failed" })
-            .bind(&gateway_ref)
-            .bind(actor.id.map(|a| a.as_uuid()))
-            .bind(&by_name)
-            .bind(self.db().now())
-        )?;
-        let detail =
-            format!("{} 元：{reason}{}", amount.yuan(), if ok { String::new() } else { format!("（失败：{why}）") });
-        let event = Event::success("payment.refund", "payment_order", &order.notice_number).detail(detail);
-        let event = if ok { event } else { event.outcome(audit::Outcome::Failure) };
-        audit::record(&mut tx, actor, event).await?;
-        if ok {
-            let updated = order::order_by_id(&mut tx, order.id).await?.ok_or(PaymentError::NotFound)?;
-            let mut params = notify::params(&updated, "");
-            params["amount"] = amount.yuan().into();
-            params["reason"] = reason.into();
-            let key = format!("payment:refund:{}", refund.as_uuid());
-            notify::send(
-                &mut tx,
-                self.messaging(),
-                notify::messages(REFUNDED, &updated, phone.as_ref(), params, &key, true, None),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        match answer {
-            Ok(r) if !r.success => Err(PaymentError::Gateway(format!("支付网关拒绝退款：{}", r.message))),
-            Err(e) => Err(e),
-            Ok(_) => self.staff_order(access, Permission::PaymentRefund, id).await,
-        }
     }
 
     /// An order its payer (or a member of the paying enterprise) may see; others: not found.

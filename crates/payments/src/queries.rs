@@ -7,6 +7,34 @@ use govhall_cases::queries::target;
 use govhall_db::{run, sqlx};
 use govhall_identity::{Access, AccountId, Permission};
 
+/// A refund as staff see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Refund {
+    /// The order refunded.
+    pub order_id: uuid::Uuid,
+    /// How much, in fen.
+    pub amount_fen: i64,
+    /// Why.
+    pub reason: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub state: String,
+    /// Who asked for it.
+    pub by_name: String,
+    /// When.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Refund {
+    /// The state in Chinese.
+    pub fn state_label(&self) -> &'static str {
+        match self.state.as_str() {
+            "succeeded" => "已退款",
+            "failed" => "支付网关拒绝",
+            _ => "等待支付网关确认",
+        }
+    }
+}
+
 impl Payments {
     /// A case's orders, newest first, for its applicant (others: not found).
     pub async fn case_orders_for_payer(&self, viewer: AccountId, case: CaseId) -> Result<Vec<Order>, PaymentError> {
@@ -26,6 +54,23 @@ impl Payments {
         }
         let mut conn = self.db().conn().await?;
         order::orders_of_case(&mut conn, case).await
+    }
+
+    /// The refunds of a case's orders, oldest first, for staff whose `case.view` reaches it.
+    pub async fn case_refunds_for_staff(&self, access: &Access, case: CaseId) -> Result<Vec<Refund>, PaymentError> {
+        let (c, _) = self.cases().for_reckoning(case).await?;
+        if !access.covers(Permission::CaseView, &target(&c)) {
+            return Err(PaymentError::NotFound);
+        }
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_as(
+            "SELECT r.order_id, r.amount_fen, r.reason, r.state, r.by_name, r.created_at
+             FROM payment_refunds r JOIN payment_orders o ON o.id = r.order_id
+             WHERE o.case_id = $1 ORDER BY r.created_at"
+        )
+        .bind(case.as_uuid())
+        .fetch_all(&mut *c)
+        .await)?)
     }
 
     /// The orders `viewer` can still pay, oldest expiry first (我的办件's 待缴费).

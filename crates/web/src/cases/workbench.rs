@@ -214,6 +214,8 @@ struct CasePage {
     may_reveal: bool,
     /// Payment orders, newest first; whether the viewer may re-issue and cancel, and refund.
     orders: Vec<crate::payments::OrderView>,
+    /// Their refunds: order id, amount, reason, state, who, when.
+    refunds: Vec<(String, String, String, &'static str, String, String)>,
     may_manage_payments: bool,
     may_refund: bool,
     may_reissue: bool,
@@ -271,6 +273,17 @@ pub(crate) async fn case_page(
     };
     let form_lines = personal.as_ref().map(|p| form_lines(&p.form)).unwrap_or_default();
     let orders = state.payments.case_orders_for_staff(access, c.id).await?;
+    let refunds = state
+        .payments
+        .case_refunds_for_staff(access, c.id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let amount = govhall_core::Money::from_fen(r.amount_fen).map(govhall_core::Money::yuan).unwrap_or_default();
+            let label = r.state_label();
+            (r.order_id.to_string(), amount, r.reason, label, r.by_name, crate::html::time(r.created_at))
+        })
+        .collect();
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -300,6 +313,7 @@ pub(crate) async fn case_page(
             && access.covers(Permission::PaymentManage, &target)
             && !orders.iter().any(|o| o.state.is_payable()),
         orders: orders.iter().map(crate::payments::OrderView::of).collect(),
+        refunds,
         personal,
         form_lines,
         error,

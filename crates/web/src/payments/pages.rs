@@ -165,7 +165,13 @@ pub(crate) async fn refund(
     let id = order_id(&id)?;
     let order = state.payments.staff_order(&viewer.access, govhall_identity::Permission::PaymentRefund, id).await?;
     let result = match Money::parse_yuan(&form.amount) {
-        Ok(amount) => state.payments.refund(&viewer.access, &ctx.actor(), id, amount, &form.reason).await.map(|_| ()),
+        Ok(amount) => match state.payments.refund(&viewer.access, &ctx.actor(), id, amount, &form.reason).await {
+            Ok((_, govhall_payments::RefundOutcome::Refused)) => {
+                Err(PaymentError::WrongState("支付网关拒绝了这笔退款，金额已恢复为可退".into()))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(PaymentError::Invalid(format!("退款金额{}", govhall_core::Coded::message(&e)))),
     };
     to_case(&state, &viewer, &ctx, order.case_id, result).await
