@@ -75,12 +75,15 @@ async fn a_person_applies_pays_on_the_gateway_and_downloads_the_voucher_in_chrom
     browser.wait_source("确认缴费 20.00 元").await;
     browser.screenshot("pay-order").await;
     assert!(!browser.overflows().await);
+    let mut violations = Vec::new();
+    violations.extend(browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("order page: {v}")));
 
     // The gateway's page: banks, then pay.
     browser.click("form[action$='/start'] button[type='submit']").await;
     let html = browser.wait_source("测试选项").await;
     assert!(html.contains("模拟") && html.contains("中国工商银行"));
     browser.screenshot("pay-gateway").await;
+    violations.extend(browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("gateway page: {v}")));
     browser.resize(390, 844).await;
     browser.screenshot("pay-gateway-phone").await;
     assert!(!browser.overflows().await, "the gateway page fits a phone");
@@ -93,6 +96,7 @@ async fn a_person_applies_pays_on_the_gateway_and_downloads_the_voucher_in_chrom
     assert!(html.contains("电子票据号") && html.contains("中国工商银行"));
     assert!(html.contains("receipt.pdf"));
     browser.screenshot("pay-done").await;
+    violations.extend(browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("result page: {v}")));
     browser.resize(390, 844).await;
     browser.screenshot("pay-done-phone").await;
     assert!(!browser.overflows().await, "the result fits a phone");
@@ -114,6 +118,8 @@ async fn a_person_applies_pays_on_the_gateway_and_downloads_the_voucher_in_chrom
     let html = browser.wait_source("缴费完成").await;
     assert!(html.contains("缴费电子凭证"));
     browser.screenshot("pay-case").await;
+    violations.extend(browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("case page: {v}")));
+    assert!(violations.is_empty(), "axe-core: {violations:#?}");
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.quit().await;

@@ -12,6 +12,7 @@
     list.hidden = true;
     input.parentNode.insertBefore(list, input.nextSibling);
     input.setAttribute("autocomplete", "off");
+    input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-controls", list.id);
     input.setAttribute("aria-expanded", "false");

@@ -128,6 +128,24 @@ impl Browser {
         self.run("return document.documentElement.scrollWidth > window.innerWidth;").await.as_bool().unwrap_or(true)
     }
 
+    /// The accessibility violations axe-core finds on the page (`id: nodes` each), when
+    /// `AXE_JS` names axe.min.js (`npm install axe-core`); `None` without it.
+    pub async fn axe(&self) -> Option<Vec<String>> {
+        let path = std::env::var("AXE_JS").ok()?;
+        let script = std::fs::read_to_string(&path).expect("AXE_JS names a readable axe.min.js");
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": format!("{script}; return true;"), "args": []}),
+        )
+        .await;
+        let run = "const done = arguments[arguments.length - 1]; \
+                   axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}) \
+                   .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))));";
+        let found = self.call(reqwest::Method::POST, "/execute/async", json!({"script": run, "args": []})).await;
+        Some(found.as_array().unwrap().iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
+    }
+
     pub async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", json!({})).await.as_str().unwrap().to_owned()
     }
