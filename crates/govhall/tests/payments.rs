@@ -853,3 +853,37 @@ fn payment_settings_name_what_is_wrong() {
     s.gateway_signature = "rsa".into();
     assert!(govhall_core::Coded::message(&s.check().unwrap_err()).contains("hmac-sm3 或 sm2"));
 }
+
+#[tokio::test]
+async fn an_enterprises_orders_wait_in_every_active_members_list() {
+    let a = fee_hall().await;
+    let t = a.t();
+    let identity = t.app.identity();
+    let actor = Actor::system("test");
+    let enterprise = identity
+        .register_enterprise(&actor, a.hall.applicant, "91350100M000100Y43", "福州测试科技有限公司", "张三")
+        .await
+        .unwrap();
+    let colleague = t.person("13800000777", &common::test_id_number(7)).await;
+    let outsider = t.person("13800000778", &common::test_id_number(17)).await;
+    identity.invite_member(&actor, enterprise, a.hall.applicant, "13800000777", "agent").await.unwrap();
+    identity.accept_invitation(&actor, enterprise, colleague).await.unwrap();
+    let s = govhall_cases::submit::Submission {
+        item_code: a.code.clone(),
+        applicant: a.hall.applicant,
+        enterprise: Some(enterprise),
+        form: serde_json::json!({"copies": "1"}),
+        materials: Vec::new(),
+        idempotency_key: "enterprise-1".into(),
+    };
+    let case = t.app.cases().submit(s).await.unwrap().case_id;
+    let order = order_of(&a, case, 1).await;
+    let payments = t.app.payments();
+    let listed = |orders: Vec<Order>| orders.iter().any(|o| o.id == order.id);
+    assert!(listed(payments.payable_for(a.hall.applicant).await.unwrap()));
+    assert!(listed(payments.payable_for(colleague).await.unwrap()), "an active member of the enterprise");
+    assert!(!listed(payments.payable_for(outsider).await.unwrap()));
+    assert!(payments.payer_order(colleague, order.id).await.is_ok());
+    assert!(payments.payer_order(outsider, order.id).await.is_err());
+    a.hall.t.stop().await;
+}

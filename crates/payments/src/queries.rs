@@ -73,20 +73,38 @@ impl Payments {
         .await)?)
     }
 
-    /// The orders `viewer` can still pay, oldest expiry first (我的办件's 待缴费).
+    /// The orders `viewer` can still pay, oldest expiry first (我的办件's 待缴费): theirs, and
+    /// those of the enterprises they are an active member of.
     pub async fn payable_for(&self, viewer: AccountId) -> Result<Vec<Order>, PaymentError> {
+        let enterprises: Vec<uuid::Uuid> = self
+            .identity()
+            .memberships_of(viewer)
+            .await?
+            .into_iter()
+            .filter(|m| m.status == "active")
+            .map(|m| m.enterprise_id)
+            .collect();
         let mut conn = self.db().conn().await?;
+        let theirs = if enterprises.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (0..enterprises.len()).map(|i| format!("${}", i + 3)).collect();
+            format!(" OR enterprise_id IN ({})", marks.join(", "))
+        };
         let sql = format!(
-            "SELECT {} FROM payment_orders WHERE payer_id = $1 AND state IN {} AND expires_at > $2 ORDER BY expires_at LIMIT 50",
+            "SELECT {} FROM payment_orders WHERE (payer_id = $1{theirs}) AND state IN {} AND expires_at > $2
+             ORDER BY expires_at LIMIT 50",
             order::ORDER_COLUMNS,
             OrderState::PAYABLE_SQL
         );
         let now = self.db().now();
-        let rows: Vec<OrderRow> = run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(viewer.as_uuid())
-            .bind(now)
-            .fetch_all(&mut *c)
-            .await)?;
+        let rows: Vec<OrderRow> = run!(conn, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(viewer.as_uuid()).bind(now);
+            for e in &enterprises {
+                q = q.bind(*e);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = OrderId::from_uuid(row.id);
