@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+mod payments_cli;
 mod search_cli;
 
 #[derive(Debug, Parser)]
@@ -275,46 +276,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             run_worker(&settings, shutdown).await
         }
         Command::Keys { command: KeysCommand::Sm2 { private, public } } => {
-            let (private_pem, public_pem) =
-                govhall_payments::gateway::protocol::new_sm2_key_pem().map_err(|e| anyhow::anyhow!(e))?;
-            write_private(&private, &private_pem)?;
-            std::fs::write(&public, public_pem).map_err(|e| anyhow::anyhow!("无法写入 {}：{e}", public.display()))?;
-            println!(
-                "已生成 SM2 密钥对：私钥 {}（仅所有者可读，请勿外传），公钥 {}",
-                private.display(),
-                public.display()
-            );
-            Ok(())
+            payments_cli::new_sm2_keys(&private, &public)
         }
         Command::SandboxGateway { listen, secret, sm2_key, hall_public_key, public_url, hall_url } => {
-            let signer = match (secret, sm2_key, hall_public_key) {
-                (_, Some(key), Some(hall)) => {
-                    let read = |p: &PathBuf| {
-                        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", p.display()))
-                    };
-                    govhall_payments::gateway::protocol::Signer::sm2_from_pem(
-                        &read(&key)?,
-                        &read(&hall)?,
-                        govhall_payments::gateway::protocol::SM2_DEFAULT_ID,
-                    )
-                    .map_err(|e| anyhow::anyhow!(e))?
-                }
-                (Some(secret), _, _) => govhall_payments::gateway::protocol::Signer::HmacSm3(secret.into_bytes()),
-                _ => anyhow::bail!("请给出 --secret，或 --sm2-key 与 --hall-public-key"),
-            };
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("无法监听地址 {listen}（端口可能已被占用）：{e}"))?;
-            let addr = listener.local_addr()?;
-            let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(signer, &base, hall_url.as_deref());
-            println!("模拟财政支付网关已启动：{base}");
+            let signer = payments_cli::sandbox_signer(secret, sm2_key, hall_public_key)?;
             let shutdown = CancellationToken::new();
             tokio::spawn(wait_for_signal(shutdown.clone()));
-            axum::serve(listener, sandbox.router())
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await?;
-            Ok(())
+            payments_cli::serve_sandbox(&listen, signer, public_url, hall_url, shutdown).await
         }
         Command::Migrate => {
             let db = open_database(&settings).await?;
@@ -403,20 +371,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Writes a private key readable by its owner only, never over an existing file.
-fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("无法写入 {}：{e}（已存在的文件不会被覆盖）", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| anyhow::anyhow!("无法写入 {}：{e}", path.display()))?;
-    Ok(())
 }
 
 async fn import_catalog(settings: &Settings, gd: Option<PathBuf>, sc: Option<PathBuf>) -> anyhow::Result<()> {

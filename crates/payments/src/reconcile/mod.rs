@@ -6,237 +6,30 @@
 //! Nothing counts unless the whole statement's signature verifies. Every discrepancy is a task
 //! staff resolve with a note (audited); re-running a day replaces what is unresolved.
 
-use crate::gateway::protocol::{PaymentResult, STATEMENT_HEADER, Verifier, WireReceipt, WireStatus};
+mod model;
+mod statement;
+mod tasks;
+
+pub use model::{Discrepancy, DiscrepancyKind, Found, Reconciliation};
+pub use tasks::workbook;
+
+use crate::gateway::protocol::{PaymentResult, STATEMENT_HEADER, Verifier, WireStatus};
 use crate::order::{self, OrderState};
 use crate::settle::Source;
 use crate::{PaymentError, Payments};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use govhall_audit::{self as audit, Actor, Event};
-use govhall_core::clock::CHINA;
 use govhall_db::jobs::{self, JobContext, JobError, JobRegistry, NewJob};
 use govhall_db::{Db, DbError, exec, run, sqlx};
-use govhall_identity::{Access, Permission, Target};
-use serde::Serialize;
+use statement::{HallPaid, Line, MAX_LINE, bad, day_bounds, parse_line};
 use std::collections::HashMap;
+use tasks::reconciliation_by_id;
 use uuid::Uuid;
 
 /// The daily job's name.
 pub const RECONCILE_JOB: &str = "payments.reconcile";
-
-/// The longest line a statement may have.
-const MAX_LINE: usize = 1024;
-
-/// What kind of discrepancy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DiscrepancyKind {
-    /// Paid at the gateway, not here, and could not be settled.
-    MissingHere,
-    /// Paid here, not in the gateway's statement.
-    MissingThere,
-    /// Paid on both sides with different amounts.
-    AmountMismatch,
-    /// Paid twice (two lines, or another payment than the hall's).
-    Duplicate,
-    /// Paid at the gateway for a notice number the hall never issued.
-    UnknownOrder,
-    /// Paid at the gateway for an order the hall had cancelled or let expire: refund it.
-    ClosedOrder,
-}
-
-impl DiscrepancyKind {
-    /// Every kind.
-    pub const ALL: [DiscrepancyKind; 6] = [
-        DiscrepancyKind::MissingHere,
-        DiscrepancyKind::MissingThere,
-        DiscrepancyKind::AmountMismatch,
-        DiscrepancyKind::Duplicate,
-        DiscrepancyKind::UnknownOrder,
-        DiscrepancyKind::ClosedOrder,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DiscrepancyKind::MissingHere => "missing_here",
-            DiscrepancyKind::MissingThere => "missing_there",
-            DiscrepancyKind::AmountMismatch => "amount_mismatch",
-            DiscrepancyKind::Duplicate => "duplicate",
-            DiscrepancyKind::UnknownOrder => "unknown_order",
-            DiscrepancyKind::ClosedOrder => "closed_order",
-        }
-    }
-
-    /// In Chinese.
-    pub fn label(self) -> &'static str {
-        match self {
-            DiscrepancyKind::MissingHere => "网关已收款、大厅未入账",
-            DiscrepancyKind::MissingThere => "大厅已入账、网关无记录",
-            DiscrepancyKind::AmountMismatch => "金额不一致",
-            DiscrepancyKind::Duplicate => "重复缴费",
-            DiscrepancyKind::UnknownOrder => "缴款码不存在",
-            DiscrepancyKind::ClosedOrder => "缴款单已取消或过期但已收款",
-        }
-    }
-
-    /// Reads the stored name.
-    pub fn parse(s: &str) -> Option<DiscrepancyKind> {
-        DiscrepancyKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// A discrepancy found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Found {
-    /// The notice number.
-    pub notice_number: String,
-    /// What kind.
-    pub kind: DiscrepancyKind,
-    /// The statement's amount, if it has the payment.
-    pub statement_fen: Option<i64>,
-    /// The hall's amount, if it has the order.
-    pub hall_fen: Option<i64>,
-    /// The gateway's payment number.
-    pub trade_no: String,
-    /// More.
-    pub detail: String,
-}
-
-/// A day's reconciliation as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Reconciliation {
-    /// Id.
-    pub id: Uuid,
-    /// The day.
-    pub day: NaiveDate,
-    /// The collecting unit.
-    pub merchant: String,
-    /// Payment lines in the statement.
-    pub statement_lines: i64,
-    /// Their sum.
-    pub statement_fen: i64,
-    /// Orders the hall has paid that day.
-    pub hall_orders: i64,
-    /// Their sum.
-    pub hall_fen: i64,
-    /// Paid on both sides alike.
-    pub matched: i64,
-    /// Paid there, settled here by the run.
-    pub settled: i64,
-    /// Discrepancies found.
-    pub discrepancies: i64,
-    /// How often the day was run.
-    pub runs: i32,
-    /// When the last run finished.
-    pub finished_at: DateTime<Utc>,
-}
-
-/// A discrepancy as stored, with its resolution.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Discrepancy {
-    /// Id.
-    pub id: Uuid,
-    /// Its day's reconciliation.
-    pub reconciliation_id: Uuid,
-    /// The notice number.
-    pub notice_number: String,
-    /// Stored kind.
-    pub kind: String,
-    /// The statement's amount.
-    pub statement_fen: Option<i64>,
-    /// The hall's amount.
-    pub hall_fen: Option<i64>,
-    /// The gateway's payment number.
-    pub trade_no: String,
-    /// More.
-    pub detail: String,
-    /// When resolved.
-    pub resolved_at: Option<DateTime<Utc>>,
-    /// By whom.
-    pub resolved_by: Option<String>,
-    /// How.
-    pub resolution: String,
-}
-
-impl Discrepancy {
-    /// The kind in Chinese.
-    pub fn kind_label(&self) -> &'static str {
-        DiscrepancyKind::parse(&self.kind).map_or("", DiscrepancyKind::label)
-    }
-}
-
-/// One payment line of a statement.
-#[derive(Debug, Clone)]
-struct Line {
-    notice: String,
-    trade_no: String,
-    fen: i64,
-    currency: String,
-    paid_at: Option<DateTime<Utc>>,
-    receipt: WireReceipt,
-}
-
-struct HallPaid {
-    fen: i64,
-    trade_no: String,
-    seen: bool,
-}
-
-/// The day's bounds in UTC (China midnight to midnight).
-fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = CHINA
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_default();
-    (start, start + Duration::days(1))
-}
-
-fn bad(line: usize, what: &str) -> PaymentError {
-    PaymentError::BadMessage(format!("对账单第 {line} 行{what}"))
-}
-
-/// Reads one line of a statement (after the header); `None` for a refund line.
-fn parse_line(n: usize, text: &str) -> Result<Option<Line>, PaymentError> {
-    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-    if fields.len() != 9 {
-        return Err(bad(n, &format!("应有 9 列，实有 {} 列", fields.len())));
-    }
-    if !crate::notice::is_valid(fields[0]) {
-        return Err(bad(n, &format!("的缴款码“{}”无效", fields[0].chars().take(30).collect::<String>())));
-    }
-    let fen: i64 =
-        fields[2].parse().ok().filter(|f| *f >= 0).ok_or_else(|| bad(n, "的金额应为不小于 0 的整数（分）"))?;
-    let paid_at = if fields[4].is_empty() {
-        None
-    } else {
-        Some(
-            DateTime::parse_from_rfc3339(fields[4])
-                .map_err(|_| bad(n, "的支付时间应为 RFC 3339 格式"))?
-                .with_timezone(&Utc),
-        )
-    };
-    match fields[5] {
-        "success" => {}
-        "refund" => return Ok(None),
-        other => {
-            return Err(bad(
-                n,
-                &format!("的状态“{}”应为 success 或 refund", other.chars().take(20).collect::<String>()),
-            ));
-        }
-    }
-    Ok(Some(Line {
-        notice: fields[0].to_owned(),
-        trade_no: fields[1].to_owned(),
-        fen,
-        currency: fields[3].to_owned(),
-        paid_at,
-        receipt: WireReceipt { code: fields[6].to_owned(), number: fields[7].to_owned(), check: fields[8].to_owned() },
-    }))
-}
 
 impl Payments {
     /// Fetches the gateway's statement of `day` and reconciles it (the daily job, and staff's
@@ -534,150 +327,6 @@ impl Payments {
         tx.commit().await?;
         Ok(rec)
     }
-
-    /// The reconciled days, newest first (staff with `payment.manage` over the whole province).
-    pub async fn reconciliations(&self, access: &Access, limit: i64) -> Result<Vec<Reconciliation>, PaymentError> {
-        may_reconcile(access)?;
-        let mut conn = self.db().conn().await?;
-        Ok(run!(conn, |c| {
-            sqlx::query_as(
-            "SELECT id, day, merchant, statement_lines, statement_fen, hall_orders, hall_fen, matched, settled, discrepancies,
-                runs, finished_at
-             FROM payment_reconciliations ORDER BY day DESC, merchant LIMIT $1"
-        )
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await
-        })?)
-    }
-
-    /// A day's reconciliation and its discrepancies.
-    pub async fn reconciliation(
-        &self,
-        access: &Access,
-        id: Uuid,
-    ) -> Result<(Reconciliation, Vec<Discrepancy>), PaymentError> {
-        may_reconcile(access)?;
-        let mut conn = self.db().conn().await?;
-        let rec = reconciliation_by_id(&mut conn, id).await?.ok_or(PaymentError::NotFound)?;
-        let items: Vec<Discrepancy> = run!(conn, |c| {
-            sqlx::query_as(
-            "SELECT id, reconciliation_id, notice_number, kind, statement_fen, hall_fen, trade_no, detail, resolved_at,
-                resolved_by, resolution
-             FROM payment_discrepancies WHERE reconciliation_id = $1 ORDER BY resolved_at IS NOT NULL, kind, notice_number"
-        )
-        .bind(id)
-        .fetch_all(&mut *c)
-        .await
-        })?;
-        Ok((rec, items))
-    }
-
-    /// Resolves a discrepancy with a note (what was done: refunded, corrected at the gateway …).
-    pub async fn resolve(&self, access: &Access, actor: &Actor, id: Uuid, note: &str) -> Result<(), PaymentError> {
-        may_reconcile(access)?;
-        let note = note.trim();
-        if note.is_empty() || note.chars().count() > 500 {
-            return Err(PaymentError::Invalid("请填写处理说明（不超过 500 个字）".into()));
-        }
-        let by = actor.label.split_once(':').map_or(actor.label.as_str(), |(_, n)| n).to_owned();
-        let mut tx = self.db().begin().await?;
-        let notice: Option<String> = run!(tx, |c| sqlx::query_scalar(
-            "UPDATE payment_discrepancies SET resolved_at = $1, resolved_by = $2, resolution = $3
-             WHERE id = $4 AND resolved_at IS NULL RETURNING notice_number"
-        )
-        .bind(self.db().now())
-        .bind(&by)
-        .bind(note)
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await)?;
-        let Some(notice) = notice else {
-            return Err(PaymentError::WrongState("该差异不存在或已处理".into()));
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            Event::success("payment.discrepancy_resolve", "payment_order", &notice).detail(note),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-impl Payments {
-    /// A day's reconciliation as an Excel workbook: the totals, then every discrepancy with its
-    /// resolution.
-    pub async fn reconciliation_workbook(&self, access: &Access, id: Uuid) -> Result<Vec<u8>, PaymentError> {
-        let (rec, items) = self.reconciliation(access, id).await?;
-        workbook(&rec, &items)
-    }
-}
-
-fn yuan(fen: i64) -> String {
-    govhall_core::Money::from_fen(fen).map(govhall_core::Money::yuan).unwrap_or_else(|_| format!("{fen} 分"))
-}
-
-/// The workbook's bytes.
-pub fn workbook(rec: &Reconciliation, items: &[Discrepancy]) -> Result<Vec<u8>, PaymentError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let xlsx = |e: rust_xlsxwriter::XlsxError| PaymentError::Internal(format!("生成 Excel 失败：{e}"));
-    let mut workbook = Workbook::new();
-    let bold = Format::new().set_bold();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("对账汇总").map_err(xlsx)?;
-    let summary = [
-        ("对账日期", rec.day.to_string()),
-        ("执收单位编码", rec.merchant.clone()),
-        ("对账单笔数", rec.statement_lines.to_string()),
-        ("对账单金额（元）", yuan(rec.statement_fen)),
-        ("大厅已缴笔数", rec.hall_orders.to_string()),
-        ("大厅已缴金额（元）", yuan(rec.hall_fen)),
-        ("一致", rec.matched.to_string()),
-        ("补记入账", rec.settled.to_string()),
-        ("差异", rec.discrepancies.to_string()),
-        ("对账次数", rec.runs.to_string()),
-    ];
-    for (row, (k, v)) in (0u32..).zip(summary) {
-        sheet.write_string_with_format(row, 0, k, &bold).map_err(xlsx)?;
-        sheet.write_string(row, 1, v).map_err(xlsx)?;
-    }
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("差异明细").map_err(xlsx)?;
-    let headers = [
-        "缴款码",
-        "差异类型",
-        "对账单金额（元）",
-        "大厅金额（元）",
-        "交易号",
-        "说明",
-        "处理人",
-        "处理时间",
-        "处理说明",
-    ];
-    for (col, title) in (0u16..).zip(headers) {
-        sheet.write_string_with_format(0, col, title, &bold).map_err(xlsx)?;
-    }
-    for (row, d) in (1u32..).zip(items) {
-        let values = [
-            d.notice_number.clone(),
-            d.kind_label().to_owned(),
-            d.statement_fen.map(yuan).unwrap_or_default(),
-            d.hall_fen.map(yuan).unwrap_or_default(),
-            d.trade_no.clone(),
-            d.detail.clone(),
-            d.resolved_by.clone().unwrap_or_default(),
-            d.resolved_at
-                .map(|t| govhall_core::clock::china_time(t).format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_default(),
-            d.resolution.clone(),
-        ];
-        for (col, v) in (0u16..).zip(values) {
-            sheet.write_string(row, col, v).map_err(xlsx)?;
-        }
-    }
-    workbook.save_to_buffer().map_err(xlsx)
 }
 
 struct Counts {
@@ -687,30 +336,6 @@ struct Counts {
     hall_fen: i64,
     matched: i64,
     settled: i64,
-}
-
-fn may_reconcile(access: &Access) -> Result<(), PaymentError> {
-    if access.covers(Permission::PaymentManage, &Target::default()) {
-        Ok(())
-    } else {
-        Err(PaymentError::Forbidden("对账需要全省范围的“管理网上缴费”权限".into()))
-    }
-}
-
-async fn reconciliation_by_id(
-    conn: &mut impl govhall_db::Target,
-    id: Uuid,
-) -> Result<Option<Reconciliation>, PaymentError> {
-    Ok(run!(conn, |c| {
-        sqlx::query_as(
-        "SELECT id, day, merchant, statement_lines, statement_fen, hall_orders, hall_fen, matched, settled, discrepancies,
-            runs, finished_at
-         FROM payment_reconciliations WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(&mut *c)
-    .await
-    })?)
 }
 
 /// Enqueues the reconciliation of the day before `at`'s day, to run at `at`.
@@ -745,23 +370,6 @@ pub(crate) fn register(p: &Payments, registry: &mut JobRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_are_read_strictly_and_refunds_skipped() {
-        let n = crate::notice::format("440100", NaiveDate::from_ymd_opt(2026, 12, 5).unwrap_or_default(), 1)
-            .unwrap_or_default();
-        let ok = format!("{n},T1,2000,CNY,2026-12-05T10:00:00+08:00,success,44010026,0000000001,8a1b2c");
-        let line = parse_line(2, &ok).unwrap().unwrap();
-        assert_eq!((line.fen, line.trade_no.as_str()), (2000, "T1"));
-        assert!(parse_line(2, &ok.replace("success", "refund")).unwrap().is_none());
-        let err = |s: &str| govhall_core::Coded::message(&parse_line(7, s).unwrap_err());
-        assert!(err("a,b").contains("第 7 行应有 9 列"));
-        assert!(err(&ok.replace(&n, "12345678901234567890")).contains("缴款码"));
-        assert!(err(&ok.replace(",2000,", ",-5,")).contains("金额"));
-        assert!(err(&ok.replace(",2000,", ",20.00,")).contains("金额"));
-        assert!(err(&ok.replace("2026-12-05T10:00:00+08:00", "昨天")).contains("支付时间"));
-        assert!(err(&ok.replace("success", "paid")).contains("状态"));
-    }
 
     #[test]
     fn days_are_china_days_and_the_job_runs_at_three() {
