@@ -8,7 +8,7 @@
 mod common;
 
 use common::applying::{ApplyHall, pdf, png};
-use common::{APPLICANT_PHONE, Agent, PASSWORD, STRANGER_PHONE, WORKER_PHONE};
+use common::{APPLICANT_PHONE, Agent, PASSWORD, STRANGER_PHONE, WORKER_PHONE, pdftotext};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
@@ -38,14 +38,6 @@ async fn start(agent: &Agent, code: &str) -> String {
     let res = agent.post(&format!("/items/{code}/apply"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
     location(&res).trim_start_matches("/applications/").to_owned()
-}
-
-fn pdftotext(bytes: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.pdf");
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().ok()?;
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[tokio::test]

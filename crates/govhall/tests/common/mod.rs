@@ -431,3 +431,12 @@ impl TestApp {
         BookingHall { access, actor, hall: hall.id, service: service.id, items }
     }
 }
+
+/// The text of a PDF (poppler's pdftotext), or `None` where it is not installed.
+pub fn pdftotext(bytes: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -1,11 +1,15 @@
 //! A hall whose item has fees: 20.00 at submission, 5.00 per copy after a granting decision.
 
+use super::Agent;
 use super::applying::ApplyHall;
 use govhall_audit::Actor;
 use govhall_cases::CaseId;
+use govhall_db::{run, sqlx};
 use govhall_identity::rbac::Grantee;
 use govhall_identity::{Permission as P, Scope};
-use govhall_payments::Order;
+use govhall_payments::gateway::protocol::{self, PaymentResult, Signer, WireReceipt, WireStatus};
+use govhall_payments::{Order, OrderState};
+use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
@@ -59,4 +63,92 @@ pub async fn order_of(a: &ApplyHall, case: CaseId, nth: usize) -> Order {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("order {nth} of the case was not issued");
+}
+
+pub async fn order_now(a: &ApplyHall, order: &Order) -> Order {
+    a.t().app.payments().payer_order(a.hall.applicant, order.id).await.unwrap()
+}
+
+pub async fn until_state(a: &ApplyHall, order: &Order, state: OrderState) -> Order {
+    for _ in 0..400 {
+        let now = order_now(a, order).await;
+        if now.state == state {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("order {} never reached {state:?}", order.notice_number);
+}
+
+pub async fn case_step(a: &ApplyHall, case: CaseId) -> String {
+    let mut conn = a.t().app.db().conn().await.unwrap();
+    run!(conn, |c| sqlx::query_scalar("SELECT step FROM cases WHERE id = $1")
+        .bind(case.as_uuid())
+        .fetch_one(&mut *c)
+        .await)
+    .unwrap()
+}
+
+pub async fn count(a: &ApplyHall, sql: &'static str, notice: &str) -> i64 {
+    let mut conn = a.t().app.db().conn().await.unwrap();
+    run!(conn, |c| sqlx::query_scalar(sql).bind(notice).fetch_one(&mut *c).await).unwrap()
+}
+
+/// Pays on the sandbox's page as a person would: open it, choose a bank, confirm; returns
+/// where the browser is sent back to.
+pub async fn pay_on_sandbox(client: &reqwest::Client, pay_url: &str, outcome: &str, notify: &str) -> String {
+    let page = client.get(pay_url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("选择银行") && html.contains("中国建设银行"), "the banks: {html}");
+    let res = client
+        .post(pay_url)
+        .form(&[("bank", "中国建设银行"), ("outcome", outcome), ("notify", notify)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+pub async fn start(agent: &Agent, order: &Order) -> String {
+    let res = agent.post(&format!("/payments/{}/start", order.id), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap_or_default());
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+pub fn sign(body: &[u8], key: &[u8]) -> protocol::Signed {
+    Signer::HmacSm3(key.to_vec()).sign(body, chrono::Utc::now())
+}
+
+pub async fn post_notification(client: &reqwest::Client, base: &str, body: &[u8], key: &[u8]) -> (StatusCode, String) {
+    let s = sign(body, key);
+    let res = client
+        .post(format!("{base}/api/v1/payments/notifications"))
+        .header("content-type", "application/json")
+        .header(protocol::TIMESTAMP, s.timestamp)
+        .header(protocol::NONCE, s.nonce)
+        .header(protocol::SIGNATURE, s.signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let answer: serde_json::Value = res.json().await.unwrap();
+    (status, answer["code"].as_str().unwrap_or_default().to_owned())
+}
+
+pub fn success(order: &Order, amount_fen: i64, currency: &str) -> Vec<u8> {
+    let result = PaymentResult {
+        merchant: order.merchant.clone(),
+        notice_number: order.notice_number.clone(),
+        trade_no: "T20261206000001".into(),
+        status: WireStatus::Success,
+        amount_fen,
+        currency: currency.into(),
+        paid_at: Some(chrono::Utc::now()),
+        bank: Some("中国银行".into()),
+        receipt: Some(WireReceipt { code: "44010026".into(), number: "0000000001".into(), check: "8a1b2c".into() }),
+    };
+    serde_json::to_vec(&result).unwrap()
 }
