@@ -39,6 +39,9 @@ pub struct Action {
     pub revision: Option<i32>,
     /// Files given with it.
     pub files: Vec<NewFile>,
+    /// The caller tells the applicant itself, in the same transaction (a payment's message says
+    /// what was paid and what comes next): the engine sends no progress message of its own.
+    pub quiet: bool,
 }
 
 /// Longest note.
@@ -215,21 +218,23 @@ impl Cases {
         )
         .await?;
         let row = store::row_by_id(tx, case.id).await?.ok_or(CaseError::NotFound)?;
-        let told = match t.effect {
-            Some(Effect::Grant) => "已办结（准予）".to_owned(),
-            Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
-            Some(Effect::Accept) => "已受理".to_owned(),
-            Some(Effect::Reject) => "不予受理".to_owned(),
-            Some(Effect::Deliver) => "办理结果已送达".to_owned(),
-            Some(Effect::Withdraw) => "已撤回".to_owned(),
-            None if to.pauses_clock => "需要您补齐补正材料".to_owned(),
-            None if to.actor == StepActor::Payment => "请缴纳费用，缴款单稍后发送给您".to_owned(),
-            None if t.action == PAID => format!("已缴费，进入“{}”环节", to.name),
-            None if kind == ActorKind::Applicant => format!("已{}，进入“{}”环节", t.label, to.name),
-            None => format!("进入“{}”环节", to.name),
-        };
-        let told = notify::Told { event_id: event, event: &told, step: &to.name, note };
-        notify::applicant(tx, self.messaging(), self.identity().keys(), &row, told).await?;
+        if !action.quiet {
+            let told = match t.effect {
+                Some(Effect::Grant) => "已办结（准予）".to_owned(),
+                Some(Effect::Refuse) => "已办结（不予批准）".to_owned(),
+                Some(Effect::Accept) => "已受理".to_owned(),
+                Some(Effect::Reject) => "不予受理".to_owned(),
+                Some(Effect::Deliver) => "办理结果已送达".to_owned(),
+                Some(Effect::Withdraw) => "已撤回".to_owned(),
+                None if to.pauses_clock => "需要您补齐补正材料".to_owned(),
+                None if to.actor == StepActor::Payment => "请缴纳费用，缴款单稍后发送给您".to_owned(),
+                None if t.action == PAID => format!("已缴费，进入“{}”环节", to.name),
+                None if kind == ActorKind::Applicant => format!("已{}，进入“{}”环节", t.label, to.name),
+                None => format!("进入“{}”环节", to.name),
+            };
+            let told = notify::Told { event_id: event, event: &told, step: &to.name, note };
+            notify::applicant(tx, self.messaging(), self.identity().keys(), &row, told).await?;
+        }
         Ok(store::to_case(row)?.0)
     }
 

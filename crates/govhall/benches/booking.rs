@@ -21,62 +21,23 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/statements.rs"]
+mod statements;
 
 use chrono::Weekday;
 use govhall_audit::Actor;
 use govhall_booking::SlotId;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const PEOPLE: u32 = 3_000;
 const AT_ONCE: usize = 32;
 const SECONDS: u64 = 10;
 
-/// Counts sqlx's statement events in tasks scoped with [`COUNT_HERE`] (not the worker's, which
-/// delivers messages meanwhile); interested in nothing else, so it costs nothing elsewhere.
-struct CountStatements;
-
-tokio::task_local! {
-    static COUNT_HERE: bool;
-}
-static STATEMENTS: AtomicU64 = AtomicU64::new(0);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
-    fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
-        if meta.target() == "sqlx::query" {
-            tracing::subscriber::Interest::sometimes()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
-    }
-
-    fn enabled(&self, meta: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
-        meta.target() == "sqlx::query" && COUNT_HERE.try_with(|here| *here).unwrap_or(false)
-    }
-
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
-        if std::env::var_os("SHOW_STATEMENTS").is_some() {
-            struct Summary(String);
-            impl tracing::field::Visit for Summary {
-                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                    if field.name() == "db.statement" || field.name() == "summary" {
-                        self.0.push_str(&format!("{value:?} ").replace("\\n", " "));
-                    }
-                }
-            }
-            let mut summary = Summary(String::new());
-            event.record(&mut summary);
-            println!("  statement: {}", summary.0.chars().take(160).collect::<String>());
-        }
-    }
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    use tracing_subscriber::layer::SubscriberExt;
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(CountStatements)).unwrap();
+    statements::install();
     let backend = if std::env::var("TEST_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
     let t = common::TestApp::spawn().await;
     let all = vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
@@ -158,10 +119,10 @@ async fn main() {
     if backend == "PostgreSQL" {
         let person = t.insert_person(PEOPLE * 3).await;
         let actor = Actor { id: Some(person), label: "个人用户".into(), client_ip: String::new() };
-        COUNT_HERE.scope(true, booking.book(person, &actor, slots[0], &item)).await.unwrap();
+        let (booked, n) = statements::count(booking.book(person, &actor, slots[0], &item)).await;
+        booked.unwrap();
         println!(
-            "{backend}: {} statements for one booking (COMMIT and the notice after it included; BEGIN is not logged)",
-            STATEMENTS.load(Ordering::Relaxed)
+            "{backend}: {n} statements for one booking (COMMIT and the notice after it included; BEGIN is not logged)"
         );
     }
     t.stop().await;
@@ -211,7 +172,7 @@ async fn nodes(t: &common::TestApp, item: &str, slots: &Arc<Vec<SlotId>>) {
             w.await.unwrap();
         }
         let secs = started.elapsed().as_secs_f64();
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        done.store(true, Ordering::Relaxed);
         let (samples, waits) = sampler.await.unwrap();
         let per_kind: Vec<String> =
             waits.iter().map(|(kind, count)| format!("{kind} {:.2}", *count as f64 / samples.max(1) as f64)).collect();
@@ -237,7 +198,7 @@ async fn sample_lock_waits(
     let mut waits = std::collections::BTreeMap::new();
     let mut samples = 0;
     let mut conn = db.conn().await.unwrap();
-    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+    while !done.load(Ordering::Relaxed) {
         let rows: Vec<(String, i64)> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_as(
             "SELECT wait_event, COUNT(*) FROM pg_stat_activity
              WHERE datname = current_database() AND wait_event_type = 'Lock' GROUP BY wait_event"

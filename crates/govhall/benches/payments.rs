@@ -11,6 +11,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/statements.rs"]
+mod statements;
 
 use common::paying::{fee_hall, submit};
 use govhall_db::{run, sqlx};
@@ -52,6 +54,7 @@ fn notification(order: &Order, n: usize) -> Vec<u8> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    statements::install();
     let backend = if std::env::var("TEST_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
     let a = fee_hall().await;
     let t = a.t();
@@ -117,6 +120,22 @@ async fn main() {
     assert_eq!(moved, CASES as i64, "every case moved once");
     drop(conn);
 
+    // The statements of one settlement, alone (PostgreSQL: see support/statements.rs).
+    if backend == "PostgreSQL" {
+        let case = submit(&a, "bench-counted", "1").await.0;
+        let order = loop {
+            if let Some(o) = payments.case_orders_for_payer(a.hall.applicant, case).await.unwrap().into_iter().next() {
+                break o;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let body = notification(&order, CASES);
+        let signed = Signer::HmacSm3(sandbox_key.clone()).sign(&body, chrono::Utc::now());
+        let (settled, n) = statements::count(payments.accept_notification(&signed, &body)).await;
+        assert_eq!(settled.unwrap().effect, govhall_payments::Effect::Settled);
+        println!("{backend}: {n} statements for one settlement (COMMIT included; BEGIN is not logged)");
+    }
+
     // Reconciliation: 100,000 orders paid today (made directly), 1,000 more never notified.
     let day = govhall_core::clock::china_date(t.app.db().now());
     let merchant = orders[0].merchant.clone();
@@ -176,16 +195,20 @@ async fn main() {
     }
     let size = statement.len();
     let bytes = bytes::Bytes::from(statement.into_bytes());
-    let pieces: Vec<Result<Vec<u8>, govhall_payments::PaymentError>> = (0..bytes.len())
-        .step_by(64 * 1024)
-        .map(|i| Ok(bytes.slice(i..(i + 64 * 1024).min(bytes.len())).to_vec()))
-        .collect();
+    let pieces = || -> Vec<Result<Vec<u8>, govhall_payments::PaymentError>> {
+        (0..bytes.len())
+            .step_by(64 * 1024)
+            .map(|i| Ok(bytes.slice(i..(i + 64 * 1024).min(bytes.len())).to_vec()))
+            .collect()
+    };
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = peak_rss_kb();
     let started = Instant::now();
     let actor = govhall_audit::Actor::system("bench");
-    let rec =
-        payments.reconcile_stream(day, &merchant, Box::pin(futures::stream::iter(pieces)), None, &actor).await.unwrap();
+    let rec = payments
+        .reconcile_stream(day, &merchant, Box::pin(futures::stream::iter(pieces())), None, &actor)
+        .await
+        .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     let after = peak_rss_kb();
     println!(
@@ -198,5 +221,18 @@ async fn main() {
         (after.saturating_sub(before)) as f64 / 1024.0
     );
     assert_eq!((rec.settled, rec.discrepancies), (UNNOTIFIED, 0));
+
+    // The same day again: every line matches, nothing to settle (the matching alone).
+    let started = Instant::now();
+    let again = payments
+        .reconcile_stream(day, &merchant, Box::pin(futures::stream::iter(pieces())), None, &actor)
+        .await
+        .unwrap();
+    println!(
+        "{backend}: reconciled the same day again in {:.1} s ({} matched, nothing to settle: the matching alone)",
+        started.elapsed().as_secs_f64(),
+        again.matched
+    );
+    assert_eq!((again.settled, again.discrepancies), (0, 0));
     a.hall.t.stop().await;
 }

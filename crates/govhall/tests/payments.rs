@@ -101,6 +101,17 @@ async fn a_person_pays_on_the_gateway_and_the_case_moves_on_only_when_the_gatewa
     .unwrap();
     drop(conn);
     assert_eq!(status, "cancelled", "no reminder once paid");
+    // One SMS says it all (paid, the receipt, the step now): the case sends none of its own.
+    for _ in 0..400 {
+        if outbox.sent_to(APPLICANT_PHONE).iter().any(|m| m.body.contains(&receipt.display())) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let sms: Vec<_> = outbox.sent_to(APPLICANT_PHONE).into_iter().filter(|m| m.body.contains("缴纳")).collect();
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert!(sms[0].body.contains("办件已进入“收件”环节"), "{}", sms[0].body);
+    assert!(!outbox.sent_to(APPLICANT_PHONE).iter().any(|m| m.body.contains("已缴费，进入")));
     let history = t.app.cases().history(case).await.unwrap();
     let moves: Vec<_> = history.iter().filter(|e| e.action == "paid").collect();
     assert_eq!(moves.len(), 1);

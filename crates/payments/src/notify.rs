@@ -41,13 +41,13 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), PaymentError> {
             PAID,
             Channel::Sms,
             "",
-            "您已缴纳“{{ subject }}”费用{{ amount }}元，电子票据号{{ receipt }}。可在办件页面下载电子票据。",
+            "您已缴纳“{{ subject }}”费用{{ amount }}元，电子票据号{{ receipt }}。{% if step %}办件已进入“{{ step }}”环节。{% endif %}可在办件页面下载电子票据。",
         ),
         (
             PAID,
             Channel::Inbox,
             "缴费成功：{{ subject }} {{ amount }} 元",
-            "您已缴纳“{{ subject }}”（办件编号 {{ serial }}）的费用 {{ amount }} 元。\n缴款码：{{ notice }}\n电子票据号：{{ receipt }}\n可凭电子票据号到执收单位领取财政收据，也可在办件页面下载电子票据。",
+            "您已缴纳“{{ subject }}”（办件编号 {{ serial }}）的费用 {{ amount }} 元。\n缴款码：{{ notice }}\n电子票据号：{{ receipt }}\n{% if step %}办件已进入“{{ step }}”环节。\n{% endif %}可凭电子票据号到执收单位领取财政收据，也可在办件页面下载电子票据。",
         ),
         (
             CLOSED,

@@ -15,7 +15,7 @@ use govhall_audit::{self as audit, Actor, Event, Outcome};
 use govhall_cases::CaseError;
 use govhall_cases::transition::Action;
 use govhall_cases::workflow::PAID as PAID_ACTION;
-use govhall_db::{Tx, exec, sqlx};
+use govhall_db::{Tx, exec, run, sqlx};
 use uuid::Uuid;
 
 /// Where a gateway message came from.
@@ -130,11 +130,14 @@ impl Payments {
             _ => None,
         };
         let mut tx = self.db().begin().await?;
-        let effect = match result.status {
-            WireStatus::Success => self.pay(&mut tx, &order, result, phone.as_ref()).await?,
+        let (effect, changed) = match result.status {
+            WireStatus::Success => {
+                let (effect, now) = self.pay(&mut tx, &order, result, phone.as_ref()).await?;
+                (effect, Some(now))
+            }
             WireStatus::Failed if order.state.is_payable() && order.state != OrderState::Failed => {
                 self.set_state(&mut tx, &order, OrderState::Failed).await?;
-                Effect::Noted
+                (Effect::Noted, None)
             }
             WireStatus::Pending if matches!(order.state, OrderState::Created | OrderState::Started) => {
                 exec!(
@@ -146,37 +149,46 @@ impl Payments {
                     .bind(self.db().now())
                     .bind(order.id.as_uuid())
                 )?;
-                Effect::Noted
+                (Effect::Noted, None)
             }
-            _ => Effect::Noted,
+            _ => (Effect::Noted, Some(order.clone())),
         };
         let detail = format!("{:?} {} 分 {}", result.status, result.amount_fen, result.trade_no);
         log_message(&mut tx, Some(&order), &result.notice_number, source, effect.as_str(), "ok", &detail).await?;
-        let order = order::order_by_id(&mut tx, order.id).await?.ok_or(PaymentError::NotFound)?;
+        let order = match changed {
+            Some(order) => order,
+            None => order::order_by_id(&mut tx, order.id).await?.ok_or(PaymentError::NotFound)?,
+        };
         tx.commit().await?;
         Ok(Settled { order, effect })
     }
 
     /// What a success does to an order that was `order` when read: the first message pays it
-    /// (the conditional update picks it), the others find it paid.
+    /// (the conditional update picks it), the others find it paid. Returns the order as it
+    /// now is.
     async fn pay(
         &self,
         tx: &mut Tx,
         order: &Order,
         result: &PaymentResult,
         phone: Option<&govhall_core::Phone>,
-    ) -> Result<Effect, PaymentError> {
+    ) -> Result<(Effect, Order), PaymentError> {
         let Some(receipt) = result.receipt.as_ref().filter(|_| order.state.is_payable()) else {
-            return self.already(tx, order, result).await;
+            return self.already(tx, order, result).await.map(|effect| (effect, order.clone()));
         };
         let now = self.db().now();
-        let changed = exec!(
-            tx,
-            sqlx::query(concat!(
+        // The paid order comes back from the update itself (its lines are the ones read).
+        let sql = format!(
+            concat!(
                 "UPDATE payment_orders SET state = 'success', trade_no = $1, bank = $2, paid_at = $3, receipt_code = $4,
                     receipt_number = $5, receipt_check = $6, updated_at = $7, revision = revision + 1
-                 WHERE id = $8 AND state IN ", crate::order::payable!()
-            ))
+                 WHERE id = $8 AND state IN ",
+                crate::order::payable!(),
+                " RETURNING {}"
+            ),
+            order::ORDER_COLUMNS
+        );
+        let row: Option<order::OrderRow> = run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(&result.trade_no)
             .bind(&result.bank)
             .bind(result.paid_at.unwrap_or(now))
@@ -185,35 +197,41 @@ impl Payments {
             .bind(&receipt.check)
             .bind(now)
             .bind(order.id.as_uuid())
-        )?;
-        if changed == 0 {
+            .fetch_optional(&mut *c)
+            .await)?;
+        let Some(row) = row else {
             // Another message paid it (or someone closed it) meanwhile: read it as it is now.
             let now = order::order_by_id(tx, order.id).await?.ok_or(PaymentError::NotFound)?;
-            return self.already(tx, &now, result).await;
-        }
-        let paid = order::order_by_id(tx, order.id).await?.ok_or(PaymentError::NotFound)?;
+            return self.already(tx, &now, result).await.map(|effect| (effect, now));
+        };
+        let paid = row.into_order(order.lines.clone())?;
         let actor = gateway_actor();
         let receipt_text = paid.receipt.as_ref().map(|r| r.display()).unwrap_or_default();
         let note = format!("已缴费 {} 元，电子票据号 {receipt_text}", paid.total.yuan());
-        let action = Action { case: order.case_id, action: PAID_ACTION.into(), note, ..Action::default() };
-        let serial = match self.cases().act_in(tx, &actor, action).await {
-            Ok(case) => case.serial_number,
+        // The payer's message below says what comes next: the case sends none of its own.
+        let action = Action { case: order.case_id, action: PAID_ACTION.into(), note, quiet: true, ..Action::default() };
+        let (serial, next) = match self.cases().act_in(tx, &actor, action).await {
+            Ok(case) => {
+                let next = case.current().map(|s| s.name.clone()).unwrap_or_default();
+                (case.serial_number, next)
+            }
             // The case left its payment step (withdrawn meanwhile): the money is kept on the
             // order for staff to refund.
             Err(CaseError::IllegalTransition(_) | CaseError::Forbidden(_)) => {
                 tracing::warn!(notice = %order.notice_number, "paid order of a case no longer waiting for payment");
-                String::new()
+                (String::new(), String::new())
             }
             Err(e) => return Err(e.into()),
         };
         govhall_messaging::cancel_keys_in(tx, &[notify::reminder_key(order)], "已缴费").await?;
-        let params = notify::params(&paid, &serial);
+        let mut params = notify::params(&paid, &serial);
+        params["step"] = next.into();
         let key = format!("payment:{}:paid", order.id.as_uuid());
         notify::send(tx, self.messaging(), notify::messages(PAID, &paid, phone, params, &key, true, None)).await?;
         let detail = format!("{} 元，交易号 {}，电子票据号 {receipt_text}", paid.total.yuan(), result.trade_no);
         audit::record(tx, &actor, Event::success("payment.paid", "payment_order", &order.notice_number).detail(detail))
             .await?;
-        Ok(Effect::Settled)
+        Ok((Effect::Settled, paid))
     }
 
     /// A success for an order that is no longer payable.

@@ -15,7 +15,7 @@ pub use tasks::workbook;
 
 use crate::gateway::protocol::{PaymentResult, STATEMENT_HEADER, Verifier, WireStatus};
 use crate::order::{self, OrderState};
-use crate::settle::Source;
+use crate::settle::{Effect, Source};
 use crate::{PaymentError, Payments};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::StreamExt;
@@ -30,6 +30,9 @@ use uuid::Uuid;
 
 /// The daily job's name.
 pub const RECONCILE_JOB: &str = "payments.reconcile";
+
+/// Statement lines settled at once (each needs a connection of its own for a moment).
+const SETTLING_AT_ONCE: usize = 4;
 
 impl Payments {
     /// Fetches the gateway's statement of `day` and reconciles it (the daily job, and staff's
@@ -146,15 +149,22 @@ impl Payments {
         {
             return Err(PaymentError::BadSignature);
         }
-        // Payments the hall has not on that day: settle what the gateway was paid for.
+        // Payments the hall has not on that day: settle what the gateway was paid for, a few at
+        // once (each in its own transaction; two lines of one order race fairly: one pays it,
+        // the other is a payment twice).
         let mut settled = 0;
-        for line in later {
-            match self.settle_from_statement(merchant, &line).await? {
+        let mut settling = futures::stream::iter(
+            later.into_iter().map(|line| async move { self.settle_from_statement(merchant, &line).await }),
+        )
+        .buffer_unordered(SETTLING_AT_ONCE);
+        while let Some(outcome) = settling.next().await {
+            match outcome? {
                 Ok(true) => settled += 1,
                 Ok(false) => matched += 1,
                 Err(f) => found.push(f),
             }
         }
+        drop(settling);
         for (notice, h) in hall.into_iter().filter(|(_, h)| !h.seen) {
             found.push(Found {
                 notice_number: notice,
@@ -241,7 +251,14 @@ impl Payments {
                     receipt: Some(line.receipt.clone()),
                 };
                 match self.apply(result, Source::Statement).await {
-                    Ok(_) => Ok(Ok(true)),
+                    Ok(s) if s.effect == Effect::Settled => Ok(Ok(true)),
+                    Ok(s) if s.effect == Effect::Duplicate => Ok(Ok(false)),
+                    // Paid meanwhile by another payment (another line of the same order).
+                    Ok(s) => Ok(Err(discrepancy(
+                        DiscrepancyKind::Duplicate,
+                        hall_fen,
+                        format!("大厅记录的交易号为 {}", s.order.trade_no.unwrap_or_default()),
+                    ))),
                     Err(e @ (PaymentError::Db(_) | PaymentError::Internal(_) | PaymentError::Stale)) => Err(e),
                     Err(e) => Ok(Err(discrepancy(DiscrepancyKind::MissingHere, hall_fen, e.to_string()))),
                 }

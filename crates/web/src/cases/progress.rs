@@ -313,7 +313,7 @@ pub(crate) async fn my_act(
     let c = state.cases.mine_by_serial(viewer.account.id, &serial).await?;
     let actor = ctx.actor();
     let action =
-        Action { case: c.id, action: form.action, note: form.note, revision: form.revision, files: Vec::new() };
+        Action { case: c.id, action: form.action, note: form.note, revision: form.revision, ..Action::default() };
     match state.cases.act(By::Applicant(viewer.account.id, &actor), action).await {
         Ok(_) => Ok(Redirect::to(&format!("/account/cases/{}", c.serial_number)).into_response()),
         Err(e) => {
