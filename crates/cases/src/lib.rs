@@ -7,6 +7,7 @@ pub mod deadline;
 mod error;
 pub mod export;
 pub mod files;
+pub mod granted;
 pub mod ids;
 pub mod model;
 mod notify;

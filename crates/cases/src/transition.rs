@@ -9,7 +9,7 @@ use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
 use crate::submit::record_event;
 use crate::workflow::{BACK, Effect, PAID, StepActor};
-use crate::{CaseError, Cases, notify, payment_due, store};
+use crate::{CaseError, Cases, granted, notify, payment_due, store};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::clock::china_date;
 use govhall_db::{Tx, exec, run, sqlx};
@@ -208,6 +208,9 @@ impl Cases {
         }
         if from.actor == StepActor::Payment && t.action != PAID {
             payment_due::enqueue_void(tx, case.id, &from.code).await?;
+        }
+        if t.effect == Some(Effect::Grant) {
+            granted::enqueue(tx, case.id).await?;
         }
         let detail =
             format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });

@@ -12,6 +12,7 @@ use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
 use govhall_files::{FileStore, FilesSettings};
 use govhall_identity::Identity;
+use govhall_licences::{LicenceKey, Licences};
 use govhall_messaging::Messaging;
 use govhall_payments::Payments;
 use govhall_payments::gateway::HttpGateway;
@@ -50,6 +51,7 @@ pub fn job_registry(
     cases: &Cases,
     applications: &Applications,
     payments: &Payments,
+    licences: &Licences,
 ) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
@@ -58,6 +60,7 @@ pub fn job_registry(
     cases.register_jobs(&mut registry);
     applications.register_jobs(&mut registry);
     payments.register_jobs(&mut registry);
+    licences.register_jobs(&mut registry);
     registry
 }
 
@@ -110,6 +113,28 @@ async fn payments(
     )?;
     payments.prepare().await?;
     Ok(payments)
+}
+
+/// The licence registry over `db`, signing with the configured key (made on first start when
+/// the default file is missing).
+async fn licences(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+    cases: &Cases,
+    public_url: &str,
+) -> anyhow::Result<Licences> {
+    let l = &settings.licences;
+    let (path, create) = if l.signing_key.trim().is_empty() {
+        (settings.data_dir.join("keys").join("licences-sm2.pem"), true)
+    } else {
+        (std::path::PathBuf::from(l.signing_key.trim()), false)
+    };
+    let key = LicenceKey::load(&path, &l.sm2_id, create)?;
+    let licences = Licences::new(db.clone(), identity.clone(), messaging.clone(), cases.clone(), key, public_url);
+    licences.prepare().await?;
+    Ok(licences)
 }
 
 /// Online applications over `db`, with the file store and their message templates.
@@ -213,6 +238,7 @@ pub struct App {
     booking: Booking,
     applications: Applications,
     payments: Payments,
+    licences: Licences,
 }
 
 impl App {
@@ -242,6 +268,7 @@ impl App {
                 let booking = state.booking.clone();
                 let applications = state.applications.clone();
                 let payments = state.payments.clone();
+                let licences = state.licences.clone();
                 let mut router = govhall_web::router(state);
                 if settings.payments.gateway_url.trim().is_empty() {
                     // No gateway configured: the sandbox serves trials from this node.
@@ -273,6 +300,7 @@ impl App {
                     booking,
                     applications,
                     payments,
+                    licences,
                 })
             }
             Err(e) => {
@@ -300,6 +328,7 @@ impl App {
         let booking = appointments(settings, db, &identity, &messaging).await?;
         let applications = online_applications(settings, db, &identity, &messaging, &catalog, &cases).await?;
         let payments = payments(settings, db, &identity, &messaging, &cases, public_url).await?;
+        let licences = licences(settings, db, &identity, &messaging, &cases, public_url).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -310,7 +339,7 @@ impl App {
             govhall_audit::schedule(db, db.now()).await?;
             govhall_applications::purge::schedule(db, db.now()).await?;
             govhall_payments::reconcile::schedule(db, govhall_payments::reconcile::next_run(db.now())).await?;
-            let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments);
+            let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments, &licences);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
@@ -331,6 +360,7 @@ impl App {
             booking,
             applications,
             payments,
+            licences,
         }));
         Ok((state, worker))
     }
@@ -385,6 +415,11 @@ impl App {
         &self.payments
     }
 
+    /// The node's licence registry.
+    pub fn licences(&self) -> &Licences {
+        &self.licences
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -417,6 +452,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let public = public_url(settings, bind);
     let payments = payments(settings, &db, &identity, &messaging, &cases, &public).await?;
+    let licences = licences(settings, &db, &identity, &messaging, &cases, &public).await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
@@ -424,7 +460,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     govhall_audit::schedule(&db, db.now()).await?;
     govhall_applications::purge::schedule(&db, db.now()).await?;
     govhall_payments::reconcile::schedule(&db, govhall_payments::reconcile::next_run(db.now())).await?;
-    let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments);
+    let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments, &licences);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())

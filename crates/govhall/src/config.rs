@@ -76,6 +76,8 @@ pub struct Settings {
     pub files: FilesConfig,
     /// Payments: expiry, reminders, the collecting unit, the fiscal payment gateway.
     pub payments: govhall_payments::PaymentSettings,
+    /// Electronic licences: the SM2 signing key.
+    pub licences: govhall_licences::LicenceSettings,
 }
 
 /// `[files]`: where uploads are kept and whether they are scanned.
@@ -112,6 +114,7 @@ impl Default for Settings {
             applications: ApplicationSettings::default(),
             files: FilesConfig::default(),
             payments: govhall_payments::PaymentSettings::default(),
+            licences: govhall_licences::LicenceSettings::default(),
         }
     }
 }

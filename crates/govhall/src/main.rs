@@ -207,6 +207,12 @@ enum ImportCommand {
         #[arg(long)]
         sc: Option<std::path::PathBuf>,
     },
+    /// Licence types (电子证照类型) from a TOML file: what each carries, who issues it, which
+    /// items' grants issue it. All or nothing; the error names the type that is wrong.
+    LicenceTypes {
+        /// The TOML file (see docs/licences.md).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +374,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             db.close().await;
             let count = result.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已导入 {count} 个行政区划");
+            Ok(())
+        }
+        Command::Import { command: ImportCommand::LicenceTypes { file } } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", file.display()))?;
+            let db = open_database(&settings).await?;
+            let actor = govhall_audit::Actor::system("命令行");
+            let result = govhall_licences::types::import(&db, &text, &actor).await;
+            db.close().await;
+            let count = result.map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
+            println!("已导入 {count} 个电子证照类型");
             Ok(())
         }
     }

@@ -94,6 +94,8 @@ permissions! {
     PaymentManage = "payment.manage", "管理网上缴费", None;
     /// Refund paid orders (full or partial, with a reason).
     PaymentRefund = "payment.refund", "缴费退款", None;
+    /// See the licences their departments issued and revoke them (注销).
+    LicenceManage = "licence.manage", "管理电子证照", None;
 }
 
 /// The three administrators of 等保 practice, kept apart.

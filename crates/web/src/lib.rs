@@ -19,6 +19,7 @@ mod health;
 mod html;
 mod identity;
 mod layout;
+mod licences;
 mod messaging;
 mod metrics;
 mod middleware;

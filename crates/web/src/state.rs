@@ -85,6 +85,8 @@ pub struct AppContext {
     pub applications: govhall_applications::Applications,
     /// Payments.
     pub payments: govhall_payments::Payments,
+    /// Electronic licences.
+    pub licences: govhall_licences::Licences,
 }
 
 /// Cheap to clone: `Arc` of the context.

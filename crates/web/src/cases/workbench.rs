@@ -219,6 +219,8 @@ struct CasePage {
     may_manage_payments: bool,
     may_refund: bool,
     may_reissue: bool,
+    /// The licence the case issued (id, type and number, status), for staff who manage licences.
+    licence: Option<(String, String, &'static str)>,
     error: String,
 }
 
@@ -284,6 +286,12 @@ pub(crate) async fn case_page(
             (r.order_id.to_string(), amount, r.reason, label, r.by_name, crate::html::time(r.created_at))
         })
         .collect();
+    let today = govhall_core::clock::china_date(state.db.now());
+    let licence = state
+        .licences
+        .of_case(access, c.id.as_uuid())
+        .await?
+        .map(|l| (l.id.to_string(), format!("{} {}", l.type_name, l.number), l.status_on(today).label()));
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -314,6 +322,7 @@ pub(crate) async fn case_page(
             && !orders.iter().any(|o| o.state.is_payable()),
         orders: orders.iter().map(crate::payments::OrderView::of).collect(),
         refunds,
+        licence,
         personal,
         form_lines,
         error,

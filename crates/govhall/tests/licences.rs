@@ -1,0 +1,368 @@
+//! Electronic licences end to end: a granted case issues a signed licence; anyone verifies it
+//! by its identifier (the holder masked); a record changed behind the registry's back is
+//! caught; revocation shows; the holder downloads the printout and nobody else can; a type
+//! file with a mistake imports nothing and says where.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use common::{APPLICANT_ID, APPLICANT_PHONE, CaseHall, PASSWORD, STRANGER_PHONE, pdftotext};
+use govhall_audit::Actor;
+use govhall_cases::CaseId;
+use govhall_cases::transition::{Action, By};
+use govhall_db::{exec, run, sqlx};
+use govhall_identity::rbac::Grantee;
+use govhall_identity::{Permission as P, Scope};
+use govhall_licences::{Licence, LicenceError, Status};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+
+const ISSUER: &str = "11370000MB285591XU";
+
+fn types_file(department: &str, item: &str) -> String {
+    format!(
+        r#"
+[[type]]
+code = "L001"
+name = "测试许可证"
+department = "{department}"
+issuer_code = "{ISSUER}"
+holder = "person"
+valid_years = 5
+items = ["{item}"]
+
+[[type.field]]
+key = "address"
+label = "联系地址"
+from = "联系地址"
+required = true
+
+[[type.field]]
+key = "serial"
+label = "办件编号"
+from = "@serial_number"
+
+[[type.field]]
+key = "remark"
+label = "备注"
+from = "备注"
+"#
+    )
+}
+
+/// The case hall with a licence type issued by its item, and `licence.manage` for its worker
+/// (in the item's department) and for the stranger (in another).
+async fn licence_hall() -> CaseHall {
+    let h = CaseHall::new().await;
+    let db = h.t.app.db();
+    let department =
+        govhall_identity::departments::get(db, govhall_identity::DepartmentId::from_uuid(h.item.item.department_id))
+            .await
+            .unwrap()
+            .unwrap();
+    let actor = Actor::system("test");
+    let text = types_file(&department.name, &h.item.item.code);
+    assert_eq!(govhall_licences::types::import(db, &text, &actor).await.unwrap(), 1);
+    let identity = h.t.app.identity();
+    let role = identity.save_role(&actor, "licence_admin", "证照管理", &[P::LicenceManage]).await.unwrap();
+    for who in [h.worker, h.stranger] {
+        identity.grant(&actor, role, Grantee::Account(who), Scope::Department).await.unwrap();
+    }
+    h
+}
+
+fn act(case: CaseId, action: &str) -> Action {
+    Action { case, action: action.into(), note: String::new(), ..Action::default() }
+}
+
+/// Submits a case with `form` and grants it.
+async fn granted(h: &CaseHall, key: &str, form: Value) -> (CaseId, String) {
+    let s = govhall_cases::submit::Submission {
+        item_code: h.item.item.code.clone(),
+        applicant: h.applicant,
+        enterprise: None,
+        form,
+        materials: Vec::new(),
+        idempotency_key: key.into(),
+    };
+    let done = h.t.app.cases().submit(s).await.unwrap();
+    let access = h.access(h.worker).await;
+    let actor = Actor::system("审批人");
+    for step in ["start_prereview", "accept", "start_review", "grant"] {
+        h.t.app.cases().act(By::Staff(&access, &actor), act(done.case_id, step)).await.unwrap();
+    }
+    (done.case_id, done.serial_number)
+}
+
+async fn licence_of(h: &CaseHall, case: CaseId) -> Licence {
+    for _ in 0..400 {
+        let mine = h.t.app.licences().mine(h.applicant).await.unwrap();
+        if let Some(l) = mine.into_iter().find(|l| l.case_id == Some(case.as_uuid())) {
+            return l;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no licence was issued for the case");
+}
+
+/// Waits for the message center to deliver an inbox message whose subject says `what`.
+async fn told(h: &CaseHall, what: &str) {
+    for _ in 0..400 {
+        let inbox = govhall_messaging::inbox::list(h.t.app.db(), h.applicant.as_uuid(), 50, 0).await.unwrap();
+        if inbox.iter().any(|m| m.subject.contains(what)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the holder was not told “{what}”");
+}
+
+async fn verification(h: &CaseHall, identifier: &str) -> (StatusCode, Value) {
+    let res = h.t.get(&format!("/api/v1/licence-verifications/{identifier}")).await;
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_granted_case_issues_a_signed_licence_that_anyone_verifies_and_a_changed_record_is_caught() {
+    let h = licence_hall().await;
+    let form = serde_json::json!({"联系地址": "济南市历下区\u{202e}泉城路 1 号", "申请事由": "新办"});
+    let (case, serial) = granted(&h, "lic-1", form).await;
+    let licence = licence_of(&h, case).await;
+
+    // What was issued: the holder from the account, the fields from the answers and the case.
+    assert_eq!((licence.holder_name.as_str(), licence.holder_number.as_str()), ("张三", APPLICANT_ID));
+    assert_eq!(licence.type_name, "测试许可证");
+    assert!(licence.identifier.starts_with(&format!("1.2.156.3005.2.L001.{ISSUER}.")));
+    assert!(govhall_licences::identifier::is_well_formed(&licence.identifier));
+    let fields: Vec<(&str, &str)> = licence.fields.iter().map(|(_, l, v)| (l.as_str(), v.as_str())).collect();
+    assert_eq!(
+        fields,
+        [("联系地址", "济南市历下区泉城路 1 号"), ("办件编号", serial.as_str())],
+        "no 备注 was given; the override is gone"
+    );
+    let until = licence.valid_until.unwrap();
+    assert_eq!(until, licence.valid_from.checked_add_months(chrono::Months::new(60)).unwrap().pred_opt().unwrap());
+    // The holder's data are stored encrypted.
+    let db = h.t.app.db();
+    let mut conn = db.conn().await.unwrap();
+    let stored: String =
+        run!(conn, |c| sqlx::query_scalar("SELECT holder_number_enc FROM licences").fetch_one(&mut *c).await).unwrap();
+    drop(conn);
+    assert!(!stored.contains(APPLICANT_ID));
+    // The holder was told.
+    told(&h, "电子证照已签发").await;
+    // The job running again issues nothing more.
+    assert!(h.t.app.licences().issue_for_case(case, None).await.unwrap().is_none());
+
+    // Anyone verifies it: genuine, usable, the holder masked.
+    let (status, body) = verification(&h, &licence.identifier).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((body["verdict"].as_str(), body["usable"].as_bool()), (Some("genuine"), Some(true)), "{body}");
+    assert_eq!(body["licence"]["holder_name"], "张*");
+    assert_eq!(body["licence"]["holder_number"], "3701**********1238");
+    assert_eq!(body["licence"]["status"], "valid");
+    let text = body.to_string();
+    assert!(!text.contains(APPLICANT_ID) && !text.contains("张三") && !text.contains("泉城路"), "{text}");
+    // Lower case works (people type it); the page says the same.
+    let (status, _) = verification(&h, &licence.identifier.to_lowercase()).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = h.t.get(&format!("/verify/{}", licence.identifier)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("证照有效") && html.contains("3701**********1238") && !html.contains(APPLICANT_ID));
+    // The form sends people on to the answer.
+    let asked = h.t.get(&format!("/verify?id=%20{}%20", licence.identifier)).await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(asked.headers()["location"], format!("/verify/{}", licence.identifier).as_str());
+
+    // A mistyped identifier is told apart from an unknown one.
+    let mistyped =
+        licence.identifier.replace(&licence.number, &format!("{}9", &licence.number[..licence.number.len() - 1]));
+    let (status, body) = verification(&h, &mistyped).await;
+    assert_eq!((status, body["verdict"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed")));
+    let unknown = govhall_licences::identifier::make("L001", ISSUER, "2026999999", 1);
+    let (status, body) = verification(&h, &unknown).await;
+    assert_eq!((status, body["verdict"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, _) = verification(&h, "%3Cscript%3E").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A record changed behind the registry's back no longer matches its signature.
+    let id = licence.id.as_uuid();
+    let mut conn = db.conn().await.unwrap();
+    exec!(conn, sqlx::query("UPDATE licences SET valid_until = '2099-12-31' WHERE id = $1").bind(id)).unwrap();
+    let (_, body) = verification(&h, &licence.identifier).await;
+    assert_eq!((body["verdict"].as_str(), body["licence"].is_null()), (Some("tampered"), true), "{body}");
+    exec!(conn, sqlx::query("UPDATE licences SET valid_until = $1 WHERE id = $2").bind(until.to_string()).bind(id))
+        .unwrap();
+    assert_eq!(verification(&h, &licence.identifier).await.1["verdict"], "genuine");
+    // Fields re-encrypted with the hall's own key, so they decrypt, but changed.
+    let forged =
+        serde_json::to_string(&[("address", "联系地址", "别处"), ("serial", "办件编号", serial.as_str())]).unwrap();
+    let sealed = h.t.app.identity().keys().encrypt(&forged);
+    exec!(conn, sqlx::query("UPDATE licences SET fields_enc = $1 WHERE id = $2").bind(&sealed).bind(id)).unwrap();
+    assert_eq!(verification(&h, &licence.identifier).await.1["verdict"], "tampered");
+    // Unreadable data are tampered too, never a server error.
+    exec!(conn, sqlx::query("UPDATE licences SET fields_enc = 'garbage' WHERE id = $1").bind(id)).unwrap();
+    assert_eq!(verification(&h, &licence.identifier).await.1["verdict"], "tampered");
+    let sealed = h.t.app.identity().keys().encrypt(&serde_json::to_string(&licence.fields).unwrap());
+    exec!(conn, sqlx::query("UPDATE licences SET fields_enc = $1 WHERE id = $2").bind(&sealed).bind(id)).unwrap();
+    assert_eq!(verification(&h, &licence.identifier).await.1["verdict"], "genuine");
+    drop(conn);
+
+    // Anyone can fetch the public key and check the signature offline.
+    let key: Value = h.t.get("/api/v1/licence-key").await.json().await.unwrap();
+    assert_eq!(key["key_id"], licence.key_id);
+    assert!(key["public_key_pem"].as_str().unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn the_holder_downloads_the_licence_nobody_else_does_and_a_revoked_one_says_so() {
+    let h = licence_hall().await;
+    let (case, _) =
+        granted(&h, "lic-2", serde_json::json!({"联系地址": "济南市历下区", "备注": "<script>alert(1)</script>"}))
+            .await;
+    let licence = licence_of(&h, case).await;
+
+    // 我的证照 and the printout, with the QR code's address and the holder in full.
+    let holder = h.t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let page = holder.get("/account/licences").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("测试许可证") && html.contains(&licence.number));
+    assert!(!html.contains("<script>alert(1)") && html.contains("alert(1)"), "answers are escaped");
+    let pdf = holder.get(&format!("/account/licences/{}/licence.pdf", licence.id)).await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    if let Some(text) = pdftotext(&pdf.bytes().await.unwrap()) {
+        let flat: String = text.split_whitespace().collect();
+        assert!(
+            flat.contains("测试许可证") && flat.contains(APPLICANT_ID) && flat.contains("扫描二维码核验真伪"),
+            "{text}"
+        );
+    }
+    let token = h.t.bearer(APPLICANT_PHONE).await;
+    let api: Value =
+        h.t.client
+            .get(h.t.url("/api/v1/me/licences"))
+            .header("authorization", &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(api[0]["number"], licence.number.as_str(), "{api}");
+    assert!(api[0]["verify_url"].as_str().unwrap().ends_with(&format!("/verify/{}", licence.identifier)));
+
+    // Someone else, by id: not found, never the licence.
+    let other = h.t.person("13800000102", &common::test_id_number(7)).await;
+    let nosy = h.t.sign_in("13800000102", PASSWORD).await;
+    let res = nosy.get(&format!("/account/licences/{}/licence.pdf", licence.id)).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(h.t.app.licences().mine(other).await.unwrap().is_empty());
+    assert!(matches!(h.t.app.licences().mine_by_id(other, licence.id).await, Err(LicenceError::NotFound)));
+
+    // Staff of another department cannot see or revoke it; its own department's can.
+    let stranger = h.access(h.stranger).await;
+    let actor = Actor::system("工作人员");
+    assert!(matches!(
+        h.t.app.licences().revoke(&stranger, &actor, licence.id, "错发").await,
+        Err(LicenceError::NotFound)
+    ));
+    let staff = h.t.sign_in(STRANGER_PHONE, PASSWORD).await;
+    assert_eq!(staff.get(&format!("/admin/licences/{}", licence.id)).await.status(), StatusCode::NOT_FOUND);
+    let worker = h.t.sign_in(common::WORKER_PHONE, PASSWORD).await;
+    let page = worker.get(&format!("/admin/licences/{}", licence.id)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let res = worker.post(&format!("/admin/licences/{}/revoke", licence.id), &[("reason", "  ")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("请填写注销原因"));
+    let res = worker.post(&format!("/admin/licences/{}/revoke", licence.id), &[("reason", "申请人申请注销")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let again = worker.post(&format!("/admin/licences/{}/revoke", licence.id), &[("reason", "再次注销")]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // Still genuine (the issuer's own record), but not usable, and the holder was told.
+    let (status, body) = verification(&h, &licence.identifier).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((body["verdict"].as_str(), body["usable"].as_bool()), (Some("genuine"), Some(false)));
+    assert_eq!(
+        (body["licence"]["status"].as_str(), body["licence"]["revoked_reason"].as_str()),
+        (Some("revoked"), Some("申请人申请注销"))
+    );
+    let now = h.t.app.licences().mine_by_id(h.applicant, licence.id).await.unwrap();
+    assert_eq!(now.status_on(now.valid_from), Status::Revoked);
+    told(&h, "电子证照已注销").await;
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn a_case_lacking_a_required_field_gets_no_licence_and_the_reason_is_audited() {
+    let h = licence_hall().await;
+    let (case, serial) = granted(&h, "lic-3", serde_json::json!({"申请事由": "新办"})).await;
+    let err = h.t.app.licences().issue_for_case(case, None).await.unwrap_err();
+    assert_eq!(govhall_core::Coded::code(&err), "invalid_input");
+    assert!(
+        govhall_core::Coded::message(&err).contains("联系地址") && govhall_core::Coded::message(&err).contains(&serial)
+    );
+    // The worker's job gives up at once and says why in the audit log.
+    let db = h.t.app.db();
+    let mut found = false;
+    for _ in 0..400 {
+        let mut conn = db.conn().await.unwrap();
+        let n: i64 = run!(conn, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'licence.issue' AND result = 'failure'"
+        )
+        .fetch_one(&mut *c)
+        .await)
+        .unwrap();
+        if n > 0 {
+            found = true;
+            break;
+        }
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(found, "the failure was audited");
+    assert!(h.t.app.licences().mine(h.applicant).await.unwrap().is_empty());
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn a_type_file_with_a_mistake_imports_nothing_and_says_where() {
+    let h = CaseHall::new().await;
+    let db = h.t.app.db();
+    let actor = Actor::system("test");
+    let department =
+        govhall_identity::departments::get(db, govhall_identity::DepartmentId::from_uuid(h.item.item.department_id))
+            .await
+            .unwrap()
+            .unwrap();
+    let good = types_file(&department.name, &h.item.item.code);
+    let cases = [
+        (good.replace(ISSUER, "12345"), "统一社会信用代码"),
+        (good.replace(&department.name, "不存在的局"), "不存在的局"),
+        (good.replace(&h.item.item.code, "NO-SUCH-ITEM"), "NO-SUCH-ITEM"),
+        (good.replace("holder = \"person\"", "holder = \"cat\""), "holder"),
+        (good.replace("from = \"@serial_number\"", "from = \"@password\""), "from"),
+        (good.replace("valid_years = 5", "valid_years = 0"), "valid_years"),
+        (format!("{good}\n{}", good.replace("L001", "L002")), "已属于另一证照类型"),
+        ("[[type]]\ncode = 1".to_owned(), "证照类型文件有误"),
+        (String::new(), "没有 [[type]]"),
+    ];
+    for (text, says) in cases {
+        let err = govhall_licences::types::import(db, &text, &actor).await.unwrap_err();
+        assert_eq!(govhall_core::Coded::code(&err), "invalid_licence_type_file");
+        assert!(govhall_core::Coded::message(&err).contains(says), "{says}: {}", govhall_core::Coded::message(&err));
+    }
+    let mut conn = db.conn().await.unwrap();
+    let n: i64 =
+        run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM licence_types").fetch_one(&mut *c).await).unwrap();
+    assert_eq!(n, 0, "nothing was imported");
+    drop(conn);
+    h.t.stop().await;
+}

@@ -1,0 +1,129 @@
+//! Public verification (证照核验, design section 2.3.3): anyone with a licence's identifier —
+//! typed, or read from the QR code on its printout — learns whether the registry holds it,
+//! whether its data still carry the issuer's signature, and where it stands (valid, expired,
+//! revoked); they see the holder only masked. What is shown is rebuilt from the signed data,
+//! never from copies kept beside it.
+
+use crate::model::{HolderKind, Status, mask_number};
+use crate::store::canonical;
+use crate::{LicenceError, Licences, identifier};
+use govhall_cases::model::mask_name;
+use govhall_core::clock::china_date;
+use serde::Serialize;
+
+/// What verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Not a licence identifier (or mistyped: its check character does not match).
+    Malformed,
+    /// Well formed, but the registry holds no such licence.
+    NotFound,
+    /// The registry's record no longer matches its signature.
+    Tampered,
+    /// Signed by a key this hall does not hold.
+    UnknownKey,
+    /// The record carries the issuer's signature.
+    Genuine,
+}
+
+impl Verdict {
+    /// In Chinese.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Malformed => "证照标识格式不正确，请核对后重新输入",
+            Verdict::NotFound => "未查询到该电子证照",
+            Verdict::Tampered => "证照数据与签名不符，证照可能被篡改，请勿采信",
+            Verdict::UnknownKey => "证照签名密钥无法识别，无法确认真伪",
+            Verdict::Genuine => "签名验证通过，证照数据由颁发机构签发且未被改动",
+        }
+    }
+}
+
+/// A licence as the public sees it: the holder masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shown {
+    /// The identifier.
+    pub identifier: String,
+    /// The type.
+    pub type_name: String,
+    /// The number.
+    pub number: String,
+    /// Person or enterprise.
+    pub holder_kind: HolderKind,
+    /// The holder's name, masked for a person.
+    pub holder_name: String,
+    /// The holder's number, masked.
+    pub holder_number: String,
+    /// The issuing department.
+    pub issuer_name: String,
+    /// The validity as printed.
+    pub validity: String,
+    /// Where it stands today.
+    pub status: Status,
+    /// Where it stands, in Chinese.
+    pub status_label: &'static str,
+    /// Why it was revoked, when it was.
+    pub revoked_reason: String,
+}
+
+/// The answer to a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// What was found.
+    pub verdict: Verdict,
+    /// It in Chinese.
+    pub message: &'static str,
+    /// Whether the licence is genuine and usable today.
+    pub usable: bool,
+    /// The licence, when genuine.
+    pub licence: Option<Shown>,
+}
+
+impl Verification {
+    fn only(verdict: Verdict) -> Verification {
+        Verification { verdict, message: verdict.label(), usable: false, licence: None }
+    }
+}
+
+impl Licences {
+    /// Verifies the licence with identifier `text`.
+    pub async fn verify(&self, text: &str) -> Result<Verification, LicenceError> {
+        let text = text.trim().to_ascii_uppercase();
+        if text.len() > 200 || !identifier::is_well_formed(&text) {
+            return Ok(Verification::only(Verdict::Malformed));
+        }
+        let Some(row) = self.row_by_identifier(&text).await? else {
+            return Ok(Verification::only(Verdict::NotFound));
+        };
+        let Ok(licence) = self.open(row) else {
+            return Ok(Verification::only(Verdict::Tampered));
+        };
+        if licence.key_id != self.key().id() {
+            return Ok(Verification::only(Verdict::UnknownKey));
+        }
+        if licence.identifier != text || !self.key().verify(&canonical(&licence).bytes(), &licence.signature) {
+            return Ok(Verification::only(Verdict::Tampered));
+        }
+        let status = licence.status_on(china_date(self.db().now()));
+        let shown = Shown {
+            identifier: licence.identifier.clone(),
+            type_name: licence.type_name.clone(),
+            number: licence.number.clone(),
+            holder_kind: licence.holder_kind,
+            holder_name: mask_name(&licence.holder_name, licence.holder_kind == HolderKind::Enterprise),
+            holder_number: mask_number(licence.holder_kind, &licence.holder_number),
+            issuer_name: licence.issuer_name.clone(),
+            validity: licence.validity(),
+            status,
+            status_label: status.label(),
+            revoked_reason: licence.revoked_reason.clone(),
+        };
+        Ok(Verification {
+            verdict: Verdict::Genuine,
+            message: Verdict::Genuine.label(),
+            usable: status == Status::Valid,
+            licence: Some(shown),
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The licence pages: public verification (a form, and the answer for one identifier),
+//! 我的证照 with printouts, and staff's view of a licence with revocation.
+
+use super::{LicenceView, licence_id};
+use crate::AppError;
+use crate::auth::{RequestContext, SignedIn, Viewer};
+use crate::html::{form_error, render, with_status};
+use crate::layout::Page;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_core::clock::china_date;
+use govhall_licences::{Verdict, Verification};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "licences/verify.html")]
+struct VerifyPage {
+    page: Page,
+    /// What was typed or scanned (empty: the form alone).
+    asked: String,
+    answer: Option<Verification>,
+}
+
+impl VerifyPage {
+    fn genuine(&self) -> bool {
+        self.answer.as_ref().is_some_and(|a| a.verdict == Verdict::Genuine)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct VerifyQuery {
+    #[serde(default)]
+    id: String,
+}
+
+/// 证照核验: the form; with `?id=`, on to the answer.
+pub(crate) async fn verify_form(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<VerifyQuery>,
+) -> Result<Response, AppError> {
+    let asked = q.id.trim();
+    if !asked.is_empty() {
+        let target = format!("/verify/{}", crate::auth::urlencode(asked));
+        return Ok(Redirect::to(&target).into_response());
+    }
+    let page = Page::new(&state, "电子证照核验").with(&ctx).in_section("verify");
+    Ok(render(VerifyPage { page, asked: String::new(), answer: None })?.into_response())
+}
+
+/// The answer for one identifier.
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(identifier): Path<String>,
+) -> Result<Response, AppError> {
+    let answer = state.licences.verify(&identifier).await?;
+    let status = match answer.verdict {
+        Verdict::Malformed => axum::http::StatusCode::BAD_REQUEST,
+        Verdict::NotFound => axum::http::StatusCode::NOT_FOUND,
+        _ => axum::http::StatusCode::OK,
+    };
+    let asked: String = identifier.trim().chars().take(200).collect();
+    let page = Page::new(&state, "电子证照核验结果").with(&ctx).in_section("verify");
+    Ok(with_status(status, render(VerifyPage { page, asked, answer: Some(answer) })?))
+}
+
+#[derive(Template)]
+#[template(path = "licences/mine.html")]
+struct MinePage {
+    page: Page,
+    licences: Vec<LicenceView>,
+}
+
+/// 我的证照.
+pub(crate) async fn mine(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+) -> Result<Html<String>, AppError> {
+    let today = china_date(state.db.now());
+    let licences = state.licences.mine(viewer.account.id).await?;
+    render(MinePage {
+        page: Page::new(&state, "我的证照").with(&ctx),
+        licences: licences.iter().map(|l| LicenceView::of(l, today)).collect(),
+    })
+}
+
+/// The printout of one of the viewer's licences.
+pub(crate) async fn pdf(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = licence_id(&id)?;
+    let font = state.applications.font()?;
+    let bytes = state.licences.pdf(viewer.account.id, id, font).await?;
+    Ok(crate::applications::confirm::pdf(bytes, &format!("电子证照-{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "licences/staff.html")]
+struct StaffPage {
+    page: Page,
+    l: LicenceView,
+    error: String,
+}
+
+async fn staff_page(
+    state: &AppState,
+    viewer: &Viewer,
+    ctx: &RequestContext,
+    id: govhall_licences::LicenceId,
+    error: String,
+) -> Result<Html<String>, AppError> {
+    let licence = state.licences.for_staff(&viewer.access, id).await?;
+    let today = china_date(state.db.now());
+    render(StaffPage {
+        page: Page::new(state, &format!("{} {}", licence.type_name, licence.number)).with(ctx),
+        l: LicenceView::of(&licence, today),
+        error,
+    })
+}
+
+/// A licence, for staff who may manage it.
+pub(crate) async fn staff(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
+    staff_page(&state, &viewer, &ctx, licence_id(&id)?, String::new()).await
+}
+
+/// The printout, for staff.
+pub(crate) async fn staff_pdf(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = licence_id(&id)?;
+    let font = state.applications.font()?;
+    let bytes = state.licences.staff_pdf(&viewer.access, id, font).await?;
+    Ok(crate::applications::confirm::pdf(bytes, &format!("电子证照-{id}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevokeForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// 注销: with a reason the holder is told.
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<RevokeForm>,
+) -> Result<Response, AppError> {
+    let id = licence_id(&id)?;
+    match state.licences.revoke(&viewer.access, &ctx.actor(), id, &form.reason).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/licences/{id}")).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, staff_page(&state, &viewer, &ctx, id, error).await?))
+        }
+    }
+}
