@@ -58,3 +58,13 @@ CREATE TABLE licence_counters (
     last       INTEGER NOT NULL,
     PRIMARY KEY (type_code, year)
 );
+
+-- A material of a draft given as one of the applicant's licences (可免交，自动调取), by the
+-- material's name as files are (a new version of the guide may reorder its materials).
+CREATE TABLE application_licences (
+    application_id  BLOB NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    material_name   TEXT NOT NULL,
+    licence_id      BLOB NOT NULL REFERENCES licences (id),
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (application_id, material_name)
+);

@@ -295,6 +295,7 @@ impl Applications {
         };
         Self::apply_locked(&mut application.answers, &locked);
         let files = self.file_rows(application.id).await?;
+        let mut used = self.used_licences(&application, &materials).await?;
         let slots: Vec<Slot> = materials
             .into_iter()
             .enumerate()
@@ -303,6 +304,7 @@ impl Applications {
                 kinds: Kind::from_formats(&material.formats),
                 // By name: a new version of the guide may reorder its materials.
                 files: files.iter().filter(|f| f.material_name == material.name).cloned().collect(),
+                licence: used.iter().position(|(name, _)| *name == material.name).map(|i| used.swap_remove(i).1),
                 material,
             })
             .collect();
@@ -322,7 +324,7 @@ impl Applications {
             })
             .collect();
         if !slots.is_empty() {
-            let started = slots.iter().any(|s| !s.files.is_empty());
+            let started = slots.iter().any(Slot::given);
             tasks.push(Task {
                 key: "materials".into(),
                 title: "上传申请材料".into(),
@@ -456,6 +458,7 @@ impl Applications {
                 .bind(id)
                 .fetch_all(&mut *c)
                 .await)?;
+        exec!(tx, sqlx::query("DELETE FROM application_licences WHERE application_id = $1").bind(id))?;
         exec!(tx, sqlx::query("DELETE FROM application_files WHERE application_id = $1").bind(id))?;
         exec!(tx, sqlx::query("DELETE FROM applications WHERE id = $1").bind(id))?;
         tx.commit().await?;

@@ -7,6 +7,7 @@
 //! - [`model`]: an application, its files and its task list.
 //! - [`drafts`]: starting (with prefill), reading and saving answers.
 //! - [`uploads`]: files for each material slot, streamed to the store.
+//! - [`licences`]: materials given as the applicant's electronic licences (可免交).
 //! - [`submit`]: checking everything and handing over to the case engine.
 //! - [`purge`]: notices for idle drafts, then their removal.
 //! - [`printing`]: the printed form and the receipt as PDFs.
@@ -15,6 +16,7 @@
 pub mod drafts;
 mod error;
 pub mod ids;
+pub mod licences;
 pub mod model;
 pub mod printing;
 pub mod purge;
@@ -32,6 +34,7 @@ use govhall_db::Db;
 use govhall_db::jobs::JobRegistry;
 use govhall_files::FileStore;
 use govhall_identity::Identity;
+use govhall_licences::Licences;
 use govhall_messaging::Messaging;
 use govhall_print::PrintFont;
 use serde::{Deserialize, Serialize};
@@ -92,6 +95,21 @@ impl ApplicationSettings {
 #[derive(Debug, Clone)]
 pub struct Applications(Arc<Inner>);
 
+/// The services online applications work with.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Accounts, profiles and personal-data keys.
+    pub identity: Arc<Identity>,
+    /// What applications tell people.
+    pub messaging: Messaging,
+    /// Published guides: forms and materials.
+    pub catalog: Catalog,
+    /// Where submissions become cases.
+    pub cases: Cases,
+    /// Licences given in place of materials.
+    pub licences: Licences,
+}
+
 #[derive(Debug)]
 struct Inner {
     db: Db,
@@ -99,6 +117,7 @@ struct Inner {
     messaging: Messaging,
     catalog: Catalog,
     cases: Cases,
+    licences: Licences,
     files: FileStore,
     settings: ApplicationSettings,
     regions: regions::Regions,
@@ -109,21 +128,20 @@ impl Applications {
     /// The service; `files` is the store uploads go to.
     pub async fn new(
         db: Db,
-        identity: Arc<Identity>,
-        messaging: Messaging,
-        catalog: Catalog,
-        cases: Cases,
+        services: Services,
         files: FileStore,
         settings: ApplicationSettings,
     ) -> Result<Applications, ApplicationError> {
         settings.check().map_err(ApplicationError::InvalidInput)?;
         let regions = regions::Regions::load(&db).await?;
+        let Services { identity, messaging, catalog, cases, licences } = services;
         Ok(Applications(Arc::new(Inner {
             db,
             identity,
             messaging,
             catalog,
             cases,
+            licences,
             files,
             settings,
             regions,
@@ -174,6 +192,10 @@ impl Applications {
 
     pub(crate) fn cases(&self) -> &Cases {
         &self.0.cases
+    }
+
+    pub(crate) fn licences(&self) -> &Licences {
+        &self.0.licences
     }
 
     /// The printing font, found once.

@@ -185,12 +185,24 @@ pub struct Slot {
     pub kinds: Vec<Kind>,
     /// The files given.
     pub files: Vec<ApplicationFile>,
+    /// The electronic licence given in place of files (可免交), if any.
+    pub licence: Option<crate::licences::UsedLicence>,
 }
 
 impl Slot {
-    /// Whether it still needs a file.
+    /// Whether a licence that still counts was given.
+    pub fn has_licence(&self) -> bool {
+        self.licence.as_ref().is_some_and(|l| l.problem.is_none())
+    }
+
+    /// Whether something was given: a file or a licence that counts.
+    pub fn given(&self) -> bool {
+        !self.files.is_empty() || self.has_licence()
+    }
+
+    /// Whether it still needs a file (or a licence).
     pub fn missing(&self) -> bool {
-        self.material.required && self.files.is_empty()
+        self.material.required && !self.given()
     }
 }
 

@@ -73,12 +73,13 @@ impl Applications {
         if !w.slots.is_empty() {
             blocks.push(Block::Heading("申请材料".into()));
             for s in &w.slots {
-                let files = if s.files.is_empty() {
+                let files = if !s.given() {
                     if s.material.required { "未提交".to_owned() } else { "未提交（非必要）".to_owned() }
                 } else {
                     s.files
                         .iter()
                         .map(|f| format!("{}（{}）", f.file_name, govhall_files::human_size(f.size as u64)))
+                        .chain(s.licence.iter().filter(|l| l.problem.is_none()).map(|l| l.label.clone()))
                         .collect::<Vec<_>>()
                         .join("；")
                 };
@@ -121,10 +122,7 @@ impl Applications {
             ("申请事项", a.item_name.clone()),
             ("事项编码", a.item_code.clone()),
             ("受理部门", w.department.clone()),
-            (
-                "提交材料",
-                format!("{} 项材料，共 {files} 个文件", w.slots.iter().filter(|s| !s.files.is_empty()).count()),
-            ),
+            ("提交材料", format!("{} 项材料，共 {files} 个文件", w.slots.iter().filter(|s| s.given()).count())),
         ] {
             blocks.push(Block::Pair(label.into(), value));
         }

@@ -157,10 +157,15 @@ impl Applications {
         let materials = w
             .slots
             .iter()
-            .filter(|s| !s.files.is_empty())
+            .filter(|s| s.given())
             .map(|s| SubmittedMaterial {
                 name: s.material.name.clone(),
-                files: s.files.iter().map(|f| f.file_name.clone()).collect(),
+                files: s
+                    .files
+                    .iter()
+                    .map(|f| f.file_name.clone())
+                    .chain(s.licence.iter().filter(|l| l.problem.is_none()).map(|l| l.label.clone()))
+                    .collect(),
             })
             .collect();
         let submission = Submission {

@@ -145,6 +145,7 @@ async fn online_applications(
     messaging: &Messaging,
     catalog: &Catalog,
     cases: &Cases,
+    licences: &Licences,
 ) -> anyhow::Result<Applications> {
     let dir = if settings.files.dir.trim().is_empty() {
         settings.data_dir.join("files")
@@ -154,16 +155,14 @@ async fn online_applications(
     let clamd = Some(settings.files.clamd.trim().to_owned()).filter(|c| !c.is_empty());
     let files = FileStore::open(FilesSettings { dir, max_file_bytes: settings.applications.max_file_bytes, clamd })
         .map_err(|e| anyhow::anyhow!("无法打开文件存储目录：{e}"))?;
-    let applications = Applications::new(
-        db.clone(),
-        identity.clone(),
-        messaging.clone(),
-        catalog.clone(),
-        cases.clone(),
-        files,
-        settings.applications.clone(),
-    )
-    .await?;
+    let services = govhall_applications::Services {
+        identity: identity.clone(),
+        messaging: messaging.clone(),
+        catalog: catalog.clone(),
+        cases: cases.clone(),
+        licences: licences.clone(),
+    };
+    let applications = Applications::new(db.clone(), services, files, settings.applications.clone()).await?;
     applications.prepare().await?;
     Ok(applications)
 }
@@ -326,9 +325,10 @@ impl App {
         let search = Search::open(db.clone(), &settings.search, &settings.data_dir, changes.position()).await?;
         let cases = case_engine(settings, db, &identity, &messaging, &catalog).await?;
         let booking = appointments(settings, db, &identity, &messaging).await?;
-        let applications = online_applications(settings, db, &identity, &messaging, &catalog, &cases).await?;
-        let payments = payments(settings, db, &identity, &messaging, &cases, public_url).await?;
         let licences = licences(settings, db, &identity, &messaging, &cases, public_url).await?;
+        let applications =
+            online_applications(settings, db, &identity, &messaging, &catalog, &cases, &licences).await?;
+        let payments = payments(settings, db, &identity, &messaging, &cases, public_url).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -447,12 +447,12 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
     let catalog = Catalog::new(db.clone(), &changes);
     let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
-    let applications = online_applications(settings, &db, &identity, &messaging, &catalog, &cases).await?;
     // A worker alone has no listener: the gateway reaches the hall at the configured address.
     let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let public = public_url(settings, bind);
-    let payments = payments(settings, &db, &identity, &messaging, &cases, &public).await?;
     let licences = licences(settings, &db, &identity, &messaging, &cases, &public).await?;
+    let applications = online_applications(settings, &db, &identity, &messaging, &catalog, &cases, &licences).await?;
+    let payments = payments(settings, &db, &identity, &messaging, &cases, &public).await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;

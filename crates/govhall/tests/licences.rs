@@ -366,3 +366,79 @@ async fn a_type_file_with_a_mistake_imports_nothing_and_says_where() {
     drop(conn);
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn a_licence_stands_in_for_a_material_and_the_case_records_it() {
+    use govhall_applications::drafts::Scope;
+    use govhall_catalog::model::Material;
+    let a = common::applying::ApplyHall::from(licence_hall().await).await;
+    let h = &a.hall;
+    let (case, _) = granted(h, "lic-4", serde_json::json!({"联系地址": "济南市历下区"})).await;
+    let licence = licence_of(h, case).await;
+    // The guide: the licence's copy may come from the registry (可免交，自动调取).
+    let mut content = h.item.content.clone();
+    content.form = Some(serde_json::from_value(common::applying::test_form()).unwrap());
+    content.materials = vec![Material {
+        name: "测试许可证（副本）".into(),
+        required: true,
+        formats: "pdf".into(),
+        from_license: true,
+        ..Material::default()
+    }];
+    a.publish(&content).await;
+    let apps = h.t.app.applications();
+    let (id, _) = apps.start(h.applicant, &a.code, None).await.unwrap();
+    let answers = serde_json::json!({"married": "否", "start": "2026-12-01", "end": "2026-12-31", "promise": true,
+        "address": {"province": "440000", "city": "440100", "street": "天河路 1 号"}});
+    assert!(apps.save(h.applicant, id, Scope::Merge, answers.as_object().unwrap()).await.unwrap().is_empty());
+    let w = apps.workspace(h.applicant, id).await.unwrap();
+    assert_eq!(apps.blockers(&w).missing_materials, ["测试许可证（副本）"]);
+
+    // The materials page offers the licence; choosing it gives the material.
+    let holder = h.t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let page = holder.get(&format!("/applications/{id}/materials")).await.text().await.unwrap();
+    assert!(page.contains("此项材料可免交") && page.contains(&licence.number), "{page}");
+    let res = holder.post(&format!("/applications/{id}/materials/0/licence"), &[("licence", "not-an-id")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("请选择要使用的电子证照"));
+    // Someone else's licence by id is refused, as is a licence for a material that takes none.
+    let other = h.t.person("13800000103", &common::test_id_number(8)).await;
+    assert!(h.t.app.licences().mine(other).await.unwrap().is_empty());
+    let err = apps.use_licence(other, id, 0, licence.id).await.unwrap_err();
+    assert_eq!(err.code(), "application_not_found", "another person's draft");
+    let forged = govhall_licences::LicenceId::new();
+    let err = apps.use_licence(h.applicant, id, 0, forged).await.unwrap_err();
+    assert!(err.to_string().contains("不存在或不属于您"));
+    let res =
+        holder.post(&format!("/applications/{id}/materials/0/licence"), &[("licence", &licence.id.to_string())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let w = apps.workspace(h.applicant, id).await.unwrap();
+    assert!(apps.blockers(&w).is_empty(), "{:?}", apps.blockers(&w));
+    let check = holder.get(&format!("/applications/{id}/check")).await.text().await.unwrap();
+    assert!(check.contains(&licence.identifier));
+    let done = apps.submit(h.applicant, id).await.unwrap();
+    let access = h.access(h.worker).await;
+    let submitted = h.t.app.cases().get(&access, done.case_id).await.unwrap();
+    let given = &submitted.materials[0];
+    assert_eq!(given.name, "测试许可证（副本）");
+    assert!(
+        given.files[0].contains(&licence.identifier) && given.files[0].starts_with("电子证照 测试许可证"),
+        "{given:?}"
+    );
+
+    // A licence revoked after it was chosen no longer counts, and the page says so.
+    let (second, _) = apps.start(h.applicant, &a.code, None).await.unwrap();
+    apps.use_licence(h.applicant, second, 0, licence.id).await.unwrap();
+    let stranger_free = h.access(h.worker).await;
+    h.t.app.licences().revoke(&stranger_free, &Actor::system("工作人员"), licence.id, "错误签发").await.unwrap();
+    let w = apps.workspace(h.applicant, second).await.unwrap();
+    assert_eq!(apps.blockers(&w).missing_materials, ["测试许可证（副本）"]);
+    let page = holder.get(&format!("/applications/{second}/materials")).await.text().await.unwrap();
+    assert!(page.contains("所选电子证照已注销"), "{page}");
+    let err = apps.use_licence(h.applicant, second, 0, licence.id).await.unwrap_err();
+    assert!(err.to_string().contains("已注销"));
+    let res = holder.post(&format!("/applications/{second}/materials/0/licence/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(apps.workspace(h.applicant, second).await.unwrap().slots[0].licence.is_none());
+    a.hall.t.stop().await;
+}

@@ -57,6 +57,12 @@ pub(crate) struct SlotOut {
     sample_url: String,
     /// 已上传的文件
     files: Vec<FileOut>,
+    /// 可免交，以电子证照代替（在网页“上传申请材料”中选用）
+    from_licence: bool,
+    /// 已选用的电子证照（证照类型、编号和证照标识）
+    licence: Option<String>,
+    /// 已选用的电子证照不再有效时的说明
+    licence_problem: Option<String>,
 }
 
 /// 已上传的文件。
@@ -138,6 +144,9 @@ pub(crate) async fn item_form(
                 template_url: super::uploads::safe_link(&m.template_url),
                 sample_url: super::uploads::safe_link(&m.sample_url),
                 files: Vec::new(),
+                from_licence: m.from_license,
+                licence: None,
+                licence_problem: None,
             })
             .collect(),
     }))
@@ -227,6 +236,9 @@ fn out(state: &AppState, w: &Workspace) -> ApplicationOut {
                 template_url: super::uploads::safe_link(&s.material.template_url),
                 sample_url: super::uploads::safe_link(&s.material.sample_url),
                 files: s.files.iter().map(FileOut::from).collect(),
+                from_licence: s.material.from_license,
+                licence: s.licence.as_ref().map(|l| l.label.clone()),
+                licence_problem: s.licence.as_ref().and_then(|l| l.problem.clone()),
             })
             .collect(),
         serial_number: w.application.serial_number.clone(),

@@ -61,6 +61,18 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/applications/{id}/sections/{key}", SignedIn, post(crate::applications::pages::section_save)),
         r(M::GET, "/applications/{id}/materials", SignedIn, get(crate::applications::uploads::materials)),
         r(M::POST, "/applications/{id}/materials/{slot}", SignedIn, post(crate::applications::uploads::upload)),
+        r(
+            M::POST,
+            "/applications/{id}/materials/{slot}/licence",
+            SignedIn,
+            post(crate::applications::uploads::use_licence),
+        ),
+        r(
+            M::POST,
+            "/applications/{id}/materials/{slot}/licence/delete",
+            SignedIn,
+            post(crate::applications::uploads::drop_licence),
+        ),
         r(M::POST, "/applications/{id}/files/{file}/delete", SignedIn, post(crate::applications::uploads::delete_file)),
         r(M::GET, "/applications/{id}/files/{file}", SignedIn, get(crate::applications::uploads::download)),
         r(M::GET, "/applications/{id}/check", SignedIn, get(crate::applications::confirm::check)),

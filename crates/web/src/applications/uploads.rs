@@ -33,6 +33,18 @@ struct SlotView {
     sample_url: String,
     files: Vec<(ApplicationFileId, String, String)>,
     full: bool,
+    /// The guide says it can come from the licence registry (可免交).
+    from_licence: bool,
+    /// The licence given: its label, and why it no longer counts (empty: it counts).
+    licence: Option<(String, String)>,
+    /// The applicant's licences it can take: id, label.
+    choices: Vec<(String, String)>,
+}
+
+impl SlotView {
+    fn has_licence(&self) -> bool {
+        self.licence.as_ref().is_some_and(|(_, problem)| problem.is_empty())
+    }
 }
 
 #[derive(Template)]
@@ -54,7 +66,7 @@ pub(crate) fn safe_link(url: &str) -> String {
     if url.starts_with("https://") || url.starts_with("http://") || site_path { url.to_owned() } else { String::new() }
 }
 
-fn materials_page(
+async fn materials_page(
     state: &AppState,
     ctx: &RequestContext,
     w: &Workspace,
@@ -62,10 +74,19 @@ fn materials_page(
     notice: String,
 ) -> Result<Html<String>, AppError> {
     let max_files = state.applications.settings().max_files_per_material;
+    let mut choices = state.applications.licence_choices(w).await?.into_iter();
     let slots = w
         .slots
         .iter()
         .map(|s| SlotView {
+            from_licence: s.material.from_license,
+            licence: s.licence.as_ref().map(|l| (l.label.clone(), l.problem.clone().unwrap_or_default())),
+            choices: choices
+                .next()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| (l.id.to_string(), format!("{} {}（有效期 {}）", l.type_name, l.number, l.validity())))
+                .collect(),
             index: s.index,
             name: s.material.name.clone(),
             required: s.material.required,
@@ -108,9 +129,11 @@ pub(crate) async fn materials(
     let notice = match q.get("uploaded").and_then(|n| n.parse::<usize>().ok()) {
         Some(n) => format!("已上传 {n} 个文件"),
         None if q.contains_key("deleted") => "文件已删除".to_owned(),
+        None if q.contains_key("licence") => "已选用电子证照，该项材料免于上传".to_owned(),
+        None if q.contains_key("unlicensed") => "已取消使用电子证照".to_owned(),
         None => String::new(),
     };
-    Ok(materials_page(&state, &ctx, &w, String::new(), notice)?.into_response())
+    Ok(materials_page(&state, &ctx, &w, String::new(), notice).await?.into_response())
 }
 
 /// Stores every file part (`files`) of a multipart body in the slot, one at a time as it
@@ -184,7 +207,7 @@ pub(crate) async fn upload(
     match result {
         Ok(kept) if kept.is_empty() => {
             let w = state.applications.workspace(viewer.account.id, id).await?;
-            let html = materials_page(&state, &ctx, &w, "请先选择要上传的文件".into(), String::new())?;
+            let html = materials_page(&state, &ctx, &w, "请先选择要上传的文件".into(), String::new()).await?;
             Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, html))
         }
         Ok(kept) => Ok(Redirect::to(&format!("/applications/{id}/materials?uploaded={}", kept.len())).into_response()),
@@ -194,12 +217,60 @@ pub(crate) async fn upload(
                 error = format!("已上传 {} 个文件；{error}", kept.len());
             }
             let w = state.applications.workspace(viewer.account.id, id).await?;
-            let mut response = with_status(status, materials_page(&state, &ctx, &w, error, String::new())?);
+            let mut response = with_status(status, materials_page(&state, &ctx, &w, error, String::new()).await?);
             // The rest of a refused body is not read: the connection closes.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             Ok(response)
         }
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LicenceForm {
+    #[serde(default)]
+    licence: String,
+}
+
+/// 使用电子证照: a licence in place of the material's files.
+pub(crate) async fn use_licence(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path((id, slot)): Path<(String, String)>,
+    axum::Form(form): axum::Form<LicenceForm>,
+) -> Result<Response, AppError> {
+    let id: ApplicationId = id_of(&id)?;
+    let slot: usize = slot.parse().map_err(|_| AppError::not_found())?;
+    let licence = form
+        .licence
+        .trim()
+        .parse()
+        .map_err(|_| AppError::from(ApplicationError::InvalidInput("请选择要使用的电子证照".into())));
+    let result = match licence {
+        Ok(licence) => {
+            state.applications.use_licence(viewer.account.id, id, slot, licence).await.map_err(AppError::from)
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/applications/{id}/materials?licence=1#slot-{slot}")).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            let w = state.applications.workspace(viewer.account.id, id).await?;
+            Ok(with_status(status, materials_page(&state, &ctx, &w, error, String::new()).await?))
+        }
+    }
+}
+
+/// 取消使用电子证照.
+pub(crate) async fn drop_licence(
+    State(state): State<AppState>,
+    SignedIn(viewer, _ctx): SignedIn,
+    Path((id, slot)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id: ApplicationId = id_of(&id)?;
+    let slot: usize = slot.parse().map_err(|_| AppError::not_found())?;
+    state.applications.drop_licence(viewer.account.id, id, slot).await?;
+    Ok(Redirect::to(&format!("/applications/{id}/materials?unlicensed=1#slot-{slot}")).into_response())
 }
 
 pub(crate) async fn delete_file(
