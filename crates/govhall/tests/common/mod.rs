@@ -4,6 +4,7 @@
 
 pub mod applying;
 pub mod browser;
+pub mod licensing;
 pub mod paying;
 pub mod process;
 

@@ -56,15 +56,12 @@ pub(crate) async fn verify(
     ctx: RequestContext,
     Path(identifier): Path<String>,
 ) -> Result<Response, AppError> {
+    // The page answers 200 whatever the verdict (it is the answer to a question, like a
+    // search); the API's statuses tell programs.
     let answer = state.licences.verify(&identifier).await?;
-    let status = match answer.verdict {
-        Verdict::Malformed => axum::http::StatusCode::BAD_REQUEST,
-        Verdict::NotFound => axum::http::StatusCode::NOT_FOUND,
-        _ => axum::http::StatusCode::OK,
-    };
     let asked: String = identifier.trim().chars().take(200).collect();
     let page = Page::new(&state, "电子证照核验结果").with(&ctx).in_section("verify");
-    Ok(with_status(status, render(VerifyPage { page, asked, answer: Some(answer) })?))
+    Ok(render(VerifyPage { page, asked, answer: Some(answer) })?.into_response())
 }
 
 #[derive(Template)]
