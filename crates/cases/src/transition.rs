@@ -47,12 +47,42 @@ pub struct Action {
 /// Longest note.
 pub const MAX_NOTE: usize = 1000;
 
+/// A move checked before its transaction: the case as the checks saw it.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    revision: i32,
+    grants: bool,
+    case: Case,
+}
+
+impl Checked {
+    /// The case as the checks saw it.
+    pub fn case(&self) -> &Case {
+        &self.case
+    }
+
+    /// Whether the move decides the case in the applicant's favour (准予).
+    pub fn grants(&self) -> bool {
+        self.grants
+    }
+}
+
 impl Cases {
     /// Moves a case along its workflow; returns it as it now is. Who may move it is checked
     /// before the transaction (the checks read accounts and memberships on connections of their
     /// own, which a transaction must never wait for); the transaction reads the case again and
     /// refuses if it changed meanwhile.
     pub async fn act(&self, by: By<'_>, action: Action) -> Result<Case, CaseError> {
+        let checked = self.check_move(by, &action).await?;
+        let mut tx = self.db().begin().await?;
+        let moved = self.move_checked_in(&mut tx, by, action, checked).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// The checks of [`Cases::act`], for a caller that moves the case in a transaction of its
+    /// own with [`Cases::move_checked_in`] (a licence issued with the decision).
+    pub async fn check_move(&self, by: By<'_>, action: &Action) -> Result<Checked, CaseError> {
         let (case, _) = self.load(action.case).await?;
         self.may_see(by, &case).await?;
         let t = rule(by, &case, &action.action)?;
@@ -62,10 +92,22 @@ impl Cases {
             let name = case.assignee_name.clone().unwrap_or_default();
             return Err(CaseError::Forbidden(format!("该办件由{name}经办，请联系经办人或分派人员")));
         }
-        let mut tx = self.db().begin().await?;
-        let moved = self.move_in(&mut tx, by, action, Some(case.revision)).await?;
-        tx.commit().await?;
-        Ok(moved)
+        let grants = t.effect == Some(Effect::Grant);
+        Ok(Checked { revision: case.revision, grants, case })
+    }
+
+    /// The move [`Cases::check_move`] checked, inside `tx`: refused if the case changed since.
+    pub async fn move_checked_in(
+        &self,
+        tx: &mut Tx,
+        by: By<'_>,
+        action: Action,
+        checked: Checked,
+    ) -> Result<Case, CaseError> {
+        if action.case != checked.case.id {
+            return Err(CaseError::Stale);
+        }
+        self.move_in(tx, by, action, Some(checked.revision)).await
     }
 
     /// GovHall itself takes a payment step's [`PAID`] move inside `tx`, the transaction of the

@@ -351,3 +351,63 @@ async fn a_licence_stands_in_for_a_material_and_the_case_records_it() {
     assert!(apps.workspace(h.applicant, second).await.unwrap().slots[0].licence.is_none());
     a.hall.t.stop().await;
 }
+
+#[tokio::test]
+async fn staff_fill_the_licence_with_the_decision_and_a_missing_field_stops_both() {
+    let h = licence_hall().await;
+    let s = govhall_cases::submit::Submission {
+        item_code: h.item.item.code.clone(),
+        applicant: h.applicant,
+        enterprise: None,
+        form: serde_json::json!({"联系地址": "济南市历下区"}),
+        materials: Vec::new(),
+        idempotency_key: "lic-5".into(),
+    };
+    let case = h.t.app.cases().submit(s).await.unwrap().case_id;
+    let access = h.access(h.worker).await;
+    let actor = Actor::system("审批人");
+    for step in ["start_prereview", "accept", "start_review"] {
+        let action = govhall_cases::transition::Action { case, action: step.into(), ..Default::default() };
+        h.t.app.cases().act(govhall_cases::transition::By::Staff(&access, &actor), action).await.unwrap();
+    }
+    // The case page asks for the licence with the grant, prefilled from the application.
+    let worker = h.t.sign_in(common::WORKER_PHONE, PASSWORD).await;
+    let page = worker.get(&format!("/admin/cases/{case}")).await.text().await.unwrap();
+    assert!(page.contains("准予后签发：测试许可证") && page.contains("value=\"济南市历下区\""), "{page}");
+    let grant = |address: &str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", worker.csrf.clone())
+            .text("action", "grant")
+            .text("note", "")
+            .text("licence.address", address.to_owned());
+        worker
+            .client
+            .post(format!("{}/admin/cases/{case}/act", worker.base))
+            .header("cookie", &worker.cookie)
+            .header("origin", &worker.base)
+            .multipart(form)
+            .send()
+    };
+    // A required field left empty stops the decision as well as the licence.
+    let res = grant("  ").await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("请填写测试许可证的证照信息：联系地址"));
+    assert_eq!(h.t.app.cases().get(&access, case).await.unwrap().step, "review");
+    let res = grant(&"长".repeat(201)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(h.t.app.cases().get(&access, case).await.unwrap().step, "review");
+    // Given, the decision and the licence commit together: the licence is there at once.
+    let res = grant("济南市历下区经十路 100 号").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let decided = h.t.app.cases().get(&access, case).await.unwrap();
+    assert_eq!(decided.step, "decided");
+    let mine = h.t.app.licences().mine(h.applicant).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].fields[0].2, "济南市历下区经十路 100 号", "staff's value, not the application's");
+    assert_eq!(mine[0].case_id, Some(case.as_uuid()));
+    // The granted job that follows issues nothing more.
+    assert!(h.t.app.licences().issue_for_case(case, None).await.unwrap().is_none());
+    let page = worker.get(&format!("/admin/cases/{case}")).await.text().await.unwrap();
+    assert!(page.contains("本办件已签发") && !page.contains("准予后签发"));
+    h.t.stop().await;
+}

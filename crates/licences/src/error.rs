@@ -25,6 +25,9 @@ pub enum LicenceError {
     /// The signing key cannot be read or made.
     #[error("证照签名密钥有误：{0}")]
     Key(String),
+    /// The case engine refused (the move the licence comes with).
+    #[error(transparent)]
+    Case(govhall_cases::CaseError),
     /// Something that should not happen.
     #[error("内部错误：{0}")]
     Internal(String),
@@ -52,8 +55,7 @@ impl From<govhall_cases::CaseError> for LicenceError {
     fn from(e: govhall_cases::CaseError) -> Self {
         match e {
             govhall_cases::CaseError::Db(db) => LicenceError::Db(db),
-            govhall_cases::CaseError::NotFound => LicenceError::NotFound,
-            other => LicenceError::Internal(Coded::message(&other)),
+            other => LicenceError::Case(other),
         }
     }
 }
@@ -77,6 +79,7 @@ impl Coded for LicenceError {
             LicenceError::BadTypeFile(_) => "invalid_licence_type_file",
             LicenceError::Key(_) => "licence_key",
             LicenceError::Internal(_) => "internal_error",
+            LicenceError::Case(e) => e.code(),
             LicenceError::Db(e) => e.code(),
         }
     }
@@ -84,6 +87,7 @@ impl Coded for LicenceError {
     fn message(&self) -> String {
         match self {
             LicenceError::Db(e) => e.message(),
+            LicenceError::Case(e) => e.message(),
             other => other.to_string(),
         }
     }

@@ -29,7 +29,7 @@ pub(crate) fn register(l: &Licences, registry: &mut JobRegistry) {
             let granted: Granted = ctx.payload()?;
             match licences.issue_for_case(granted.case, Some(&ctx)).await {
                 Ok(_) => Ok(()),
-                Err(e @ (LicenceError::Invalid(_) | LicenceError::NotFound)) => {
+                Err(e @ (LicenceError::Invalid(_) | LicenceError::NotFound | LicenceError::Case(_))) => {
                     licences.audit_failure(granted.case, &e).await;
                     Err(JobError::permanent(e))
                 }
@@ -74,7 +74,7 @@ pub fn valid_until(from: NaiveDate, years: Option<i32>) -> Option<NaiveDate> {
 }
 
 /// An answer as a licence shows it.
-fn answer_text(value: &Value) -> Option<String> {
+pub(crate) fn answer_text(value: &Value) -> Option<String> {
     let text = match value {
         Value::String(s) => s.trim().to_owned(),
         Value::Number(n) => n.to_string(),
@@ -86,29 +86,45 @@ fn answer_text(value: &Value) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
-/// The fields of a licence of type `ty` for `case` with `answers`; the error names the
-/// required fields the answers lack.
+/// The fields of a licence of type `ty` for `case` with `answers` (by the fields' `from`), and
+/// the labels of the required ones the answers lack.
+pub(crate) fn fields_from<'t>(
+    ty: &'t LicenceType,
+    case: &Case,
+    decided: NaiveDate,
+    answers: &Map<String, Value>,
+) -> (Vec<(String, String, String)>, Vec<&'t str>) {
+    let mut fields = Vec::new();
+    let mut missing = Vec::new();
+    for FieldSpec { key, label, from, required } in &ty.fields {
+        match case_value(from, case, decided).or_else(|| answers.get(from).and_then(answer_text)) {
+            Some(v) => fields.push((key.clone(), label.clone(), v)),
+            None if *required => missing.push(label.as_str()),
+            None => {}
+        }
+    }
+    (fields, missing)
+}
+
+/// The value of a field taken from the case (`@serial_number` …), if it is one.
+pub(crate) fn case_value(from: &str, case: &Case, decided: NaiveDate) -> Option<String> {
+    match from {
+        "@serial_number" => Some(case.serial_number.clone()),
+        "@item_name" => Some(case.item_name.clone()),
+        "@decided_on" => Some(decided.to_string()),
+        _ => None,
+    }
+}
+
+/// The fields of a licence of type `ty` for `case` from the application's `answers`; the error
+/// names the required fields the answers lack.
 pub fn fill(
     ty: &LicenceType,
     case: &Case,
     decided: NaiveDate,
     answers: &Map<String, Value>,
 ) -> Result<Vec<(String, String, String)>, LicenceError> {
-    let mut fields = Vec::new();
-    let mut missing = Vec::new();
-    for FieldSpec { key, label, from, required } in &ty.fields {
-        let value = match from.as_str() {
-            "@serial_number" => Some(case.serial_number.clone()),
-            "@item_name" => Some(case.item_name.clone()),
-            "@decided_on" => Some(decided.to_string()),
-            answer => answers.get(answer).and_then(answer_text),
-        };
-        match value {
-            Some(v) => fields.push((key.clone(), label.clone(), v)),
-            None if *required => missing.push(label.as_str()),
-            None => {}
-        }
-    }
+    let (fields, missing) = fields_from(ty, case, decided, answers);
     if !missing.is_empty() {
         return Err(LicenceError::Invalid(format!(
             "办件 {} 的申请材料缺少签发{}所需的：{}",
@@ -158,7 +174,7 @@ impl Licences {
     }
 
     /// The holder of a licence of `kind` for `case`.
-    async fn holder_of(&self, case: &Case, kind: HolderKind) -> Result<Holder, LicenceError> {
+    pub(crate) async fn holder_of(&self, case: &Case, kind: HolderKind) -> Result<Holder, LicenceError> {
         match (kind, case.enterprise_id) {
             (HolderKind::Enterprise, Some(enterprise)) => {
                 let e = self.identity().enterprise(enterprise).await?;

@@ -4,6 +4,7 @@
 //! verification anyone can run from the identifier or the QR code, the holder's 我的证照 with
 //! printouts, and revocation by the issuing department.
 
+pub mod decide;
 mod error;
 mod holders;
 pub mod identifier;

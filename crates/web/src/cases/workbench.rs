@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use govhall_cases::files::NewFile;
 use govhall_cases::queries::{AssigneeFilter, CaseFilter, PersonalData, StateFilter, WarningFilter};
-use govhall_cases::transition::{Action, By};
+use govhall_cases::transition::Action;
 use govhall_cases::workflow::StepActor;
 use govhall_cases::{Case, CaseError, CaseEvent, CaseFile, CaseFileId, CaseId};
 use govhall_identity::{AccountId, AccountKind, Permission};
@@ -181,6 +181,8 @@ struct ActionButton {
     label: String,
     note_required: bool,
     decides: bool,
+    /// It grants the case (准予): the licence form goes with it.
+    grants: bool,
 }
 
 struct EventView {
@@ -221,6 +223,8 @@ struct CasePage {
     may_reissue: bool,
     /// The licence the case issued (id, type and number, status), for staff who manage licences.
     licence: Option<(String, String, &'static str)>,
+    /// The licence granting the case will issue: its type's name and fields.
+    licence_form: Option<(String, Vec<govhall_licences::decide::FormField>)>,
     error: String,
 }
 
@@ -252,7 +256,7 @@ pub(crate) async fn case_page(
     let files = state.cases.files(access, id).await?;
     let target = govhall_cases::queries::target(&c);
     let can_override = access.covers(Permission::CaseAssign, &target);
-    let actions = state
+    let actions: Vec<ActionButton> = state
         .cases
         .staff_actions(access, &c)
         .await?
@@ -260,6 +264,7 @@ pub(crate) async fn case_page(
         .map(|t| ActionButton {
             note_required: t.note_required,
             decides: t.effect.is_some(),
+            grants: t.effect == Some(govhall_cases::workflow::Effect::Grant),
             action: t.action,
             label: t.label,
         })
@@ -292,6 +297,11 @@ pub(crate) async fn case_page(
         .of_case(access, c.id.as_uuid())
         .await?
         .map(|l| (l.id.to_string(), format!("{} {}", l.type_name, l.number), l.status_on(today).label()));
+    let licence_form = if c.is_open && actions.iter().any(|a: &ActionButton| a.grants) {
+        state.licences.form_for(access, &c).await?.map(|f| (f.ty.name, f.fields))
+    } else {
+        None
+    };
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -323,6 +333,7 @@ pub(crate) async fn case_page(
         orders: orders.iter().map(crate::payments::OrderView::of).collect(),
         refunds,
         licence,
+        licence_form,
         personal,
         form_lines,
         error,
@@ -364,12 +375,12 @@ pub(crate) async fn reveal(
     }
 }
 
-async fn answer(
+async fn answer<T, E: Into<AppError>>(
     state: &AppState,
     viewer: &crate::auth::Viewer,
     ctx: &RequestContext,
     id: CaseId,
-    result: Result<Case, CaseError>,
+    result: Result<T, E>,
 ) -> Result<Response, AppError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/cases/{id}")).into_response()),
@@ -391,6 +402,8 @@ pub(crate) async fn act(
     let mut action = Action { case: id, ..Action::default() };
     let mut result_file = false;
     let mut file: Option<NewFile> = None;
+    // The licence's fields when the action grants a case whose item issues one.
+    let mut licence = std::collections::BTreeMap::new();
     let broken = |_| AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_form", "表单内容不完整，请重新提交");
     while let Some(field) = multipart.next_field().await.map_err(broken)? {
         match field.name().unwrap_or_default() {
@@ -398,6 +411,10 @@ pub(crate) async fn act(
             "note" => action.note = field.text().await.map_err(broken)?,
             "revision" => action.revision = field.text().await.map_err(broken)?.trim().parse().ok(),
             "result" => result_file = true,
+            name if name.starts_with("licence.") && licence.len() < 64 => {
+                let key = name.trim_start_matches("licence.").to_owned();
+                licence.insert(key, field.text().await.map_err(broken)?);
+            }
             "file" => {
                 let name = field.file_name().unwrap_or_default().to_owned();
                 let bytes = field.bytes().await.map_err(broken)?;
@@ -410,7 +427,7 @@ pub(crate) async fn act(
     }
     action.files = file.into_iter().map(|f| NewFile { result: result_file, ..f }).collect();
     let actor = ctx.actor();
-    let result = state.cases.act(By::Staff(&viewer.access, &actor), action).await;
+    let result = state.licences.decide(&viewer.access, &actor, action, &licence).await;
     answer(&state, &viewer, &ctx, id, result).await
 }
 

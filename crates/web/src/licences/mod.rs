@@ -12,9 +12,15 @@ use govhall_licences::{Licence, LicenceError, LicenceId};
 
 impl From<LicenceError> for AppError {
     fn from(e: LicenceError) -> Self {
+        let e = match e {
+            LicenceError::Case(c) => return AppError::from(c),
+            other => other,
+        };
         let status = match &e {
             LicenceError::Db(db) if govhall_core::Coded::code(db) == "database_busy" => StatusCode::SERVICE_UNAVAILABLE,
-            LicenceError::Db(_) | LicenceError::Internal(_) | LicenceError::Key(_) => return AppError::internal(e),
+            LicenceError::Db(_) | LicenceError::Internal(_) | LicenceError::Key(_) | LicenceError::Case(_) => {
+                return AppError::internal(e);
+            }
             LicenceError::NotFound => StatusCode::NOT_FOUND,
             LicenceError::Forbidden(_) => StatusCode::FORBIDDEN,
             LicenceError::WrongState(_) => StatusCode::CONFLICT,
