@@ -136,7 +136,24 @@ impl Cases {
         if !self.applicant_may_see(applicant, case).await? {
             return Err(CaseError::NotFound);
         }
-        Ok(self.file_list(case.id).await?.into_iter().filter(|f| f.kind == FileKind::Result).collect())
+        let theirs = self.applicant_events(case.id).await?;
+        Ok(self
+            .file_list(case.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.kind == FileKind::Result || theirs.contains(&f.event_id))
+            .collect())
+    }
+
+    /// The events the applicant took (their supplements' files are theirs to download).
+    async fn applicant_events(&self, case: CaseId) -> Result<Vec<crate::CaseEventId>, CaseError> {
+        Ok(self
+            .history(case)
+            .await?
+            .into_iter()
+            .filter(|e| e.actor_kind == crate::ActorKind::Applicant)
+            .map(|e| e.id)
+            .collect())
     }
 
     pub(crate) async fn file_list(&self, case: CaseId) -> Result<Vec<CaseFile>, CaseError> {
@@ -179,8 +196,9 @@ impl Cases {
         let (_, bytes) = found.ok_or(CaseError::NotFound)?;
         drop(conn);
         let meta = self.file_list(case).await?.into_iter().find(|f| f.id == file).ok_or(CaseError::NotFound)?;
-        // The applicant gets the result documents; working attachments stay with staff.
-        if !staff_ok && meta.kind != FileKind::Result {
+        // The applicant gets the result documents and what they gave themselves; working
+        // attachments stay with staff.
+        if !staff_ok && meta.kind != FileKind::Result && !self.applicant_events(case).await?.contains(&meta.event_id) {
             return Err(CaseError::NotFound);
         }
         Ok((meta, bytes))

@@ -252,3 +252,65 @@ async fn an_items_workflow_is_configured_checked_and_followed_by_new_cases() {
     assert_eq!(worker.get("/admin/workflows").await.status(), StatusCode::FORBIDDEN);
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn the_applicant_answers_a_supplement_request_with_files_and_only_files_that_are_what_they_say() {
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let (id, serial, _) = h.submit("supp-files").await;
+    let worker = t.sign_in(common::WORKER_PHONE, PASSWORD).await;
+    assert_eq!(act(&worker, id, "start_prereview", "", None).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(act(&worker, id, "request_supplement", "请补充营业执照", None).await.status(), StatusCode::SEE_OTHER);
+    let applicant = t.sign_in(common::APPLICANT_PHONE, PASSWORD).await;
+    let page = applicant.get(&format!("/account/cases/{serial}")).await.text().await.unwrap();
+    assert!(page.contains("请补充营业执照") && page.contains("name=\"file\""), "{page}");
+    let resubmit = |files: Vec<(&'static str, Vec<u8>)>| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf", applicant.csrf.clone())
+            .text("action", "resubmit")
+            .text("note", "已补充");
+        for (name, bytes) in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        }
+        applicant
+            .client
+            .post(format!("{}/account/cases/{serial}/act", applicant.base))
+            .header("cookie", &applicant.cookie)
+            .header("origin", &applicant.base)
+            .multipart(form)
+            .send()
+    };
+    let access = h.access(h.worker).await;
+    // A program named like a PDF is refused, and the case still waits for the supplement.
+    let mut exe = b"MZ\x90\x00".to_vec();
+    exe.resize(2048, 0);
+    let res = resubmit(vec![("营业执照.pdf", exe)]).await.unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(t.app.cases().get(&access, id).await.unwrap().step, "supplement");
+    // More files than a supplement takes.
+    let six = (0..6).map(|_| ("页.pdf", common::applying::pdf(600))).collect();
+    let res = resubmit(six).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("一次最多提交 5 个文件"));
+    // Two PDFs: the case goes back to the step that asked, with the files beside the event.
+    let res = resubmit(vec![("营业执照.pdf", common::applying::pdf(900)), ("说明.pdf", common::applying::pdf(700))])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let case = t.app.cases().get(&access, id).await.unwrap();
+    assert_eq!(case.step, "prereview");
+    let files = t.app.cases().files(&access, id).await.unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    assert_eq!(names, ["营业执照.pdf", "说明.pdf"]);
+    // The applicant downloads what they gave; staff's page lists it.
+    let own = applicant.get(&format!("/account/cases/{serial}/files/{}", files[0].id)).await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let staff_page = worker.get(&format!("/admin/cases/{id}")).await.text().await.unwrap();
+    assert!(staff_page.contains("营业执照.pdf"));
+    // Nobody else does.
+    t.person("13800000109", &common::test_id_number(9)).await;
+    let other = t.sign_in("13800000109", PASSWORD).await;
+    let res = other.get(&format!("/account/cases/{serial}/files/{}", files[0].id)).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    h.t.stop().await;
+}

@@ -257,6 +257,7 @@ async fn my_case_page(
     // One read of the history for the timeline and the files beside its steps.
     let events = state.cases.history(c.id).await?;
     let mut t = view(&govhall_cases::progress::timeline(&c, &events, true));
+    // Result documents, and the files the applicant gave with their supplements.
     let results = state.cases.result_files(viewer.account.id, &c).await?;
     for (entry, event) in t.events.iter_mut().zip(&events) {
         entry.files = results.iter().filter(|f| f.event_id == event.id).map(|f| (f.id, f.file_name.clone())).collect();
@@ -304,16 +305,87 @@ pub(crate) struct ApplicantForm {
     revision: Option<i32>,
 }
 
+/// Most files one supplement carries.
+pub(crate) const MAX_SUPPLEMENT_FILES: usize = 5;
+
+/// The applicant's action: a plain form, or multipart with the supplement's files (`file`, at
+/// most [`MAX_SUPPLEMENT_FILES`], each within `[cases] max_file_bytes` and sniffed by the case
+/// engine like staff's).
+async fn applicant_form(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<(ApplicantForm, Vec<govhall_cases::files::NewFile>), AppError> {
+    use axum::extract::FromRequest;
+    let broken = || AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_form", "表单内容不完整，请重新提交");
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let axum::Form(form) = axum::Form::<ApplicantForm>::from_request(request, state).await.map_err(|_| broken())?;
+        return Ok((form, Vec::new()));
+    }
+    let mut parts = axum::extract::Multipart::from_request(request, state).await.map_err(|_| broken())?;
+    let mut form = ApplicantForm { action: String::new(), note: String::new(), revision: None };
+    let mut files = Vec::new();
+    let max = state.cases.settings().max_file_bytes;
+    while let Some(field) = parts.next_field().await.map_err(|_| broken())? {
+        match field.name().unwrap_or_default() {
+            "action" => form.action = field.text().await.map_err(|_| broken())?,
+            "note" => form.note = field.text().await.map_err(|_| broken())?,
+            "revision" => form.revision = field.text().await.map_err(|_| broken())?.trim().parse().ok(),
+            "file" => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field.bytes().await.map_err(|_| broken())?;
+                if name.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                if files.len() >= MAX_SUPPLEMENT_FILES {
+                    return Err(AppError::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        "too_many_files",
+                        format!("一次最多提交 {MAX_SUPPLEMENT_FILES} 个文件"),
+                    ));
+                }
+                if bytes.len() > max {
+                    return Err(AppError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "file_too_large",
+                        format!("文件“{name}”超过 {} 的上限", govhall_files::human_size(max as u64)),
+                    ));
+                }
+                files.push(govhall_cases::files::NewFile { file_name: name, bytes: bytes.to_vec(), result: false });
+            }
+            _ => {}
+        }
+    }
+    Ok((form, files))
+}
+
 pub(crate) async fn my_act(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Path(serial): Path<String>,
-    axum::Form(form): axum::Form<ApplicantForm>,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let c = state.cases.mine_by_serial(viewer.account.id, &serial).await?;
+    let (form, files) = match applicant_form(&state, request).await {
+        Ok(given) => given,
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            return Ok(with_status(status, my_case_page(&state, &viewer, &ctx, &serial, error).await?));
+        }
+    };
     let actor = ctx.actor();
-    let action =
-        Action { case: c.id, action: form.action, note: form.note, revision: form.revision, ..Action::default() };
+    let action = Action {
+        case: c.id,
+        action: form.action,
+        note: form.note,
+        revision: form.revision,
+        files,
+        ..Action::default()
+    };
     match state.cases.act(By::Applicant(viewer.account.id, &actor), action).await {
         Ok(_) => Ok(Redirect::to(&format!("/account/cases/{}", c.serial_number)).into_response()),
         Err(e) => {
