@@ -134,6 +134,9 @@ async fn main() {
         let (settled, n) = statements::count(payments.accept_notification(&signed, &body)).await;
         assert_eq!(settled.unwrap().effect, govhall_payments::Effect::Settled);
         println!("{backend}: {n} statements for one settlement (COMMIT included; BEGIN is not logged)");
+        // Paid today like the others: the day's statement has it too (its trade number is the
+        // one `notification` gave it, by its place).
+        orders.push(order);
     }
 
     // Reconciliation: 100,000 orders paid today (made directly), 1,000 more never notified.
@@ -220,6 +223,16 @@ async fn main() {
         rec.discrepancies,
         (after.saturating_sub(before)) as f64 / 1024.0
     );
+    if rec.discrepancies > 0 {
+        let mut conn = t.app.db().conn().await.unwrap();
+        let found: Vec<(String, String, String)> =
+            govhall_db::run!(conn, |c| sqlx::query_as("SELECT kind, notice_number, detail FROM payment_discrepancies")
+                .fetch_all(&mut *c)
+                .await)
+            .unwrap();
+        drop(conn);
+        println!("{backend}: discrepancies: {found:?}");
+    }
     assert_eq!((rec.settled, rec.discrepancies), (UNNOTIFIED, 0));
 
     // The same day again: every line matches, nothing to settle (the matching alone).
