@@ -87,6 +87,20 @@ async fn a_granted_case_issues_a_signed_licence_that_anyone_verifies_and_a_chang
     assert_eq!(asked.status(), StatusCode::SEE_OTHER);
     assert_eq!(asked.headers()["location"], format!("/verify/{}", licence.identifier).as_str());
 
+    // The same by POST, with the identifier or what the QR code holds (the verification address).
+    for given in [licence.identifier.clone(), format!("{}/verify/{}", h.t.app.url(), licence.identifier)] {
+        let res =
+            h.t.client.post(h.t.url("/api/v1/licence-checks")).json(&serde_json::json!({"identifier": given})).send();
+        let res = res.await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.json::<Value>().await.unwrap()["verdict"], "genuine");
+    }
+    let res = h.t.client.post(h.t.url("/api/v1/licence-checks")).json(&serde_json::json!({"identifier": "x"})).send();
+    let res = res.await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["verdict"], "malformed");
+    let res = h.t.client.post(h.t.url("/api/v1/licence-checks")).body("{").header("content-type", "application/json");
+    assert_eq!(res.send().await.unwrap().status(), StatusCode::BAD_REQUEST, "broken JSON: an error, not a crash");
     // A mistyped identifier is told apart from an unknown one.
     let mistyped =
         licence.identifier.replace(&licence.number, &format!("{}9", &licence.number[..licence.number.len() - 1]));

@@ -34,7 +34,7 @@ use utoipa::OpenApi;
         crate::applications::api::submit, crate::applications::api::discard,
         crate::payments::api::notification, crate::payments::api::case_orders, crate::payments::api::order,
         crate::payments::api::start, crate::payments::api::receipt,
-        crate::licences::api::verify, crate::licences::api::key, crate::licences::api::mine, crate::licences::api::pdf),
+        crate::licences::api::verify, crate::licences::api::check, crate::licences::api::key, crate::licences::api::mine, crate::licences::api::pdf),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),

@@ -291,17 +291,8 @@ pub(crate) async fn case_page(
             (r.order_id.to_string(), amount, r.reason, label, r.by_name, crate::html::time(r.created_at))
         })
         .collect();
-    let today = govhall_core::clock::china_date(state.db.now());
-    let licence = state
-        .licences
-        .of_case(access, c.id.as_uuid())
-        .await?
-        .map(|l| (l.id.to_string(), format!("{} {}", l.type_name, l.number), l.status_on(today).label()));
-    let licence_form = if c.is_open && actions.iter().any(|a: &ActionButton| a.grants) {
-        state.licences.form_for(access, &c).await?.map(|f| (f.ty.name, f.fields))
-    } else {
-        None
-    };
+    let grants = c.is_open && actions.iter().any(|a: &ActionButton| a.grants);
+    let (licence, licence_form) = crate::licences::on_case_page(state, access, &c, grants).await?;
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),

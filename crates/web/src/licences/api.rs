@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_core::clock::china_date;
 use govhall_licences::{Licence, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -72,7 +72,31 @@ pub(crate) async fn verify(
     State(state): State<AppState>,
     Path(identifier): Path<String>,
 ) -> Result<Response, AppError> {
-    let v = state.licences.verify(&identifier).await?;
+    answer(&state, &identifier).await
+}
+
+/// 核验请求。
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CheckIn {
+    /// 证照标识（或证照二维码的内容：核验地址，取其最后一段）
+    identifier: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/licence-checks", tag = "电子证照", summary = "核验电子证照（提交标识或二维码内容）",
+    description = "与 GET /api/v1/licence-verifications/{identifier} 相同，标识放在请求体中；也接受扫描证照二维码所得的核验地址。",
+    request_body = CheckIn,
+    responses((status = 200, description = "核验结果（verdict 为 genuine、tampered 或 unknown_key）", body = VerificationOut),
+        (status = 400, description = "标识格式不正确：verdict 为 malformed", body = VerificationOut),
+        (status = 404, description = "未查询到：verdict 为 not_found", body = VerificationOut)))]
+pub(crate) async fn check(State(state): State<AppState>, Json(body): Json<CheckIn>) -> Result<Response, AppError> {
+    // A scanned QR code gives the verification address: its last segment is the identifier.
+    let text = body.identifier.trim();
+    let identifier = text.rsplit_once("/verify/").map_or(text, |(_, id)| id);
+    answer(&state, identifier).await
+}
+
+async fn answer(state: &AppState, identifier: &str) -> Result<Response, AppError> {
+    let v = state.licences.verify(identifier).await?;
     let status = match v.verdict {
         Verdict::Malformed => StatusCode::BAD_REQUEST,
         Verdict::NotFound => StatusCode::NOT_FOUND,

@@ -75,6 +75,28 @@ impl LicenceView {
     }
 }
 
+/// The licence the case issued (id, type and number, status) for staff who manage licences,
+/// and, when an action of the page grants it (`grants`), the form of the licence it will issue.
+pub(crate) async fn on_case_page(
+    state: &crate::state::AppState,
+    access: &govhall_identity::Access,
+    c: &govhall_cases::Case,
+    grants: bool,
+) -> Result<LicencesOfCase, AppError> {
+    let today = govhall_core::clock::china_date(state.db.now());
+    let issued = state
+        .licences
+        .of_case(access, c.id.as_uuid())
+        .await?
+        .map(|l| (l.id.to_string(), format!("{} {}", l.type_name, l.number), l.status_on(today).label()));
+    let form = if grants { state.licences.form_for(access, c).await?.map(|f| (f.ty.name, f.fields)) } else { None };
+    Ok((issued, form))
+}
+
+/// What [`on_case_page`] finds.
+pub(crate) type LicencesOfCase =
+    (Option<(String, String, &'static str)>, Option<(String, Vec<govhall_licences::decide::FormField>)>);
+
 /// The routes of licences, each with who may call it (see [`crate::routes`]).
 pub(crate) fn routes() -> Vec<crate::routes::Entry> {
     use crate::auth::Guard::{Permission as Needs, Public, SignedIn};
@@ -91,6 +113,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/admin/licences/{id}/licence.pdf", Needs(P::LicenceManage), get(pages::staff_pdf)),
         r(M::POST, "/admin/licences/{id}/revoke", Needs(P::LicenceManage), post(pages::revoke)),
         r(M::GET, "/api/v1/licence-verifications/{identifier}", Public, get(api::verify)),
+        r(M::POST, "/api/v1/licence-checks", Public, post(api::check)),
         r(M::GET, "/api/v1/licence-key", Public, get(api::key)),
         r(M::GET, "/api/v1/me/licences", SignedIn, get(api::mine)),
         r(M::GET, "/api/v1/me/licences/{id}/licence.pdf", SignedIn, get(api::pdf)),
