@@ -287,6 +287,11 @@ async fn the_applicant_answers_a_supplement_request_with_files_and_only_files_th
     let res = resubmit(vec![("营业执照.pdf", exe)]).await.unwrap();
     assert!(res.status().is_client_error(), "{}", res.status());
     assert_eq!(t.app.cases().get(&access, id).await.unwrap().step, "supplement");
+    // A file over the limit is refused without being read whole.
+    let max = t.app.cases().settings().max_file_bytes;
+    let res = resubmit(vec![("大文件.pdf", common::applying::pdf(max + 1024))]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(t.app.cases().get(&access, id).await.unwrap().step, "supplement");
     // More files than a supplement takes.
     let six = (0..6).map(|_| ("页.pdf", common::applying::pdf(600))).collect();
     let res = resubmit(six).await.unwrap();

@@ -180,6 +180,10 @@ async fn the_holder_downloads_the_licence_nobody_else_does_and_a_revoked_one_say
             .unwrap();
     assert_eq!(api[0]["number"], licence.number.as_str(), "{api}");
     assert!(api[0]["verify_url"].as_str().unwrap().ends_with(&format!("/verify/{}", licence.identifier)));
+    // The mobile app downloads it with its bearer token.
+    let pdf_url = h.t.url(&format!("/api/v1/me/licences/{}/licence.pdf", licence.id));
+    let res = h.t.client.get(&pdf_url).header("authorization", &token).send().await.unwrap();
+    assert_eq!((res.status(), res.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "application/pdf"));
 
     // Someone else, by id: not found, never the licence.
     let other = h.t.person("13800000102", &common::test_id_number(7)).await;

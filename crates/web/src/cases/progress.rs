@@ -337,25 +337,33 @@ async fn applicant_form(
             "revision" => form.revision = field.text().await.map_err(|_| broken())?.trim().parse().ok(),
             "file" => {
                 let name = field.file_name().unwrap_or_default().to_owned();
-                let bytes = field.bytes().await.map_err(|_| broken())?;
-                if name.is_empty() && bytes.is_empty() {
-                    continue;
-                }
-                if files.len() >= MAX_SUPPLEMENT_FILES {
+                // Counted before it is read, and read no further than the limit.
+                let too_large = || {
+                    AppError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "file_too_large",
+                        format!("文件“{name}”超过 {} 的上限", govhall_files::human_size(max as u64)),
+                    )
+                };
+                if files.len() >= MAX_SUPPLEMENT_FILES && !name.is_empty() {
                     return Err(AppError::new(
                         axum::http::StatusCode::BAD_REQUEST,
                         "too_many_files",
                         format!("一次最多提交 {MAX_SUPPLEMENT_FILES} 个文件"),
                     ));
                 }
-                if bytes.len() > max {
-                    return Err(AppError::new(
-                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                        "file_too_large",
-                        format!("文件“{name}”超过 {} 的上限", govhall_files::human_size(max as u64)),
-                    ));
+                let mut field = field;
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|_| broken())? {
+                    if bytes.len() + chunk.len() > max {
+                        return Err(too_large());
+                    }
+                    bytes.extend_from_slice(&chunk);
                 }
-                files.push(govhall_cases::files::NewFile { file_name: name, bytes: bytes.to_vec(), result: false });
+                if name.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                files.push(govhall_cases::files::NewFile { file_name: name, bytes, result: false });
             }
             _ => {}
         }

@@ -2,7 +2,6 @@
 //! anyone who checks licences, and for departments' systems), and for the mobile app the
 //! holder's licences and their printouts.
 
-use super::licence_id;
 use crate::AppError;
 use crate::auth::SignedIn;
 use crate::state::AppState;
@@ -220,13 +219,7 @@ pub(crate) async fn mine(
 #[utoipa::path(get, path = "/api/v1/me/licences/{id}/licence.pdf", tag = "电子证照", summary = "下载电子证照（PDF）",
     params(("id" = Uuid, Path, description = "证照 id")),
     responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>)))]
-pub(crate) async fn pdf(
-    State(state): State<AppState>,
-    SignedIn(viewer, _): SignedIn,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let id = licence_id(&id)?;
-    let font = state.applications.font()?;
-    let bytes = state.licences.pdf(viewer.account.id, id, font).await?;
-    Ok(crate::applications::confirm::pdf(bytes, &format!("电子证照-{id}")))
+pub(crate) async fn pdf(state: State<AppState>, viewer: SignedIn, id: Path<String>) -> Result<Response, AppError> {
+    // The same printout as the page's link (a bearer token signs in as a cookie does).
+    super::pages::pdf(state, viewer, id).await
 }
