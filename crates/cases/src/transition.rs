@@ -22,7 +22,8 @@ pub enum By<'a> {
     Staff(&'a Access, &'a Actor),
     /// The applicant (or an active member of the applying enterprise).
     Applicant(AccountId, &'a Actor),
-    /// GovHall itself: the payment domain leaving a payment step once the order is paid.
+    /// GovHall itself: the payment domain leaving a payment step once the order is paid, or
+    /// logistics taking 送达 once the courier reports the result delivered.
     System(&'a Actor),
 }
 
@@ -110,8 +111,9 @@ impl Cases {
         self.move_in(tx, by, action, Some(checked.revision)).await
     }
 
-    /// GovHall itself takes a payment step's [`PAID`] move inside `tx`, the transaction of the
-    /// payment: the move, its history, messages and audit entry commit or roll back with it.
+    /// GovHall itself takes a payment step's [`PAID`] move, or a 送达 move, inside `tx`, the
+    /// transaction of the payment or the delivery: the move, its history, messages and audit
+    /// entry commit or roll back with it.
     pub async fn act_in(&self, tx: &mut Tx, actor: &Actor, action: Action) -> Result<Case, CaseError> {
         self.move_in(tx, By::System(actor), action, None).await
     }
@@ -411,6 +413,8 @@ fn rule<'c>(by: By<'_>, case: &'c Case, action: &str) -> Result<&'c crate::workf
     let at_payment = case.current().is_some_and(|s| s.actor == StepActor::Payment);
     match by {
         By::System(_) if at_payment && t.action == PAID => return Ok(t),
+        // The courier reported the result delivered (signed, or asked by the hall).
+        By::System(_) if t.effect == Some(Effect::Deliver) => return Ok(t),
         By::System(_) => return Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label))),
         _ if t.action == PAID || (at_payment && !t.by_applicant) => {
             return Err(CaseError::Forbidden("缴费完成后办件会自动进入下一环节".into()));

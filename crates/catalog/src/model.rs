@@ -320,7 +320,11 @@ pub fn nature_code(type_text: &str) -> &'static str {
 impl ItemContent {
     /// The application form applicants fill in.
     pub fn application_form(&self) -> FormSchema {
-        self.form.clone().unwrap_or_else(FormSchema::standard)
+        let mut form = self.form.clone().unwrap_or_else(FormSchema::standard);
+        if self.courier {
+            crate::form::delivery::add_to(&mut form);
+        }
+        form
     }
 
     /// The self-check offered before applying.

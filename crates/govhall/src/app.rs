@@ -13,6 +13,7 @@ use govhall_db::{Db, DbOptions};
 use govhall_files::{FileStore, FilesSettings};
 use govhall_identity::Identity;
 use govhall_licences::{LicenceKey, Licences};
+use govhall_logistics::{HttpCourier, Logistics};
 use govhall_messaging::Messaging;
 use govhall_payments::Payments;
 use govhall_payments::gateway::HttpGateway;
@@ -24,7 +25,6 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Every job handler of every domain, registered once.
 /// Identity over `db`: keys, the built-in roles, the regions.
 pub async fn identity(settings: &Settings, db: &Db, messaging: &Messaging) -> anyhow::Result<Arc<Identity>> {
     let identity = Identity::new(db.clone(), messaging.clone(), settings.identity.clone(), &settings.data_dir)?;
@@ -44,23 +44,32 @@ pub async fn identity_for_cli(settings: &Settings) -> anyhow::Result<(Db, Arc<Id
     }
 }
 
-pub fn job_registry(
-    settings: &Settings,
-    identity: &Identity,
-    messaging: &Messaging,
-    cases: &Cases,
-    applications: &Applications,
-    payments: &Payments,
-    licences: &Licences,
-) -> JobRegistry {
+/// The domains whose jobs a worker runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Domains<'a> {
+    /// The case engine.
+    pub cases: &'a Cases,
+    /// Online applications.
+    pub applications: &'a Applications,
+    /// Payments.
+    pub payments: &'a Payments,
+    /// Electronic licences.
+    pub licences: &'a Licences,
+    /// Logistics.
+    pub logistics: &'a Logistics,
+}
+
+/// Every job handler of a node.
+pub fn job_registry(settings: &Settings, identity: &Identity, messaging: &Messaging, d: Domains<'_>) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
     govhall_audit::register(&mut registry, identity.keys().checkpoint_key());
     messaging.register_jobs(&mut registry);
-    cases.register_jobs(&mut registry);
-    applications.register_jobs(&mut registry);
-    payments.register_jobs(&mut registry);
-    licences.register_jobs(&mut registry);
+    d.cases.register_jobs(&mut registry);
+    d.applications.register_jobs(&mut registry);
+    d.payments.register_jobs(&mut registry);
+    d.licences.register_jobs(&mut registry);
+    d.logistics.register_jobs(&mut registry);
     registry
 }
 
@@ -113,6 +122,34 @@ async fn payments(
     )?;
     payments.prepare().await?;
     Ok(payments)
+}
+
+/// The key the hall and its built-in sandbox courier sign with (as [`sandbox_secret`]).
+pub fn courier_sandbox_secret(identity: &Identity) -> Vec<u8> {
+    identity.keys().lookup_hash("logistics", "sandbox-courier").into_bytes()
+}
+
+/// The prefix the built-in sandbox courier is served under when no courier is configured.
+pub const COURIER_SANDBOX_PREFIX: &str = "/sandbox-courier";
+
+/// Logistics over `db`, through the configured courier or the built-in sandbox at `public_url`.
+async fn logistics(
+    settings: &Settings,
+    db: &Db,
+    services: govhall_logistics::Services,
+    public_url: &str,
+) -> anyhow::Result<Logistics> {
+    let l = &settings.logistics;
+    let base = if l.uses_sandbox() {
+        format!("{public_url}{COURIER_SANDBOX_PREFIX}")
+    } else {
+        l.courier_url.trim().to_owned()
+    };
+    let signer = l.signer(&courier_sandbox_secret(&services.identity))?;
+    let courier = HttpCourier::new(&base, signer)?;
+    let logistics = Logistics::new(db.clone(), services, Arc::new(courier), l.clone(), public_url)?;
+    logistics.prepare().await?;
+    Ok(logistics)
 }
 
 /// The licence registry over `db`, signing with the configured key (made on first start when
@@ -238,6 +275,7 @@ pub struct App {
     applications: Applications,
     payments: Payments,
     licences: Licences,
+    logistics: Logistics,
 }
 
 impl App {
@@ -268,7 +306,17 @@ impl App {
                 let applications = state.applications.clone();
                 let payments = state.payments.clone();
                 let licences = state.licences.clone();
+                let logistics = state.logistics.clone();
                 let mut router = govhall_web::router(state);
+                if settings.logistics.uses_sandbox() {
+                    // No courier configured: the sandbox courier serves trials from this node.
+                    let sandbox = govhall_web::sandbox_courier::SandboxCourier::new(
+                        govhall_messaging::signed::Signer::HmacSm3(courier_sandbox_secret(&identity)),
+                        Some(&public),
+                    );
+                    router = router.nest(COURIER_SANDBOX_PREFIX, sandbox.router());
+                    tracing::warn!("no courier configured: shipments go to the built-in sandbox courier");
+                }
                 if settings.payments.gateway_url.trim().is_empty() {
                     // No gateway configured: the sandbox serves trials from this node.
                     let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(
@@ -300,6 +348,7 @@ impl App {
                     applications,
                     payments,
                     licences,
+                    logistics,
                 })
             }
             Err(e) => {
@@ -329,6 +378,13 @@ impl App {
         let applications =
             online_applications(settings, db, &identity, &messaging, &catalog, &cases, &licences).await?;
         let payments = payments(settings, db, &identity, &messaging, &cases, public_url).await?;
+        let services = govhall_logistics::Services {
+            identity: identity.clone(),
+            messaging: messaging.clone(),
+            catalog: catalog.clone(),
+            cases: cases.clone(),
+        };
+        let logistics = logistics(settings, db, services, public_url).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -339,7 +395,14 @@ impl App {
             govhall_audit::schedule(db, db.now()).await?;
             govhall_applications::purge::schedule(db, db.now()).await?;
             govhall_payments::reconcile::schedule(db, govhall_payments::reconcile::next_run(db.now())).await?;
-            let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments, &licences);
+            let domains = Domains {
+                cases: &cases,
+                applications: &applications,
+                payments: &payments,
+                licences: &licences,
+                logistics: &logistics,
+            };
+            let registry = job_registry(settings, &identity, &messaging, domains);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
             Some(tokio::spawn(worker.run(shutdown.clone())))
         } else {
@@ -361,6 +424,7 @@ impl App {
             applications,
             payments,
             licences,
+            logistics,
         }));
         Ok((state, worker))
     }
@@ -420,6 +484,11 @@ impl App {
         &self.licences
     }
 
+    /// The node's logistics.
+    pub fn logistics(&self) -> &Logistics {
+        &self.logistics
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -453,6 +522,13 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     let licences = licences(settings, &db, &identity, &messaging, &cases, &public).await?;
     let applications = online_applications(settings, &db, &identity, &messaging, &catalog, &cases, &licences).await?;
     let payments = payments(settings, &db, &identity, &messaging, &cases, &public).await?;
+    let services = govhall_logistics::Services {
+        identity: identity.clone(),
+        messaging: messaging.clone(),
+        catalog: catalog.clone(),
+        cases: cases.clone(),
+    };
+    let logistics = logistics(settings, &db, services, &public).await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
@@ -460,7 +536,14 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     govhall_audit::schedule(&db, db.now()).await?;
     govhall_applications::purge::schedule(&db, db.now()).await?;
     govhall_payments::reconcile::schedule(&db, govhall_payments::reconcile::next_run(db.now())).await?;
-    let registry = job_registry(settings, &identity, &messaging, &cases, &applications, &payments, &licences);
+    let domains = Domains {
+        cases: &cases,
+        applications: &applications,
+        payments: &payments,
+        licences: &licences,
+        logistics: &logistics,
+    };
+    let registry = job_registry(settings, &identity, &messaging, domains);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;
     db.close().await;
     Ok(())

@@ -78,6 +78,8 @@ pub struct Settings {
     pub payments: govhall_payments::PaymentSettings,
     /// Electronic licences: the SM2 signing key.
     pub licences: govhall_licences::LicenceSettings,
+    /// Logistics: the courier results are sent by.
+    pub logistics: govhall_logistics::LogisticsSettings,
 }
 
 /// `[files]`: where uploads are kept and whether they are scanned.
@@ -115,6 +117,7 @@ impl Default for Settings {
             files: FilesConfig::default(),
             payments: govhall_payments::PaymentSettings::default(),
             licences: govhall_licences::LicenceSettings::default(),
+            logistics: govhall_logistics::LogisticsSettings::default(),
         }
     }
 }

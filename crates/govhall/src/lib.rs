@@ -8,5 +8,5 @@ pub mod app;
 pub mod config;
 pub mod telemetry;
 
-pub use app::{App, job_registry, open_database, run_worker};
+pub use app::{App, Domains, job_registry, open_database, run_worker};
 pub use config::{LogFormat, Settings};

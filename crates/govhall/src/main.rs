@@ -70,6 +70,25 @@ enum Command {
         #[arg(long)]
         hall_url: Option<String>,
     },
+    /// Run the sandbox courier alone (for tests and trials; nothing is carried).
+    SandboxCourier {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7071")]
+        listen: String,
+        /// The HMAC-SM3 key shared with the hall ([logistics] courier_secret).
+        #[arg(long, env = "GOVHALL_SANDBOX_COURIER_SECRET", required_unless_present = "sm2_key")]
+        secret: Option<String>,
+        /// Sign with SM2 instead: the sandbox's private key (PEM) …
+        #[arg(long, requires = "hall_public_key")]
+        sm2_key: Option<PathBuf>,
+        /// … and the hall's public key (PEM).
+        #[arg(long)]
+        hall_public_key: Option<PathBuf>,
+        /// Take shipments only from the hall at this address (their push addresses must be
+        /// under it).
+        #[arg(long)]
+        hall_url: Option<String>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets hidden.
@@ -289,6 +308,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let shutdown = CancellationToken::new();
             tokio::spawn(wait_for_signal(shutdown.clone()));
             payments_cli::serve_sandbox(&listen, signer, public_url, hall_url, shutdown).await
+        }
+        Command::SandboxCourier { listen, secret, sm2_key, hall_public_key, hall_url } => {
+            let signer = payments_cli::sandbox_signer(secret, sm2_key, hall_public_key)?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(wait_for_signal(shutdown.clone()));
+            payments_cli::serve_sandbox_courier(&listen, signer, hall_url, shutdown).await
         }
         Command::Migrate => {
             let db = open_database(&settings).await?;

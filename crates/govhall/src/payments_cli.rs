@@ -1,5 +1,6 @@
-//! The payment commands: `govhall keys sm2` (a new SM2 key pair as PEM files) and `govhall
-//! sandbox-gateway` (the sandbox fiscal payment gateway alone).
+//! The commands of the outside services' sandboxes: `govhall keys sm2` (a new SM2 key pair as
+//! PEM files), `govhall sandbox-gateway` (the sandbox fiscal payment gateway alone) and `govhall
+//! sandbox-courier` (the sandbox courier alone).
 
 use govhall_payments::gateway::protocol::{SM2_DEFAULT_ID, Signer, new_sm2_key_pem};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,23 @@ pub async fn serve_sandbox(
     let base = public_url.unwrap_or_else(|| format!("http://{addr}"));
     let sandbox = govhall_web::sandbox_gateway::SandboxGateway::with_signer(signer, &base, hall_url.as_deref());
     println!("模拟财政支付网关已启动：{base}");
+    axum::serve(listener, sandbox.router()).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    Ok(())
+}
+
+/// Serves the sandbox courier at `listen` until `shutdown`.
+pub async fn serve_sandbox_courier(
+    listen: &str,
+    signer: Signer,
+    hall_url: Option<String>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("无法监听地址 {listen}（端口可能已被占用）：{e}"))?;
+    let addr = listener.local_addr()?;
+    let sandbox = govhall_web::sandbox_courier::SandboxCourier::new(signer, hall_url.as_deref());
+    println!("模拟快递公司已启动：http://{addr}");
     axum::serve(listener, sandbox.router()).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
     Ok(())
 }

@@ -28,6 +28,7 @@ const OWN_CREDENTIALS: &[&str] = &[
     "GET /api/v1/serial-numbers/{number}",
     "POST /api/v1/messaging/sms-receipts",
     "POST /api/v1/payments/notifications",
+    "POST /api/v1/logistics/notifications",
     "POST /api/v1/sessions",
     "DELETE /api/v1/sessions/current",
 ];

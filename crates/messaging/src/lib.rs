@@ -21,6 +21,7 @@ mod policy;
 pub mod receipts;
 mod send;
 mod settings;
+pub mod signed;
 pub mod store;
 pub mod templates;
 pub mod verification;

@@ -190,7 +190,7 @@ impl Payments {
         );
         let row: Option<order::OrderRow> = run!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(&result.trade_no)
-            .bind(&result.bank)
+            .bind(result.bank.as_deref().map(|b| govhall_core::text::clean(b).into_owned()))
             .bind(result.paid_at.unwrap_or(now))
             .bind(&receipt.code)
             .bind(&receipt.number)

@@ -34,7 +34,8 @@ use utoipa::OpenApi;
         crate::applications::api::submit, crate::applications::api::discard,
         crate::payments::api::notification, crate::payments::api::case_orders, crate::payments::api::order,
         crate::payments::api::start, crate::payments::api::receipt,
-        crate::licences::api::verify, crate::licences::api::check, crate::licences::api::key, crate::licences::api::mine, crate::licences::api::pdf),
+        crate::licences::api::verify, crate::licences::api::check, crate::licences::api::key, crate::licences::api::mine, crate::licences::api::pdf,
+        crate::logistics::api::notification, crate::logistics::api::mine),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),
@@ -45,6 +46,7 @@ use utoipa::OpenApi;
         (name = "网上预约", description = "按服务大厅的时段规则和工作日历预约到场办理，取消，查看我的预约"),
         (name = "网上缴费", description = "办件的缴款单、发起缴费、查询缴费结果；财政支付网关的结果通知（签名验证）"),
         (name = "电子证照", description = "按证照标识核验电子证照的真伪和状态，获取签名公钥；登录用户查看和下载自己的电子证照"),
+        (name = "统一物流", description = "办理结果快递送达：登录用户查看办件的快件和物流轨迹；快递公司的物流轨迹推送（签名验证）"),
         (name = "搜索", description = "用日常说法、拼音、首字母或繁体搜索事项、部门和材料，带筛选、分面和输入提示"),
         (name = "运维", description = "存活与就绪探针"),
         (name = "接口文档", description = "本文档"),

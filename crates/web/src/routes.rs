@@ -7,8 +7,8 @@
 use crate::auth::Guard;
 use crate::state::AppState;
 use crate::{
-    admin, applications, assets, booking, calendar, cases, catalog, health, identity, licences, messaging, metrics,
-    openapi, pages, payments, search,
+    admin, applications, assets, booking, calendar, cases, catalog, health, identity, licences, logistics, messaging,
+    metrics, openapi, pages, payments, search,
 };
 use axum::http::Method;
 use axum::routing::{MethodRouter, get};
@@ -65,6 +65,7 @@ pub(crate) fn table() -> Vec<Entry> {
     routes.extend(applications::routes());
     routes.extend(payments::routes());
     routes.extend(licences::routes());
+    routes.extend(logistics::routes());
     routes.extend(identity::routes());
     routes.extend(admin::routes());
     routes

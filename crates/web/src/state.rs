@@ -87,6 +87,8 @@ pub struct AppContext {
     pub payments: govhall_payments::Payments,
     /// Electronic licences.
     pub licences: govhall_licences::Licences,
+    /// Logistics (results by courier).
+    pub logistics: govhall_logistics::Logistics,
 }
 
 /// Cheap to clone: `Arc` of the context.

@@ -1,7 +1,9 @@
 //! Every text a request sends in a form or a JSON body passes through the one normalisation of
 //! `govhall_core::text` before any handler sees it: direction overrides, zero-width and control
 //! characters never reach the database or a staff member's page. Multipart bodies (uploads)
-//! are left alone: their file names are cleaned by the file store, their bytes are files.
+//! are left alone: their file names are cleaned by the file store, their bytes are files. So
+//! are the signed messages of outside services ([`SIGNED_BODIES`]): their signature covers the
+//! bytes as sent, and their handlers clean the text they keep.
 
 use crate::AppError;
 use axum::body::{Body, Bytes};
@@ -12,8 +14,15 @@ use axum::response::{IntoResponse, Response};
 use govhall_core::text::{clean, is_hidden};
 use serde_json::Value;
 
+/// The paths whose JSON bodies an outside service signs (the payment gateway's notifications,
+/// the courier's tracking pushes): passed on byte for byte.
+pub(crate) const SIGNED_BODIES: [&str; 2] = ["/api/v1/payments/notifications", "/api/v1/logistics/notifications"];
+
 /// The middleware.
 pub(crate) async fn clean_text(request: Request, next: Next) -> Response {
+    if SIGNED_BODIES.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)

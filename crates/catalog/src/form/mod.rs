@@ -8,6 +8,7 @@
 
 pub mod answers;
 mod checks;
+pub mod delivery;
 pub mod eligibility;
 
 use serde::{Deserialize, Serialize};

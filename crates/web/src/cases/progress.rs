@@ -244,6 +244,8 @@ struct MyCasePage {
     application: String,
     /// Its payment orders, newest first.
     orders: Vec<crate::payments::OrderView>,
+    /// Its result's shipments, newest first.
+    shipments: Vec<crate::logistics::ShipmentView>,
 }
 
 async fn my_case_page(
@@ -275,7 +277,9 @@ async fn my_case_page(
         .map(|a| a.id.to_string())
         .unwrap_or_default();
     let orders = state.payments.case_orders_for_payer(viewer.account.id, c.id).await?;
+    let shipments = state.logistics.of_applicants_case(&c).await?;
     render(MyCasePage {
+        shipments: shipments.iter().map(crate::logistics::ShipmentView::of).collect(),
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
         application,
         orders: orders.iter().map(crate::payments::OrderView::of).collect(),

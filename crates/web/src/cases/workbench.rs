@@ -225,6 +225,8 @@ struct CasePage {
     licence: Option<(String, String, &'static str)>,
     /// The licence granting the case will issue: its type's name and fields.
     licence_form: Option<(String, Vec<govhall_licences::decide::FormField>)>,
+    /// How the result reaches the applicant, and its shipments.
+    delivery: crate::logistics::StaffDelivery,
     error: String,
 }
 
@@ -293,6 +295,9 @@ pub(crate) async fn case_page(
         .collect();
     let grants = c.is_open && actions.iter().any(|a: &ActionButton| a.grants);
     let (licence, licence_form) = crate::licences::on_case_page(state, access, &c, grants).await?;
+    let delivers =
+        c.is_open && actions.iter().any(|a| govhall_logistics::ship::deliver_action(&c).as_ref() == Some(&a.action));
+    let delivery = crate::logistics::on_case_page(state, access, &c, delivers).await?;
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -325,6 +330,7 @@ pub(crate) async fn case_page(
         refunds,
         licence,
         licence_form,
+        delivery,
         personal,
         form_lines,
         error,
@@ -366,7 +372,7 @@ pub(crate) async fn reveal(
     }
 }
 
-async fn answer<T, E: Into<AppError>>(
+pub(crate) async fn answer<T, E: Into<AppError>>(
     state: &AppState,
     viewer: &crate::auth::Viewer,
     ctx: &RequestContext,
