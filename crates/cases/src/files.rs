@@ -19,6 +19,8 @@ pub struct NewFile {
     pub bytes: Vec<u8>,
     /// Whether it is the result document (决定书, 证照) rather than an attachment.
     pub result: bool,
+    /// The requested material it is given for (an applicant's supplement); empty otherwise.
+    pub material: String,
 }
 
 /// The types accepted, by their first bytes: PDF, OFD (a zip), PNG, JPEG.
@@ -99,8 +101,9 @@ pub(crate) async fn store_files(
         exec!(
             tx,
             sqlx::query(
-                "INSERT INTO case_files (id, case_id, event_id, kind, file_name, content_type, size, sha256, content, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                "INSERT INTO case_files (id, case_id, event_id, kind, file_name, content_type, size, sha256, content, created_at,
+                     material)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             )
             .bind(CaseFileId::new().as_uuid())
             .bind(case.as_uuid())
@@ -112,6 +115,7 @@ pub(crate) async fn store_files(
             .bind(hex::encode(Sha256::digest(&file.bytes)))
             .bind(&file.bytes)
             .bind(now)
+            .bind(&file.material)
         )?;
     }
     Ok(())
@@ -159,7 +163,7 @@ impl Cases {
     pub(crate) async fn file_list(&self, case: CaseId) -> Result<Vec<CaseFile>, CaseError> {
         let mut conn = self.db().conn().await?;
         let rows: Vec<CaseFileRow> = run!(conn, |c| sqlx::query_as(
-            "SELECT id, event_id, kind, file_name, content_type, size, sha256, created_at FROM case_files
+            "SELECT id, event_id, kind, material, file_name, content_type, size, sha256, created_at FROM case_files
              WHERE case_id = $1 ORDER BY created_at, id"
         )
         .bind(case.as_uuid())
@@ -222,7 +226,12 @@ mod tests {
 
     #[test]
     fn content_decides_not_the_name() {
-        let file = |name: &str, bytes: &[u8]| NewFile { file_name: name.into(), bytes: bytes.to_vec(), result: true };
+        let file = |name: &str, bytes: &[u8]| NewFile {
+            file_name: name.into(),
+            bytes: bytes.to_vec(),
+            result: true,
+            material: String::new(),
+        };
         assert!(check(&file("a.pdf", b"%PDF-1.7"), 100).is_ok());
         assert!(check(&file("a.pdf", b"<html>"), 100).is_err());
         assert!(check(&file("a.pdf", b"MZ\x90"), 100).is_err());

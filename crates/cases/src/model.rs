@@ -299,6 +299,8 @@ pub struct CaseEvent {
     pub actor_name: String,
     /// The note.
     pub note: String,
+    /// The materials a request for more (补齐补正) asks for; empty otherwise.
+    pub requested: Vec<String>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -316,6 +318,7 @@ pub(crate) struct CaseEventRow {
     pub actor_id: Option<Uuid>,
     pub actor_name: String,
     pub note: String,
+    pub requested: String,
     pub at: DateTime<Utc>,
 }
 
@@ -333,6 +336,7 @@ impl From<CaseEventRow> for CaseEvent {
             actor_id: r.actor_id.map(AccountId::from_uuid),
             actor_name: r.actor_name,
             note: r.note,
+            requested: serde_json::from_str(&r.requested).unwrap_or_default(),
             at: r.at,
         }
     }
@@ -380,6 +384,8 @@ pub struct CaseFile {
     pub event_id: CaseEventId,
     /// An attachment or a result document.
     pub kind: FileKind,
+    /// The requested material it was given for (an applicant's supplement); empty otherwise.
+    pub material: String,
     /// Its name.
     pub file_name: String,
     /// Its type.
@@ -398,6 +404,7 @@ pub(crate) struct CaseFileRow {
     pub id: Uuid,
     pub event_id: Uuid,
     pub kind: String,
+    pub material: String,
     pub file_name: String,
     pub content_type: String,
     pub size: i64,
@@ -412,6 +419,7 @@ impl From<CaseFileRow> for CaseFile {
             event_id: CaseEventId::from_uuid(r.event_id),
             // Anything but a result document stays with staff.
             kind: FileKind::parse(&r.kind).unwrap_or(FileKind::Attachment),
+            material: r.material,
             file_name: r.file_name,
             content_type: r.content_type,
             size: r.size,

@@ -37,6 +37,9 @@ pub struct Entry {
     pub by: String,
     /// The note (only for the signed-in applicant; empty on the public timeline).
     pub note: String,
+    /// The materials a request for more asks for (only for the signed-in applicant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requested: Vec<String>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -100,6 +103,7 @@ pub fn timeline(case: &Case, events: &[CaseEvent], notes: bool) -> Timeline {
             step: step_name(&e.to_step),
             by: e.actor_kind.label().to_owned(),
             note: if notes { e.note.clone() } else { String::new() },
+            requested: if notes { e.requested.clone() } else { Vec::new() },
             at: e.at,
         })
         .collect();

@@ -38,8 +38,11 @@ pub struct Action {
     pub note: String,
     /// The case's revision the form was shown with; a newer case refuses the move.
     pub revision: Option<i32>,
-    /// Files given with it.
+    /// Files given with it (an applicant's answer to a request for more names, for each, the
+    /// requested material it is for).
     pub files: Vec<NewFile>,
+    /// With a move into a step where the applicant acts (要求补齐补正): the materials asked for.
+    pub requested: Vec<String>,
     /// The caller tells the applicant itself, in the same transaction (a payment's message says
     /// what was paid and what comes next): the engine sends no progress message of its own.
     pub quiet: bool,
@@ -141,6 +144,7 @@ impl Cases {
         for f in &action.files {
             crate::files::check(f, self.settings().max_file_bytes)?;
         }
+        let requested = requested_materials(&action.requested)?;
         let to_code = if t.to == BACK {
             case.back_step.clone().unwrap_or_else(|| workflow.first().code.clone())
         } else {
@@ -148,6 +152,12 @@ impl Cases {
         };
         let to = workflow.step(&to_code).ok_or_else(|| CaseError::Internal(format!("步骤 {to_code} 不存在")))?.clone();
         let from = case.current().cloned().ok_or_else(|| CaseError::Internal("当前步骤不存在".into()))?;
+        if !requested.is_empty() && to.actor != StepActor::Applicant {
+            return Err(CaseError::InvalidInput(format!("“{}”不是要求申请人补正，不能列出所需材料", t.label)));
+        }
+        if from.actor == StepActor::Applicant {
+            self.check_supplement(tx, &case, &from.code, &action.files).await?;
+        }
 
         let now = self.db().now();
         let today = china_date(now);
@@ -246,6 +256,14 @@ impl Cases {
             note,
         )
         .await?;
+        if !requested.is_empty() {
+            exec!(
+                tx,
+                sqlx::query("UPDATE case_events SET requested = $1 WHERE id = $2")
+                    .bind(serde_json::to_string(&requested).unwrap_or_else(|_| "[]".into()))
+                    .bind(event.as_uuid())
+            )?;
+        }
         store_files(tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
         if let Some(fees) = to.fees_due() {
             payment_due::enqueue(tx, case.id, &to.code, fees).await?;
@@ -429,6 +447,64 @@ fn rule<'c>(by: By<'_>, case: &'c Case, action: &str) -> Result<&'c crate::workf
         (Some(_), By::Applicant(..)) => Err(CaseError::Forbidden(format!("“{}”由工作人员办理", t.label))),
         (None, By::Staff(..)) => Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
         (_, By::System(_)) => Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label))),
+    }
+}
+
+/// Most materials one request for more may list.
+pub const MAX_REQUESTED: usize = 20;
+
+/// The materials a request lists: cleaned, each named once, at most [`MAX_REQUESTED`] of at most
+/// 100 characters.
+fn requested_materials(given: &[String]) -> Result<Vec<String>, CaseError> {
+    let mut all: Vec<String> = Vec::new();
+    for name in given {
+        let name = govhall_core::text::clean(name.trim()).trim().to_owned();
+        if name.is_empty() || all.contains(&name) {
+            continue;
+        }
+        if name.chars().count() > 100 {
+            return Err(CaseError::InvalidInput("所需材料的名称不能超过 100 个字".into()));
+        }
+        all.push(name);
+    }
+    if all.len() > MAX_REQUESTED {
+        return Err(CaseError::InvalidInput(format!("一次最多列出 {MAX_REQUESTED} 项所需材料")));
+    }
+    Ok(all)
+}
+
+impl Cases {
+    /// The materials the request that brought `case` to `step` asked for (the latest move into it).
+    pub(crate) async fn requested_at(&self, tx: &mut Tx, case: &Case, step: &str) -> Result<Vec<String>, CaseError> {
+        let text: Option<String> = run!(tx, |c| sqlx::query_scalar(
+            "SELECT requested FROM case_events WHERE case_id = $1 AND to_step = $2 ORDER BY seq DESC LIMIT 1"
+        )
+        .bind(case.id.as_uuid())
+        .bind(step)
+        .fetch_optional(&mut *c)
+        .await)?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+    }
+
+    /// An applicant's answer: each file is for one of the requested materials (or, when the
+    /// request listed none, for none).
+    async fn check_supplement(&self, tx: &mut Tx, case: &Case, step: &str, files: &[NewFile]) -> Result<(), CaseError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let requested = self.requested_at(tx, case, step).await?;
+        for f in files {
+            let fits = if requested.is_empty() { f.material.is_empty() } else { requested.contains(&f.material) };
+            if !fits {
+                let name = crate::files::clean_name(&f.file_name);
+                return Err(CaseError::InvalidInput(if requested.is_empty() {
+                    format!("文件“{name}”注明的材料“{}”不在补正要求中", f.material)
+                } else {
+                    format!("请注明文件“{name}”是哪一项要求补正的材料（{}）", requested.join("、"))
+                }));
+            }
+        }
+        Ok(())
     }
 }
 

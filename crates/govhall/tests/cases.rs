@@ -119,12 +119,22 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     let stale = Action { revision: Some(case.revision - 1), ..act(id, "grant", "") };
     assert!(matches!(cases.act(By::Staff(&worker, &wa), stale).await.unwrap_err(), CaseError::Stale));
     // The decision with its result document (checked by content: a renamed script is refused).
-    let script = NewFile { file_name: "决定书.pdf".into(), bytes: b"#!/bin/sh\nrm -rf /".to_vec(), result: true };
+    let script = NewFile {
+        file_name: "决定书.pdf".into(),
+        bytes: b"#!/bin/sh\nrm -rf /".to_vec(),
+        result: true,
+        material: String::new(),
+    };
     let bad = Action { files: vec![script], ..act(id, "grant", "") };
     let err = cases.act(By::Staff(&worker, &wa), bad).await.unwrap_err();
     assert!(matches!(err, CaseError::InvalidFile(_)) && err.to_string().contains("不是 PDF"), "{err}");
     assert_eq!(cases.get(&worker, id).await.unwrap().step, "review", "nothing half-done");
-    let pdf = NewFile { file_name: "../../决定书.pdf".into(), bytes: b"%PDF-1.4\n%%EOF\n".to_vec(), result: true };
+    let pdf = NewFile {
+        file_name: "../../决定书.pdf".into(),
+        bytes: b"%PDF-1.4\n%%EOF\n".to_vec(),
+        result: true,
+        material: String::new(),
+    };
     let grant =
         Action { revision: Some(case.revision), files: vec![pdf], ..act(id, "grant", "符合条件，准予许可") };
     let case = cases.act(By::Staff(&worker, &wa), grant).await.unwrap();

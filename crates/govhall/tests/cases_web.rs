@@ -293,10 +293,10 @@ async fn the_applicant_answers_a_supplement_request_with_files_and_only_files_th
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(t.app.cases().get(&access, id).await.unwrap().step, "supplement");
     // More files than a supplement takes.
-    let six = (0..6).map(|_| ("页.pdf", common::applying::pdf(600))).collect();
-    let res = resubmit(six).await.unwrap();
+    let eleven = (0..11).map(|_| ("页.pdf", common::applying::pdf(600))).collect();
+    let res = resubmit(eleven).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("一次最多提交 5 个文件"));
+    assert!(res.text().await.unwrap().contains("一次最多提交 10 个文件"));
     // Two PDFs: the case goes back to the step that asked, with the files beside the event.
     let res = resubmit(vec![("营业执照.pdf", common::applying::pdf(900)), ("说明.pdf", common::applying::pdf(700))])
         .await

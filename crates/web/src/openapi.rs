@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         crate::search::api::search, crate::search::api::suggest,
         crate::cases::serials::issue, crate::cases::serials::parse,
         crate::cases::progress::api_query, crate::cases::progress::api_mine, crate::cases::progress::api_my_case,
+        crate::cases::supplements::api_act, crate::cases::supplements::api_files, crate::cases::supplements::api_file,
         crate::booking::api::services, crate::booking::api::availability, crate::booking::api::book,
         crate::booking::api::cancel, crate::booking::api::mine,
         crate::applications::api::item_form, crate::applications::api::self_check, crate::applications::api::start,

@@ -4,6 +4,7 @@
 pub(crate) mod progress;
 pub(crate) mod serials;
 pub(crate) mod supervision;
+pub(crate) mod supplements;
 pub(crate) mod workbench;
 
 use crate::AppError;
@@ -53,6 +54,9 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/account/cases/{serial}/files/{file}", SignedIn, get(crate::cases::progress::my_file)),
         r(M::GET, "/api/v1/me/cases", SignedIn, get(crate::cases::progress::api_mine)),
         r(M::GET, "/api/v1/me/cases/{serial}", SignedIn, get(crate::cases::progress::api_my_case)),
+        r(M::POST, "/api/v1/me/cases/{serial}/actions", SignedIn, post(crate::cases::supplements::api_act)),
+        r(M::GET, "/api/v1/me/cases/{serial}/files", SignedIn, get(crate::cases::supplements::api_files)),
+        r(M::GET, "/api/v1/me/cases/{serial}/files/{file}", SignedIn, get(crate::cases::supplements::api_file)),
         // The workbench: the route needs case.view; the engine checks each case's department
         // against the viewer's scope and each action against the step's permission.
         r(M::GET, "/admin/cases", Needs(P::CaseView), get(crate::cases::workbench::list)),

@@ -239,6 +239,8 @@ struct MyCasePage {
     actions: Vec<(String, String, bool)>,
     revision: i32,
     waiting_note: String,
+    /// The materials the request for more asks for: one upload each.
+    requested: Vec<String>,
     error: String,
     /// The online application the case came from (its printouts and files), if it is the viewer's.
     application: String,
@@ -262,12 +264,21 @@ async fn my_case_page(
     // Result documents, and the files the applicant gave with their supplements.
     let results = state.cases.result_files(viewer.account.id, &c).await?;
     for (entry, event) in t.events.iter_mut().zip(&events) {
-        entry.files = results.iter().filter(|f| f.event_id == event.id).map(|f| (f.id, f.file_name.clone())).collect();
+        entry.files = results
+            .iter()
+            .filter(|f| f.event_id == event.id)
+            .map(|f| (f.id, crate::cases::workbench::file_label(f)))
+            .collect();
     }
-    let waiting_note = if c.awaits_applicant() {
-        events.iter().rev().find(|e| e.to_step == c.step).map(|e| e.note.clone()).unwrap_or_default()
+    let (waiting_note, requested) = if c.awaits_applicant() {
+        events
+            .iter()
+            .rev()
+            .find(|e| e.to_step == c.step)
+            .map(|e| (e.note.clone(), e.requested.clone()))
+            .unwrap_or_default()
     } else {
-        String::new()
+        Default::default()
     };
     let application = state
         .applications
@@ -286,6 +297,7 @@ async fn my_case_page(
         actions: applicant_actions(&c),
         revision: c.revision,
         waiting_note,
+        requested,
         t,
         error,
     })
@@ -299,82 +311,6 @@ pub(crate) async fn my_case(
     my_case_page(&state, &viewer, &ctx, &serial, String::new()).await
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct ApplicantForm {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    revision: Option<i32>,
-}
-
-/// Most files one supplement carries.
-pub(crate) const MAX_SUPPLEMENT_FILES: usize = 5;
-
-/// The applicant's action: a plain form, or multipart with the supplement's files (`file`, at
-/// most [`MAX_SUPPLEMENT_FILES`], each within `[cases] max_file_bytes` and sniffed by the case
-/// engine like staff's).
-async fn applicant_form(
-    state: &AppState,
-    request: axum::extract::Request,
-) -> Result<(ApplicantForm, Vec<govhall_cases::files::NewFile>), AppError> {
-    use axum::extract::FromRequest;
-    let broken = || AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_form", "表单内容不完整，请重新提交");
-    let multipart = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !multipart {
-        let axum::Form(form) = axum::Form::<ApplicantForm>::from_request(request, state).await.map_err(|_| broken())?;
-        return Ok((form, Vec::new()));
-    }
-    let mut parts = axum::extract::Multipart::from_request(request, state).await.map_err(|_| broken())?;
-    let mut form = ApplicantForm { action: String::new(), note: String::new(), revision: None };
-    let mut files = Vec::new();
-    let max = state.cases.settings().max_file_bytes;
-    while let Some(field) = parts.next_field().await.map_err(|_| broken())? {
-        match field.name().unwrap_or_default() {
-            "action" => form.action = field.text().await.map_err(|_| broken())?,
-            "note" => form.note = field.text().await.map_err(|_| broken())?,
-            "revision" => form.revision = field.text().await.map_err(|_| broken())?.trim().parse().ok(),
-            "file" => {
-                let name = field.file_name().unwrap_or_default().to_owned();
-                // Counted before it is read, and read no further than the limit.
-                let too_large = || {
-                    AppError::new(
-                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                        "file_too_large",
-                        format!("文件“{name}”超过 {} 的上限", govhall_files::human_size(max as u64)),
-                    )
-                };
-                if files.len() >= MAX_SUPPLEMENT_FILES && !name.is_empty() {
-                    return Err(AppError::new(
-                        axum::http::StatusCode::BAD_REQUEST,
-                        "too_many_files",
-                        format!("一次最多提交 {MAX_SUPPLEMENT_FILES} 个文件"),
-                    ));
-                }
-                let mut field = field;
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|_| broken())? {
-                    if bytes.len() + chunk.len() > max {
-                        return Err(too_large());
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                if name.is_empty() && bytes.is_empty() {
-                    continue;
-                }
-                files.push(govhall_cases::files::NewFile { file_name: name, bytes, result: false });
-            }
-            _ => {}
-        }
-    }
-    Ok((form, files))
-}
-
 pub(crate) async fn my_act(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
@@ -382,7 +318,8 @@ pub(crate) async fn my_act(
     request: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let c = state.cases.mine_by_serial(viewer.account.id, &serial).await?;
-    let (form, files) = match applicant_form(&state, request).await {
+    let requested = crate::cases::supplements::requested_now(&state, &c).await?;
+    let (form, files) = match crate::cases::supplements::applicant_form(&state, request, &requested).await {
         Ok(given) => given,
         Err(e) => {
             let (status, error) = form_error(e)?;

@@ -183,6 +183,8 @@ struct ActionButton {
     decides: bool,
     /// It grants the case (准予): the licence form goes with it.
     grants: bool,
+    /// It asks the applicant for more (补齐补正): the materials to ask for go with it.
+    asks: bool,
 }
 
 struct EventView {
@@ -227,7 +229,14 @@ struct CasePage {
     licence_form: Option<(String, Vec<govhall_licences::decide::FormField>)>,
     /// How the result reaches the applicant, and its shipments.
     delivery: crate::logistics::StaffDelivery,
+    /// The materials staff may ask for with a request for more: those given, then the guide's.
+    requestable: Vec<String>,
     error: String,
+}
+
+/// A file as the timelines name it: with the requested material it was given for.
+pub(crate) fn file_label(f: &CaseFile) -> String {
+    if f.material.is_empty() { f.file_name.clone() } else { format!("{}：{}", f.material, f.file_name) }
 }
 
 fn event_views(events: &[CaseEvent], files: &[CaseFile], case: &Case) -> Vec<EventView> {
@@ -239,7 +248,7 @@ fn event_views(events: &[CaseEvent], files: &[CaseFile], case: &Case) -> Vec<Eve
             by: e.actor_name.clone(),
             note: e.note.clone(),
             at: time(e.at),
-            files: files.iter().filter(|f| f.event_id == e.id).map(|f| (f.id, f.file_name.clone())).collect(),
+            files: files.iter().filter(|f| f.event_id == e.id).map(|f| (f.id, file_label(f))).collect(),
         })
         .collect()
 }
@@ -264,6 +273,7 @@ pub(crate) async fn case_page(
         .await?
         .into_iter()
         .map(|t| ActionButton {
+            asks: c.workflow.step(&t.to).is_some_and(|s| s.actor == StepActor::Applicant),
             note_required: t.note_required,
             decides: t.effect.is_some(),
             grants: t.effect == Some(govhall_cases::workflow::Effect::Grant),
@@ -298,6 +308,16 @@ pub(crate) async fn case_page(
     let delivers =
         c.is_open && actions.iter().any(|a| govhall_logistics::ship::deliver_action(&c).as_ref() == Some(&a.action));
     let delivery = crate::logistics::on_case_page(state, access, &c, delivers).await?;
+    let mut requestable: Vec<String> = c.materials.iter().map(|m| m.name.clone()).collect();
+    if actions.iter().any(|a| a.asks)
+        && let Some(guide) = state.catalog.guide(&c.item_code).await?
+    {
+        for m in &guide.content.materials {
+            if !requestable.contains(&m.name) {
+                requestable.push(m.name.clone());
+            }
+        }
+    }
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
     render(CasePage {
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
@@ -331,6 +351,7 @@ pub(crate) async fn case_page(
         licence,
         licence_form,
         delivery,
+        requestable,
         personal,
         form_lines,
         error,
@@ -408,6 +429,13 @@ pub(crate) async fn act(
             "note" => action.note = field.text().await.map_err(broken)?,
             "revision" => action.revision = field.text().await.map_err(broken)?.trim().parse().ok(),
             "result" => result_file = true,
+            "requested" if action.requested.len() <= govhall_cases::transition::MAX_REQUESTED => {
+                action.requested.push(field.text().await.map_err(broken)?);
+            }
+            "requested_other" => {
+                let text = field.text().await.map_err(broken)?;
+                action.requested.extend(text.lines().take(50).map(str::to_owned));
+            }
             name if name.starts_with("licence.") && licence.len() < 64 => {
                 let key = name.trim_start_matches("licence.").to_owned();
                 licence.insert(key, field.text().await.map_err(broken)?);
@@ -416,7 +444,12 @@ pub(crate) async fn act(
                 let name = field.file_name().unwrap_or_default().to_owned();
                 let bytes = field.bytes().await.map_err(broken)?;
                 if !name.is_empty() || !bytes.is_empty() {
-                    file = Some(NewFile { file_name: name, bytes: bytes.to_vec(), result: false });
+                    file = Some(NewFile {
+                        file_name: name,
+                        bytes: bytes.to_vec(),
+                        result: false,
+                        material: String::new(),
+                    });
                 }
             }
             _ => {}
