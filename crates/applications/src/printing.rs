@@ -92,6 +92,7 @@ impl Applications {
             title: format!("{}申请表", a.item_name),
             blocks,
             footer: a.serial_number.as_ref().map(|s| format!("申办编号 {s}")).unwrap_or_else(|| "草稿".into()),
+            keywords: Vec::new(),
         }
     }
 
@@ -130,6 +131,12 @@ impl Applications {
         blocks.push(Block::Text(
             "您的申请已提交，部门将按办事指南的时限办理。您可凭申办编号和查询密码在网上办事大厅“办件查询”中查看进度；登录后也可在“我的办件”中查看。".into(),
         ));
-        self.render(Printout { title: "网上申报回执".into(), blocks, footer: format!("申办编号 {serial}") }).await
+        self.render(Printout {
+            title: "网上申报回执".into(),
+            blocks,
+            footer: format!("申办编号 {serial}"),
+            keywords: Vec::new(),
+        })
+        .await
     }
 }

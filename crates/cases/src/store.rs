@@ -96,16 +96,15 @@ impl Cases {
     /// A case's history, oldest first.
     pub async fn history(&self, case: CaseId) -> Result<Vec<CaseEvent>, CaseError> {
         let mut conn = self.db().conn().await?;
-        let rows: Vec<CaseEventRow> =
-            run!(conn, |c| {
-                sqlx::query_as(
+        let rows: Vec<CaseEventRow> = run!(conn, |c| {
+            sqlx::query_as(
             "SELECT id, seq, action, label, from_step, to_step, actor_kind, actor_id, actor_name, note, requested, at
              FROM case_events WHERE case_id = $1 ORDER BY seq"
         )
         .bind(case.as_uuid())
         .fetch_all(&mut *c)
         .await
-            })?;
+        })?;
         Ok(rows.into_iter().map(CaseEvent::from).collect())
     }
 }

@@ -6,7 +6,6 @@ use crate::CatalogError;
 use crate::editing;
 use crate::model::{ItemContent, Material, ONLINE_DEPTHS, TimeLimit};
 use crate::store::{self, ItemFilter};
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use govhall_audit::Actor;
 use govhall_db::Db;
 use govhall_identity::{Access, DepartmentId, Permission, Target};
@@ -106,7 +105,7 @@ pub async fn export(db: &Db, access: &Access) -> Result<Vec<u8>, CatalogError> {
 }
 
 /// The most a workbook may unpack to (a full export of the bundled catalogue is about 3 MB).
-const MAX_UNPACKED: u128 = 40_000_000;
+const MAX_UNPACKED: u64 = 40_000_000;
 
 /// One row read from a workbook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,39 +122,17 @@ impl SheetRow {
     }
 }
 
-fn text(cell: &Data) -> String {
-    match cell {
-        Data::Empty => String::new(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        other => other.to_string().trim().to_owned(),
-    }
-}
-
 /// Reads the first sheet of an .xlsx workbook: a title row with at least 事项编码, then one row an
-/// item. Columns it does not know are an error (a typo would silently drop an edit).
+/// item. Columns it does not know are an error (a typo would silently drop an edit). A workbook
+/// that would unpack to more than a real catalogue ever needs is refused before anything is
+/// unpacked.
 pub fn read(bytes: &[u8]) -> Result<Vec<SheetRow>, CatalogError> {
     let bad = |m: String| CatalogError::Import(m);
-    // An .xlsx is a zip: refuse one that would unpack to more than a real catalogue ever needs,
-    // before anything is unpacked.
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|_| bad("不是有效的 Excel（.xlsx）文件".to_owned()))?;
-    let mut unpacked: u128 = 0;
-    for i in 0..archive.len() {
-        // The central directory's sizes, read without unpacking anything.
-        let entry = archive.by_index_raw(i).map_err(|_| bad("不是有效的 Excel（.xlsx）文件".to_owned()))?;
-        unpacked += u128::from(entry.size());
-    }
-    if unpacked > MAX_UNPACKED {
-        return Err(bad(format!("文件解压后超过 {} MB，请只导出需要修改的事项", MAX_UNPACKED / 1_000_000)));
-    }
-    let mut workbook: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|_| bad("不是有效的 Excel（.xlsx）文件".to_owned()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| bad("文件中没有工作表".to_owned()))?
-        .map_err(|e| bad(format!("无法读取工作表：{e}")))?;
-    let mut rows = range.rows();
-    let titles: Vec<String> = rows.next().ok_or_else(|| bad("工作表是空的".to_owned()))?.iter().map(text).collect();
+    let table = govhall_files::table::read_xlsx(bytes, MAX_UNPACKED).map_err(|m| {
+        bad(if m.contains("解压后") { format!("{m}，请只导出需要修改的事项") } else { m })
+    })?;
+    let mut rows = table.into_iter();
+    let titles = rows.next().ok_or_else(|| bad("工作表是空的".to_owned()))?.1;
     if !titles.iter().any(|t| t == COLUMNS[0]) {
         return Err(bad("第 1 行应为列标题，且包含“事项编码”".to_owned()));
     }
@@ -163,13 +140,13 @@ pub fn read(bytes: &[u8]) -> Result<Vec<SheetRow>, CatalogError> {
         return Err(bad(format!("无法识别的列“{unknown}”，请使用导出的模板")));
     }
     let mut out = Vec::new();
-    for (i, row) in rows.enumerate() {
+    for (line, row) in rows {
         let cells: Vec<(String, String)> =
-            titles.iter().zip(row).filter(|(t, _)| !t.is_empty()).map(|(t, c)| (t.clone(), text(c))).collect();
+            titles.iter().zip(row).filter(|(t, _)| !t.is_empty()).map(|(t, c)| (t.clone(), c)).collect();
         if cells.iter().all(|(_, v)| v.is_empty()) {
             continue;
         }
-        out.push(SheetRow { row: i + 2, cells });
+        out.push(SheetRow { row: line, cells });
     }
     Ok(out)
 }

@@ -12,8 +12,10 @@
 pub mod clamd;
 pub mod names;
 mod pdf;
+pub mod pdf_info;
 pub mod sniff;
 pub mod store;
+pub mod table;
 pub mod verify;
 
 pub use sniff::Kind;

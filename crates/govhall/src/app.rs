@@ -60,6 +60,28 @@ pub struct Domains<'a> {
 }
 
 /// Every job handler of a node.
+/// The database and the licence registry, for a command-line task.
+pub async fn licences_for_cli(settings: &Settings) -> anyhow::Result<(Db, Licences)> {
+    let db = open_database(settings).await?;
+    let built = async {
+        let messaging = message_center(settings, &db).await?;
+        let identity = identity(settings, &db, &messaging).await?;
+        let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
+        let catalog = Catalog::new(db.clone(), &changes);
+        let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
+        let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        licences(settings, &db, &identity, &messaging, &cases, &public_url(settings, bind)).await
+    }
+    .await;
+    match built {
+        Ok(licences) => Ok((db, licences)),
+        Err(e) => {
+            db.close().await;
+            Err(e)
+        }
+    }
+}
+
 pub fn job_registry(settings: &Settings, identity: &Identity, messaging: &Messaging, d: Domains<'_>) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());

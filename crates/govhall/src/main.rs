@@ -232,6 +232,15 @@ enum ImportCommand {
         /// The TOML file (see docs/licences.md).
         file: std::path::PathBuf,
     },
+    /// Licences issued before GovHall, of one type, from an .xlsx or .csv file (see
+    /// docs/licences.md); every row is reported, rows already imported are skipped.
+    Licences {
+        /// The licence type's code.
+        #[arg(long = "type")]
+        type_code: String,
+        /// The .xlsx or .csv file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,6 +420,26 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let count = result.map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
             println!("已导入 {count} 个电子证照类型");
             Ok(())
+        }
+        Command::Import { command: ImportCommand::Licences { type_code, file } } => {
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
+            let actor = govhall_audit::Actor::system("命令行");
+            let result = licences.import_licences(None, &actor, &type_code, &name, &bytes).await;
+            db.close().await;
+            let report = result.map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
+            for row in &report.rows {
+                use govhall_licences::import::RowOutcome;
+                let what = match &row.outcome {
+                    RowOutcome::Imported { identifier } => format!("已导入，证照标识 {identifier}"),
+                    RowOutcome::Existing => "已存在，跳过".to_owned(),
+                    RowOutcome::Error { message } => format!("有误：{message}"),
+                };
+                println!("第 {} 行 {}：{what}", row.line, row.number);
+            }
+            println!("导入 {} 个，已存在 {} 个，有误 {} 个", report.imported, report.existing, report.errors);
+            if report.errors > 0 { std::process::exit(2) } else { Ok(()) }
         }
     }
 }

@@ -121,7 +121,7 @@ impl Licences {
         let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
         let mut tx = self.db().begin().await?;
         let moved = self.cases().move_checked_in(&mut tx, by, action, checked).await?;
-        let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id) };
+        let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id), existing: None };
         let licence = self.issue_in(&mut tx, &ty, new, actor).await?;
         if let Some(l) = &licence
             && let Some(account) = l.account_id

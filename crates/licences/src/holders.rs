@@ -9,35 +9,44 @@ use govhall_db::{exec, sqlx};
 use govhall_identity::{Access, AccountId, DepartmentId, Permission, Target};
 
 impl Licences {
-    /// The licences of `account`: issued to them, or held by an enterprise they are an active
-    /// member of; newest first.
+    /// The licences of `account`: issued to them or held under their resident ID number (an
+    /// imported licence finds its holder when they register), or held by an enterprise they are
+    /// an active member of (by the enterprise, or its credit code); newest first. A licence found
+    /// by number is returned as linked to them.
     pub async fn mine(&self, account: AccountId) -> Result<Vec<Licence>, LicenceError> {
+        let me = self.identity().account(account).await?;
         let mut all = self.list_where("l.account_id = $1 AND l.enterprise_id IS NULL", account.as_uuid()).await?;
+        if let Some(number) = &me.id_number {
+            let hash = crate::issue::holder_hash(self.identity().keys(), number.as_str());
+            for mut l in self.list_where_text("l.holder_hash = $1 AND l.holder_kind = 'person'", &hash).await? {
+                if !all.iter().any(|a| a.id == l.id) {
+                    l.account_id = Some(account.as_uuid());
+                    all.push(l);
+                }
+            }
+        }
         for m in self.identity().memberships_of(account).await? {
-            if m.status == "active" {
-                all.extend(self.list_where("l.enterprise_id = $1", m.enterprise_id).await?);
+            if m.status != "active" {
+                continue;
+            }
+            all.extend(self.list_where("l.enterprise_id = $1", m.enterprise_id).await?);
+            let e = self.identity().enterprise(govhall_identity::EnterpriseId::from_uuid(m.enterprise_id)).await?;
+            let hash = crate::issue::holder_hash(self.identity().keys(), &e.credit_code);
+            for mut l in self.list_where_text("l.holder_hash = $1 AND l.holder_kind = 'enterprise'", &hash).await? {
+                if !all.iter().any(|a| a.id == l.id) {
+                    l.enterprise_id = Some(m.enterprise_id);
+                    all.push(l);
+                }
             }
         }
         all.sort_by_key(|l| std::cmp::Reverse(l.issued_at));
         Ok(all)
     }
 
-    /// One of `account`'s licences; another's answers as not found.
+    /// One of `account`'s licences (as [`Licences::mine`] finds them); another's answers as not
+    /// found.
     pub async fn mine_by_id(&self, account: AccountId, id: LicenceId) -> Result<Licence, LicenceError> {
-        let mut conn = self.db().conn().await?;
-        let licence = self.by_id_in(&mut conn, id).await?;
-        drop(conn);
-        let own = licence.enterprise_id.is_none() && licence.account_id == Some(account.as_uuid());
-        let member = match licence.enterprise_id {
-            Some(e) => self
-                .identity()
-                .memberships_of(account)
-                .await?
-                .iter()
-                .any(|m| m.enterprise_id == e && m.status == "active"),
-            None => false,
-        };
-        if own || member { Ok(licence) } else { Err(LicenceError::NotFound) }
+        self.mine(account).await?.into_iter().find(|l| l.id == id).ok_or(LicenceError::NotFound)
     }
 
     /// A licence for staff whose `licence.manage` reaches its issuing department; others are

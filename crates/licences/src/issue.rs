@@ -65,6 +65,18 @@ pub struct NewLicence {
     pub valid_from: NaiveDate,
     /// The case that issued it.
     pub case: Option<CaseId>,
+    /// A licence issued before GovHall (imported): its number and last day; `None` draws the
+    /// number now and reckons the last day from the type.
+    pub existing: Option<Existing>,
+}
+
+/// What an imported licence already has.
+#[derive(Debug, Clone)]
+pub struct Existing {
+    /// 证照编号 as issued.
+    pub number: String,
+    /// Its last day (`None`: 长期有效).
+    pub valid_until: Option<NaiveDate>,
 }
 
 /// The last day of a licence valid `years` from `from`.
@@ -159,7 +171,7 @@ impl Licences {
         let today = china_date(self.db().now());
         let fields = fill(&ty, &case, today, &answers)?;
         let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
-        let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id) };
+        let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id), existing: None };
         let mut tx = self.db().begin().await?;
         let licence = self.issue_in(&mut tx, &ty, new, &Actor::system("电子证照")).await?;
         if let (Some(licence), Some(account)) = (&licence, licence.as_ref().and_then(|l| l.account_id)) {
@@ -218,17 +230,22 @@ impl Licences {
         actor: &Actor,
     ) -> Result<Option<Licence>, LicenceError> {
         let now: DateTime<Utc> = tx.db().now();
-        let year = new.valid_from.year();
-        let seq: i64 = run!(tx, |c| sqlx::query_scalar(
-            "INSERT INTO licence_counters (type_code, year, last) VALUES ($1, $2, 1)
-             ON CONFLICT (type_code, year) DO UPDATE SET last = licence_counters.last + 1
-             RETURNING last"
-        )
-        .bind(&ty.code)
-        .bind(year)
-        .fetch_one(&mut *c)
-        .await)?;
-        let number = format!("{year}{seq:06}");
+        let (number, valid_to) = match &new.existing {
+            Some(e) => (e.number.clone(), e.valid_until),
+            None => {
+                let year = new.valid_from.year();
+                let seq: i64 = run!(tx, |c| sqlx::query_scalar(
+                    "INSERT INTO licence_counters (type_code, year, last) VALUES ($1, $2, 1)
+                     ON CONFLICT (type_code, year) DO UPDATE SET last = licence_counters.last + 1
+                     RETURNING last"
+                )
+                .bind(&ty.code)
+                .bind(year)
+                .fetch_one(&mut *c)
+                .await)?;
+                (format!("{year}{seq:06}"), valid_until(new.valid_from, ty.valid_years))
+            }
+        };
         let id = LicenceId::new();
         let canonical = Canonical {
             format: FORMAT,
@@ -242,7 +259,7 @@ impl Licences {
             issuer_name: ty.department_name.clone(),
             issuer_code: ty.issuer_code.clone(),
             valid_from: new.valid_from.to_string(),
-            valid_until: valid_until(new.valid_from, ty.valid_years).map(|d| d.to_string()),
+            valid_until: valid_to.map(|d| d.to_string()),
             fields: new.fields.clone(),
         };
         let signature = self.key().sign(&canonical.bytes());

@@ -9,6 +9,7 @@ mod error;
 mod holders;
 pub mod identifier;
 mod ids;
+pub mod import;
 pub mod issue;
 pub mod model;
 mod notify;

@@ -7,6 +7,10 @@ use govhall_core::clock::china_date;
 use govhall_identity::{Access, AccountId};
 use govhall_print::{Block, PrintFont, Printout};
 
+/// The keyword a licence's PDF carries its identifier in (`govhall-licence:<identifier>`), so
+/// that an uploaded copy can be checked against the registry.
+pub const KEYWORD_PREFIX: &str = "govhall-licence:";
+
 /// The printout of `licence`; the QR code points at `verify_url`.
 pub fn printout(licence: &Licence, verify_url: &str, today: chrono::NaiveDate) -> Printout {
     let status = licence.status_on(today);
@@ -51,6 +55,7 @@ pub fn printout(licence: &Licence, verify_url: &str, today: chrono::NaiveDate) -
         title: format!("{} {}", licence.type_name, licence.number),
         blocks,
         footer: format!("证照标识 {}", licence.identifier),
+        keywords: vec![format!("{KEYWORD_PREFIX}{}", licence.identifier)],
     }
 }
 

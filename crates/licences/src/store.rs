@@ -114,6 +114,15 @@ impl Licences {
         self.open(row).map_err(|_| LicenceError::Internal("证照数据无法读取，可能已被篡改".into()))
     }
 
+    /// The licences matching `condition` (on `l.`) with a text parameter, newest first.
+    pub(crate) async fn list_where_text(&self, condition: &str, bind: &str) -> Result<Vec<Licence>, LicenceError> {
+        let sql = format!("SELECT {COLUMNS} WHERE {condition} ORDER BY l.issued_at DESC, l.identifier");
+        let mut conn = self.db().conn().await?;
+        let rows: Vec<Row> =
+            run!(conn, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(bind).fetch_all(&mut *c).await)?;
+        Ok(rows.into_iter().filter_map(|row| self.open(row).ok()).collect())
+    }
+
     /// The licences matching `condition` (on `l.`), newest first.
     pub(crate) async fn list_where(&self, condition: &str, bind: Uuid) -> Result<Vec<Licence>, LicenceError> {
         let sql = format!("SELECT {COLUMNS} WHERE {condition} ORDER BY l.issued_at DESC, l.identifier");

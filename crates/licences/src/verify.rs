@@ -127,3 +127,29 @@ impl Licences {
         })
     }
 }
+
+impl Licences {
+    /// Verifies an uploaded copy of a licence's PDF: the identifier the hall wrote into its
+    /// keywords is looked up and verified like a typed one. What the registry holds is the
+    /// answer — the PDF's own text is not trusted — so the page shows the registry's record for
+    /// the reader to compare with the copy. A file that is not such a PDF says so.
+    pub async fn verify_pdf(&self, bytes: &[u8]) -> Result<Verification, LicenceError> {
+        if bytes.len() > govhall_files::pdf_info::MAX_BYTES {
+            return Err(LicenceError::Invalid("文件超过 10 MB，不是本大厅签发的电子证照 PDF".into()));
+        }
+        if !bytes.starts_with(b"%PDF-") {
+            return Err(LicenceError::Invalid("上传的文件不是 PDF".into()));
+        }
+        let keywords = govhall_files::pdf_info::keywords(bytes).unwrap_or_default();
+        let identifier = keywords
+            .split([',', ';', ' '])
+            .find_map(|k| k.trim().strip_prefix(crate::pdf::KEYWORD_PREFIX))
+            .ok_or_else(|| {
+                LicenceError::Invalid(
+                    "文件中没有电子证照标识：它不是本大厅签发的电子证照 PDF（或已被另存、打印成新文件），请扫描证照上的二维码核验"
+                        .into(),
+                )
+            })?;
+        self.verify(identifier).await
+    }
+}

@@ -35,7 +35,10 @@ pub fn printout(shipment: &Shipment, serial: &str, item: &str) -> Printout {
         Block::Text("收件人签收：＿＿＿＿＿＿＿＿　　签收时间：＿＿＿＿年＿＿月＿＿日".into()),
     ]);
     Printout {
-        title: format!("快递运单 {waybill}"), blocks, footer: format!("运单号 {waybill} · 办件编号 {serial}")
+        title: format!("快递运单 {waybill}"),
+        blocks,
+        footer: format!("运单号 {waybill} · 办件编号 {serial}"),
+        keywords: Vec::new(),
     }
 }
 

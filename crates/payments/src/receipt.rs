@@ -67,6 +67,7 @@ pub fn printout(order: &Order, serial: &str) -> Result<Printout, PaymentError> {
         title: format!("网上缴费电子凭证 {}", order.notice_number),
         blocks,
         footer: format!("缴款码 {}", order.notice_number),
+        keywords: Vec::new(),
     })
 }
 

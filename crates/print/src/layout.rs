@@ -39,6 +39,8 @@ pub struct Printout {
     pub blocks: Vec<Block>,
     /// A line at the foot of every page.
     pub footer: String,
+    /// The PDF's keywords (a licence's identifier, for checking an uploaded copy).
+    pub keywords: Vec<String>,
 }
 
 const WIDTH: f32 = 595.0;
@@ -254,8 +256,13 @@ impl Printout {
             surface.finish();
             page.finish();
         }
-        document
-            .set_metadata(Metadata::new().title(self.title.clone()).language("zh-CN".into()).creator("GovHall".into()));
+        document.set_metadata(
+            Metadata::new()
+                .title(self.title.clone())
+                .keywords(self.keywords.clone())
+                .language("zh-CN".into())
+                .creator("GovHall".into()),
+        );
         document.finish().map_err(|e| PrintError::Render(format!("{e:?}")))
     }
 }
@@ -306,7 +313,11 @@ mod tests {
             blocks.push(Block::Pair(format!("第{i}项"), "内容".into()));
         }
         let pdf =
-            Printout { title: "申请表".into(), blocks, footer: "办件编号 44011100123".into() }.render(&font).unwrap();
+            Printout {
+                title: "申请表".into(), blocks, footer: "办件编号 44011100123".into(), keywords: Vec::new()
+            }
+            .render(&font)
+            .unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
         if let Ok(out) = std::env::var("PRINT_TEST_OUT") {
             std::fs::write(out, &pdf).unwrap();

@@ -220,10 +220,17 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
     if !is_form && !is_multipart {
         return Err(csrf_refused());
     }
-    // Uploads of materials stream: their form carries the token in its address, and the body is
-    // not read here. Only there: other multipart forms carry it in their body.
+    // Uploads stream: their forms carry the token in their address, and the body is not read
+    // here (materials, supplements, a licence import, a licence PDF to check). Only there: other
+    // multipart forms carry it in their body.
     let path: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
-    let upload = matches!(path.as_slice(), ["applications", _, "materials", _]);
+    let upload = matches!(
+        path.as_slice(),
+        ["applications", _, "materials", _]
+            | ["account", "cases", _, "act"]
+            | ["admin", "licences", "import"]
+            | ["verify", "pdf"]
+    );
     if is_multipart
         && upload
         && let Some(token) = request

@@ -33,6 +33,7 @@ use utoipa::OpenApi;
         crate::applications::api::drafts, crate::applications::api::one, crate::applications::api::save,
         crate::applications::api::upload, crate::applications::api::delete_file, crate::applications::api::download,
         crate::applications::api::submit, crate::applications::api::discard,
+        crate::applications::licence_api::usable, crate::applications::licence_api::use_one, crate::applications::licence_api::drop_one,
         crate::payments::api::notification, crate::payments::api::case_orders, crate::payments::api::order,
         crate::payments::api::start, crate::payments::api::receipt,
         crate::licences::api::verify, crate::licences::api::check, crate::licences::api::key, crate::licences::api::mine, crate::licences::api::pdf,

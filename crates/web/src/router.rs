@@ -67,6 +67,14 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
         ["applications", _, "materials", _] => settings.max_file_bytes.saturating_mul(3) + (1 << 20),
         // The store stops a file at its own limit first (and says so); this only bounds the rest.
         ["api", "v1", "applications", _, "materials", _, "files"] => settings.max_file_bytes + (1 << 20),
+        ["admin", "licences", "import"] => crate::licences::import::MAX_IMPORT_BYTES + (1 << 20),
+        // An answer to a request for more: its files, each stopped at its own limit.
+        ["account", "cases", _, "act"] | ["api", "v1", "me", "cases", _, "actions"] => {
+            let each = state.cases.settings().max_file_bytes as u64;
+            each.saturating_mul(crate::cases::supplements::MAX_SUPPLEMENT_FILES as u64) + (1 << 20)
+        }
+        // An uploaded licence PDF to check (the handler stops it at its own limit and says so).
+        ["verify", "pdf"] | ["api", "v1", "licence-checks"] => govhall_files::pdf_info::MAX_BYTES as u64 + (1 << 20),
         _ => MAX_BODY_BYTES as u64,
     }
 }

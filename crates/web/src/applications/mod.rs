@@ -5,6 +5,7 @@
 pub(crate) mod api;
 pub(crate) mod confirm;
 pub(crate) mod fields;
+pub(crate) mod licence_api;
 pub(crate) mod pages;
 pub(crate) mod uploads;
 
@@ -96,6 +97,24 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
             post(crate::applications::api::upload),
         ),
         r(M::GET, "/api/v1/applications/{id}/files/{file}", SignedIn, get(crate::applications::api::download)),
+        r(
+            M::GET,
+            "/api/v1/applications/{id}/materials/{slot}/licences",
+            SignedIn,
+            get(crate::applications::licence_api::usable),
+        ),
+        r(
+            M::POST,
+            "/api/v1/applications/{id}/materials/{slot}/licence",
+            SignedIn,
+            post(crate::applications::licence_api::use_one),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/applications/{id}/materials/{slot}/licence",
+            SignedIn,
+            delete(crate::applications::licence_api::drop_one),
+        ),
         r(M::DELETE, "/api/v1/applications/{id}/files/{file}", SignedIn, delete(crate::applications::api::delete_file)),
         r(M::POST, "/api/v1/applications/{id}/submission", SignedIn, post(crate::applications::api::submit)),
         r(

@@ -71,7 +71,7 @@ pub(crate) async fn verify(
     State(state): State<AppState>,
     Path(identifier): Path<String>,
 ) -> Result<Response, AppError> {
-    answer(&state, &identifier).await
+    answer(state.licences.verify(&identifier).await?)
 }
 
 /// 核验请求。
@@ -82,20 +82,41 @@ pub(crate) struct CheckIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/licence-checks", tag = "电子证照", summary = "核验电子证照（提交标识或二维码内容）",
-    description = "与 GET /api/v1/licence-verifications/{identifier} 相同，标识放在请求体中；也接受扫描证照二维码所得的核验地址。",
+    description = "与 GET /api/v1/licence-verifications/{identifier} 相同，标识放在请求体中；也接受扫描证照二维码所得的核验地址。\
+        也可以 multipart/form-data 上传电子证照 PDF（字段 file，不超过 10 MB）：按文件中记录的证照标识核验，结果以登记的证照为准；\
+        不是本大厅签发的 PDF 时返回 400 invalid_input。",
     request_body = CheckIn,
     responses((status = 200, description = "核验结果（verdict 为 genuine、tampered 或 unknown_key）", body = VerificationOut),
         (status = 400, description = "标识格式不正确：verdict 为 malformed", body = VerificationOut),
         (status = 404, description = "未查询到：verdict 为 not_found", body = VerificationOut)))]
-pub(crate) async fn check(State(state): State<AppState>, Json(body): Json<CheckIn>) -> Result<Response, AppError> {
+pub(crate) async fn check(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, AppError> {
+    use axum::extract::FromRequest;
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let parts = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(|_| AppError::new(StatusCode::BAD_REQUEST, "invalid_upload", "上传的内容无法读取"))?;
+        let bytes = super::pages::uploaded_pdf(parts).await?;
+        let v = state.licences.verify_pdf(&bytes).await?;
+        return answer(v);
+    }
+    let Json(body) = Json::<CheckIn>::from_request(request, &state)
+        .await
+        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("请求体应为 JSON：{e}")))?;
     // A scanned QR code gives the verification address: its last segment is the identifier.
     let text = body.identifier.trim();
     let identifier = text.rsplit_once("/verify/").map_or(text, |(_, id)| id);
-    answer(&state, identifier).await
+    answer(state.licences.verify(identifier).await?)
 }
 
-async fn answer(state: &AppState, identifier: &str) -> Result<Response, AppError> {
-    let v = state.licences.verify(identifier).await?;
+fn answer(v: govhall_licences::Verification) -> Result<Response, AppError> {
     let status = match v.verdict {
         Verdict::Malformed => StatusCode::BAD_REQUEST,
         Verdict::NotFound => StatusCode::NOT_FOUND,

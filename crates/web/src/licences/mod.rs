@@ -3,6 +3,7 @@
 //! printouts, and staff's view and revocation.
 
 pub(crate) mod api;
+pub(crate) mod import;
 pub(crate) mod pages;
 
 use crate::AppError;
@@ -107,8 +108,11 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
     vec![
         r(M::GET, "/verify", Public, get(pages::verify_form)),
         r(M::GET, "/verify/{identifier}", Public, get(pages::verify)),
+        r(M::POST, "/verify/pdf", Public, post(pages::verify_pdf)),
         r(M::GET, "/account/licences", SignedIn, get(pages::mine)),
         r(M::GET, "/account/licences/{id}/licence.pdf", SignedIn, get(pages::pdf)),
+        r(M::GET, "/admin/licences/import", Needs(P::LicenceManage), get(import::form)),
+        r(M::POST, "/admin/licences/import", Needs(P::LicenceManage), post(import::upload)),
         r(M::GET, "/admin/licences/{id}", Needs(P::LicenceManage), get(pages::staff)),
         r(M::GET, "/admin/licences/{id}/licence.pdf", Needs(P::LicenceManage), get(pages::staff_pdf)),
         r(M::POST, "/admin/licences/{id}/revoke", Needs(P::LicenceManage), post(pages::revoke)),

@@ -21,6 +21,8 @@ struct VerifyPage {
     /// What was typed or scanned (empty: the form alone).
     asked: String,
     answer: Option<Verification>,
+    /// What is wrong with an uploaded PDF.
+    error: String,
 }
 
 impl VerifyPage {
@@ -47,7 +49,7 @@ pub(crate) async fn verify_form(
         return Ok(Redirect::to(&target).into_response());
     }
     let page = Page::new(&state, "电子证照核验").with(&ctx).in_section("verify");
-    Ok(render(VerifyPage { page, asked: String::new(), answer: None })?.into_response())
+    Ok(render(VerifyPage { page, asked: String::new(), answer: None, error: String::new() })?.into_response())
 }
 
 /// The answer for one identifier.
@@ -61,7 +63,55 @@ pub(crate) async fn verify(
     let answer = state.licences.verify(&identifier).await?;
     let asked: String = identifier.trim().chars().take(200).collect();
     let page = Page::new(&state, "电子证照核验结果").with(&ctx).in_section("verify");
-    Ok(render(VerifyPage { page, asked, answer: Some(answer) })?.into_response())
+    Ok(render(VerifyPage { page, asked, answer: Some(answer), error: String::new() })?.into_response())
+}
+
+/// The PDF's part of a multipart body (`file`), at most 10 MB: its bytes.
+pub(crate) async fn uploaded_pdf(mut multipart: axum::extract::Multipart) -> Result<Vec<u8>, AppError> {
+    let broken =
+        |_| AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_upload", "上传的内容无法读取，请重新选择文件");
+    let max = govhall_files::pdf_info::MAX_BYTES;
+    while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(broken)? {
+            if bytes.len() + chunk.len() > max {
+                return Err(AppError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "file_too_large",
+                    "文件超过 10 MB，不是本大厅签发的电子证照 PDF",
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(bytes);
+    }
+    Err(AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "file_missing", "请选择要核验的电子证照 PDF 文件"))
+}
+
+/// An uploaded copy of a licence's PDF, checked against the registry.
+pub(crate) async fn verify_pdf(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let page = Page::new(&state, "电子证照核验结果").with(&ctx).in_section("verify");
+    let checked = match uploaded_pdf(multipart).await {
+        Ok(bytes) => state.licences.verify_pdf(&bytes).await.map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(answer) => {
+            let asked = answer.licence.as_ref().map(|l| l.identifier.clone()).unwrap_or_default();
+            Ok(render(VerifyPage { page, asked, answer: Some(answer), error: String::new() })?.into_response())
+        }
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, render(VerifyPage { page, asked: String::new(), answer: None, error })?))
+        }
+    }
 }
 
 #[derive(Template)]
