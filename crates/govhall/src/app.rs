@@ -174,6 +174,17 @@ async fn logistics(
     Ok(logistics)
 }
 
+/// The file the licence signing key is in: `[licences] signing_key`, or
+/// `<data_dir>/keys/licences-sm2.pem` (made on first start).
+pub fn licence_key_path(settings: &Settings) -> std::path::PathBuf {
+    let configured = settings.licences.signing_key.trim();
+    if configured.is_empty() {
+        settings.data_dir.join("keys").join("licences-sm2.pem")
+    } else {
+        std::path::PathBuf::from(configured)
+    }
+}
+
 /// The licence registry over `db`, signing with the configured key (made on first start when
 /// the default file is missing).
 async fn licences(
@@ -185,12 +196,7 @@ async fn licences(
     public_url: &str,
 ) -> anyhow::Result<Licences> {
     let l = &settings.licences;
-    let (path, create) = if l.signing_key.trim().is_empty() {
-        (settings.data_dir.join("keys").join("licences-sm2.pem"), true)
-    } else {
-        (std::path::PathBuf::from(l.signing_key.trim()), false)
-    };
-    let key = LicenceKey::load(&path, &l.sm2_id, create)?;
+    let key = LicenceKey::load(&licence_key_path(settings), &l.sm2_id, l.signing_key.trim().is_empty())?;
     let licences = Licences::new(db.clone(), identity.clone(), messaging.clone(), cases.clone(), key, public_url);
     licences.prepare().await?;
     Ok(licences)

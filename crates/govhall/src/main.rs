@@ -147,6 +147,18 @@ enum KeysCommand {
         #[arg(long)]
         public: PathBuf,
     },
+    /// A new licence signing key in the configured file ([licences] signing_key); the old file
+    /// is kept beside it as `<file>.<key id>.retired` (archive it offline, then delete it).
+    /// Licences signed with the old key still verify. Restart every node with the new file.
+    LicencesRotate,
+    /// Withdraws a licence signing key that leaked: nothing it signed verifies as genuine.
+    LicencesWithdraw {
+        /// The key's id (see GET /api/v1/licence-key).
+        key_id: String,
+        /// Why, for the audit log and verification pages.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,6 +323,40 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Keys { command: KeysCommand::Sm2 { private, public } } => {
             payments_cli::new_sm2_keys(&private, &public)
+        }
+        Command::Keys { command: KeysCommand::LicencesRotate } => {
+            let path = govhall::app::licence_key_path(&settings);
+            let old = govhall_licences::LicenceKey::load(&path, &settings.licences.sm2_id, false)
+                .map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
+            let retired = path.with_file_name(format!(
+                "{}.{}.retired",
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                old.id()
+            ));
+            std::fs::rename(&path, &retired)
+                .map_err(|e| anyhow::anyhow!("无法移走旧密钥文件 {}：{e}", path.display()))?;
+            let new = govhall_licences::LicenceKey::load(&path, &settings.licences.sm2_id, true)
+                .map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
+            // Registered now, so that the old key is on record before any node signs with the new.
+            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
+            db.close().await;
+            drop(licences);
+            println!(
+                "已生成新的证照签名密钥 {}（{}）。旧密钥 {} 已移到 {}，请离线归档后删除；用旧密钥签发的证照仍可核验。请用新密钥文件重启所有节点。",
+                new.id(),
+                path.display(),
+                old.id(),
+                retired.display()
+            );
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::LicencesWithdraw { key_id, reason } } => {
+            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
+            let result = licences.withdraw_key(&govhall_audit::Actor::system("命令行"), &key_id, &reason).await;
+            db.close().await;
+            result.map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
+            println!("已停用证照签名密钥 {key_id}：它签发的证照核验时将显示“签名密钥已停用”。");
+            Ok(())
         }
         Command::SandboxGateway { listen, secret, sm2_key, hall_public_key, public_url, hall_url } => {
             let signer = payments_cli::sandbox_signer(secret, sm2_key, hall_public_key)?;

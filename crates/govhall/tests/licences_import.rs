@@ -231,3 +231,53 @@ async fn a_material_takes_a_licence_through_the_api() {
     assert_eq!(apps.blockers(&w).missing_materials, ["测试许可证（副本）"]);
     a.hall.t.stop().await;
 }
+
+#[tokio::test]
+async fn licences_signed_before_a_key_rotation_verify_and_a_withdrawn_key_vouches_for_nothing() {
+    let h = licence_hall().await;
+    let t = &h.t;
+    let before = t.app.licences();
+    let actor = Actor::system("导入");
+    let row = |n: &str| csv(&[&format!("{n},张三,{APPLICANT_ID},2019-05-01,长期,济南市,")]);
+    before.import_licences(None, &actor, "L001", "a.csv", &row("K1001")).await.unwrap();
+    // Rotate: a new key file; the node signs with it from now on.
+    let dir = tempfile::tempdir().unwrap();
+    let new_key = govhall_licences::LicenceKey::load(&dir.path().join("new.pem"), "1234567812345678", true).unwrap();
+    assert_ne!(new_key.id(), before.key().id());
+    let after = before.with_key(new_key.clone());
+    after.prepare().await.unwrap();
+    after.import_licences(None, &actor, "L001", "b.csv", &row("K2001")).await.unwrap();
+    let mine = after.mine(h.applicant).await.unwrap();
+    let old = mine.iter().find(|l| l.number == "K1001").unwrap().clone();
+    let new = mine.iter().find(|l| l.number == "K2001").unwrap().clone();
+    assert_eq!(new.key_id, new_key.id());
+    // Both verify on both: the old key is on record, the new one too.
+    for registry in [before, &after] {
+        for l in [&old, &new] {
+            let v = registry.verify(&l.identifier).await.unwrap();
+            assert_eq!(v.verdict, govhall_licences::Verdict::Genuine, "{} on {}", l.number, registry.key().id());
+        }
+    }
+    let keys: Value = t.client.get(t.url("/api/v1/licence-key")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2, "{keys}");
+    // The key signing now cannot be withdrawn; the old one, leaked, can: what it signed no longer counts.
+    let err = after.withdraw_key(&actor, new_key.id(), "测试").await.unwrap_err();
+    assert!(govhall_core::Coded::message(&err).contains("先轮换"));
+    after.withdraw_key(&actor, &old.key_id, "私钥泄露").await.unwrap();
+    let v = after.verify(&old.identifier).await.unwrap();
+    assert_eq!(v.verdict, govhall_licences::Verdict::WithdrawnKey);
+    assert!(!v.usable);
+    assert_eq!(after.verify(&new.identifier).await.unwrap().verdict, govhall_licences::Verdict::Genuine);
+    assert!(after.withdraw_key(&actor, &old.key_id, "再次").await.is_err(), "once");
+    // Each licence keeps its history; staff see it.
+    let worker_access = h.access(h.worker).await;
+    after.revoke(&worker_access, &Actor::system("审批人"), new.id, "换发").await.unwrap();
+    let history = after.history(&worker_access, new.id).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["imported", "revoked"]);
+    assert!(history[0].detail.contains(new_key.id()));
+    let worker = t.sign_in(common::WORKER_PHONE, PASSWORD).await;
+    let page = worker.get(&format!("/admin/licences/{}", new.id)).await.text().await.unwrap();
+    assert!(page.contains("证照历史") && page.contains("注销：换发"), "{page}");
+    h.t.stop().await;
+}

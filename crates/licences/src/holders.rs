@@ -103,6 +103,7 @@ impl Licences {
             Event::success("licence.revoke", "licence", &licence.identifier).detail(reason.clone()),
         )
         .await?;
+        crate::history::record(&mut tx, id, "revoked", &format!("注销：{reason}"), actor).await?;
         let revoked = self.by_id_in(&mut tx, id).await?;
         if let Some(account) = revoked.account_id {
             let extra = serde_json::json!({ "reason": reason });

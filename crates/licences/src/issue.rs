@@ -307,6 +307,12 @@ impl Licences {
         let detail = format!("{} {}", ty.name, number);
         audit::record(tx, actor, Event::success("licence.issue", "licence", &canonical.identifier).detail(detail))
             .await?;
+        let (action, what) = match (&new.existing, new.case) {
+            (Some(_), _) => ("imported", format!("导入存量证照，签名密钥 {}", self.key().id())),
+            (None, Some(_)) => ("issued", format!("办件准予后签发，签名密钥 {}", self.key().id())),
+            (None, None) => ("issued", format!("签发，签名密钥 {}", self.key().id())),
+        };
+        crate::history::record(tx, id, action, &what, actor).await?;
         self.by_id_in(tx, id).await.map(Some)
     }
 

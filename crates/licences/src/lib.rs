@@ -6,11 +6,13 @@
 
 pub mod decide;
 mod error;
+pub mod history;
 mod holders;
 pub mod identifier;
 mod ids;
 pub mod import;
 pub mod issue;
+pub mod keyring;
 pub mod model;
 mod notify;
 pub mod pdf;
@@ -63,6 +65,7 @@ struct Inner {
     messaging: Messaging,
     cases: Cases,
     key: LicenceKey,
+    keyring: keyring::Keyring,
     public_url: String,
 }
 
@@ -78,12 +81,28 @@ impl Licences {
         public_url: &str,
     ) -> Licences {
         let public_url = public_url.trim_end_matches('/').to_owned();
-        Licences(Arc::new(Inner { db, identity, messaging, cases, key, public_url }))
+        Licences(Arc::new(Inner {
+            db,
+            identity,
+            messaging,
+            cases,
+            key,
+            keyring: keyring::Keyring::default(),
+            public_url,
+        }))
     }
 
-    /// Installs the message templates licences send (never over an edited one).
+    /// The same registry signing with `key` instead (what a node runs after a rotation).
+    pub fn with_key(&self, key: LicenceKey) -> Licences {
+        let i = &self.0;
+        Licences::new(i.db.clone(), i.identity.clone(), i.messaging.clone(), i.cases.clone(), key, &i.public_url)
+    }
+
+    /// Installs the message templates licences send (never over an edited one), and registers
+    /// the signing key (its public half) so that what it signs verifies after a rotation.
     pub async fn prepare(&self) -> Result<(), LicenceError> {
-        notify::install_templates(&self.0.db).await
+        notify::install_templates(&self.0.db).await?;
+        self.register_key().await
     }
 
     /// Registers the job that issues a granted case's licence.
@@ -104,6 +123,10 @@ impl Licences {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    pub(crate) fn keyring(&self) -> &keyring::Keyring {
+        &self.0.keyring
     }
 
     pub(crate) fn identity(&self) -> &Identity {

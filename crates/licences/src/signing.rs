@@ -140,6 +140,33 @@ impl LicenceKey {
     }
 }
 
+/// A public key licences are checked with (the hall's current one, or an earlier one's).
+#[derive(Clone)]
+pub struct PublicKey(sm2::dsa::VerifyingKey);
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PublicKey(…)")
+    }
+}
+
+impl PublicKey {
+    /// The key from its SPKI PEM and distinguishing identifier.
+    pub fn from_pem(pem: &str, distid: &str) -> Result<PublicKey, LicenceError> {
+        use sm2::pkcs8::DecodePublicKey as _;
+        let public =
+            sm2::PublicKey::from_public_key_pem(pem).map_err(|_| LicenceError::Key("公钥不是有效的 SM2 PEM".into()))?;
+        sm2::dsa::VerifyingKey::new(distid, public)
+            .map(PublicKey)
+            .map_err(|_| LicenceError::Key("SM2 签名标识无效".into()))
+    }
+
+    /// Whether `signature` (hex r ‖ s) is this key's over `bytes`.
+    pub fn verify(&self, bytes: &[u8], signature: &str) -> bool {
+        verify_with(&self.0, bytes, signature)
+    }
+}
+
 fn verify_with(key: &sm2::dsa::VerifyingKey, bytes: &[u8], signature: &str) -> bool {
     hex::decode(signature)
         .ok()

@@ -4,6 +4,7 @@
 //! revoked); they see the holder only masked. What is shown is rebuilt from the signed data,
 //! never from copies kept beside it.
 
+use crate::keyring::KeyCheck;
 use crate::model::{HolderKind, Status, mask_number};
 use crate::store::canonical;
 use crate::{LicenceError, Licences, identifier};
@@ -23,6 +24,8 @@ pub enum Verdict {
     Tampered,
     /// Signed by a key this hall does not hold.
     UnknownKey,
+    /// Signed by a key the hall has withdrawn (it leaked): the signature proves nothing.
+    WithdrawnKey,
     /// The record carries the issuer's signature.
     Genuine,
 }
@@ -35,6 +38,7 @@ impl Verdict {
             Verdict::NotFound => "未查询到该电子证照",
             Verdict::Tampered => "证照数据与签名不符，证照可能被篡改，请勿采信",
             Verdict::UnknownKey => "证照签名密钥无法识别，无法确认真伪",
+            Verdict::WithdrawnKey => "签发该证照的签名密钥已停用，无法确认真伪，请向颁发机构核实",
             Verdict::Genuine => "签名验证通过，证照数据由颁发机构签发且未被改动",
         }
     }
@@ -99,11 +103,14 @@ impl Licences {
         let Ok(licence) = self.open(row) else {
             return Ok(Verification::only(Verdict::Tampered));
         };
-        if licence.key_id != self.key().id() {
-            return Ok(Verification::only(Verdict::UnknownKey));
-        }
-        if licence.identifier != text || !self.key().verify(&canonical(&licence).bytes(), &licence.signature) {
+        if licence.identifier != text {
             return Ok(Verification::only(Verdict::Tampered));
+        }
+        match self.check_signature(&licence.key_id, &canonical(&licence).bytes(), &licence.signature).await? {
+            KeyCheck::Good => {}
+            KeyCheck::Bad => return Ok(Verification::only(Verdict::Tampered)),
+            KeyCheck::Unknown => return Ok(Verification::only(Verdict::UnknownKey)),
+            KeyCheck::Withdrawn => return Ok(Verification::only(Verdict::WithdrawnKey)),
         }
         let status = licence.status_on(china_date(self.db().now()));
         let shown = Shown {

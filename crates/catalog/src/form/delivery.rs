@@ -33,7 +33,7 @@ pub fn section() -> Section {
                 label: "领取办理结果的方式".into(),
                 kind: FieldKind::Choice,
                 required: true,
-                help: "选择快递送达的，办结后由工作人员寄出，邮费由政府承担；您可在办件详情中查看物流".into(),
+                help: "选择快递送达的，办结后由工作人员寄出，寄出和签收时会发短信告知；可在办件详情中查看物流".into(),
                 options: vec![PICKUP.into(), COURIER.into()],
                 ..Field::default()
             },

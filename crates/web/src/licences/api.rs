@@ -159,20 +159,55 @@ pub(crate) struct KeyOut {
     format: String,
     /// 公钥（PEM）
     public_key_pem: String,
+    /// 本大厅用过的全部签名密钥（含轮换前的旧密钥；已停用的密钥所签证照不再可信）
+    keys: Vec<KnownKeyOut>,
+}
+
+/// 签名密钥。
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KnownKeyOut {
+    /// 密钥标识
+    key_id: String,
+    /// SM2 用户身份标识（ID）
+    sm2_id: String,
+    /// 公钥（PEM）
+    public_key_pem: String,
+    /// 启用时间
+    first_seen: DateTime<Utc>,
+    /// 停用时间（密钥泄露等）
+    withdrawn_at: Option<DateTime<Utc>>,
+    /// 停用原因
+    withdrawn_reason: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/licence-key", tag = "电子证照", summary = "证照签名公钥",
-    description = "离线核验证照签名所需的 SM2 公钥。签名值为 r‖s 的十六进制，被签名内容为证照规范化 JSON（format 所示格式）。",
+    description = "离线核验证照签名所需的 SM2 公钥：当前签名密钥，以及轮换前用过的全部密钥（证照的 key_id 指明用哪一个）。\
+        签名值为 r‖s 的十六进制，被签名内容为证照规范化 JSON（format 所示格式）。",
     responses((status = 200, description = "公钥", body = KeyOut)))]
-pub(crate) async fn key(State(state): State<AppState>) -> Json<KeyOut> {
+pub(crate) async fn key(State(state): State<AppState>) -> Result<Json<KeyOut>, AppError> {
     let key = state.licences.key();
-    Json(KeyOut {
+    let keys = state
+        .licences
+        .known_keys()
+        .await?
+        .into_iter()
+        .map(|k| KnownKeyOut {
+            key_id: k.key_id,
+            sm2_id: k.distid,
+            public_key_pem: k.public_pem,
+            first_seen: k.first_seen,
+            withdrawn_at: k.withdrawn_at,
+            withdrawn_reason: k.withdrawn_reason,
+        })
+        .collect();
+    Ok(Json(KeyOut {
         key_id: key.id().to_owned(),
         algorithm: "SM2-with-SM3".into(),
         sm2_id: key.distid().to_owned(),
         format: govhall_licences::signing::FORMAT.into(),
         public_key_pem: key.public_pem().to_owned(),
-    })
+        keys,
+    }))
 }
 
 /// 我的电子证照。

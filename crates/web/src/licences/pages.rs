@@ -151,6 +151,8 @@ pub(crate) async fn pdf(
 struct StaffPage {
     page: Page,
     l: LicenceView,
+    /// When, what, detail, who: oldest first.
+    history: Vec<(String, &'static str, String, String)>,
     error: String,
 }
 
@@ -163,9 +165,17 @@ async fn staff_page(
 ) -> Result<Html<String>, AppError> {
     let licence = state.licences.for_staff(&viewer.access, id).await?;
     let today = china_date(state.db.now());
+    let history = state
+        .licences
+        .history(&viewer.access, id)
+        .await?
+        .into_iter()
+        .map(|e| (crate::html::time(e.at), e.label(), e.detail, e.actor_name))
+        .collect();
     render(StaffPage {
         page: Page::new(state, &format!("{} {}", licence.type_name, licence.number)).with(ctx),
         l: LicenceView::of(&licence, today),
+        history,
         error,
     })
 }
