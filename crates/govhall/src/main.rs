@@ -328,6 +328,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let path = govhall::app::licence_key_path(&settings);
             let old = govhall_licences::LicenceKey::load(&path, &settings.licences.sm2_id, false)
                 .map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
+            // The old key on record first (a node that never started with it has not registered
+            // it), so that what it signed keeps verifying.
+            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
+            drop(licences);
+            db.close().await;
+            drop(db);
             let retired = path.with_file_name(format!(
                 "{}.{}.retired",
                 path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -339,8 +345,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
             // Registered now, so that the old key is on record before any node signs with the new.
             let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
-            db.close().await;
             drop(licences);
+            db.close().await;
             println!(
                 "已生成新的证照签名密钥 {}（{}）。旧密钥 {} 已移到 {}，请离线归档后删除；用旧密钥签发的证照仍可核验。请用新密钥文件重启所有节点。",
                 new.id(),

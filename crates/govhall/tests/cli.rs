@@ -346,6 +346,32 @@ fn api_clients_from_the_command_line() {
     assert!(out.contains("现场大厅系统\t发号服务 02\tserial_numbers\t停用"), "{out}");
 }
 
+#[test]
+fn licence_keys_rotate_and_withdraw_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("data").join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = keys.join("licences-sm2.pem");
+    let public = dir.path().join("first.pub.pem");
+    let (ok, out, err) = output(govhall(dir.path()).args(["keys", "sm2", "--private"]).arg(&key).arg("--public").arg(&public));
+    assert!(ok, "{out}{err}");
+    let id_after = |out: &str, before: &str| {
+        out.split(before).nth(1).and_then(|rest| rest.split(['（', ' ']).next()).unwrap_or_default().to_owned()
+    };
+    let (ok, out, err) = output(govhall(dir.path()).args(["keys", "licences-rotate"]));
+    assert!(ok, "{out}{err}");
+    let (first, second) = (id_after(&out, "旧密钥 "), id_after(&out, "证照签名密钥 "));
+    assert_eq!((first.len(), second.len()), (16, 16), "{out}");
+    assert!(keys.join(format!("licences-sm2.pem.{first}.retired")).exists() && key.exists());
+    // The key in use cannot be withdrawn; the retired one can, once.
+    let (ok, _, err) = output(govhall(dir.path()).args(["keys", "licences-withdraw", &second, "--reason", "测试"]));
+    assert!(!ok && err.contains("先轮换"), "{err}");
+    let (ok, out, err) = output(govhall(dir.path()).args(["keys", "licences-withdraw", &first, "--reason", "私钥泄露"]));
+    assert!(ok && out.contains("已停用"), "{out}{err}");
+    let (ok, _, err) = output(govhall(dir.path()).args(["keys", "licences-withdraw", &first, "--reason", "再次"]));
+    assert!(!ok && err.contains("已停用"), "{err}");
+}
+
 /// Three nodes started at the same moment on an empty PostgreSQL all come up, and the bundled
 /// catalogue is imported once (the first start's set-up takes turns).
 #[tokio::test]
