@@ -1,5 +1,6 @@
 //! Results by courier as people meet them, in headless Chromium: the applicant's 结果送达方式
-//! section of a draft, staff sending the result from the case page and printing the waybill,
+//! section of a draft, a request for more naming a material answered with a file for it, staff
+//! sending the result from the case page and printing the waybill,
 //! the sandbox courier's page pushing 已签收, and the applicant's case page with the tracking —
 //! each at 1366 px and 390 px, checked with axe-core. Screenshots go to target/screenshots/.
 
@@ -61,15 +62,52 @@ async fn a_result_goes_by_courier_and_the_applicant_follows_it_in_chromium() {
     };
     let done = h.t.app.cases().submit(s).await.unwrap();
     let access = h.access(h.worker).await;
-    for step in ["start_prereview", "accept", "start_review", "grant"] {
-        let action = Action { case: done.case_id, action: step.into(), ..Action::default() };
-        h.t.app.cases().act(By::Staff(&access, &Actor::system("审批人")), action).await.unwrap();
-    }
+    let staff_moves = |steps: &'static [&'static str]| {
+        let access = access.clone();
+        async move {
+            for step in steps {
+                let action = Action { case: done.case_id, action: (*step).into(), ..Action::default() };
+                h.t.app.cases().act(By::Staff(&access, &Actor::system("审批人")), action).await.unwrap();
+            }
+        }
+    };
+    staff_moves(&["start_prereview"]).await;
 
     let mut violations = Vec::new();
     let applicant = Browser::start().await;
     applicant.resize(1366, 768).await;
     sign_in(&applicant, &a, APPLICANT_PHONE).await;
+    let staff = Browser::start().await;
+    staff.resize(1366, 768).await;
+    sign_in(&staff, &a, WORKER_PHONE).await;
+
+    // Staff ask for more, naming the material; the applicant answers with a file for it.
+    staff.goto(&a.t().url(&format!("/admin/cases/{}", done.case_id))).await;
+    staff.wait_source("需要补正的材料").await;
+    let asking = "form.action-form:has(input[value='request_supplement'])";
+    staff.click(&format!("{asking} input[name='requested']")).await;
+    staff.type_into("#n-request_supplement", "请补充材料原件扫描件").await;
+    violations.extend(look(&staff, "supplement-request").await);
+    staff.click(&format!("{asking} button[type='submit']")).await;
+    // The page says 补齐补正 before the click too: wait for the case itself.
+    let step_now = || async { h.t.app.cases().get(&access, done.case_id).await.unwrap().step };
+    for _ in 0..200 {
+        if step_now().await == "supplement" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(step_now().await, "supplement");
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("扫描件.pdf");
+    std::fs::write(&scan, common::applying::pdf(3000)).unwrap();
+    applicant.goto(&a.t().url(&format!("/account/cases/{}", done.serial_number))).await;
+    applicant.wait_source("需要补正的材料").await;
+    applicant.type_into("#f-resubmit-0", scan.to_str().unwrap()).await;
+    violations.extend(look(&applicant, "supplement-answer").await);
+    applicant.click("form.action-form:has(input[value='resubmit']) button[type='submit']").await;
+    applicant.wait_source("：扫描件.pdf").await;
+    staff_moves(&["accept", "start_review", "grant"]).await;
     // The draft asks how the result should reach them.
     applicant.goto(&a.t().url(&format!("/applications/{draft}/sections/delivery"))).await;
     applicant.wait_source("领取办理结果的方式").await;
@@ -79,9 +117,6 @@ async fn a_result_goes_by_courier_and_the_applicant_follows_it_in_chromium() {
     violations.extend(look(&applicant, "delivery-section-errors").await);
 
     // Staff send it from the case page.
-    let staff = Browser::start().await;
-    staff.resize(1366, 768).await;
-    sign_in(&staff, &a, WORKER_PHONE).await;
     staff.goto(&a.t().url(&format!("/admin/cases/{}", done.case_id))).await;
     staff.wait_source("快递寄送办理结果").await;
     violations.extend(look(&staff, "shipment-staff-before").await);

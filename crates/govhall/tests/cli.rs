@@ -353,7 +353,8 @@ fn licence_keys_rotate_and_withdraw_from_the_command_line() {
     std::fs::create_dir_all(&keys).unwrap();
     let key = keys.join("licences-sm2.pem");
     let public = dir.path().join("first.pub.pem");
-    let (ok, out, err) = output(govhall(dir.path()).args(["keys", "sm2", "--private"]).arg(&key).arg("--public").arg(&public));
+    let (ok, out, err) =
+        output(govhall(dir.path()).args(["keys", "sm2", "--private"]).arg(&key).arg("--public").arg(&public));
     assert!(ok, "{out}{err}");
     let id_after = |out: &str, before: &str| {
         out.split(before).nth(1).and_then(|rest| rest.split(['（', ' ']).next()).unwrap_or_default().to_owned()
@@ -366,7 +367,8 @@ fn licence_keys_rotate_and_withdraw_from_the_command_line() {
     // The key in use cannot be withdrawn; the retired one can, once.
     let (ok, _, err) = output(govhall(dir.path()).args(["keys", "licences-withdraw", &second, "--reason", "测试"]));
     assert!(!ok && err.contains("先轮换"), "{err}");
-    let (ok, out, err) = output(govhall(dir.path()).args(["keys", "licences-withdraw", &first, "--reason", "私钥泄露"]));
+    let (ok, out, err) =
+        output(govhall(dir.path()).args(["keys", "licences-withdraw", &first, "--reason", "私钥泄露"]));
     assert!(ok && out.contains("已停用"), "{out}{err}");
     let (ok, _, err) = output(govhall(dir.path()).args(["keys", "licences-withdraw", &first, "--reason", "再次"]));
     assert!(!ok && err.contains("已停用"), "{err}");
