@@ -145,7 +145,7 @@ async fn a_result_goes_by_courier_and_the_applicant_follows_it_in_chromium() {
     // The applicant sees the tracking on the case page; the case is 送达.
     applicant.goto(&a.t().url(&format!("/account/cases/{}", done.serial_number))).await;
     let html = applicant.wait_source(&waybill).await;
-    assert!(html.contains("已签收") && html.contains("结果快递"));
+    assert!(html.contains("已签收") && html.contains("办理结果："));
     violations.extend(look(&applicant, "shipment-applicant").await);
 
     assert!(violations.is_empty(), "axe-core: {violations:#?}");

@@ -270,3 +270,61 @@ async fn a_lost_push_is_caught_by_the_query_and_a_returned_parcel_can_be_sent_ag
     assert_eq!(case_step(&h, case).await, ("delivered".into(), false));
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn an_applicant_books_a_courier_for_their_paper_materials() {
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let mut form = courier_form();
+    form["materials_method"] = "快递上门取件".into();
+    let s = govhall_cases::submit::Submission {
+        item_code: h.item.item.code.clone(),
+        applicant: h.applicant,
+        enterprise: None,
+        form,
+        materials: Vec::new(),
+        idempotency_key: "pickup".into(),
+    };
+    let done = t.app.cases().submit(s).await.unwrap();
+    let serial = done.serial_number.clone();
+    let bearer = t.bearer(APPLICANT_PHONE).await;
+    let book = |token: String, serial: String| {
+        t.client.post(t.url(&format!("/api/v1/me/cases/{serial}/shipments"))).header("authorization", token).send()
+    };
+    // The page offers it.
+    let applicant = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
+    let page = applicant.get(&format!("/account/cases/{serial}")).await.text().await.unwrap();
+    assert!(page.contains("预约快递上门取件"), "{page}");
+    // Booked: from the applicant's address to the department.
+    let res = book(bearer.clone(), serial.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let booked: Value = res.json().await.unwrap();
+    assert_eq!(booked["direction"], "materials");
+    assert_eq!(booked["sender_name"], "张三");
+    let waybill = booked["waybill_no"].as_str().unwrap().to_owned();
+    assert_eq!(sms_to(&h, RECIPIENT_PHONE, "纸质材料已交").await, 1);
+    // Once; nobody else; not for an applicant who chose to hand them in.
+    let res = book(bearer.clone(), serial.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    t.person("13800000105", &common::test_id_number(5)).await;
+    let other = t.bearer("13800000105").await;
+    assert_eq!(book(other, serial.clone()).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let (_, own_serial, _) = h.submit("hand-in").await;
+    let res = book(bearer.clone(), own_serial).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let page = applicant.get(&format!("/account/cases/{serial}")).await.text().await.unwrap();
+    assert!(page.contains("纸质材料：") && page.contains(&waybill) && !page.contains("预约快递上门取件"));
+
+    // Delivered to the department: the case does not move; the applicant is told.
+    let body = tracking(&waybill, &[("M1", EventStatus::Delivered, 1)]);
+    assert_eq!(push(&h, &body, &sandbox_key(&h)).await.0, StatusCode::OK);
+    let access = h.access(h.worker).await;
+    let c = t.app.cases().get(&access, done.case_id).await.unwrap();
+    assert!(c.is_open && c.step == "received", "{}", c.step);
+    assert_eq!(sms_to(&h, RECIPIENT_PHONE, "纸质材料已签收").await, 1);
+    // Staff see it with the case (the applicant's address shown to those who may see it).
+    let worker = t.sign_in(common::WORKER_PHONE, PASSWORD).await;
+    let staff_page = worker.get(&format!("/admin/cases/{}", done.case_id)).await.text().await.unwrap();
+    assert!(staff_page.contains("纸质材料") && staff_page.contains(&waybill), "{staff_page}");
+    h.t.stop().await;
+}

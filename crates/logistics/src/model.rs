@@ -52,6 +52,39 @@ impl ShipmentState {
     }
 }
 
+/// Which way a parcel goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The result, from the department to the applicant.
+    Result,
+    /// Paper materials, from the applicant to the department (纸质材料寄送).
+    Materials,
+}
+
+impl Direction {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Result => "result",
+            Direction::Materials => "materials",
+        }
+    }
+
+    /// From storage (anything else reads as a result).
+    pub fn parse(s: &str) -> Direction {
+        if s == "materials" { Direction::Materials } else { Direction::Result }
+    }
+
+    /// What the parcel holds, in Chinese.
+    pub fn what(self) -> &'static str {
+        match self {
+            Direction::Result => "办理结果",
+            Direction::Materials => "纸质材料",
+        }
+    }
+}
+
 /// A tracking event as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackingEvent {
@@ -74,6 +107,8 @@ pub struct Shipment {
     pub id: ShipmentId,
     /// The case.
     pub case_id: CaseId,
+    /// Which way it goes.
+    pub direction: Direction,
     /// The waybill number, once booked.
     pub waybill_no: Option<String>,
     /// The courier.

@@ -10,13 +10,14 @@ use govhall_db::{Target, run, sqlx};
 use govhall_identity::{Access, AccountId};
 use uuid::Uuid;
 
-pub(crate) const COLUMNS: &str = "id, case_id, waybill_no, carrier, state, recipient_enc, sender, created_by_name, \
-    created_at, delivered_at FROM shipments";
+pub(crate) const COLUMNS: &str = "id, case_id, direction, waybill_no, carrier, state, recipient_enc, sender, \
+    created_by_name, created_at, delivered_at FROM shipments";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct Row {
     pub id: Uuid,
     pub case_id: Uuid,
+    pub direction: String,
     pub waybill_no: Option<String>,
     pub carrier: String,
     pub state: String,
@@ -33,9 +34,16 @@ impl Logistics {
     /// A row opened, with its events.
     pub(crate) async fn open(&self, target: &mut impl Target, row: Row) -> Result<Shipment, LogisticsError> {
         let unreadable = || LogisticsError::Internal("快件数据无法读取".into());
-        let recipient: Party =
+        // The applicant's end is sealed (`recipient_enc`), the department's is public (`sender`),
+        // whichever way the parcel goes.
+        let applicant: Party =
             serde_json::from_str(&self.identity().keys().decrypt(&row.recipient_enc)?).map_err(|_| unreadable())?;
-        let sender: Party = serde_json::from_str(&row.sender).map_err(|_| unreadable())?;
+        let department: Party = serde_json::from_str(&row.sender).map_err(|_| unreadable())?;
+        let direction = crate::model::Direction::parse(&row.direction);
+        let (sender, recipient) = match direction {
+            crate::model::Direction::Result => (department, applicant),
+            crate::model::Direction::Materials => (applicant, department),
+        };
         let state = ShipmentState::parse(&row.state).ok_or_else(unreadable)?;
         let events: Vec<EventRow> = run!(target, |c| sqlx::query_as(
             "SELECT event_id, status, description, location, occurred_at FROM shipment_events
@@ -59,6 +67,7 @@ impl Logistics {
         Ok(Shipment {
             id: ShipmentId::from_uuid(row.id),
             case_id: CaseId::from_uuid(row.case_id),
+            direction,
             waybill_no: row.waybill_no,
             carrier: row.carrier,
             state,
@@ -116,7 +125,10 @@ impl Logistics {
         let mut all = self.of_case(c.id).await?;
         if !access.covers(govhall_identity::Permission::CaseViewPersonalData, &govhall_cases::queries::target(&c)) {
             for s in &mut all {
-                s.recipient = masked(&s.recipient);
+                match s.direction {
+                    crate::model::Direction::Result => s.recipient = masked(&s.recipient),
+                    crate::model::Direction::Materials => s.sender = masked(&s.sender),
+                }
             }
         }
         Ok(all)

@@ -7,7 +7,7 @@
 //! at its 送达 step until the courier reports the parcel delivered.
 
 use crate::courier::protocol::{CreateShipment, Party};
-use crate::model::Shipment;
+use crate::model::{Direction, Shipment};
 use crate::queries::{COLUMNS, Row};
 use crate::{Logistics, LogisticsError, ShipmentId, notify, track};
 use govhall_audit::{self as audit, Actor, Event};
@@ -16,7 +16,7 @@ use govhall_cases::workflow::Effect;
 use govhall_cases::{Case, CaseId};
 use govhall_catalog::form::delivery;
 use govhall_db::{exec, run, sqlx};
-use govhall_identity::Access;
+use govhall_identity::{Access, AccountId};
 use serde_json::{Map, Value, json};
 
 /// What the applicant chose for receiving the result.
@@ -97,14 +97,74 @@ impl Logistics {
         if recipient.name.is_empty() || recipient.phone.is_empty() || recipient.division_code.is_empty() {
             return Err(LogisticsError::WrongState("申请人填写的收件信息不完整，请联系申请人".into()));
         }
-        let sender = self.sender(&c).await?;
-        let id = self.hold(&c, actor, &recipient, &sender).await?;
+        let department = self.sender(&c).await?;
+        self.book(&c, actor, Direction::Result, recipient, department).await
+    }
+
+    /// The applicant books a courier to pick up their paper materials at the address they gave
+    /// and take them to the department (纸质材料寄送): their own open case, whose answers chose
+    /// 快递上门取件.
+    pub async fn send_materials(
+        &self,
+        account: AccountId,
+        actor: &Actor,
+        serial: &str,
+    ) -> Result<Shipment, LogisticsError> {
+        let c = self.cases().mine_by_serial(account, serial).await?;
+        if !c.is_open || c.outcome.is_some() {
+            return Err(LogisticsError::WrongState("办件已办结，无需再寄送材料".into()));
+        }
+        let (_, form) = self.cases().for_reckoning(c.id).await?;
+        let Choice::Courier(applicant) = self.choice_of(&form).await? else {
+            return Err(LogisticsError::WrongState("申请时未选择快递，不能预约上门取件".into()));
+        };
+        if text(&form, delivery::MATERIALS) != delivery::PICK_UP {
+            return Err(LogisticsError::WrongState("申请时选择了自行递交纸质材料".into()));
+        }
+        if applicant.name.is_empty() || applicant.phone.is_empty() || applicant.division_code.is_empty() {
+            return Err(LogisticsError::WrongState("申请时填写的地址信息不完整，不能预约上门取件".into()));
+        }
+        let department = self.sender(&c).await?;
+        self.book(&c, actor, Direction::Materials, applicant, department).await
+    }
+
+    /// Whether the applicant of `c` may book a pickup of paper materials now: they chose it, the
+    /// case is still being handled, and no parcel of materials is on its way.
+    pub async fn offers_pickup(&self, c: &Case) -> Result<bool, LogisticsError> {
+        if !c.is_open || c.outcome.is_some() {
+            return Ok(false);
+        }
+        let (_, form) = self.cases().for_reckoning(c.id).await?;
+        if text(&form, delivery::MATERIALS) != delivery::PICK_UP || text(&form, delivery::METHOD) != delivery::COURIER {
+            return Ok(false);
+        }
+        let shipments = self.of_case(c.id).await?;
+        Ok(!shipments
+            .iter()
+            .any(|s| s.direction == Direction::Materials && !s.state.is_final() && s.waybill_no.is_some()))
+    }
+
+    /// Books a parcel of `direction` between the applicant and the department and records it.
+    async fn book(
+        &self,
+        c: &Case,
+        actor: &Actor,
+        direction: Direction,
+        applicant: Party,
+        department: Party,
+    ) -> Result<Shipment, LogisticsError> {
+        let id = self.hold(c, actor, direction, &applicant, &department).await?;
+        let phone = govhall_core::Phone::parse(&applicant.phone).ok();
+        let (sender, recipient) = match direction {
+            Direction::Result => (department, applicant),
+            Direction::Materials => (applicant, department),
+        };
         let request = CreateShipment {
             customer: self.settings().customer.clone(),
             order_no: id.as_uuid().simple().to_string(),
             sender,
             recipient,
-            cargo: format!("政务文件：{}办理结果", c.item_name),
+            cargo: format!("政务文件：{}{}", c.item_name, direction.what()),
             notify_url: self.notify_url(),
         };
         let created = self.courier().create(&request).await?;
@@ -132,17 +192,22 @@ impl Logistics {
             "item": c.item_name,
             "department": c.department_name,
             "carrier": created.carrier,
+            "what": direction.what(),
             "waybill": created.waybill_no,
         });
-        let phone = govhall_core::Phone::parse(&request.recipient.phone).ok();
         let key = format!("shipment:{}:sent", id.as_uuid());
         notify::tell(&mut tx, self.messaging(), notify::SENT, c.applicant_id.as_uuid(), phone.as_ref(), params, &key)
             .await?;
         audit::record(
             &mut tx,
             actor,
-            Event::success("shipment.create", "shipment", id.as_uuid())
-                .detail(format!("办件 {}，{} 运单号 {}", c.serial_number, created.carrier, created.waybill_no)),
+            Event::success("shipment.create", "shipment", id.as_uuid()).detail(format!(
+                "办件 {}，{}，{} 运单号 {}",
+                c.serial_number,
+                direction.what(),
+                created.carrier,
+                created.waybill_no
+            )),
         )
         .await?;
         track::schedule(&mut tx, id, now + chrono::Duration::minutes(i64::from(self.settings().poll_minutes))).await?;
@@ -165,19 +230,23 @@ impl Logistics {
         })
     }
 
-    /// Holds the case's one live shipment: a new `ordering` one, or the one a failed attempt
-    /// left (booked again under the same number). A shipment already booked refuses.
+    /// Holds the case's one live shipment of `direction`: a new `ordering` one, or the one a
+    /// failed attempt left (booked again under the same number). A shipment already booked
+    /// refuses.
     async fn hold(
         &self,
         c: &Case,
         actor: &Actor,
-        recipient: &Party,
-        sender: &Party,
+        direction: Direction,
+        applicant: &Party,
+        department: &Party,
     ) -> Result<ShipmentId, LogisticsError> {
-        let sql = format!("SELECT {COLUMNS} WHERE case_id = $1 AND state NOT IN ('returned', 'lost')");
+        let sql =
+            format!("SELECT {COLUMNS} WHERE case_id = $1 AND direction = $2 AND state NOT IN ('returned', 'lost')");
         let mut tx = self.db().begin().await?;
         let live: Option<Row> = run!(tx, |c2| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(c.id.as_uuid())
+            .bind(direction.as_str())
             .fetch_optional(&mut *c2)
             .await)?;
         if let Some(row) = live {
@@ -185,27 +254,30 @@ impl Logistics {
                 return Ok(ShipmentId::from_uuid(row.id));
             }
             return Err(LogisticsError::WrongState(format!(
-                "结果已寄出（运单号 {}），快件退回或遗失后才能重新寄送",
+                "{}已交快递寄送（运单号 {}），快件退回或遗失后才能重新寄送",
+                direction.what(),
                 row.waybill_no.unwrap_or_default()
             )));
         }
         let id = ShipmentId::new();
         let now = tx.db().now();
-        let sealed = self.identity().keys().encrypt(&serde_json::to_string(recipient).unwrap_or_default());
+        // The applicant's end sealed, the department's public, whichever way the parcel goes.
+        let sealed = self.identity().keys().encrypt(&serde_json::to_string(applicant).unwrap_or_default());
         exec!(
             tx,
             sqlx::query(
                 "INSERT INTO shipments (id, case_id, state, recipient_enc, sender, created_by, created_by_name,
-                     created_at, updated_at)
-                 VALUES ($1, $2, 'ordering', $3, $4, $5, $6, $7, $7)"
+                     created_at, updated_at, direction)
+                 VALUES ($1, $2, 'ordering', $3, $4, $5, $6, $7, $7, $8)"
             )
             .bind(id.as_uuid())
             .bind(c.id.as_uuid())
             .bind(&sealed)
-            .bind(serde_json::to_string(sender).unwrap_or_default())
+            .bind(serde_json::to_string(department).unwrap_or_default())
             .bind(actor.id.map(|a| a.as_uuid()))
             .bind(&actor.label)
             .bind(now)
+            .bind(direction.as_str())
         )
         .map_err(govhall_db::DbError::from)
         .map_err(|e| match e {

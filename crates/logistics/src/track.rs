@@ -245,12 +245,17 @@ impl Logistics {
             "department": case.department_name,
             "waybill": waybill,
             "state": next.label(),
+            "what": crate::model::Direction::parse(&row.direction).what(),
             "at": at.clone().unwrap_or_default(),
         });
         let key = format!("shipment:{}:{}", row.id, next.as_str());
         match next {
             ShipmentState::Tracked(EventStatus::Delivered) => {
-                self.deliver_case(&mut tx, &case, &row, at.as_deref().unwrap_or_default()).await?;
+                // A result delivered takes the case's 送达 step; materials reaching the
+                // department move nothing (staff take them in as the workflow says).
+                if crate::model::Direction::parse(&row.direction) == crate::model::Direction::Result {
+                    self.deliver_case(&mut tx, &case, &row, at.as_deref().unwrap_or_default()).await?;
+                }
                 notify::tell(
                     &mut tx,
                     self.messaging(),

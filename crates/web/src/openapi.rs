@@ -37,7 +37,7 @@ use utoipa::OpenApi;
         crate::payments::api::notification, crate::payments::api::case_orders, crate::payments::api::order,
         crate::payments::api::start, crate::payments::api::receipt,
         crate::licences::api::verify, crate::licences::api::check, crate::licences::api::key, crate::licences::api::mine, crate::licences::api::pdf,
-        crate::logistics::api::notification, crate::logistics::api::mine),
+        crate::logistics::api::notification, crate::logistics::api::mine, crate::logistics::api::book_pickup),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),

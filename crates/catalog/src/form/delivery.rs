@@ -20,6 +20,12 @@ pub const RECIPIENT: &str = "delivery_recipient";
 pub const PHONE: &str = "delivery_phone";
 /// Where to (division codes and street).
 pub const ADDRESS: &str = "delivery_address";
+/// How paper materials reach the department: [`HAND_IN`] or [`PICK_UP`] (asked with the courier).
+pub const MATERIALS: &str = "materials_method";
+/// The applicant brings them (or has none to send).
+pub const HAND_IN: &str = "自行递交";
+/// A courier picks them up at the delivery address.
+pub const PICK_UP: &str = "快递上门取件";
 
 /// The section.
 pub fn section() -> Section {
@@ -60,6 +66,15 @@ pub fn section() -> Section {
                 label: "收件地址".into(),
                 kind: FieldKind::Address,
                 required: true,
+                show_if: when_courier(),
+                ..Field::default()
+            },
+            Field {
+                key: MATERIALS.into(),
+                label: "纸质材料（需要提交原件时）".into(),
+                kind: FieldKind::Choice,
+                help: "选择快递上门取件的，提交后可在办件详情中预约，快递员到上面的地址取件，送到办理部门".into(),
+                options: vec![HAND_IN.into(), PICK_UP.into()],
                 show_if: when_courier(),
                 ..Field::default()
             },

@@ -246,11 +246,13 @@ struct MyCasePage {
     application: String,
     /// Its payment orders, newest first.
     orders: Vec<crate::payments::OrderView>,
-    /// Its result's shipments, newest first.
+    /// Its parcels (the result, paper materials), newest first.
     shipments: Vec<crate::logistics::ShipmentView>,
+    /// Whether the applicant may book a courier for their paper materials now.
+    offers_pickup: bool,
 }
 
-async fn my_case_page(
+pub(crate) async fn my_case_page(
     state: &AppState,
     viewer: &crate::auth::Viewer,
     ctx: &RequestContext,
@@ -289,7 +291,9 @@ async fn my_case_page(
         .unwrap_or_default();
     let orders = state.payments.case_orders_for_payer(viewer.account.id, c.id).await?;
     let shipments = state.logistics.of_applicants_case(&c).await?;
+    let offers_pickup = state.logistics.offers_pickup(&c).await?;
     render(MyCasePage {
+        offers_pickup,
         shipments: shipments.iter().map(crate::logistics::ShipmentView::of).collect(),
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),
         application,

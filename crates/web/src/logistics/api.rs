@@ -63,6 +63,10 @@ pub(crate) struct PushAnswerOut {
 pub(crate) struct ShipmentOut {
     /// 快件 id
     id: Uuid,
+    /// result 办理结果寄给申请人、materials 纸质材料寄往部门
+    direction: String,
+    /// 寄件人（寄送纸质材料时为申请人）
+    sender_name: String,
     /// 快递公司
     carrier: String,
     /// 运单号（下单成功后）
@@ -104,6 +108,8 @@ fn out(s: Shipment) -> ShipmentOut {
     let state: ShipmentState = s.state;
     ShipmentOut {
         id: s.id.as_uuid(),
+        direction: s.direction.as_str().to_owned(),
+        sender_name: s.sender.name,
         carrier: s.carrier,
         waybill_no: s.waybill_no,
         state: state.as_str().to_owned(),
@@ -139,4 +145,20 @@ pub(crate) async fn mine(
 ) -> Result<Json<Vec<ShipmentOut>>, AppError> {
     let all = state.logistics.mine(viewer.account.id, &serial).await?;
     Ok(Json(all.into_iter().map(out).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/cases/{serial}/shipments", tag = "统一物流", summary = "预约快递上门取件（寄送纸质材料）",
+    description = "申请时选择了快递送达并选择“快递上门取件”寄送纸质材料的，办件办理中可预约：快递员到申请时填写的地址取件，送到办理部门。",
+    params(("serial" = String, Path, description = "统一申办编号")),
+    responses((status = 200, description = "已预约", body = ShipmentOut),
+        (status = 404, description = "不存在或不是您的办件：shipment_not_found"),
+        (status = 409, description = "未选择上门取件、办件已办结或材料已在寄送中：shipment_state"),
+        (status = 502, description = "快递公司暂时无法处理：courier_unavailable")))]
+pub(crate) async fn book_pickup(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(serial): Path<String>,
+) -> Result<Json<ShipmentOut>, AppError> {
+    let s = state.logistics.send_materials(viewer.account.id, &ctx.actor(), &serial).await?;
+    Ok(Json(out(s)))
 }

@@ -43,10 +43,16 @@ pub(crate) fn shipment_id(id: &str) -> Result<ShipmentId, AppError> {
 #[derive(Debug, Clone)]
 pub(crate) struct ShipmentView {
     pub id: String,
+    /// 办理结果 or 纸质材料.
+    pub what: &'static str,
+    /// A result going to the applicant (staff print its waybill).
+    pub result: bool,
     pub carrier: String,
     pub waybill: String,
     pub state: &'static str,
     pub ended: bool,
+    /// 寄往 (a result) or 取件 (materials), and the applicant's end.
+    pub party_label: &'static str,
     pub recipient: String,
     pub created: String,
     pub by: String,
@@ -56,13 +62,18 @@ pub(crate) struct ShipmentView {
 
 impl ShipmentView {
     pub(crate) fn of(s: &Shipment) -> ShipmentView {
+        let result = s.direction == govhall_logistics::model::Direction::Result;
+        let (party, label) = if result { (&s.recipient, "寄往") } else { (&s.sender, "取件") };
         ShipmentView {
             id: s.id.to_string(),
+            what: s.direction.what(),
+            result,
+            party_label: label,
             carrier: s.carrier.clone(),
             waybill: s.waybill_no.clone().unwrap_or_default(),
             state: s.state.label(),
             ended: s.state.is_final(),
-            recipient: format!("{} {} {}", s.recipient.name, s.recipient.phone, s.recipient.address),
+            recipient: format!("{} {} {}", party.name, party.phone, party.address),
             created: time(s.created_at),
             by: s.created_by_name.clone(),
             events: s
@@ -96,7 +107,7 @@ pub(crate) async fn on_case_page(
     let choice = state.logistics.choice_for_staff(access, c.id).await?;
     let shipments: Vec<ShipmentView> =
         state.logistics.for_staff(access, c.id).await?.iter().map(ShipmentView::of).collect();
-    let live = shipments.iter().any(|s| !s.ended && !s.waybill.is_empty());
+    let live = shipments.iter().any(|s| s.result && !s.ended && !s.waybill.is_empty());
     let (choice, courier) = match choice {
         Choice::Pickup => ("窗口领取".to_owned(), false),
         Choice::Courier(p) => (format!("快递送达：{} {} {}", p.name, p.phone, p.address), true),
@@ -117,5 +128,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/admin/shipments/{id}/waybill.pdf", Needs(P::CaseView), get(pages::waybill)),
         r(M::POST, "/api/v1/logistics/notifications", Public, post(api::notification)),
         r(M::GET, "/api/v1/me/cases/{serial}/shipments", SignedIn, get(api::mine)),
+        r(M::POST, "/api/v1/me/cases/{serial}/shipments", SignedIn, post(api::book_pickup)),
+        r(M::POST, "/account/cases/{serial}/shipments", SignedIn, post(pages::book_pickup)),
     ]
 }

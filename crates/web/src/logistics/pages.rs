@@ -44,3 +44,21 @@ pub(crate) async fn waybill(
     let bytes = state.logistics.waybill_pdf(&viewer.access, &ctx.actor(), id, font).await?;
     Ok(crate::applications::confirm::pdf(bytes, &format!("快递运单-{id}")))
 }
+
+/// 预约快递上门取件: the applicant sends their paper materials to the department.
+pub(crate) async fn book_pickup(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(serial): Path<String>,
+) -> Result<Response, AppError> {
+    use axum::response::IntoResponse;
+    match state.logistics.send_materials(viewer.account.id, &ctx.actor(), &serial).await {
+        Ok(_) => Ok(axum::response::Redirect::to(&format!("/account/cases/{serial}")).into_response()),
+        Err(govhall_logistics::LogisticsError::NotFound) => Err(govhall_logistics::LogisticsError::NotFound.into()),
+        Err(e) => {
+            let (status, error) = crate::html::form_error(e)?;
+            let page = crate::cases::progress::my_case_page(&state, &viewer, &ctx, &serial, error).await?;
+            Ok(crate::html::with_status(status, page))
+        }
+    }
+}
