@@ -281,3 +281,50 @@ async fn licences_signed_before_a_key_rotation_verify_and_a_withdrawn_key_vouche
     assert!(page.contains("证照历史") && page.contains("注销：换发"), "{page}");
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn a_reissued_licence_points_from_the_old_identifier_to_the_new() {
+    let h = licence_hall().await;
+    let t = &h.t;
+    let (case, _) = common::licensing::granted(&h, "reissue", serde_json::json!({"联系地址": "济南市历下区"})).await;
+    let old = common::licensing::licence_of(&h, case).await;
+    let licences = t.app.licences();
+    // Staff correct the address: a new licence, the old one replaced.
+    let worker = t.sign_in(common::WORKER_PHONE, PASSWORD).await;
+    let page = worker.get(&format!("/admin/licences/{}", old.id)).await.text().await.unwrap();
+    assert!(page.contains("换发证照") && page.contains("name=\"field.address\""), "{page}");
+    let res = worker
+        .post(&format!("/admin/licences/{}/reissue", old.id), &[("field.address", ""), ("reason", "地址变更")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "a required field left empty");
+    let res = worker
+        .post(
+            &format!("/admin/licences/{}/reissue", old.id),
+            &[("field.address", "济南市市中区经四路 5 号"), ("reason", "地址变更")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mine = licences.mine(h.applicant).await.unwrap();
+    let new = mine.iter().find(|l| l.id != old.id).expect("the new licence").clone();
+    assert!(new.fields.iter().any(|(k, _, v)| k == "address" && v == "济南市市中区经四路 5 号"));
+    assert_ne!(new.number, old.number);
+    // The old identifier says 已换发 and where to; the new one is valid.
+    let v: Value = t.get(&format!("/api/v1/licence-verifications/{}", old.identifier)).await.json().await.unwrap();
+    assert_eq!(v["verdict"], "genuine");
+    assert_eq!(v["licence"]["status"], "replaced");
+    assert_eq!(v["licence"]["replaced_by"], new.identifier.as_str());
+    assert_eq!(v["usable"], false);
+    let html = t.get(&format!("/verify/{}", old.identifier)).await.text().await.unwrap();
+    assert!(html.contains("已换发") && html.contains(&new.identifier));
+    assert!(licences.verify(&new.identifier).await.unwrap().usable);
+    // Once; and only by staff who manage it.
+    let access = h.access(h.worker).await;
+    let changes = std::collections::BTreeMap::new();
+    assert!(licences.reissue(&access, &Actor::system("t"), old.id, &changes, "再次").await.is_err());
+    let stranger = h.access(h.stranger).await;
+    let err = licences.reissue(&stranger, &Actor::system("t"), new.id, &changes, "越权").await.unwrap_err();
+    assert_eq!(govhall_core::Coded::code(&err), "licence_not_found");
+    let history = licences.history(&access, old.id).await.unwrap();
+    assert_eq!(history.last().unwrap().action, "replaced");
+    h.t.stop().await;
+}

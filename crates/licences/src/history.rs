@@ -12,7 +12,8 @@ use serde::Serialize;
 pub struct LicenceEvent {
     /// Its place in the licence's history, from 1.
     pub seq: i32,
-    /// `issued`, `imported` or `revoked`.
+    /// `issued`, `imported`, `revoked`, `replaced` (this one was re-issued) or `reissued` (this
+    /// one replaces another).
     pub action: String,
     /// What happened, in Chinese.
     pub detail: String,
@@ -29,6 +30,8 @@ impl LicenceEvent {
             "issued" => "签发",
             "imported" => "导入存量证照",
             "revoked" => "注销",
+            "replaced" => "换发（旧证）",
+            "reissued" => "换发（新证）",
             _ => "变更",
         }
     }

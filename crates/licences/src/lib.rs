@@ -16,6 +16,7 @@ pub mod keyring;
 pub mod model;
 mod notify;
 pub mod pdf;
+pub mod reissue;
 pub mod signing;
 mod store;
 pub mod types;

@@ -103,6 +103,8 @@ pub enum Status {
     Expired,
     /// Revoked.
     Revoked,
+    /// Re-issued (换发): revoked, with a successor.
+    Replaced,
 }
 
 impl Status {
@@ -113,6 +115,7 @@ impl Status {
             Status::NotYetValid => "尚未生效",
             Status::Expired => "已过期",
             Status::Revoked => "已注销",
+            Status::Replaced => "已换发",
         }
     }
 }
@@ -164,6 +167,8 @@ pub struct Licence {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why revoked.
     pub revoked_reason: String,
+    /// The identifier of the licence that replaced it (换发).
+    pub replaced_by: Option<String>,
     /// The case that issued it.
     pub case_id: Option<Uuid>,
     /// The account it was issued to (a person's, or who applied for an enterprise).
@@ -178,6 +183,7 @@ impl Licence {
     /// Where it stands on `today` (China's date).
     pub fn status_on(&self, today: NaiveDate) -> Status {
         match self.state {
+            LicenceState::Revoked if self.replaced_by.is_some() => Status::Replaced,
             LicenceState::Revoked => Status::Revoked,
             LicenceState::Valid if today < self.valid_from => Status::NotYetValid,
             LicenceState::Valid if self.valid_until.is_some_and(|end| today > end) => Status::Expired,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 pub(crate) const COLUMNS: &str = "l.id, l.identifier, l.type_code, l.type_name, l.number, l.holder_kind, \
     l.holder_name_enc, l.holder_number_enc, l.holder_name_masked, l.holder_number_masked, l.issuer_name, \
     l.issuer_code, l.department_id, l.region_code, l.valid_from, l.valid_until, l.fields_enc, l.signature, l.key_id, l.state, l.revoked_at, \
-    l.revoked_reason, l.case_id, l.account_id, l.enterprise_id, l.issued_at \
+    l.revoked_reason, l.replaced_by, l.case_id, l.account_id, l.enterprise_id, l.issued_at \
     FROM licences l";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -39,6 +39,7 @@ pub(crate) struct Row {
     state: String,
     revoked_at: Option<DateTime<Utc>>,
     revoked_reason: String,
+    replaced_by: Option<String>,
     case_id: Option<Uuid>,
     account_id: Option<Uuid>,
     enterprise_id: Option<Uuid>,
@@ -86,6 +87,7 @@ impl Licences {
             key_id: row.key_id,
             revoked_at: row.revoked_at,
             revoked_reason: row.revoked_reason,
+            replaced_by: row.replaced_by,
             case_id: row.case_id,
             account_id: row.account_id,
             enterprise_id: row.enterprise_id,

@@ -69,6 +69,8 @@ pub struct Shown {
     pub status_label: &'static str,
     /// Why it was revoked, when it was.
     pub revoked_reason: String,
+    /// The identifier of the licence that replaced it (换发), if one did.
+    pub replaced_by: Option<String>,
 }
 
 /// The answer to a verification.
@@ -125,6 +127,7 @@ impl Licences {
             status,
             status_label: status.label(),
             revoked_reason: licence.revoked_reason.clone(),
+            replaced_by: licence.replaced_by.clone(),
         };
         Ok(Verification {
             verdict: Verdict::Genuine,

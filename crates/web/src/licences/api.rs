@@ -54,6 +54,8 @@ pub(crate) struct ShownOut {
     status_label: String,
     /// 注销原因
     revoked_reason: String,
+    /// 换发后的新证照标识（已换发时）
+    replaced_by: Option<String>,
 }
 
 fn json_name<T: Serialize>(value: &T) -> String {
@@ -138,6 +140,7 @@ fn answer(v: govhall_licences::Verification) -> Result<Response, AppError> {
             status: json_name(&s.status),
             status_label: s.status_label.to_owned(),
             revoked_reason: s.revoked_reason,
+            replaced_by: s.replaced_by,
         }),
     };
     let mut response = (status, Json(out)).into_response();

@@ -116,6 +116,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/admin/licences/{id}", Needs(P::LicenceManage), get(pages::staff)),
         r(M::GET, "/admin/licences/{id}/licence.pdf", Needs(P::LicenceManage), get(pages::staff_pdf)),
         r(M::POST, "/admin/licences/{id}/revoke", Needs(P::LicenceManage), post(pages::revoke)),
+        r(M::POST, "/admin/licences/{id}/reissue", Needs(P::LicenceManage), post(pages::reissue)),
         r(M::GET, "/api/v1/licence-verifications/{identifier}", Public, get(api::verify)),
         r(M::POST, "/api/v1/licence-checks", Public, post(api::check)),
         r(M::GET, "/api/v1/licence-key", Public, get(api::key)),

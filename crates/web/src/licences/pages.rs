@@ -151,6 +151,10 @@ pub(crate) async fn pdf(
 struct StaffPage {
     page: Page,
     l: LicenceView,
+    /// Key, label, value of the fields, for 换发.
+    editable: Vec<(String, String, String)>,
+    /// The identifier of its successor, when re-issued.
+    replaced_by: Option<String>,
     /// When, what, detail, who: oldest first.
     history: Vec<(String, &'static str, String, String)>,
     error: String,
@@ -175,6 +179,8 @@ async fn staff_page(
     render(StaffPage {
         page: Page::new(state, &format!("{} {}", licence.type_name, licence.number)).with(ctx),
         l: LicenceView::of(&licence, today),
+        editable: licence.fields.clone(),
+        replaced_by: licence.replaced_by.clone(),
         history,
         error,
     })
@@ -205,6 +211,34 @@ pub(crate) async fn staff_pdf(
 pub(crate) struct RevokeForm {
     #[serde(default)]
     reason: String,
+}
+
+/// 换发: the corrected fields (`field.{key}`) and the reason.
+pub(crate) async fn reissue(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let id = licence_id(&id)?;
+    let mut changes = std::collections::BTreeMap::new();
+    let mut reason = String::new();
+    for (k, v) in form.into_iter().take(100) {
+        match k.strip_prefix("field.") {
+            Some(key) => {
+                changes.insert(key.to_owned(), v);
+            }
+            None if k == "reason" => reason = v,
+            None => {}
+        }
+    }
+    match state.licences.reissue(&viewer.access, &ctx.actor(), id, &changes, &reason).await {
+        Ok(new) => Ok(Redirect::to(&format!("/admin/licences/{}", new.id)).into_response()),
+        Err(e) => {
+            let (status, error) = form_error(e)?;
+            Ok(with_status(status, staff_page(&state, &viewer, &ctx, id, error).await?))
+        }
+    }
 }
 
 /// 注销: with a reason the holder is told.
