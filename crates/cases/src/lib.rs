@@ -18,6 +18,7 @@ pub mod queries;
 pub mod serials;
 mod store;
 pub mod submit;
+pub mod supplement;
 pub mod sweep;
 pub mod transition;
 pub mod workflow;

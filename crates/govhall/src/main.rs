@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+mod licences_cli;
 mod payments_cli;
 mod search_cli;
 
@@ -324,45 +325,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys { command: KeysCommand::Sm2 { private, public } } => {
             payments_cli::new_sm2_keys(&private, &public)
         }
-        Command::Keys { command: KeysCommand::LicencesRotate } => {
-            let path = govhall::app::licence_key_path(&settings);
-            let old = govhall_licences::LicenceKey::load(&path, &settings.licences.sm2_id, false)
-                .map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
-            // The old key on record first (a node that never started with it has not registered
-            // it), so that what it signed keeps verifying.
-            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
-            drop(licences);
-            db.close().await;
-            drop(db);
-            let retired = path.with_file_name(format!(
-                "{}.{}.retired",
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                old.id()
-            ));
-            std::fs::rename(&path, &retired)
-                .map_err(|e| anyhow::anyhow!("无法移走旧密钥文件 {}：{e}", path.display()))?;
-            let new = govhall_licences::LicenceKey::load(&path, &settings.licences.sm2_id, true)
-                .map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
-            // Registered now, so that the old key is on record before any node signs with the new.
-            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
-            drop(licences);
-            db.close().await;
-            println!(
-                "已生成新的证照签名密钥 {}（{}）。旧密钥 {} 已移到 {}，请离线归档后删除；用旧密钥签发的证照仍可核验。请用新密钥文件重启所有节点。",
-                new.id(),
-                path.display(),
-                old.id(),
-                retired.display()
-            );
-            Ok(())
-        }
+        Command::Keys { command: KeysCommand::LicencesRotate } => licences_cli::rotate(&settings).await,
         Command::Keys { command: KeysCommand::LicencesWithdraw { key_id, reason } } => {
-            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
-            let result = licences.withdraw_key(&govhall_audit::Actor::system("命令行"), &key_id, &reason).await;
-            db.close().await;
-            result.map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
-            println!("已停用证照签名密钥 {key_id}：它签发的证照核验时将显示“签名密钥已停用”。");
-            Ok(())
+            licences_cli::withdraw(&settings, &key_id, &reason).await
         }
         Command::SandboxGateway { listen, secret, sm2_key, hall_public_key, public_url, hall_url } => {
             let signer = payments_cli::sandbox_signer(secret, sm2_key, hall_public_key)?;
@@ -474,24 +439,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { command: ImportCommand::Licences { type_code, file } } => {
-            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("无法读取 {}：{e}", file.display()))?;
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let (db, licences) = govhall::app::licences_for_cli(&settings).await?;
-            let actor = govhall_audit::Actor::system("命令行");
-            let result = licences.import_licences(None, &actor, &type_code, &name, &bytes).await;
-            db.close().await;
-            let report = result.map_err(|e| anyhow::anyhow!(govhall_core::Coded::message(&e)))?;
-            for row in &report.rows {
-                use govhall_licences::import::RowOutcome;
-                let what = match &row.outcome {
-                    RowOutcome::Imported { identifier } => format!("已导入，证照标识 {identifier}"),
-                    RowOutcome::Existing => "已存在，跳过".to_owned(),
-                    RowOutcome::Error { message } => format!("有误：{message}"),
-                };
-                println!("第 {} 行 {}：{what}", row.line, row.number);
-            }
-            println!("导入 {} 个，已存在 {} 个，有误 {} 个", report.imported, report.existing, report.errors);
-            if report.errors > 0 { std::process::exit(2) } else { Ok(()) }
+            licences_cli::import(&settings, &type_code, &file).await
         }
     }
 }

@@ -8,7 +8,7 @@
 mod common;
 
 use common::applying::{ApplyHall, test_form};
-use common::browser::Browser;
+use common::browser::{Browser, look};
 use common::licensing::{granted, licence_hall, licence_of};
 use common::{APPLICANT_PHONE, PASSWORD, WORKER_PHONE};
 use govhall_catalog::model::Material;
@@ -19,18 +19,6 @@ async fn sign_in(browser: &Browser, a: &ApplyHall, phone: &str, title: &str) {
     browser.type_into("#password", PASSWORD).await;
     browser.click("form[action='/login'] button[type='submit']").await;
     browser.wait_title(title).await;
-}
-
-/// Screenshots at a laptop's and a phone's width; the page must fit the phone; axe's findings.
-async fn look(browser: &Browser, name: &str) -> Vec<String> {
-    browser.resize(1366, 768).await;
-    browser.screenshot(name).await;
-    let found = browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("{name}: {v}")).collect();
-    browser.resize(390, 844).await;
-    browser.screenshot(&format!("{name}-phone")).await;
-    assert!(!browser.overflows().await, "{name} fits a phone");
-    browser.resize(1366, 768).await;
-    found
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@
 mod common;
 
 use common::applying::{ApplyHall, test_form};
-use common::browser::Browser;
+use common::browser::{Browser, look};
 use common::{APPLICANT_PHONE, PASSWORD, WORKER_PHONE};
 use govhall_audit::Actor;
 use govhall_cases::transition::{Action, By};
@@ -20,18 +20,6 @@ async fn sign_in(browser: &Browser, a: &ApplyHall, phone: &str) {
     browser.type_into("#password", PASSWORD).await;
     browser.click("form[action='/login'] button[type='submit']").await;
     browser.wait_title("我的账号 - 网上政务服务大厅").await;
-}
-
-/// Screenshots at a laptop's and a phone's width; the page must fit the phone; axe's findings.
-async fn look(browser: &Browser, name: &str) -> Vec<String> {
-    browser.resize(1366, 768).await;
-    browser.screenshot(name).await;
-    let found = browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("{name}: {v}")).collect();
-    browser.resize(390, 844).await;
-    browser.screenshot(&format!("{name}-phone")).await;
-    assert!(!browser.overflows().await, "{name} fits a phone");
-    browser.resize(1366, 768).await;
-    found
 }
 
 #[tokio::test]

@@ -10,7 +10,6 @@ mod common;
 use common::{APPLICANT_PHONE, CaseHall, PASSWORD};
 use govhall_audit::Actor;
 use govhall_cases::CaseId;
-use govhall_cases::transition::{Action, By};
 use govhall_logistics::courier::protocol::{EventStatus, Tracking, WireEvent};
 use govhall_logistics::track::Applied;
 use govhall_logistics::{LogisticsError, ShipmentState};
@@ -32,22 +31,7 @@ fn courier_form() -> Value {
 
 /// Submits a case with `form` and takes it to 办结 (granted), where 送达 is next.
 async fn decided(h: &CaseHall, key: &str, form: Value) -> (CaseId, String) {
-    let s = govhall_cases::submit::Submission {
-        item_code: h.item.item.code.clone(),
-        applicant: h.applicant,
-        enterprise: None,
-        form,
-        materials: Vec::new(),
-        idempotency_key: key.into(),
-    };
-    let done = h.t.app.cases().submit(s).await.unwrap();
-    let access = h.access(h.worker).await;
-    let actor = Actor::system("审批人");
-    for step in ["start_prereview", "accept", "start_review", "grant"] {
-        let action = Action { case: done.case_id, action: step.into(), ..Action::default() };
-        h.t.app.cases().act(By::Staff(&access, &actor), action).await.unwrap();
-    }
-    (done.case_id, done.serial_number)
+    common::licensing::granted(h, key, form).await
 }
 
 async fn case_step(h: &CaseHall, case: CaseId) -> (String, bool) {

@@ -31,6 +31,7 @@ mod router;
 mod routes;
 pub mod sandbox_courier;
 pub mod sandbox_gateway;
+mod sandbox_signed;
 mod search;
 mod state;
 mod text_input;

@@ -189,3 +189,16 @@ pub async fn hall_and_browser() -> Option<(TestApp, Browser)> {
     }
     Some((TestApp::spawn().await, Browser::start().await))
 }
+
+/// Screenshots at a laptop's and a phone's width; the page must fit the phone; axe's findings,
+/// each named with `name`.
+pub async fn look(browser: &Browser, name: &str) -> Vec<String> {
+    browser.resize(1366, 768).await;
+    browser.screenshot(name).await;
+    let found = browser.axe().await.unwrap_or_default().into_iter().map(|v| format!("{name}: {v}")).collect();
+    browser.resize(390, 844).await;
+    browser.screenshot(&format!("{name}-phone")).await;
+    assert!(!browser.overflows().await, "{name} fits a phone");
+    browser.resize(1366, 768).await;
+    found
+}

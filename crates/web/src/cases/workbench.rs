@@ -429,7 +429,7 @@ pub(crate) async fn act(
             "note" => action.note = field.text().await.map_err(broken)?,
             "revision" => action.revision = field.text().await.map_err(broken)?.trim().parse().ok(),
             "result" => result_file = true,
-            "requested" if action.requested.len() <= govhall_cases::transition::MAX_REQUESTED => {
+            "requested" if action.requested.len() <= govhall_cases::supplement::MAX_REQUESTED => {
                 action.requested.push(field.text().await.map_err(broken)?);
             }
             "requested_other" => {

@@ -12,12 +12,12 @@ mod pages;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Utc;
 use govhall_logistics::courier::protocol::{CreateShipment, Created, Tracking, WireEvent};
-use govhall_messaging::signed::{self, Signed, Signer};
+use govhall_messaging::signed::Signer;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -111,28 +111,11 @@ impl SandboxCourier {
     }
 
     fn sign_response(&self, status: StatusCode, body: Vec<u8>) -> Response {
-        let s = self.0.signer.sign(&body, Utc::now());
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        for (name, value) in
-            [(signed::TIMESTAMP, s.timestamp), (signed::NONCE, s.nonce), (signed::SIGNATURE, s.signature)]
-        {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
-        }
-        response
+        crate::sandbox_signed::signed_response(&self.0.signer, status, body)
     }
 
     fn verified(&self, headers: &HeaderMap, body: &[u8]) -> bool {
-        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let signed = Signed {
-            timestamp: header(signed::TIMESTAMP),
-            nonce: header(signed::NONCE),
-            signature: header(signed::SIGNATURE),
-        };
-        self.0.signer.verify(&signed, body, Utc::now())
+        crate::sandbox_signed::verified(&self.0.signer, headers, body)
     }
 
     /// Pushes `events` of `shipment` to the hall (retried until it accepts them).
@@ -141,26 +124,7 @@ impl SandboxCourier {
             Tracking { customer: shipment.request.customer.clone(), waybill_no: shipment.waybill_no.clone(), events };
         let body = serde_json::to_vec(&tracking).unwrap_or_default();
         let url = &shipment.request.notify_url;
-        for attempt in 0..5u32 {
-            let s = self.0.signer.sign(&body, Utc::now());
-            let sent = self
-                .0
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .header(signed::TIMESTAMP, s.timestamp)
-                .header(signed::NONCE, s.nonce)
-                .header(signed::SIGNATURE, s.signature)
-                .body(body.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(r) if r.status().is_success() => return,
-                Ok(r) => tracing::info!(status = r.status().as_u16(), url, "sandbox courier: push refused"),
-                Err(e) => tracing::info!(error = %e, url, "sandbox courier: push not delivered"),
-            }
-            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
-        }
+        crate::sandbox_signed::post_signed(&self.0.client, &self.0.signer, url, &body, "sandbox courier").await;
     }
 }
 

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use govhall_payments::gateway::protocol::{
-    self, CreatePayment, Created, PaymentResult, RefundRequest, RefundResult, Signed, Signer, WireReceipt, WireStatus,
+    self, CreatePayment, Created, PaymentResult, RefundRequest, RefundResult, Signer, WireReceipt, WireStatus,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -150,28 +150,11 @@ impl SandboxGateway {
     }
 
     fn sign_response(&self, status: StatusCode, body: Vec<u8>) -> Response {
-        let s = self.0.signer.sign(&body, Utc::now());
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        for (name, value) in
-            [(protocol::TIMESTAMP, s.timestamp), (protocol::NONCE, s.nonce), (protocol::SIGNATURE, s.signature)]
-        {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
-        }
-        response
+        crate::sandbox_signed::signed_response(&self.0.signer, status, body)
     }
 
     fn verified(&self, headers: &HeaderMap, body: &[u8]) -> bool {
-        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let signed = Signed {
-            timestamp: header(protocol::TIMESTAMP),
-            nonce: header(protocol::NONCE),
-            signature: header(protocol::SIGNATURE),
-        };
-        self.0.signer.verify(&signed, body, Utc::now())
+        crate::sandbox_signed::verified(&self.0.signer, headers, body)
     }
 
     /// Posts the payment's result to its notify address as `mode` says.
@@ -206,26 +189,7 @@ impl SandboxGateway {
 
     async fn post_with_retries(&self, url: &str, result: &PaymentResult) {
         let body = serde_json::to_vec(result).unwrap_or_default();
-        for attempt in 0..5u32 {
-            let s = self.0.signer.sign(&body, Utc::now());
-            let sent = self
-                .0
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .header(protocol::TIMESTAMP, s.timestamp)
-                .header(protocol::NONCE, s.nonce)
-                .header(protocol::SIGNATURE, s.signature)
-                .body(body.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(r) if r.status().is_success() => return,
-                Ok(r) => tracing::info!(status = r.status().as_u16(), url, "sandbox gateway: notification refused"),
-                Err(e) => tracing::info!(error = %e, url, "sandbox gateway: notification not delivered"),
-            }
-            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
-        }
+        crate::sandbox_signed::post_signed(&self.0.client, &self.0.signer, url, &body, "sandbox gateway").await;
     }
 }
 
