@@ -1,6 +1,6 @@
 //! What the sandboxes of outside services (the payment gateway, the courier) share: answers
-//! signed like the real services', requests checked, and pushes to the hall retried until it
-//! accepts them.
+//! signed like the real services', requests checked, pushes to the hall retried until it
+//! accepts them, and pages that keep to themselves.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,4 +54,24 @@ pub(crate) async fn post_signed(client: &reqwest::Client, signer: &Signer, url: 
         }
         tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await;
     }
+}
+
+/// A sandbox page with headers that keep it to itself: no script, no framing, forms posting where
+/// `form_action` (a CSP source list) allows.
+pub(crate) fn page(page: impl askama::Template, form_action: &'static str) -> Response {
+    use axum::http::header;
+    let Ok(body) = page.render() else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    let mut response = axum::response::Html(body).into_response();
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

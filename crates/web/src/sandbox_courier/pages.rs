@@ -5,8 +5,8 @@ use super::{SandboxCourier, SandboxShipment};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use govhall_logistics::EventStatus;
 use govhall_logistics::courier::protocol::WireEvent;
@@ -31,22 +31,9 @@ struct WaybillPage {
     statuses: Vec<(&'static str, &'static str)>,
 }
 
-/// A page that keeps to itself: no script, no framing, forms to itself only.
+/// A page with no script, no framing, forms to itself only.
 fn html(page: impl Template) -> Response {
-    let Ok(body) = page.render() else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    let mut response = Html(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::sandbox_signed::page(page, "'self'")
 }
 
 pub(super) async fn home(State(sandbox): State<SandboxCourier>) -> Response {

@@ -6,7 +6,7 @@ use super::{BANKS, NotifyMode, SandboxGateway};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_core::Money;
 use govhall_payments::gateway::protocol::WireStatus;
@@ -30,23 +30,9 @@ struct PayPage {
 #[template(path = "sandbox_gateway/home.html")]
 struct HomePage;
 
-/// A page with headers that keep it to itself: no script, no framing, forms to itself and on
-/// to the hall only.
+/// A page with no script, no framing, forms to itself and on to the hall only.
 fn html(page: impl Template) -> Response {
-    let Ok(body) = page.render() else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    let mut response = Html(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http: https:; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::sandbox_signed::page(page, "'self' http: https:")
 }
 
 pub(super) async fn home() -> Response {
