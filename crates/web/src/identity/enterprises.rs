@@ -10,8 +10,8 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use govhall_identity::EnterpriseId;
 use govhall_identity::enterprises::Membership;
+use govhall_identity::{AccountId, EnterpriseId};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -76,6 +76,7 @@ pub(crate) async fn show(
         Some("registered") => "企业已登记，您是该企业的管理员",
         Some("invited") => "邀请已记录：对方用该手机号码登录（尚未注册的，注册个人账号）后，在“我的企业”页接受",
         Some("joined") => "已加入企业",
+        Some("removed") => "已将该成员移出企业：其不再能查看企业的办件、证照和材料",
         Some("acting") => "已切换办事身份",
         _ => "",
     };
@@ -115,6 +116,21 @@ pub(crate) async fn invite(
         .invite_member(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id, &form.phone, &form.role)
         .await;
     after_post(result, "/account/enterprises?done=invited", async |error| {
+        page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "").await
+    })
+    .await
+}
+
+pub(crate) async fn remove_member(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path((id, member)): Path<(Uuid, Uuid)>,
+) -> Result<Response, AppError> {
+    let result = state
+        .identity
+        .remove_member(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id, AccountId::from_uuid(member))
+        .await;
+    after_post(result, "/account/enterprises?done=removed", async |error| {
         page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "").await
     })
     .await

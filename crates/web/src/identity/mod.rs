@@ -30,6 +30,12 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/account/enterprises", SignedIn, post(crate::identity::enterprises::register)),
         r(M::POST, "/account/enterprises/{id}/invite", SignedIn, post(crate::identity::enterprises::invite)),
         r(M::POST, "/account/enterprises/{id}/accept", SignedIn, post(crate::identity::enterprises::accept)),
+        r(
+            M::POST,
+            "/account/enterprises/{id}/members/{member}/remove",
+            SignedIn,
+            post(crate::identity::enterprises::remove_member),
+        ),
         r(M::POST, "/account/acting", SignedIn, post(crate::identity::enterprises::act_for)),
         r(M::POST, "/api/v1/sessions", Public, post(crate::identity::api::create_session)),
         r(M::GET, "/api/v1/me", SignedIn, get(crate::identity::api::current)),
