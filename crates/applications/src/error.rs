@@ -39,6 +39,15 @@ pub enum ApplicationError {
     /// Malformed input.
     #[error("{0}")]
     InvalidInput(String),
+    /// No such file in a library, or not one the viewer may open (the two answer alike).
+    #[error("材料不存在或您无权使用")]
+    LibraryNotFound,
+    /// The library is full.
+    #[error("{0}")]
+    Quota(String),
+    /// A library file a case in progress was given.
+    #[error("{0}")]
+    MaterialInUse(String),
     /// A printout could not be made.
     #[error(transparent)]
     Print(#[from] govhall_print::PrintError),
@@ -68,6 +77,9 @@ impl ApplicationError {
             ApplicationError::Materials(_) => "materials_incomplete",
             ApplicationError::File(e) => e.code(),
             ApplicationError::InvalidInput(_) => "invalid_input",
+            ApplicationError::LibraryNotFound => "library_material_not_found",
+            ApplicationError::Quota(_) => "library_quota_exceeded",
+            ApplicationError::MaterialInUse(_) => "library_material_in_use",
             ApplicationError::Print(e) => e.code(),
             ApplicationError::Case(_) => "case_refused",
             ApplicationError::Db(_) => "database_error",

@@ -8,6 +8,8 @@
 //! - [`drafts`]: starting (with prefill), reading and saving answers.
 //! - [`uploads`]: files for each material slot, streamed to the store.
 //! - [`licences`]: materials given as the applicant's electronic licences (可免交).
+//! - [`library`]: the materials library (材料库): files given once, given again.
+//! - [`kinds`]: the kind of a material, so that differently named ones match.
 //! - [`submit`]: checking everything and handing over to the case engine.
 //! - [`purge`]: notices for idle drafts, then their removal.
 //! - [`printing`]: the printed form and the receipt as PDFs.
@@ -16,6 +18,8 @@
 pub mod drafts;
 mod error;
 pub mod ids;
+pub mod kinds;
+pub mod library;
 pub mod licences;
 pub mod model;
 pub mod printing;
@@ -59,6 +63,9 @@ pub struct ApplicationSettings {
     pub font: String,
     /// The face to use in a font collection (.ttc).
     pub font_index: u32,
+    /// What a person's or an enterprise's materials library may keep, in bytes (200 MB); files
+    /// added by hand beyond it are refused.
+    pub library_quota_bytes: u64,
 }
 
 impl Default for ApplicationSettings {
@@ -71,6 +78,7 @@ impl Default for ApplicationSettings {
             public_url: String::new(),
             font: String::new(),
             font_index: 0,
+            library_quota_bytes: 200 * 1024 * 1024,
         }
     }
 }
@@ -80,6 +88,9 @@ impl ApplicationSettings {
     pub fn check(&self) -> Result<(), String> {
         if self.max_file_bytes < 1024 {
             return Err("配置 [applications] max_file_bytes 至少为 1024".into());
+        }
+        if self.library_quota_bytes < self.max_file_bytes {
+            return Err("配置 [applications] library_quota_bytes 不能小于 max_file_bytes".into());
         }
         if !(1..=100).contains(&self.max_files_per_material) {
             return Err("配置 [applications] max_files_per_material 应为 1 到 100".into());

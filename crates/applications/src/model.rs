@@ -137,6 +137,10 @@ pub struct ApplicationFile {
     pub store_key: String,
     /// When uploaded.
     pub created_at: DateTime<Utc>,
+    /// The library file it was given from, if it was.
+    pub library_material_id: Option<Uuid>,
+    /// Where it came from, as staff read it (取自材料库：…), if it was given from the library.
+    pub provenance: Option<String>,
 }
 
 /// A file row as stored.
@@ -152,6 +156,8 @@ pub(crate) struct ApplicationFileRow {
     pub sha256: String,
     pub store_key: String,
     pub created_at: DateTime<Utc>,
+    pub library_material_id: Option<Uuid>,
+    pub provenance: Option<String>,
 }
 
 impl From<ApplicationFileRow> for ApplicationFile {
@@ -167,12 +173,15 @@ impl From<ApplicationFileRow> for ApplicationFile {
             sha256: r.sha256,
             store_key: r.store_key,
             created_at: r.created_at,
+            library_material_id: r.library_material_id,
+            provenance: r.provenance,
         }
     }
 }
 
 pub(crate) const FILE_COLUMNS: &str =
-    "id, application_id, material, material_name, file_name, content_type, size, sha256, store_key, created_at";
+    "id, application_id, material, material_name, file_name, content_type, size, sha256, store_key, created_at,
+    library_material_id, provenance";
 
 /// One slot for a material: what it takes and what was given.
 #[derive(Debug, Clone, Serialize)]

@@ -191,9 +191,9 @@ impl Applications {
         };
         let sealed_answers = self.seal(&answers)?;
         let sealed_password = submitted.query_password.as_deref().map(|p| self.identity().keys().encrypt(p));
-        let mut conn = self.db().conn().await?;
+        let mut tx = self.db().begin().await?;
         let marked = exec!(
-            conn,
+            tx,
             sqlx::query(
                 "UPDATE applications SET state = 'submitted', case_id = $1, serial_number = $2,
                     password_enc = COALESCE($3, password_enc), answers_enc = $4, submitted_at = $5, updated_at = $5,
@@ -207,17 +207,20 @@ impl Applications {
             .bind(self.db().now())
             .bind(id.as_uuid())
         )?;
-        if marked == 0
-            && let Some(sealed) = &sealed_password
-        {
+        if marked == 1 {
+            // What was given goes into the library, with the submission or not at all.
+            let files: Vec<_> = w.slots.iter().flat_map(|s| s.files.iter().cloned()).collect();
+            self.collect_in(&mut tx, &w.application, &files, &submitted.serial_number).await?;
+        } else if let Some(sealed) = &sealed_password {
             // A second request marked it first: the password made here is the only one.
             exec!(
-                conn,
+                tx,
                 sqlx::query("UPDATE applications SET password_enc = $1 WHERE id = $2 AND password_enc IS NULL")
                     .bind(sealed)
                     .bind(id.as_uuid())
             )?;
         }
+        tx.commit().await?;
         Ok(Done { case_id: submitted.case_id, serial_number: submitted.serial_number })
     }
 

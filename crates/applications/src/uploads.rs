@@ -68,6 +68,8 @@ impl Applications {
             sha256: stored.sha256.clone(),
             store_key: stored.key.clone(),
             created_at: self.db().now(),
+            library_material_id: None,
+            provenance: None,
         };
         let kept = self.record_file(&file, replace, room).await;
         match kept {
@@ -210,15 +212,34 @@ impl Applications {
     }
 
     /// Removes an object no row describes any more: noted first, so that a store that fails
-    /// now is tried again by the daily sweep.
+    /// now is tried again by the daily sweep. An object another row still names (a library file
+    /// given to drafts, a submitted file kept in the library) stays.
     pub(crate) async fn discard_object(&self, key: &str) {
         if self.note_intent(key).await.is_err() {
             tracing::warn!("an object to remove could not be noted");
+        }
+        match self.object_named(key).await {
+            Ok(false) => {}
+            Ok(true) => return self.settle_intent(key).await,
+            Err(e) => return tracing::warn!(error = %e, "a file's use could not be read; the daily sweep looks again"),
         }
         match self.files().delete(key).await {
             Ok(()) => self.settle_intent(key).await,
             Err(e) => tracing::warn!(error = %e, "a file stayed in the store; the daily sweep tries again"),
         }
+    }
+
+    /// Whether a file row or a library row names the object at `key`.
+    async fn object_named(&self, key: &str) -> Result<bool, ApplicationError> {
+        let mut conn = self.db().conn().await?;
+        let named: i64 = run!(conn, |c| sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM application_files WHERE store_key = $1)
+                  + (SELECT COUNT(*) FROM library_materials WHERE store_key = $1)"
+        )
+        .bind(key)
+        .fetch_one(&mut *c)
+        .await)?;
+        Ok(named > 0)
     }
 
     /// Removes the objects of notes older than an hour that no file row describes (uploads cut
@@ -228,6 +249,7 @@ impl Applications {
         let keys: Vec<String> = run!(conn, |c| sqlx::query_scalar(
             "SELECT store_key FROM upload_intents i WHERE created_at < $1
                AND NOT EXISTS (SELECT 1 FROM application_files f WHERE f.store_key = i.store_key)
+               AND NOT EXISTS (SELECT 1 FROM library_materials l WHERE l.store_key = i.store_key)
              ORDER BY created_at LIMIT 10000"
         )
         .bind(now - chrono::Duration::hours(1))
@@ -247,7 +269,8 @@ impl Applications {
             conn,
             sqlx::query(
                 "DELETE FROM upload_intents WHERE created_at < $1
-                   AND EXISTS (SELECT 1 FROM application_files f WHERE f.store_key = upload_intents.store_key)"
+                   AND (EXISTS (SELECT 1 FROM application_files f WHERE f.store_key = upload_intents.store_key)
+                     OR EXISTS (SELECT 1 FROM library_materials l WHERE l.store_key = upload_intents.store_key))"
             )
             .bind(now - chrono::Duration::hours(1))
         )?;

@@ -166,3 +166,82 @@ async fn the_form_designer_previews_while_the_editor_types_in_chromium() {
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;
 }
+
+#[tokio::test]
+async fn a_person_gives_a_document_again_from_the_materials_library_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let materials = vec![govhall_catalog::model::Material {
+        name: "申请人居民身份证复印件".into(),
+        required: true,
+        formats: "pdf、jpg、png".into(),
+        ..Default::default()
+    }];
+    let other = a.other_item(materials).await;
+
+    // An earlier application for another item, made through the API, gave the ID card.
+    let bearer = t.bearer(APPLICANT_PHONE).await;
+    let api = |m: reqwest::Method, path: &str| t.client.request(m, t.url(path)).header("authorization", &bearer);
+    let draft: serde_json::Value = api(reqwest::Method::POST, "/api/v1/applications")
+        .json(&serde_json::json!({"item_code": other}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = draft["id"].as_str().unwrap();
+    let answers = serde_json::json!({"answers": {"married": "否", "start": "2026-12-01", "end": "2026-12-31",
+        "promise": true, "address": {"province": "440000", "city": "440100", "county": "440106", "street": "天河路 2 号"}}});
+    api(reqwest::Method::POST, &format!("/api/v1/applications/{first}/answers")).json(&answers).send().await.unwrap();
+    let res = api(reqwest::Method::POST, &format!("/api/v1/applications/{first}/materials/0/files?name=身份证.png"))
+        .body(png(48))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let res = api(reqwest::Method::POST, &format!("/api/v1/applications/{first}/submission")).send().await.unwrap();
+    assert!(res.status().is_success());
+
+    let browser = Browser::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let letter = dir.path().join("委托书.pdf");
+    std::fs::write(&letter, pdf(4000)).unwrap();
+    sign_in(&browser, t).await;
+    let mut violations = Vec::new();
+
+    // 我的材料: the ID card kept from that application; a letter added by hand.
+    browser.click("a[href='/account/materials']").await;
+    let html = browser.wait_source("个人材料库").await;
+    assert!(
+        html.contains("申请人居民身份证复印件") && html.contains("身份证明") && html.contains("办件提交"),
+        "{html}"
+    );
+    browser.type_into("#new-title-1", "授权委托书").await;
+    browser.type_into("#new-file-1", letter.to_str().unwrap()).await;
+    browser.click("#library-me form[enctype='multipart/form-data'] button").await;
+    let html = browser.wait_source("材料已保存到材料库").await;
+    assert!(html.contains("授权委托书") && html.contains("自行上传"));
+    violations.extend(common::browser::look(&browser, "library").await);
+
+    // Applying for this item: its 身份证明 offers the ID card first, marked as of its kind.
+    browser.goto(&t.url(&format!("/items/{}/apply", a.code))).await;
+    browser.click("form[action$='/apply'] button[type='submit']").await;
+    browser.wait_source("已完成 0/3").await;
+    browser.click("a[href^='/applications/'][href$='/materials']").await;
+    let html = browser.wait_source("从我的材料选择").await;
+    let slot = html.split("id=\"slot-0\"").nth(1).unwrap().split("id=\"slot-1\"").next().unwrap();
+    assert!(slot.contains("同类材料") && slot.contains("申请人居民身份证复印件"), "{slot}");
+    violations.extend(common::browser::look(&browser, "library-choice").await);
+    browser.click("#slot-0 .library-choice button[type='submit']").await;
+    let html = browser.wait_source("已从材料库选用该材料").await;
+    assert!(html.contains("取自材料库：申请人居民身份证复印件"), "{html}");
+    violations.extend(common::browser::look(&browser, "library-reused").await);
+    assert!(violations.is_empty(), "axe: {violations:#?}");
+    browser.quit().await;
+    let ApplyHall { hall, .. } = a;
+    hall.t.stop().await;
+}

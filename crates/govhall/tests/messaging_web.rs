@@ -296,3 +296,66 @@ async fn a_receipt_through_the_callback_settles_a_real_message() {
     wait_status(&t, id, MessageStatus::Delivered).await;
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_persons_inbox_has_a_page_an_api_and_an_unread_count_on_every_page() {
+    let t = hall().await;
+    let me = t.person(common::APPLICANT_PHONE, common::APPLICANT_ID).await;
+    let other = t.person("13800000555", &common::test_id_number(55)).await;
+    let new = templates::NewTemplate {
+        code: "notice".into(),
+        channel: Channel::Inbox,
+        subject: "{{ text }}".into(),
+        body: "正文：{{ text }}".into(),
+        note: String::new(),
+        created_by: "test".into(),
+    };
+    templates::create_version(t.app.db(), new, &govhall_audit::Actor::system("test")).await.unwrap();
+    let messaging = Messaging::new(any_hour()).unwrap();
+    let mut ids = Vec::new();
+    for (to, text) in
+        [(me, "办件已受理"), (me, "请补正材料<script>alert(1)</script>"), (me, "办件已办结"), (other, "他人的消息")]
+    {
+        let mut tx = t.app.db().begin().await.unwrap();
+        let message = OutgoingMessage::new("notice", Recipient::Account(to.as_uuid()), json!({ "text": text }));
+        ids.push(send(&mut tx, &messaging, message).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    for id in &ids {
+        wait_status(&t, *id, MessageStatus::Delivered).await;
+    }
+
+    // The header of any page counts the unread; the inbox lists them, script escaped.
+    let web = t.sign_in(common::APPLICANT_PHONE, common::PASSWORD).await;
+    let home = web.get("/").await.text().await.unwrap();
+    assert!(home.contains("<span class=\"unread-count\">3</span>"), "{home}");
+    let page = web.get("/account/messages").await.text().await.unwrap();
+    assert!(page.contains("3 条未读") && page.contains("办件已受理") && !page.contains("他人的消息"), "{page}");
+    assert!(!page.contains("<script>alert(1)</script>"));
+
+    // Another's message by id: not found, and nothing changes.
+    let res = web.post(&format!("/account/messages/{}/read", ids[3]), &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = web.post(&format!("/account/messages/{}/read", ids[0]), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let home = web.get("/").await.text().await.unwrap();
+    assert!(home.contains("<span class=\"unread-count\">2</span>"), "{home}");
+
+    // The API: a page with the unread count; one read, then all.
+    let bearer = t.bearer(common::APPLICANT_PHONE).await;
+    let api = |m: reqwest::Method, path: &str| t.client.request(m, t.url(path)).header("authorization", &bearer);
+    let listed: Value = api(reqwest::Method::GET, "/api/v1/me/messages").send().await.unwrap().json().await.unwrap();
+    assert_eq!((listed["unread"].as_i64(), listed["messages"].as_array().unwrap().len()), (Some(2), 3), "{listed}");
+    let res = api(reqwest::Method::POST, &format!("/api/v1/me/messages/{}/read", ids[3])).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = api(reqwest::Method::POST, &format!("/api/v1/me/messages/{}/read", ids[1])).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let all: Value =
+        api(reqwest::Method::POST, "/api/v1/me/messages/read-all").send().await.unwrap().json().await.unwrap();
+    assert_eq!(all["marked"], 1);
+    let home = web.get("/").await.text().await.unwrap();
+    assert!(!home.contains("unread-count"), "none unread");
+    let theirs = govhall_messaging::inbox::unread_count(t.app.db(), other.as_uuid()).await.unwrap();
+    assert_eq!(theirs, 1, "another's messages untouched");
+    t.stop().await;
+}

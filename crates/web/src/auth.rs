@@ -52,6 +52,8 @@ pub struct RequestContext {
     pub csrf: String,
     /// The client's address.
     pub client_ip: String,
+    /// A person's unread inbox messages, for the header of a page (0 for the API and staff).
+    pub unread: i64,
 }
 
 impl RequestContext {
@@ -194,7 +196,18 @@ async fn resolve_inner(state: AppState, request: Request, next: Next) -> Result<
         same_origin(request.headers()).map_err(IntoResponse::into_response)?;
         request = check_csrf(&state, request, &binding).await?;
     }
-    request.extensions_mut().insert(RequestContext { viewer: found, csrf, client_ip: ip });
+    // The header's unread count: a person's page views only (one indexed count).
+    let unread = match &found {
+        Some(v)
+            if !is_api
+                && matches!(*request.method(), Method::GET | Method::HEAD)
+                && v.account.kind == govhall_identity::AccountKind::Person =>
+        {
+            govhall_messaging::inbox::unread_count(&state.db, v.account.id.as_uuid()).await.unwrap_or(0)
+        }
+        _ => 0,
+    };
+    request.extensions_mut().insert(RequestContext { viewer: found, csrf, client_ip: ip, unread });
     let mut response = next.run(request).await;
     if let Some(v) = new_visitor {
         response.headers_mut().append(header::SET_COOKIE, set_cookie(VISITOR_COOKIE, Some(&v), 86_400 * 30, secure));
@@ -221,12 +234,13 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
         return Err(csrf_refused());
     }
     // Uploads stream: their forms carry the token in their address, and the body is not read
-    // here (materials, supplements, a licence import, a licence PDF to check). Only there: other
+    // here (materials, the materials library, supplements, a licence import, a licence PDF to check). Only there: other
     // multipart forms carry it in their body.
     let path: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
     let upload = matches!(
         path.as_slice(),
         ["applications", _, "materials", _]
+            | ["account", "materials", _, "files"]
             | ["account", "cases", _, "act"]
             | ["admin", "licences", "import"]
             | ["verify", "pdf"]

@@ -33,6 +33,8 @@ pub(crate) struct Page {
     pub(crate) admin_nav: Vec<(&'static str, &'static str)>,
     /// A print version: no header, navigation or footer.
     pub(crate) print: bool,
+    /// The signed-in person's unread messages (the header's 消息 link).
+    pub(crate) unread: i64,
 }
 
 impl Page {
@@ -53,6 +55,7 @@ impl Page {
             csrf: String::new(),
             admin_nav: Vec::new(),
             print: false,
+            unread: 0,
         }
     }
 
@@ -64,6 +67,7 @@ impl Page {
             self.admin_nav = crate::admin::sections(&v.access);
         }
         self.csrf = ctx.csrf.clone();
+        self.unread = ctx.unread;
         self
     }
 

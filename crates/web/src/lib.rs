@@ -19,6 +19,7 @@ mod health;
 mod html;
 mod identity;
 mod layout;
+mod library;
 mod licences;
 mod logistics;
 mod messaging;

@@ -66,7 +66,9 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
         // buffered by the parser, so the whole body stays bounded.
         ["applications", _, "materials", _] => settings.max_file_bytes.saturating_mul(3) + (1 << 20),
         // The store stops a file at its own limit first (and says so); this only bounds the rest.
-        ["api", "v1", "applications", _, "materials", _, "files"] => settings.max_file_bytes + (1 << 20),
+        ["api", "v1", "applications", _, "materials", _, "files"]
+        | ["account", "materials", _, "files"]
+        | ["api", "v1", "me", "materials", _, "files"] => settings.max_file_bytes + (1 << 20),
         ["admin", "licences", "import"] => crate::licences::import::MAX_IMPORT_BYTES + (1 << 20),
         // An answer to a request for more: its files, each stopped at its own limit.
         ["account", "cases", _, "act"] | ["api", "v1", "me", "cases", _, "actions"] => {

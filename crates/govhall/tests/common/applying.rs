@@ -94,6 +94,40 @@ impl ApplyHall {
         &self.hall.t
     }
 
+    /// Another online item of the catalogue, published with `materials` (and the tests' form) by
+    /// staff who may edit and publish anywhere.
+    pub async fn other_item(&self, materials: Vec<Material>) -> String {
+        let a = self;
+        let t = a.t();
+        let db = t.app.db();
+        let identity = t.app.identity();
+        let actor = Actor::system("test");
+        let edit = identity.save_role(&actor, "item_editor_all", "事项编辑（全省）", &[P::ItemEdit]).await.unwrap();
+        let publish =
+            identity.save_role(&actor, "item_publisher_all", "事项审核（全省）", &[P::ItemPublish]).await.unwrap();
+        identity.grant(&actor, edit, Grantee::Account(a.editor), Scope::All).await.unwrap();
+        identity.grant(&actor, publish, Grantee::Account(a.publisher), Scope::All).await.unwrap();
+        let filter = govhall_catalog::store::ItemFilter::default();
+        let (_, all) = govhall_catalog::store::list(db, &filter, 100, 0).await.unwrap();
+        let summary = all.iter().find(|i| i.code != a.code).unwrap();
+        let mut guide = govhall_catalog::store::guide(db, &summary.code).await.unwrap().unwrap();
+        guide.content.online_apply = true;
+        guide.content.courier = false;
+        guide.content.eligibility = None;
+        guide.content.form = Some(serde_json::from_value(test_form()).unwrap());
+        guide.content.materials = materials;
+        let as_actor = |id| Actor { id: Some(id), label: "测试".into(), client_ip: String::new() };
+        let editor = identity.access(a.editor).await.unwrap();
+        let publisher = identity.access(a.publisher).await.unwrap();
+        govhall_catalog::editing::save_draft(db, &as_actor(a.editor), &editor, &summary.code, &guide.content, "test")
+            .await
+            .unwrap();
+        govhall_catalog::editing::submit(db, &as_actor(a.editor), &editor, &summary.code).await.unwrap();
+        govhall_catalog::editing::approve(db, &as_actor(a.publisher), &publisher, &summary.code).await.unwrap();
+        t.app.catalog().forget(&summary.code);
+        summary.code.clone()
+    }
+
     /// Saves, submits and approves a new version of the item.
     pub async fn publish(&self, content: &govhall_catalog::ItemContent) {
         let t = self.t();

@@ -21,7 +21,9 @@ impl From<ApplicationError> for AppError {
             ApplicationError::ItemUnavailable(_) | ApplicationError::Submitted | ApplicationError::Changed => {
                 StatusCode::CONFLICT
             }
-            ApplicationError::MaterialNotFound => StatusCode::NOT_FOUND,
+            ApplicationError::MaterialNotFound | ApplicationError::LibraryNotFound => StatusCode::NOT_FOUND,
+            ApplicationError::Quota(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApplicationError::MaterialInUse(_) => StatusCode::CONFLICT,
             ApplicationError::TooManyFiles(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApplicationError::Answers(_) | ApplicationError::Materials(_) | ApplicationError::InvalidInput(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

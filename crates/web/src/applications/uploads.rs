@@ -31,7 +31,8 @@ struct SlotView {
     accept: String,
     template_url: String,
     sample_url: String,
-    files: Vec<(ApplicationFileId, String, String)>,
+    /// Id, name, size, and where it came from (取自材料库：…, empty for an upload).
+    files: Vec<(ApplicationFileId, String, String, String)>,
     full: bool,
     /// The guide says it can come from the licence registry (可免交).
     from_licence: bool,
@@ -39,6 +40,8 @@ struct SlotView {
     licence: Option<(String, String)>,
     /// The applicant's licences it can take: id, label.
     choices: Vec<(String, String)>,
+    /// Files of the materials library it can take (从我的材料选择): id, label, of its kind.
+    library: Vec<(String, String, bool)>,
 }
 
 impl SlotView {
@@ -66,7 +69,7 @@ pub(crate) fn safe_link(url: &str) -> String {
     if url.starts_with("https://") || url.starts_with("http://") || site_path { url.to_owned() } else { String::new() }
 }
 
-async fn materials_page(
+pub(crate) async fn materials_page(
     state: &AppState,
     ctx: &RequestContext,
     w: &Workspace,
@@ -75,6 +78,7 @@ async fn materials_page(
 ) -> Result<Html<String>, AppError> {
     let max_files = state.applications.settings().max_files_per_material;
     let mut choices = state.applications.licence_choices(w).await?.into_iter();
+    let mut library = state.applications.library_choices(w).await?.into_iter();
     let slots = w
         .slots
         .iter()
@@ -87,6 +91,15 @@ async fn materials_page(
                 .into_iter()
                 .map(|l| (l.id.to_string(), format!("{} {}（有效期 {}）", l.type_name, l.number, l.validity())))
                 .collect(),
+            library: {
+                let kind = govhall_applications::kinds::of(&s.material.name);
+                library
+                    .next()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| (m.id.to_string(), crate::library::pages::choice_label(m), m.kind == kind))
+                    .collect()
+            },
             index: s.index,
             name: s.material.name.clone(),
             required: s.material.required,
@@ -100,7 +113,14 @@ async fn materials_page(
                 .join(","),
             template_url: safe_link(&s.material.template_url),
             sample_url: safe_link(&s.material.sample_url),
-            files: s.files.iter().map(|f| (f.id, f.file_name.clone(), human_size(f.size as u64))).collect(),
+            files: s
+                .files
+                .iter()
+                .map(|f| {
+                    let from = f.provenance.clone().unwrap_or_default();
+                    (f.id, f.file_name.clone(), human_size(f.size as u64), from)
+                })
+                .collect(),
             full: s.files.len() >= max_files as usize,
         })
         .collect();
@@ -131,6 +151,7 @@ pub(crate) async fn materials(
         None if q.contains_key("deleted") => "文件已删除".to_owned(),
         None if q.contains_key("licence") => "已选用电子证照，该项材料免于上传".to_owned(),
         None if q.contains_key("unlicensed") => "已取消使用电子证照".to_owned(),
+        None if q.contains_key("reused") => "已从材料库选用该材料".to_owned(),
         None => String::new(),
     };
     Ok(materials_page(&state, &ctx, &w, String::new(), notice).await?.into_response())
@@ -285,23 +306,34 @@ pub(crate) async fn delete_file(
 
 /// A stored file sent back: as an attachment, its own type, never sniffed, never cached.
 pub(crate) async fn send_file(state: &AppState, f: &ApplicationFile) -> Result<Response, AppError> {
-    let file = state.applications.files().open_file(&f.store_key).await.map_err(ApplicationError::from)?;
+    send_stored(state, &f.store_key, &f.content_type, f.size, &f.file_name).await
+}
+
+/// A stored object sent back as [`send_file`] does.
+pub(crate) async fn send_stored(
+    state: &AppState,
+    key: &str,
+    content_type: &str,
+    size: i64,
+    file_name: &str,
+) -> Result<Response, AppError> {
+    let file = state.applications.files().open_file(key).await.map_err(ApplicationError::from)?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     let content_type =
-        HeaderValue::from_str(&f.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
-    if let Ok(v) = HeaderValue::from_str(&f.size.to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&size.to_string()) {
         headers.insert(header::CONTENT_LENGTH, v);
     }
     let disposition = format!(
         "attachment; filename=\"file.{}\"; filename*=UTF-8''{}",
-        f.file_name.rsplit('.').next().unwrap_or("bin"),
-        crate::auth::urlencode(&f.file_name)
+        file_name.rsplit('.').next().unwrap_or("bin"),
+        crate::auth::urlencode(file_name)
     );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);

@@ -214,7 +214,8 @@ struct CasePage {
     personal: Option<PersonalData>,
     form_lines: Vec<(String, String)>,
     /// Files uploaded with the online application: id, material, name, size, SHA-256.
-    uploads: Vec<(String, String, String, String, String)>,
+    /// Id, material, file name, size, SHA-256, where it came from (取自材料库：…, or empty).
+    uploads: Vec<(String, String, String, String, String, String)>,
     may_reveal: bool,
     /// Payment orders, newest first; whether the viewer may re-issue and cancel, and refund.
     orders: Vec<crate::payments::OrderView>,
@@ -333,7 +334,8 @@ pub(crate) async fn case_page(
             .await?
             .into_iter()
             .map(|f| {
-                (f.id.to_string(), f.material_name, f.file_name, govhall_files::human_size(f.size as u64), f.sha256)
+                let size = govhall_files::human_size(f.size as u64);
+                (f.id.to_string(), f.material_name, f.file_name, size, f.sha256, f.provenance.unwrap_or_default())
             })
             .collect(),
         events: event_views(&events, &files, &c),

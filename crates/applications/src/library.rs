@@ -1,0 +1,761 @@
+//! The materials library (材料库, design sections 2.3.4 历史材料复用 and 2.5.3): every file a person
+//! or an enterprise gave in a submitted application, and files they add themselves, kept to be
+//! given again. In a draft, each material offers the library's files, those of the same kind
+//! ([`kinds`](crate::kinds)) first; a file given from the library is referenced, not copied, and
+//! the case shows staff where it came from. A person's library is theirs alone; an enterprise's
+//! is shared by its members: administrators (管理员) manage it, agents (经办人) use it. Removing
+//! a file from the library never takes it from an application that was given it.
+
+use crate::ids::{AccountId, ApplicationFileId, ApplicationId, EnterpriseId};
+use crate::model::{Application, ApplicationFile, Workspace};
+use crate::{ApplicationError, Applications, kinds};
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::Stream;
+use govhall_audit::{self as audit, Actor, Event};
+use govhall_db::{Tx, exec, run, sqlx, sqlx::AssertSqlSafe};
+use govhall_files::{Kind, names};
+use serde::Serialize;
+use uuid::Uuid;
+
+govhall_core::define_id!(
+    /// A file in a materials library.
+    LibraryMaterialId
+);
+
+/// Whose library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Owner {
+    /// A person's own.
+    Person(AccountId),
+    /// An enterprise's, shared by its members.
+    Enterprise(EnterpriseId),
+}
+
+impl Owner {
+    /// The library an application's files belong to: the enterprise's when it is made for one.
+    pub fn of(application: &Application) -> Owner {
+        match application.enterprise_id {
+            Some(e) => Owner::Enterprise(e),
+            None => Owner::Person(application.applicant_id),
+        }
+    }
+
+    fn key(self) -> String {
+        match self {
+            Owner::Person(a) => format!("p:{a}"),
+            Owner::Enterprise(e) => format!("e:{e}"),
+        }
+    }
+
+    fn parse(key: &str) -> Option<Owner> {
+        let (kind, id) = key.split_once(':')?;
+        let id = Uuid::parse_str(id).ok()?;
+        match kind {
+            "p" => Some(Owner::Person(AccountId::from_uuid(id))),
+            "e" => Some(Owner::Enterprise(EnterpriseId::from_uuid(id))),
+            _ => None,
+        }
+    }
+}
+
+/// What a viewer may do with a library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Add, rename, recategorise, delete and use (the person; an enterprise's administrator).
+    Manage,
+    /// See and use in applications (an enterprise's agent).
+    Use,
+}
+
+/// Where a file in the library came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Given with a submitted application.
+    Application,
+    /// Added to the library by its owner.
+    Added,
+}
+
+impl Source {
+    fn parse(s: &str) -> Source {
+        if s == "added" { Source::Added } else { Source::Application }
+    }
+
+    /// Its Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Application => "办件提交",
+            Source::Added => "自行上传",
+        }
+    }
+}
+
+/// The categories a library is sorted into; custom ones are named by the owner.
+pub const CATEGORIES: [(&str, &str); 3] = [("own", "本人材料"), ("result", "政府结果"), ("other", "其他")];
+
+/// The Chinese name of a stored category.
+pub fn category_label(category: &str) -> String {
+    match category.strip_prefix("custom:") {
+        Some(name) => name.to_owned(),
+        None => CATEGORIES.iter().find(|(k, _)| *k == category).map_or("其他", |(_, l)| l).to_owned(),
+    }
+}
+
+/// A category as typed: one of [`CATEGORIES`]' keys, or a name of one's own.
+fn parse_category(typed: &str) -> Result<String, ApplicationError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok("own".into());
+    }
+    if let Some((key, _)) = CATEGORIES.iter().find(|(k, l)| *k == typed || *l == typed) {
+        return Ok((*key).to_owned());
+    }
+    let name = typed.strip_prefix("custom:").unwrap_or(typed);
+    Ok(format!("custom:{}", text("分类名称", name, 20)?))
+}
+
+/// A line of text typed by a person: trimmed, not empty, at most `max` characters, without
+/// control, direction-override or angle-bracket characters.
+fn text(field: &str, value: &str, max: usize) -> Result<String, ApplicationError> {
+    let value = value.trim();
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '<' | '>' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if value.is_empty() || value.chars().count() > max || value.chars().any(bad) {
+        return Err(ApplicationError::InvalidInput(format!(
+            "{field}不能为空，不超过 {max} 个字，且不含尖括号、控制字符或文字方向控制符"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+/// A file in a library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LibraryMaterial {
+    /// Id.
+    pub id: LibraryMaterialId,
+    /// Whose.
+    pub owner: Owner,
+    /// The kind of material it is (the normalised name).
+    pub kind: String,
+    /// Its name in the library.
+    pub title: String,
+    /// `own`, `result`, `other` or `custom:<name>`.
+    pub category: String,
+    /// Where it came from.
+    pub source: Source,
+    /// The file's name.
+    pub file_name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// SHA-256 of its content.
+    pub sha256: String,
+    /// Where it is in the store.
+    #[serde(skip)]
+    pub store_key: String,
+    /// The last day it is valid, when the document has one.
+    pub valid_until: Option<NaiveDate>,
+    /// The serial number of the case it was first given with.
+    pub from_serial: Option<String>,
+    /// When it came into the library.
+    pub created_at: DateTime<Utc>,
+    /// When it was last given from the library.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl LibraryMaterial {
+    /// Whether it is past its validity on `today` (and so cannot be given again).
+    pub fn expired(&self, today: NaiveDate) -> bool {
+        self.valid_until.is_some_and(|end| today > end)
+    }
+
+    /// Its category's Chinese name.
+    pub fn category_label(&self) -> String {
+        category_label(&self.category)
+    }
+
+    /// The file's kind, from its stored MIME type.
+    pub fn file_kind(&self) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.content_type() == self.content_type)
+    }
+
+    /// Where it came from, as staff read it on the case.
+    pub fn provenance(&self) -> String {
+        let date = govhall_core::clock::china_date(self.created_at).format("%Y-%m-%d");
+        match &self.from_serial {
+            Some(serial) => format!("取自材料库：{}（{}，{date}，办件 {serial}）", self.title, self.source.label()),
+            None => format!("取自材料库：{}（{}，{date}）", self.title, self.source.label()),
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    owner_key: String,
+    kind: String,
+    title: String,
+    category: String,
+    source: String,
+    file_name: String,
+    content_type: String,
+    size: i64,
+    sha256: String,
+    store_key: String,
+    valid_until: Option<NaiveDate>,
+    from_serial: Option<String>,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, owner_key, kind, title, category, source, file_name, content_type, size, sha256, store_key,
+    valid_until, from_serial, created_at, last_used_at";
+
+impl Row {
+    fn open(self) -> Option<LibraryMaterial> {
+        Some(LibraryMaterial {
+            id: LibraryMaterialId::from_uuid(self.id),
+            owner: Owner::parse(&self.owner_key)?,
+            kind: self.kind,
+            title: self.title,
+            category: self.category,
+            source: Source::parse(&self.source),
+            file_name: self.file_name,
+            content_type: self.content_type,
+            size: self.size,
+            sha256: self.sha256,
+            store_key: self.store_key,
+            valid_until: self.valid_until,
+            from_serial: self.from_serial,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+/// A library as its viewer sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Library {
+    /// Whose.
+    pub owner: Owner,
+    /// The person's or the enterprise's name.
+    pub owner_name: String,
+    /// What the viewer may do.
+    pub role: Role,
+    /// Its files, newest first.
+    pub materials: Vec<LibraryMaterial>,
+    /// Bytes kept.
+    pub used_bytes: i64,
+    /// Bytes it may keep (files added by hand are refused beyond it).
+    pub quota_bytes: u64,
+}
+
+/// What to keep when a file is added or its description changed.
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    /// Its name in the library (the file's name when empty on adding).
+    pub title: String,
+    /// The category: a key of [`CATEGORIES`], its Chinese name, or a name of one's own.
+    pub category: String,
+    /// The last day it is valid, if the document has one.
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl Applications {
+    /// What `viewer` may do with `owner`'s library; not found when nothing (another person's,
+    /// an enterprise they are not, or no longer, an active member of).
+    pub async fn library_role(&self, viewer: AccountId, owner: Owner) -> Result<Role, ApplicationError> {
+        match owner {
+            Owner::Person(a) if a == viewer => Ok(Role::Manage),
+            Owner::Person(_) => Err(ApplicationError::LibraryNotFound),
+            Owner::Enterprise(e) => match self.identity().membership(e, viewer).await? {
+                Some(m) if m.status == "active" && m.role == "admin" => Ok(Role::Manage),
+                Some(m) if m.status == "active" => Ok(Role::Use),
+                _ => Err(ApplicationError::LibraryNotFound),
+            },
+        }
+    }
+
+    /// The libraries `viewer` may open: their own, then their enterprises'.
+    pub async fn libraries(&self, viewer: AccountId) -> Result<Vec<(Owner, String, Role)>, ApplicationError> {
+        let me = self.identity().account(viewer).await?;
+        let mut all = vec![(Owner::Person(viewer), me.real_name, Role::Manage)];
+        for m in self.identity().memberships_of(viewer).await? {
+            if m.status == "active" {
+                let role = if m.role == "admin" { Role::Manage } else { Role::Use };
+                all.push((Owner::Enterprise(EnterpriseId::from_uuid(m.enterprise_id)), m.enterprise_name, role));
+            }
+        }
+        Ok(all)
+    }
+
+    /// `owner`'s library, for `viewer`.
+    pub async fn library(&self, viewer: AccountId, owner: Owner) -> Result<Library, ApplicationError> {
+        let role = self.library_role(viewer, owner).await?;
+        let owner_name = match owner {
+            Owner::Person(a) => self.identity().account(a).await?.real_name,
+            Owner::Enterprise(e) => self.identity().enterprise(e).await?.name,
+        };
+        let materials = self.library_rows(owner).await?;
+        let used_bytes = self.library_usage(owner).await?;
+        Ok(Library { owner, owner_name, role, materials, used_bytes, quota_bytes: self.settings().library_quota_bytes })
+    }
+
+    async fn library_rows(&self, owner: Owner) -> Result<Vec<LibraryMaterial>, ApplicationError> {
+        let sql = format!("SELECT {COLUMNS} FROM library_materials WHERE owner_key = $1 ORDER BY created_at DESC, id");
+        let mut conn = self.db().conn().await?;
+        let rows: Vec<Row> =
+            run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(owner.key()).fetch_all(&mut *c).await)?;
+        Ok(rows.into_iter().filter_map(Row::open).collect())
+    }
+
+    async fn library_usage(&self, owner: Owner) -> Result<i64, ApplicationError> {
+        let mut conn = self.db().conn().await?;
+        let used: Option<i64> =
+            run!(conn, |c| sqlx::query_scalar("SELECT used_bytes FROM library_usage WHERE owner_key = $1")
+                .bind(owner.key())
+                .fetch_optional(&mut *c)
+                .await)?;
+        Ok(used.unwrap_or(0))
+    }
+
+    /// One file of a library `viewer` may open, with what they may do with it; another's
+    /// answers as one that does not exist.
+    pub async fn library_material(
+        &self,
+        viewer: AccountId,
+        id: LibraryMaterialId,
+    ) -> Result<(LibraryMaterial, Role), ApplicationError> {
+        let sql = format!("SELECT {COLUMNS} FROM library_materials WHERE id = $1");
+        let mut conn = self.db().conn().await?;
+        let row: Option<Row> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        drop(conn);
+        let material = row.and_then(Row::open).ok_or(ApplicationError::LibraryNotFound)?;
+        let role = self.library_role(viewer, material.owner).await?;
+        Ok((material, role))
+    }
+
+    /// Adds a file to `owner`'s library (its managers only), counted against the quota in the
+    /// transaction that records it, so that uploads at once cannot pass it together.
+    pub async fn add_to_library<S, E>(
+        &self,
+        actor: &Actor,
+        viewer: AccountId,
+        owner: Owner,
+        description: Description,
+        file_name: &str,
+        body: S,
+    ) -> Result<LibraryMaterial, ApplicationError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
+        if self.library_role(viewer, owner).await? != Role::Manage {
+            return Err(ApplicationError::Forbidden("只有企业管理员可以向企业材料库添加材料".into()));
+        }
+        let category = parse_category(&description.category)?;
+        let quota = self.settings().library_quota_bytes;
+        let used = self.library_usage(owner).await?;
+        if u64::try_from(used).unwrap_or(0) >= quota {
+            return Err(quota_error(quota));
+        }
+        let id = LibraryMaterialId::new();
+        let key = govhall_files::FileStore::key_for(id.as_uuid());
+        self.note_intent(&key).await?;
+        let stored = match self.files().put_as(id.as_uuid(), body, &Kind::ALL, self.settings().max_file_bytes).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.settle_intent(&key).await;
+                return Err(e.into());
+            }
+        };
+        let file_name = names::clean(file_name, stored.kind);
+        let title = if description.title.trim().is_empty() {
+            file_name.rsplit_once('.').map_or(file_name.as_str(), |(stem, _)| stem).chars().take(60).collect()
+        } else {
+            text("材料名称", &description.title, 60)?
+        };
+        let now = self.db().now();
+        let material = LibraryMaterial {
+            id,
+            owner,
+            kind: kinds::of(&title),
+            title,
+            category,
+            source: Source::Added,
+            file_name,
+            content_type: stored.kind.content_type().to_owned(),
+            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+            sha256: stored.sha256.clone(),
+            store_key: stored.key.clone(),
+            valid_until: description.valid_until,
+            from_serial: None,
+            created_at: now,
+            last_used_at: None,
+        };
+        let kept = async {
+            let mut tx = self.db().begin().await?;
+            if !count_in(&mut tx, owner, material.size, Some(quota)).await? {
+                return Err(quota_error(quota));
+            }
+            if !insert_in(&mut tx, &material, viewer).await? {
+                return Err(ApplicationError::InvalidInput("材料库中已有内容相同的文件".into()));
+            }
+            audit::record(
+                &mut tx,
+                actor,
+                Event::success("library.add", "library_material", id).detail(material.title.clone()),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<(), ApplicationError>(())
+        }
+        .await;
+        if let Err(e) = kept {
+            self.discard_object(&stored.key).await;
+            return Err(e);
+        }
+        self.settle_intent(&key).await;
+        Ok(material)
+    }
+
+    /// Renames, recategorises or dates a file of a library the viewer manages.
+    pub async fn describe_material(
+        &self,
+        actor: &Actor,
+        viewer: AccountId,
+        id: LibraryMaterialId,
+        description: Description,
+    ) -> Result<LibraryMaterial, ApplicationError> {
+        let (mut material, role) = self.library_material(viewer, id).await?;
+        if role != Role::Manage {
+            return Err(ApplicationError::Forbidden("只有企业管理员可以修改企业材料库".into()));
+        }
+        material.title = text("材料名称", &description.title, 60)?;
+        material.category = parse_category(&description.category)?;
+        material.valid_until = description.valid_until;
+        let mut tx = self.db().begin().await?;
+        let n = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE library_materials SET title = $1, category = $2, valid_until = $3, updated_at = $4 WHERE id = $5"
+            )
+            .bind(&material.title)
+            .bind(&material.category)
+            .bind(material.valid_until)
+            .bind(self.db().now())
+            .bind(id.as_uuid())
+        )?;
+        if n == 0 {
+            return Err(ApplicationError::LibraryNotFound);
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            Event::success("library.describe", "library_material", id).detail(material.title.clone()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(material)
+    }
+
+    /// Deletes a file from a library the viewer manages; refused while a case in progress was
+    /// given it. Applications given it keep it.
+    pub async fn delete_material(
+        &self,
+        actor: &Actor,
+        viewer: AccountId,
+        id: LibraryMaterialId,
+    ) -> Result<(), ApplicationError> {
+        let (material, role) = self.library_material(viewer, id).await?;
+        if role != Role::Manage {
+            return Err(ApplicationError::Forbidden("只有企业管理员可以删除企业材料库中的材料".into()));
+        }
+        let mut tx = self.db().begin().await?;
+        // The row first: it waits for a draft being given it (which locks it) and stops the next.
+        let n = exec!(tx, sqlx::query("DELETE FROM library_materials WHERE id = $1").bind(id.as_uuid()))?;
+        if n == 0 {
+            return Err(ApplicationError::LibraryNotFound);
+        }
+        let open: Option<String> = run!(tx, |c| sqlx::query_scalar(
+            "SELECT a.serial_number FROM application_files f
+             JOIN applications a ON a.id = f.application_id
+             JOIN cases c ON c.id = a.case_id
+             WHERE f.store_key = $1 AND c.closed_at IS NULL
+             ORDER BY a.submitted_at LIMIT 1"
+        )
+        .bind(&material.store_key)
+        .fetch_optional(&mut *c)
+        .await)?;
+        if let Some(serial) = open {
+            tx.rollback().await?;
+            return Err(ApplicationError::MaterialInUse(format!(
+                "“{}”正用于办理中的办件 {serial}，办结后才能删除",
+                material.title
+            )));
+        }
+        count_in(&mut tx, material.owner, -material.size, None).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Event::success("library.delete", "library_material", id).detail(material.title.clone()),
+        )
+        .await?;
+        tx.commit().await?;
+        self.discard_object(&material.store_key).await;
+        Ok(())
+    }
+
+    /// The library files the applicant may give for each material of draft `w`, by slot: those
+    /// of the library the application belongs to, valid today, of a file kind the material
+    /// takes and not given already; those of the material's kind first.
+    pub async fn library_choices(&self, w: &Workspace) -> Result<Vec<Vec<LibraryMaterial>>, ApplicationError> {
+        let owner = Owner::of(&w.application);
+        if w.slots.is_empty() || self.library_role(w.application.applicant_id, owner).await.is_err() {
+            return Ok(vec![Vec::new(); w.slots.len()]);
+        }
+        let all = self.library_rows(owner).await?;
+        let today = govhall_core::clock::china_date(self.db().now());
+        Ok(w.slots
+            .iter()
+            .map(|s| {
+                let kind = kinds::of(&s.material.name);
+                let mut fit: Vec<LibraryMaterial> = all
+                    .iter()
+                    .filter(|m| {
+                        !m.expired(today)
+                            && m.file_kind().is_some_and(|k| s.kinds.contains(&k))
+                            && !s.files.iter().any(|f| f.sha256 == m.sha256)
+                    })
+                    .cloned()
+                    .collect();
+                fit.sort_by_key(|m| m.kind != kind);
+                fit
+            })
+            .collect())
+    }
+
+    /// Gives library file `material` for material `slot` of the applicant's draft: a file row
+    /// naming the library's object, with its provenance.
+    pub async fn reuse_material(
+        &self,
+        applicant: AccountId,
+        id: ApplicationId,
+        slot: usize,
+        material: LibraryMaterialId,
+    ) -> Result<ApplicationFile, ApplicationError> {
+        let w = self.workspace(applicant, id).await?;
+        if !w.application.is_draft() {
+            return Err(ApplicationError::Submitted);
+        }
+        let s = w.slots.get(slot).ok_or(ApplicationError::MaterialNotFound)?;
+        let (m, _) = self.library_material(applicant, material).await?;
+        if m.owner != Owner::of(&w.application) {
+            return Err(ApplicationError::InvalidInput(match m.owner {
+                Owner::Person(_) => "这是您个人材料库中的材料，不能用于为企业办理的申报".into(),
+                Owner::Enterprise(_) => "这是企业材料库中的材料，只能用于为该企业办理的申报".into(),
+            }));
+        }
+        let today = govhall_core::clock::china_date(self.db().now());
+        if m.expired(today) {
+            return Err(ApplicationError::InvalidInput(format!("“{}”已过有效期，不能再使用", m.title)));
+        }
+        if !m.file_kind().is_some_and(|k| s.kinds.contains(&k)) {
+            return Err(ApplicationError::InvalidInput(format!(
+                "“{}”只接受 {} 文件，所选材料不是",
+                s.material.name,
+                Kind::list(&s.kinds)
+            )));
+        }
+        if s.files.iter().any(|f| f.sha256 == m.sha256) {
+            return Err(ApplicationError::InvalidInput(format!("所选材料已在“{}”中", s.material.name)));
+        }
+        let max = i64::from(self.settings().max_files_per_material);
+        let now = self.db().now();
+        let file = ApplicationFile {
+            id: ApplicationFileId::new(),
+            application_id: id,
+            material: i32::try_from(slot).unwrap_or(i32::MAX),
+            material_name: s.material.name.clone(),
+            file_name: m.file_name.clone(),
+            content_type: m.content_type.clone(),
+            size: m.size,
+            sha256: m.sha256.clone(),
+            store_key: m.store_key.clone(),
+            created_at: now,
+            library_material_id: Some(m.id.as_uuid()),
+            provenance: Some(m.provenance()),
+        };
+        let mut tx = self.db().begin().await?;
+        // The library's row first: a deletion under way finishes before (and this finds the row
+        // gone), or waits until this file row names the object.
+        let held = exec!(
+            tx,
+            sqlx::query("UPDATE library_materials SET last_used_at = $1 WHERE id = $2 AND owner_key = $3")
+                .bind(now)
+                .bind(m.id.as_uuid())
+                .bind(m.owner.key())
+        )?;
+        if held == 0 {
+            tx.rollback().await?;
+            return Err(ApplicationError::LibraryNotFound);
+        }
+        let claimed = exec!(
+            tx,
+            sqlx::query(
+                "UPDATE applications SET updated_at = $1, purge_noticed_at = NULL, revision = revision + 1
+                 WHERE id = $2 AND state = 'draft'"
+            )
+            .bind(now)
+            .bind(id.as_uuid())
+        )?;
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Err(ApplicationError::Submitted);
+        }
+        let inserted = exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO application_files (id, application_id, material, material_name, file_name, content_type,
+                    size, sha256, store_key, created_at, library_material_id, provenance)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+                 WHERE (SELECT COUNT(*) FROM application_files WHERE application_id = $2 AND material_name = $4) < $13"
+            )
+            .bind(file.id.as_uuid())
+            .bind(id.as_uuid())
+            .bind(file.material)
+            .bind(&file.material_name)
+            .bind(&file.file_name)
+            .bind(&file.content_type)
+            .bind(file.size)
+            .bind(&file.sha256)
+            .bind(&file.store_key)
+            .bind(now)
+            .bind(file.library_material_id)
+            .bind(&file.provenance)
+            .bind(max)
+        )?;
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Err(ApplicationError::TooManyFiles(format!(
+                "“{}”最多上传 {max} 个文件，请先删除不需要的文件",
+                s.material.name
+            )));
+        }
+        tx.commit().await?;
+        Ok(file)
+    }
+
+    /// Keeps the files of a submitted application in the library it belongs to, in the
+    /// transaction that marks it submitted (files given from the library, and content it has
+    /// already, are not kept twice). Counted, but never refused: the quota limits files added
+    /// by hand.
+    pub(crate) async fn collect_in(
+        &self,
+        tx: &mut Tx,
+        application: &Application,
+        files: &[ApplicationFile],
+        serial: &str,
+    ) -> Result<(), ApplicationError> {
+        let owner = Owner::of(application);
+        let now = tx.db().now();
+        for f in files.iter().filter(|f| f.library_material_id.is_none()) {
+            let material = LibraryMaterial {
+                id: LibraryMaterialId::new(),
+                owner,
+                kind: kinds::of(&f.material_name),
+                title: f.material_name.chars().take(60).collect(),
+                category: "own".into(),
+                source: Source::Application,
+                file_name: f.file_name.clone(),
+                content_type: f.content_type.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                store_key: f.store_key.clone(),
+                valid_until: None,
+                from_serial: Some(serial.to_owned()),
+                created_at: now,
+                last_used_at: None,
+            };
+            if insert_in(tx, &material, application.applicant_id).await? {
+                count_in(tx, owner, f.size, None).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn quota_error(quota: u64) -> ApplicationError {
+    ApplicationError::Quota(format!(
+        "材料库空间已满（上限 {}），请先删除不再需要的材料",
+        govhall_files::human_size(quota)
+    ))
+}
+
+/// Records a file in the library; `false` when the library already has the same content.
+async fn insert_in(tx: &mut Tx, m: &LibraryMaterial, by: AccountId) -> Result<bool, ApplicationError> {
+    let (account, enterprise) = match m.owner {
+        Owner::Person(a) => (Some(a.as_uuid()), None),
+        Owner::Enterprise(e) => (None, Some(e.as_uuid())),
+    };
+    let n = exec!(
+        tx,
+        sqlx::query(
+            "INSERT INTO library_materials (id, owner_key, account_id, enterprise_id, kind, title, category, source,
+                file_name, content_type, size, sha256, store_key, valid_until, from_serial, created_by, created_at,
+                updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+             ON CONFLICT (owner_key, sha256) DO NOTHING"
+        )
+        .bind(m.id.as_uuid())
+        .bind(m.owner.key())
+        .bind(account)
+        .bind(enterprise)
+        .bind(&m.kind)
+        .bind(&m.title)
+        .bind(&m.category)
+        .bind(if m.source == Source::Added { "added" } else { "application" })
+        .bind(&m.file_name)
+        .bind(&m.content_type)
+        .bind(m.size)
+        .bind(&m.sha256)
+        .bind(&m.store_key)
+        .bind(m.valid_until)
+        .bind(&m.from_serial)
+        .bind(by.as_uuid())
+        .bind(m.created_at)
+    )?;
+    Ok(n == 1)
+}
+
+/// Adds `bytes` (negative: removes) to the library's usage; with a quota, only when it stays
+/// within it (`false` otherwise). One conditional update: uploads at once are counted in turn.
+async fn count_in(tx: &mut Tx, owner: Owner, bytes: i64, quota: Option<u64>) -> Result<bool, ApplicationError> {
+    exec!(
+        tx,
+        sqlx::query("INSERT INTO library_usage (owner_key, used_bytes) VALUES ($1, 0) ON CONFLICT DO NOTHING")
+            .bind(owner.key())
+    )?;
+    let limit = quota.map_or(i64::MAX, |q| i64::try_from(q).unwrap_or(i64::MAX));
+    let n = exec!(
+        tx,
+        sqlx::query(
+            "UPDATE library_usage SET used_bytes = CASE WHEN used_bytes + $1 < 0 THEN 0 ELSE used_bytes + $1 END
+             WHERE owner_key = $2 AND ($1 <= 0 OR used_bytes + $1 <= $3)"
+        )
+        .bind(bytes)
+        .bind(owner.key())
+        .bind(limit)
+    )?;
+    Ok(n == 1)
+}
