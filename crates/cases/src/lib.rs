@@ -16,10 +16,12 @@ pub mod payment_due;
 pub mod progress;
 pub mod queries;
 pub mod serials;
+pub mod stats;
 mod store;
 pub mod submit;
 pub mod supplement;
 pub mod sweep;
+pub mod tasks;
 pub mod transition;
 pub mod workflow;
 pub mod workflows;
@@ -56,6 +58,9 @@ pub struct CaseSettings {
     pub client_window_minutes: i64,
     /// Largest attachment or result document, in bytes.
     pub max_file_bytes: usize,
+    /// Applicants are reminded of materials asked for again this many working days before the
+    /// step's deadline (or after waiting this long, where the step has none).
+    pub remind_days: u32,
 }
 
 impl Default for CaseSettings {
@@ -68,6 +73,7 @@ impl Default for CaseSettings {
             client_failures: 20,
             client_window_minutes: 15,
             max_file_bytes: 10 * 1024 * 1024,
+            remind_days: 2,
         }
     }
 }

@@ -17,6 +17,8 @@ pub(crate) const PROGRESS: &str = "case.progress";
 pub(crate) const WARNING: &str = "case.warning";
 /// The supervisors hear a case is overdue.
 pub(crate) const ESCALATED: &str = "case.escalated";
+/// The applicant is reminded of what a case waits for from them (待办).
+pub(crate) const TASK_DUE: &str = "case.task_due";
 
 pub(crate) async fn install_templates(db: &Db) -> Result<(), CaseError> {
     let defaults = [
@@ -43,6 +45,18 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), CaseError> {
             Channel::Inbox,
             "电子监察：{{ department }} 办件超期 {{ serial }}",
             "{{ department }}办理的“{{ item }}”（申办编号 {{ serial }}）已超过办结期限 {{ due }}，当前环节“{{ step }}”{% if handler %}，经办人 {{ handler }}{% endif %}。请督办。",
+        ),
+        (
+            TASK_DUE,
+            Channel::Sms,
+            "",
+            "您申请的“{{ item }}”（申办编号{{ serial }}）待您{{ task }}{% if due %}，请于{{ due }}前办理{% endif %}。可在网上办事大厅“我的待办”中办理。",
+        ),
+        (
+            TASK_DUE,
+            Channel::Inbox,
+            "待办提醒：{{ item }} 待您{{ task }}",
+            "您申请的“{{ item }}”（申办编号 {{ serial }}）待您{{ task }}。\n{% if due %}请于 {{ due }} 前办理。\n{% endif %}请在“我的待办”中查看并办理。",
         ),
     ];
     for (code, channel, subject, body) in defaults {
@@ -106,5 +120,27 @@ pub(crate) async fn staff(
 ) -> Result<(), CaseError> {
     send(tx, messaging, OutgoingMessage::new(template, Recipient::Account(to.as_uuid()), params).idempotency_key(key))
         .await?;
+    Ok(())
+}
+
+/// Reminds the applicant of a task, by inbox and SMS to the case's contact number, once per
+/// `key`.
+pub(crate) async fn reminder(
+    tx: &mut Tx,
+    messaging: &Messaging,
+    keys: &Keys,
+    row: &CaseRow,
+    key: &str,
+    params: serde_json::Value,
+) -> Result<(), CaseError> {
+    let to = Recipient::Account(row.applicant_id);
+    let inbox = OutgoingMessage::new(TASK_DUE, to, params.clone()).idempotency_key(format!("{key}:inbox"));
+    send(tx, messaging, inbox).await?;
+    if let Ok(phone) = keys.decrypt(&row.contact_phone_enc).map(|p| Phone::parse(&p))
+        && let Ok(phone) = phone
+    {
+        let sms = OutgoingMessage::new(TASK_DUE, Recipient::Phone(phone), params).idempotency_key(format!("{key}:sms"));
+        send(tx, messaging, sms).await?;
+    }
     Ok(())
 }

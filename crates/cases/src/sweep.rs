@@ -1,6 +1,7 @@
 //! 电子监察: an hourly job lights each open case yellow or red by its time limit, tells the
 //! handler of a yellow case and escalates a red one to the supervisors whose `case.supervise`
-//! reaches it (once per case), and forgets old failed progress look-ups.
+//! reaches it (once per case), forgets old failed progress look-ups, and reminds applicants of
+//! what their cases wait for ([`crate::tasks`]).
 
 use crate::deadline::{self, Warning};
 use crate::model::{CASE_COLUMNS, CASE_FROM, CaseRow};
@@ -36,7 +37,8 @@ pub(crate) fn register(cases: Cases, registry: &mut JobRegistry) {
         async move {
             let now = ctx.db.now();
             let swept = cases.sweep(now).await.map_err(JobError::retry)?;
-            tracing::info!(?swept, "case deadlines swept");
+            let reminded = cases.remind(now).await.map_err(JobError::retry)?;
+            tracing::info!(?swept, reminded, "case deadlines swept, applicants reminded");
             let next = now.duration_trunc(Duration::hours(1)).unwrap_or(now) + Duration::hours(1);
             schedule(&ctx.db, next).await.map_err(JobError::from)
         }

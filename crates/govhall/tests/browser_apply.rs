@@ -240,6 +240,18 @@ async fn a_person_gives_a_document_again_from_the_materials_library_in_chromium(
     let html = browser.wait_source("已从材料库选用该材料").await;
     assert!(html.contains("取自材料库：申请人居民身份证复印件"), "{html}");
     violations.extend(common::browser::look(&browser, "library-reused").await);
+
+    // The personal center's other new pages: tasks, statistics with their charts, messages.
+    browser.click("a[href='/account/tasks']").await;
+    browser.wait_source("我的待办").await;
+    violations.extend(common::browser::look(&browser, "tasks").await);
+    browser.click("a[href='/account/statistics']").await;
+    let html = browser.wait_source("近 12 个月提交的办件").await;
+    assert!(html.contains("<svg") && html.contains("办理中：1"), "{html}");
+    violations.extend(common::browser::look(&browser, "statistics").await);
+    browser.click("a[href='/account/messages']").await;
+    browser.wait_source("我的消息").await;
+    violations.extend(common::browser::look(&browser, "messages").await);
     assert!(violations.is_empty(), "axe: {violations:#?}");
     browser.quit().await;
     let ApplyHall { hall, .. } = a;

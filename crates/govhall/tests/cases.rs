@@ -403,3 +403,118 @@ async fn a_reviewer_who_claimed_a_case_does_not_keep_the_decider_out_and_keys_ar
     assert!(theirs.query_password.is_some());
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn the_applicants_tasks_follow_the_case_and_remind_once() {
+    use govhall_cases::tasks::{TaskKind, Whose};
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let cases = t.app.cases();
+    let (id, serial, _) = h.submit("tasks-1").await;
+    let worker = h.access(h.worker).await;
+    let wa = staff_actor("worker");
+    let me = Actor { id: Some(h.applicant), label: "申请人".into(), client_ip: "127.0.0.1".into() };
+    assert!(cases.tasks(h.applicant, Whose::Person(h.applicant)).await.unwrap().is_empty(), "nothing asked yet");
+
+    // Asked for more: a task without a deadline, theirs alone.
+    cases.act(By::Staff(&worker, &wa), act(id, "start_prereview", "")).await.unwrap();
+    cases.act(By::Staff(&worker, &wa), act(id, "request_supplement", "缺少营业执照复印件")).await.unwrap();
+    let tasks = cases.tasks(h.applicant, Whose::Person(h.applicant)).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        (tasks[0].kind, tasks[0].serial_number.as_str(), tasks[0].working_days_left),
+        (TaskKind::Supplement, serial.as_str(), None)
+    );
+    let other = t.person("13800000555", &common::test_id_number(55)).await;
+    assert!(matches!(cases.tasks(other, Whose::Person(h.applicant)).await, Err(CaseError::NotFound)));
+    assert!(cases.tasks(other, Whose::Person(other)).await.unwrap().is_empty());
+    let nowhere = govhall_identity::EnterpriseId::from_uuid(uuid::Uuid::now_v7());
+    assert!(matches!(cases.tasks(h.applicant, Whose::Enterprise(nowhere)).await, Err(CaseError::NotFound)));
+
+    // Reminded after waiting `remind_days` working days, once however often the sweep runs.
+    let reminders = || async {
+        let mut conn = t.app.db().conn().await.unwrap();
+        govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM messages WHERE template_code = 'case.task_due'"
+        )
+        .fetch_one(&mut *c)
+        .await)
+        .unwrap()
+    };
+    let now = t.app.db().now();
+    assert_eq!(cases.remind(now).await.unwrap(), 0, "not yet");
+    let later = now + chrono::Duration::days(10);
+    assert_eq!(cases.remind(later).await.unwrap(), 1);
+    cases.remind(later).await.unwrap();
+    cases.remind(later + chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(reminders().await, 2, "one inbox message and one SMS");
+
+    // Answered: the task moves to history.
+    cases.act(By::Applicant(h.applicant, &me), act(id, "resubmit", "已补充")).await.unwrap();
+    assert!(cases.tasks(h.applicant, Whose::Person(h.applicant)).await.unwrap().is_empty());
+    let history = cases.task_history(h.applicant, Whose::Person(h.applicant), 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].label, "提交补正材料");
+
+    // Granted: the result to collect, on the page and in the API; delivered: nothing left.
+    for step in ["accept", "start_review", "grant"] {
+        cases.act(By::Staff(&worker, &wa), act(id, step, "")).await.unwrap();
+    }
+    let tasks = cases.tasks(h.applicant, Whose::Person(h.applicant)).await.unwrap();
+    assert_eq!(tasks.iter().map(|t| t.kind).collect::<Vec<_>>(), [TaskKind::Collect]);
+    let web = t.sign_in(common::APPLICANT_PHONE, common::PASSWORD).await;
+    let page = web.get("/account/tasks").await.text().await.unwrap();
+    assert!(page.contains("领取办理结果") && page.contains(&serial) && page.contains("提交补正材料"), "{page}");
+    let bearer = t.bearer(common::APPLICANT_PHONE).await;
+    let api: serde_json::Value = t
+        .client
+        .get(t.url("/api/v1/me/tasks"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["tasks"][0]["kind"], "collect", "{api}");
+    let res = t
+        .client
+        .get(t.url(&format!("/api/v1/me/tasks?enterprise={}", uuid::Uuid::now_v7())))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+    cases.act(By::Staff(&worker, &wa), act(id, "deliver", "窗口领取")).await.unwrap();
+    assert!(cases.tasks(h.applicant, Whose::Person(h.applicant)).await.unwrap().is_empty());
+
+    // The statistics of these cases: counted by state and month, charted, exported.
+    h.submit("tasks-2").await;
+    let stats = cases.stats(h.applicant, Whose::Person(h.applicant)).await.unwrap();
+    assert_eq!(stats.total, 2);
+    let states: Vec<(&str, i64)> = stats.by_state.iter().map(|c| (c.label.as_str(), c.count)).collect();
+    assert_eq!(states, [("办理中", 1), ("准予", 1)]);
+    assert_eq!(stats.by_month.len(), 12);
+    assert_eq!(stats.by_month.last().unwrap().count, 2, "{:?}", stats.by_month);
+    assert_eq!((stats.decided, stats.average_working_days), (1, Some(0.0)));
+    assert!(matches!(cases.stats(other, Whose::Person(h.applicant)).await, Err(CaseError::NotFound)));
+    let page = web.get("/account/statistics").await.text().await.unwrap();
+    assert!(page.contains("<svg") && page.contains("准予：1") && page.contains(&h.item.item.name), "{page}");
+    let xlsx = web.get("/account/statistics.xlsx").await;
+    assert_eq!(xlsx.status(), reqwest::StatusCode::OK);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    let res = web.get(&format!("/account/statistics?enterprise={}", uuid::Uuid::now_v7())).await;
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+    let api: serde_json::Value = t
+        .client
+        .get(t.url("/api/v1/me/statistics"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["total"], 2, "{api}");
+    h.t.stop().await;
+}

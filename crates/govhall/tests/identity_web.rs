@@ -262,6 +262,80 @@ async fn people_see_and_end_only_their_own_sessions_and_enterprises() {
     assert_eq!(b.post("/account/acting", &[("enterprise", &enterprise)]).await.status(), StatusCode::SEE_OTHER);
     let html = b.get("/account").await.text().await.unwrap();
     assert!(html.contains("测试公司"), "B acts for the enterprise");
+
+    // 企业信息维护: administrators only, checked, audited with what changed.
+    let details = |name: &'static str, phone: &'static str| {
+        vec![
+            ("name", name),
+            ("legal_representative", "张三"),
+            ("address", "福州市鼓楼区五四路 1 号"),
+            ("contact_name", "李四"),
+            ("contact_phone", phone),
+        ]
+    };
+    let path = format!("/account/enterprises/{enterprise}/details");
+    assert_eq!(b.post(&path, &details("改名公司", "")).await.status(), StatusCode::FORBIDDEN);
+    // A direction override never reaches the record (the web layer takes it out of every form).
+    assert_eq!(a.post(&path, &details("测试\u{202e}公司", "")).await.status(), StatusCode::SEE_OTHER);
+    let kept =
+        t.app.identity().enterprise(govhall_identity::EnterpriseId::from_uuid(enterprise.parse().unwrap())).await;
+    assert_eq!(kept.unwrap().name, "测试公司");
+    let res = a.post(&path, &details("<b>公司</b>", "")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("企业名称不能为空，不超过 100 个字，且不含尖括号"));
+    assert_eq!(a.post(&path, &details("新测试公司", "1380013")).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.post(&path, &details("新测试公司", "13800138009")).await.status(), StatusCode::SEE_OTHER);
+    let html = a.get("/account/enterprises").await.text().await.unwrap();
+    assert!(html.contains("企业信息已保存") || html.contains("福州市鼓楼区五四路 1 号"), "{html}");
+    let mut conn = t.app.db().conn().await.unwrap();
+    let detail: String = run!(conn, |c| sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'enterprise.update' ORDER BY seq DESC LIMIT 1"
+    )
+    .fetch_one(&mut *c)
+    .await)
+    .unwrap();
+    drop(conn);
+    assert!(detail.contains("企业名称：测试公司 → 新测试公司") && detail.contains("联系电话"), "{detail}");
+    assert!(!detail.contains("13800138009"), "the number itself stays out of the log");
+
+    // The same through the API, for the app.
+    let bearer = t.bearer("13800138003").await;
+    let mine: Value = t
+        .client
+        .get(t.url("/api/v1/me/enterprises"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine[0]["details"]["contact_phone"], "13800138009", "{mine}");
+    let res = t
+        .client
+        .post(t.url(&format!("/api/v1/me/enterprises/{enterprise}/details")))
+        .header("authorization", &bearer)
+        .json(&json!({"name": "新测试公司", "legal_representative": "王五", "contact_phone": "12345"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = t
+        .client
+        .post(t.url(&format!("/api/v1/me/enterprises/{enterprise}/details")))
+        .header("authorization", &bearer)
+        .json(&json!({"name": "新测试公司", "legal_representative": "王五"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["legal_representative"], "王五");
+
+    // Removed by the administrator, B can no longer act for it.
+    let b_id = t.app.identity().find_account("13800138004").await.unwrap().unwrap();
+    let res = a.post(&format!("/account/enterprises/{enterprise}/members/{}/remove", b_id.as_uuid()), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.post("/account/acting", &[("enterprise", &enterprise)]).await.status(), StatusCode::FORBIDDEN);
     t.stop().await;
 }
 

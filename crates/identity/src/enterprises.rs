@@ -52,10 +52,28 @@ impl Membership {
     }
 }
 
+/// What an enterprise's administrators keep current (企业信息维护); the credit code stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EnterpriseDetails {
+    /// Name.
+    pub name: String,
+    /// Legal representative.
+    pub legal_representative: String,
+    /// Address (may be empty).
+    pub address: String,
+    /// Contact person (may be empty).
+    pub contact_name: String,
+    /// Contact mobile number (may be empty).
+    pub contact_phone: String,
+}
+
 const MEMBERSHIPS: &str = "SELECT m.enterprise_id, e.name AS enterprise_name, e.credit_code, m.account_id,
                                   a.real_name AS member_name, m.role, m.status
                            FROM enterprise_members m JOIN enterprises e ON e.id = m.enterprise_id
                            JOIN accounts a ON a.id = m.account_id";
+
+const DETAILS: &str =
+    "SELECT name, legal_representative, address, contact_name, contact_phone_enc FROM enterprises WHERE id = $1";
 
 const ACTIVE_ADMINS: &str =
     "SELECT COUNT(*) FROM enterprise_members WHERE enterprise_id = $1 AND role = 'admin' AND status = 'active'";
@@ -179,6 +197,16 @@ impl Identity {
         }
     }
 
+    /// Like [`Self::require_enterprise_admin`], but an enterprise the account is not an active
+    /// member of answers as one that does not exist (its id tells nothing).
+    async fn require_admin_of_mine(&self, enterprise: EnterpriseId, account: AccountId) -> Result<(), IdentityError> {
+        match self.membership(enterprise, account).await? {
+            Some(m) if m.status == "active" && m.role == "admin" => Ok(()),
+            Some(m) if m.status == "active" => Err(IdentityError::Forbidden),
+            _ => Err(IdentityError::NotFound("企业")),
+        }
+    }
+
     /// Invites a person, by mobile number, as `admin` or `agent`. The answer is the same
     /// whoever the number belongs to, so that inviting tells nobody who is registered: a
     /// person's account sees the invitation at once; a number without a person's account keeps
@@ -292,7 +320,7 @@ impl Identity {
         by: AccountId,
         member: AccountId,
     ) -> Result<(), IdentityError> {
-        self.require_enterprise_admin(enterprise, by).await?;
+        self.require_admin_of_mine(enterprise, by).await?;
         let mut tx = self.db.begin().await?;
         // The enterprise's row first: two administrators removing each other at once take turns.
         exec!(tx, sqlx::query("UPDATE enterprises SET name = name WHERE id = $1").bind(enterprise.as_uuid()))?;
@@ -314,5 +342,86 @@ impl Identity {
         audit::record(&mut tx, actor, Event::success("enterprise.remove_member", "enterprise", enterprise)).await?;
         tx.commit().await?;
         Ok(())
+    }
+    /// The details of an enterprise, for one of its active members.
+    pub async fn enterprise_details(
+        &self,
+        enterprise: EnterpriseId,
+        asked_by: AccountId,
+    ) -> Result<EnterpriseDetails, IdentityError> {
+        match self.membership(enterprise, asked_by).await? {
+            Some(m) if m.status == "active" => {}
+            _ => return Err(IdentityError::NotFound("企业")),
+        }
+        let mut conn = self.db.conn().await?;
+        let row: Option<(String, String, String, String, String)> =
+            run!(conn, |c| sqlx::query_as(DETAILS).bind(enterprise.as_uuid()).fetch_optional(&mut *c).await)?;
+        let (name, legal_representative, address, contact_name, phone_enc) =
+            row.ok_or(IdentityError::NotFound("企业"))?;
+        let contact_phone = if phone_enc.is_empty() { String::new() } else { self.keys.decrypt(&phone_enc)? };
+        Ok(EnterpriseDetails { name, legal_representative, address, contact_name, contact_phone })
+    }
+
+    /// Changes an enterprise's details, for one of its administrators; the audit log names the
+    /// fields changed (and the old and new name).
+    pub async fn update_enterprise(
+        &self,
+        actor: &Actor,
+        enterprise: EnterpriseId,
+        by: AccountId,
+        details: &EnterpriseDetails,
+    ) -> Result<EnterpriseDetails, IdentityError> {
+        self.require_admin_of_mine(enterprise, by).await?;
+        let old = self.enterprise_details(enterprise, by).await?;
+        let optional = |field: &str, value: &str, max: usize| {
+            if value.trim().is_empty() { Ok(String::new()) } else { text(field, value, max) }
+        };
+        let new = EnterpriseDetails {
+            name: text("企业名称", &details.name, 100)?,
+            legal_representative: text("法定代表人", &details.legal_representative, 50)?,
+            address: optional("企业地址", &details.address, 200)?,
+            contact_name: optional("联系人", &details.contact_name, 50)?,
+            contact_phone: match details.contact_phone.trim() {
+                "" => String::new(),
+                typed => Phone::parse(typed)?.as_str().to_owned(),
+            },
+        };
+        let mut changed = Vec::new();
+        if new.name != old.name {
+            changed.push(format!("企业名称：{} → {}", old.name, new.name));
+        }
+        for (label, a, b) in [
+            ("法定代表人", &old.legal_representative, &new.legal_representative),
+            ("企业地址", &old.address, &new.address),
+            ("联系人", &old.contact_name, &new.contact_name),
+            ("联系电话", &old.contact_phone, &new.contact_phone),
+        ] {
+            if a != b {
+                changed.push(label.to_owned());
+            }
+        }
+        if changed.is_empty() {
+            return Ok(new);
+        }
+        let sealed = if new.contact_phone.is_empty() { String::new() } else { self.keys.encrypt(&new.contact_phone) };
+        let mut tx = self.db.begin().await?;
+        exec!(
+            tx,
+            sqlx::query(
+                "UPDATE enterprises SET name = $1, legal_representative = $2, address = $3, contact_name = $4,
+                    contact_phone_enc = $5, updated_at = $6 WHERE id = $7"
+            )
+            .bind(&new.name)
+            .bind(&new.legal_representative)
+            .bind(&new.address)
+            .bind(&new.contact_name)
+            .bind(&sealed)
+            .bind(self.db.now())
+            .bind(enterprise.as_uuid())
+        )?;
+        let event = Event::success("enterprise.update", "enterprise", enterprise).detail(changed.join("；"));
+        audit::record(&mut tx, actor, event).await?;
+        tx.commit().await?;
+        Ok(new)
     }
 }

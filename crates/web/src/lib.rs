@@ -14,6 +14,7 @@ mod booking;
 mod calendar;
 mod cases;
 mod catalog;
+mod charts;
 mod error;
 mod health;
 mod html;

@@ -40,7 +40,8 @@ use utoipa::OpenApi;
         crate::logistics::api::notification, crate::logistics::api::mine, crate::logistics::api::book_pickup,
         crate::library::api::libraries, crate::library::api::add, crate::library::api::download,
         crate::library::api::describe, crate::library::api::delete, crate::library::api::choices, crate::library::api::reuse,
-        crate::messaging::inbox::api_list, crate::messaging::inbox::api_read_one, crate::messaging::inbox::api_read_all),
+        crate::messaging::inbox::api_list, crate::messaging::inbox::api_read_one, crate::messaging::inbox::api_read_all,
+        crate::cases::tasks::api, crate::cases::statistics::api, crate::identity::enterprise_api::mine, crate::identity::enterprise_api::update),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),

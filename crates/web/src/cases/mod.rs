@@ -3,8 +3,10 @@
 
 pub(crate) mod progress;
 pub(crate) mod serials;
+pub(crate) mod statistics;
 pub(crate) mod supervision;
 pub(crate) mod supplements;
+pub(crate) mod tasks;
 pub(crate) mod workbench;
 
 use crate::AppError;
@@ -48,6 +50,11 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/progress", Public, get(crate::cases::progress::page)),
         r(M::POST, "/progress", Public, post(crate::cases::progress::query)),
         r(M::POST, "/api/v1/progress-queries", Public, post(crate::cases::progress::api_query)),
+        r(M::GET, "/account/tasks", SignedIn, get(crate::cases::tasks::show)),
+        r(M::GET, "/api/v1/me/tasks", SignedIn, get(crate::cases::tasks::api)),
+        r(M::GET, "/account/statistics", SignedIn, get(crate::cases::statistics::show)),
+        r(M::GET, "/account/statistics.xlsx", SignedIn, get(crate::cases::statistics::export)),
+        r(M::GET, "/api/v1/me/statistics", SignedIn, get(crate::cases::statistics::api)),
         r(M::GET, "/account/cases", SignedIn, get(crate::cases::progress::mine)),
         r(M::GET, "/account/cases/{serial}", SignedIn, get(crate::cases::progress::my_case)),
         r(M::POST, "/account/cases/{serial}/act", SignedIn, post(crate::cases::progress::my_act)),

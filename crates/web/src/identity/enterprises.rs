@@ -10,7 +10,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use govhall_identity::enterprises::Membership;
+use govhall_identity::enterprises::{EnterpriseDetails, Membership};
 use govhall_identity::{AccountId, EnterpriseId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -19,6 +19,8 @@ struct EnterpriseRow {
     membership: Membership,
     acting: bool,
     members: Vec<Membership>,
+    /// The details an administrator keeps current (empty for agents).
+    details: Option<EnterpriseDetails>,
 }
 
 #[derive(Template)]
@@ -56,8 +58,13 @@ async fn page(
         } else {
             Vec::new()
         };
+        let details = if m.role == "admin" && m.status == "active" {
+            Some(state.identity.enterprise_details(EnterpriseId::from_uuid(m.enterprise_id), viewer.account.id).await?)
+        } else {
+            None
+        };
         let acting = viewer.session.acting_enterprise_id == Some(m.enterprise_id);
-        rows.push(EnterpriseRow { membership: m, acting, members });
+        rows.push(EnterpriseRow { membership: m, acting, members, details });
     }
     render(EnterprisesPage { page, rows, form, error, notice: notice.to_owned() })
 }
@@ -76,6 +83,7 @@ pub(crate) async fn show(
         Some("registered") => "企业已登记，您是该企业的管理员",
         Some("invited") => "邀请已记录：对方用该手机号码登录（尚未注册的，注册个人账号）后，在“我的企业”页接受",
         Some("joined") => "已加入企业",
+        Some("updated") => "企业信息已保存",
         Some("removed") => "已将该成员移出企业：其不再能查看企业的办件、证照和材料",
         Some("acting") => "已切换办事身份",
         _ => "",
@@ -116,6 +124,49 @@ pub(crate) async fn invite(
         .invite_member(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id, &form.phone, &form.role)
         .await;
     after_post(result, "/account/enterprises?done=invited", async |error| {
+        page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "").await
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DetailsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    legal_representative: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+}
+
+impl From<DetailsForm> for EnterpriseDetails {
+    fn from(f: DetailsForm) -> Self {
+        EnterpriseDetails {
+            name: f.name,
+            legal_representative: f.legal_representative,
+            address: f.address,
+            contact_name: f.contact_name,
+            contact_phone: f.contact_phone,
+        }
+    }
+}
+
+/// 企业信息维护 (administrators).
+pub(crate) async fn update_details(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path(id): Path<Uuid>,
+    Form(form): Form<DetailsForm>,
+) -> Result<Response, AppError> {
+    let result = state
+        .identity
+        .update_enterprise(&ctx.actor(), EnterpriseId::from_uuid(id), viewer.account.id, &form.into())
+        .await;
+    after_post(result, "/account/enterprises?done=updated", async |error| {
         page(&state, &viewer, Page::new(&state, "我的企业").with(&ctx), RegisterForm::default(), error, "").await
     })
     .await

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod api;
+pub(crate) mod enterprise_api;
 pub(crate) mod enterprises;
 pub(crate) mod register;
 pub(crate) mod sign_in;
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/account/enterprises", SignedIn, post(crate::identity::enterprises::register)),
         r(M::POST, "/account/enterprises/{id}/invite", SignedIn, post(crate::identity::enterprises::invite)),
         r(M::POST, "/account/enterprises/{id}/accept", SignedIn, post(crate::identity::enterprises::accept)),
+        r(M::POST, "/account/enterprises/{id}/details", SignedIn, post(crate::identity::enterprises::update_details)),
         r(
             M::POST,
             "/account/enterprises/{id}/members/{member}/remove",
@@ -39,6 +41,8 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/account/acting", SignedIn, post(crate::identity::enterprises::act_for)),
         r(M::POST, "/api/v1/sessions", Public, post(crate::identity::api::create_session)),
         r(M::GET, "/api/v1/me", SignedIn, get(crate::identity::api::current)),
+        r(M::GET, "/api/v1/me/enterprises", SignedIn, get(crate::identity::enterprise_api::mine)),
+        r(M::POST, "/api/v1/me/enterprises/{id}/details", SignedIn, post(crate::identity::enterprise_api::update)),
         r(M::DELETE, "/api/v1/sessions/current", SignedIn, delete(crate::identity::api::delete_current)),
     ]
 }
