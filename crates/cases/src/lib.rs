@@ -14,6 +14,7 @@ mod notify;
 pub mod password;
 pub mod payment_due;
 pub mod progress;
+pub mod projects;
 pub mod queries;
 pub mod serials;
 pub mod stats;
@@ -61,6 +62,8 @@ pub struct CaseSettings {
     /// Applicants are reminded of materials asked for again this many working days before the
     /// step's deadline (or after waiting this long, where the step has none).
     pub remind_days: u32,
+    /// The stages of an investment project's dossier (项目档案), in order.
+    pub project_stages: Vec<String>,
 }
 
 impl Default for CaseSettings {
@@ -74,6 +77,7 @@ impl Default for CaseSettings {
             client_window_minutes: 15,
             max_file_bytes: 10 * 1024 * 1024,
             remind_days: 2,
+            project_stages: ["立项", "用地", "规划", "施工", "竣工验收"].map(String::from).to_vec(),
         }
     }
 }

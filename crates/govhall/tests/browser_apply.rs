@@ -252,6 +252,28 @@ async fn a_person_gives_a_document_again_from_the_materials_library_in_chromium(
     browser.click("a[href='/account/messages']").await;
     browser.wait_source("我的消息").await;
     violations.extend(common::browser::look(&browser, "messages").await);
+
+    // An enterprise's project dossier.
+    let actor = govhall_audit::Actor::system("test");
+    let enterprise = t
+        .app
+        .identity()
+        .register_enterprise(&actor, a.hall.applicant, "91350100M000100Y43", "福州测试科技有限公司", "张三")
+        .await
+        .unwrap();
+    let input = govhall_cases::projects::ProjectInput {
+        name: "新建厂房项目".into(),
+        scale_wan: "1200".into(),
+        land_m2: "3000.5".into(),
+        ..Default::default()
+    };
+    let project = t.app.cases().create_project(&actor, a.hall.applicant, enterprise, &input).await.unwrap();
+    browser.goto(&t.url("/account/projects")).await;
+    browser.wait_source("各阶段的项目、投资规模和用地面积").await;
+    violations.extend(common::browser::look(&browser, "projects").await);
+    browser.click(&format!("a[href='/account/projects/{project}']")).await;
+    browser.wait_source("3000.5 平方米").await;
+    violations.extend(common::browser::look(&browser, "project").await);
     assert!(violations.is_empty(), "axe: {violations:#?}");
     browser.quit().await;
     let ApplyHall { hall, .. } = a;

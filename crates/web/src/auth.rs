@@ -241,6 +241,7 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
         path.as_slice(),
         ["applications", _, "materials", _]
             | ["account", "materials", _, "files"]
+            | ["account", "projects", _, "approvals"]
             | ["account", "cases", _, "act"]
             | ["admin", "licences", "import"]
             | ["verify", "pdf"]

@@ -41,7 +41,8 @@ use utoipa::OpenApi;
         crate::library::api::libraries, crate::library::api::add, crate::library::api::download,
         crate::library::api::describe, crate::library::api::delete, crate::library::api::choices, crate::library::api::reuse,
         crate::messaging::inbox::api_list, crate::messaging::inbox::api_read_one, crate::messaging::inbox::api_read_all,
-        crate::cases::tasks::api, crate::cases::statistics::api, crate::identity::enterprise_api::mine, crate::identity::enterprise_api::update),
+        crate::cases::tasks::api, crate::cases::statistics::api,
+        crate::cases::projects::api_create, crate::cases::projects::api_dossier, crate::cases::projects::api_add_case, crate::identity::enterprise_api::mine, crate::identity::enterprise_api::update),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),
@@ -53,6 +54,7 @@ use utoipa::OpenApi;
         (name = "网上缴费", description = "办件的缴款单、发起缴费、查询缴费结果；财政支付网关的结果通知（签名验证）"),
         (name = "电子证照", description = "按证照标识核验电子证照的真伪和状态，获取签名公钥；登录用户查看和下载自己的电子证照"),
         (name = "统一物流", description = "办理结果快递送达：登录用户查看办件的快件和物流轨迹；快递公司的物流轨迹推送（签名验证）"),
+        (name = "项目档案", description = "企业的投资项目档案：按阶段归入以企业名义申报的办件，补录批文，查看各阶段进展和下一步"),
         (name = "我的消息", description = "登录用户的站内消息：分页查看、未读条数、标为已读"),
         (name = "我的材料", description = "个人和企业材料库：提交过的材料自动保存，申报时从材料库选用（引用，不复制），上传、修改、删除材料"),
         (name = "搜索", description = "用日常说法、拼音、首字母或繁体搜索事项、部门和材料，带筛选、分面和输入提示"),

@@ -71,6 +71,7 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
         | ["api", "v1", "me", "materials", _, "files"] => settings.max_file_bytes + (1 << 20),
         ["admin", "licences", "import"] => crate::licences::import::MAX_IMPORT_BYTES + (1 << 20),
         // An answer to a request for more: its files, each stopped at its own limit.
+        ["account", "projects", _, "approvals"] => state.cases.settings().max_file_bytes as u64 + (1 << 20),
         ["account", "cases", _, "act"] | ["api", "v1", "me", "cases", _, "actions"] => {
             let each = state.cases.settings().max_file_bytes as u64;
             each.saturating_mul(crate::cases::supplements::MAX_SUPPLEMENT_FILES as u64) + (1 << 20)

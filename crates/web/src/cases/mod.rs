@@ -2,6 +2,7 @@
 //! and 电子监察, workflow configuration, the progress query and 我的办件.
 
 pub(crate) mod progress;
+pub(crate) mod projects;
 pub(crate) mod serials;
 pub(crate) mod statistics;
 pub(crate) mod supervision;
@@ -53,6 +54,17 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/account/tasks", SignedIn, get(crate::cases::tasks::show)),
         r(M::GET, "/api/v1/me/tasks", SignedIn, get(crate::cases::tasks::api)),
         r(M::GET, "/account/statistics", SignedIn, get(crate::cases::statistics::show)),
+        r(M::GET, "/account/projects", SignedIn, get(crate::cases::projects::list)),
+        r(M::POST, "/account/projects", SignedIn, post(crate::cases::projects::create)),
+        r(M::GET, "/account/projects/{id}", SignedIn, get(crate::cases::projects::show)),
+        r(M::POST, "/account/projects/{id}", SignedIn, post(crate::cases::projects::update)),
+        r(M::POST, "/account/projects/{id}/cases", SignedIn, post(crate::cases::projects::add_case)),
+        r(M::POST, "/account/projects/{id}/approvals", SignedIn, post(crate::cases::projects::add_approval)),
+        r(M::GET, "/account/projects/{id}/approvals/{approval}", SignedIn, get(crate::cases::projects::approval_file)),
+        r(M::GET, "/admin/projects/{id}", Needs(P::CaseView), get(crate::cases::projects::staff_show)),
+        r(M::POST, "/api/v1/me/projects", SignedIn, post(crate::cases::projects::api_create)),
+        r(M::GET, "/api/v1/me/projects/{id}", SignedIn, get(crate::cases::projects::api_dossier)),
+        r(M::POST, "/api/v1/me/projects/{id}/cases", SignedIn, post(crate::cases::projects::api_add_case)),
         r(M::GET, "/account/statistics.xlsx", SignedIn, get(crate::cases::statistics::export)),
         r(M::GET, "/api/v1/me/statistics", SignedIn, get(crate::cases::statistics::api)),
         r(M::GET, "/account/cases", SignedIn, get(crate::cases::progress::mine)),

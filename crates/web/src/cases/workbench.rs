@@ -223,6 +223,8 @@ struct CasePage {
     refunds: Vec<(String, String, String, &'static str, String, String)>,
     may_manage_payments: bool,
     may_refund: bool,
+    /// The dossiers (项目档案) holding the case: id, name.
+    projects: Vec<(String, String)>,
     may_reissue: bool,
     /// The licence the case issued (id, type and number, status), for staff who manage licences.
     licence: Option<(String, String, &'static str)>,
@@ -345,6 +347,13 @@ pub(crate) async fn case_page(
         may_reveal: personal.is_none() && access.covers(Permission::CaseViewPersonalData, &target),
         may_manage_payments: access.covers(Permission::PaymentManage, &target),
         may_refund: access.covers(Permission::PaymentRefund, &target),
+        projects: state
+            .cases
+            .projects_of_case(c.id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect(),
         may_reissue: c.awaits_payment()
             && access.covers(Permission::PaymentManage, &target)
             && !orders.iter().any(|o| o.state.is_payable()),
