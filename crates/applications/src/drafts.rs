@@ -245,7 +245,17 @@ impl Applications {
             .bind(applicant.as_uuid())
             .fetch_optional(&mut *c)
             .await)?;
-        self.open_row(row.ok_or(ApplicationError::NotFound)?)
+        drop(conn);
+        let application = self.open_row(row.ok_or(ApplicationError::NotFound)?)?;
+        // One made for an enterprise is its active members' only: an agent removed from the
+        // enterprise loses its drafts and files at once.
+        if let Some(e) = application.enterprise_id {
+            let member = self.identity().membership(e, applicant).await?;
+            if member.is_none_or(|m| m.status != "active") {
+                return Err(ApplicationError::NotFound);
+            }
+        }
+        Ok(application)
     }
 
     /// The application that became case `case` (for staff who may see the case).

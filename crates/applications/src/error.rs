@@ -40,7 +40,7 @@ pub enum ApplicationError {
     #[error("{0}")]
     InvalidInput(String),
     /// No such file in a library, or not one the viewer may open (the two answer alike).
-    #[error("材料不存在或您无权使用")]
+    #[error("材料或材料库不存在，或您无权使用")]
     LibraryNotFound,
     /// The library is full.
     #[error("{0}")]

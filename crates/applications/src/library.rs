@@ -482,7 +482,8 @@ impl Applications {
             return Err(ApplicationError::Forbidden("只有企业管理员可以删除企业材料库中的材料".into()));
         }
         let mut tx = self.db().begin().await?;
-        // The row first: it waits for a draft being given it (which locks it) and stops the next.
+        lock_usage(&mut tx, material.owner).await?;
+        // Then the row: it waits for a draft being given it (which locks it) and stops the next.
         let n = exec!(tx, sqlx::query("DELETE FROM library_materials WHERE id = $1").bind(id.as_uuid()))?;
         if n == 0 {
             return Err(ApplicationError::LibraryNotFound);
@@ -669,7 +670,17 @@ impl Applications {
     ) -> Result<(), ApplicationError> {
         let owner = Owner::of(application);
         let now = tx.db().now();
-        for f in files.iter().filter(|f| f.library_material_id.is_none()) {
+        // The usage row first, as every writer of a library takes it: no two wait on each other.
+        lock_usage(tx, owner).await?;
+        // An agent's own papers (their ID, their photo) stay out of the enterprise's shared library.
+        let personal = |name: &str| {
+            let kind = kinds::of(name);
+            kind == "身份证明" || kind == "证件照" || name.contains("经办人")
+        };
+        let keep = |f: &&ApplicationFile| {
+            f.library_material_id.is_none() && !(matches!(owner, Owner::Enterprise(_)) && personal(&f.material_name))
+        };
+        for f in files.iter().filter(keep) {
             let material = LibraryMaterial {
                 id: LibraryMaterialId::new(),
                 owner,
@@ -736,6 +747,18 @@ async fn insert_in(tx: &mut Tx, m: &LibraryMaterial, by: AccountId) -> Result<bo
         .bind(m.created_at)
     )?;
     Ok(n == 1)
+}
+
+/// Takes the library's usage row (made when missing) until `tx` ends: every transaction that
+/// writes a library takes it first, so none waits on another in the opposite order.
+async fn lock_usage(tx: &mut Tx, owner: Owner) -> Result<(), ApplicationError> {
+    exec!(
+        tx,
+        sqlx::query("INSERT INTO library_usage (owner_key, used_bytes) VALUES ($1, 0) ON CONFLICT DO NOTHING")
+            .bind(owner.key())
+    )?;
+    exec!(tx, sqlx::query("UPDATE library_usage SET used_bytes = used_bytes WHERE owner_key = $1").bind(owner.key()))?;
+    Ok(())
 }
 
 /// Adds `bytes` (negative: removes) to the library's usage; with a quota, only when it stays

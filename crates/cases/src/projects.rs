@@ -110,11 +110,23 @@ pub struct Approval {
     pub file_name: Option<String>,
 }
 
-/// A case in a dossier, as the viewer may see it.
+/// A case in a dossier: what its enterprise and staff read of it (no handler, no supervision).
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseLine {
-    /// The case (none when the viewer may not see it).
-    pub case: Option<Case>,
+    /// The case.
+    pub case_id: CaseId,
+    /// Its serial number.
+    pub serial_number: String,
+    /// The item.
+    pub item_name: String,
+    /// The handling department.
+    pub department_name: String,
+    /// The step it is at.
+    pub step_name: String,
+    /// How it ended or was decided, if it was.
+    pub outcome: Option<Outcome>,
+    /// Whether it is still being handled (not decided, not ended).
+    pub pending: bool,
     /// Working days since 受理 (to the decision, or today).
     pub elapsed_days: Option<u32>,
     /// Working days left to its limit while it is being handled.
@@ -529,14 +541,25 @@ impl Cases {
                         let to = case.decided_at.map_or(today, china_date);
                         cal.working_days_between(from, to)
                     });
-                    let remaining_days = case.due_on.filter(|_| case.is_open && case.decided_at.is_none()).map(|due| {
+                    let pending = case.is_open && case.decided_at.is_none();
+                    let remaining_days = case.due_on.filter(|_| pending).map(|due| {
                         if due >= today {
                             i64::from(cal.working_days_between(today, due))
                         } else {
                             -i64::from(cal.working_days_between(due, today))
                         }
                     });
-                    view.cases.push(CaseLine { case: Some(case), elapsed_days, remaining_days });
+                    view.cases.push(CaseLine {
+                        case_id: case.id,
+                        serial_number: case.serial_number,
+                        item_name: case.item_name,
+                        department_name: case.department_name,
+                        step_name: case.step_name,
+                        outcome: case.outcome,
+                        pending,
+                        elapsed_days,
+                        remaining_days,
+                    });
                 }
                 None => view.hidden += 1,
             }
@@ -547,8 +570,8 @@ impl Cases {
             }
         }
         for s in &mut stages {
-            let granted = s.cases.iter().any(|l| l.case.as_ref().is_some_and(|c| c.outcome == Some(Outcome::Granted)));
-            let pending = s.cases.iter().any(|l| l.case.as_ref().is_some_and(|c| c.decided_at.is_none() && c.is_open));
+            let granted = s.cases.iter().any(|l| l.outcome == Some(Outcome::Granted));
+            let pending = s.cases.iter().any(|l| l.pending);
             s.done = (granted || !s.approvals.is_empty()) && !pending;
         }
         let next_stage = stages.iter().find(|s| !s.done).map(|s| s.name.clone());

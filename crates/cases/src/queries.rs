@@ -353,13 +353,11 @@ impl Cases {
         Ok((case, form))
     }
 
-    /// Whether `account` may follow `case` as its applicant: they submitted it, or they are an
-    /// active member of the enterprise it was submitted for.
+    /// Whether `account` may follow `case` as its applicant: their own case, or, for a case made
+    /// for an enterprise, an active member of it (whoever submitted it: an agent removed from the
+    /// enterprise no longer follows its cases).
     pub async fn applicant_may_see(&self, account: AccountId, case: &Case) -> Result<bool, CaseError> {
-        if case.applicant_id == account {
-            return Ok(true);
-        }
-        let Some(enterprise) = case.enterprise_id else { return Ok(false) };
+        let Some(enterprise) = case.enterprise_id else { return Ok(case.applicant_id == account) };
         let m = self.identity().membership(enterprise, account).await?;
         Ok(m.is_some_and(|m| m.status == "active"))
     }
@@ -368,7 +366,7 @@ impl Cases {
     /// member of, newest first.
     pub async fn mine(&self, account: AccountId, limit: i64, offset: i64) -> Result<Vec<Case>, CaseError> {
         let sql = format!(
-            "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.applicant_id = $1 OR c.enterprise_id IN
+            "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE (c.applicant_id = $1 AND c.enterprise_id IS NULL) OR c.enterprise_id IN
                (SELECT enterprise_id FROM enterprise_members WHERE account_id = $1 AND status = 'active')
              ORDER BY c.submitted_at DESC LIMIT $2 OFFSET $3"
         );

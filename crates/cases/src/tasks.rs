@@ -13,6 +13,8 @@ use govhall_db::{run, sqlx, sqlx::AssertSqlSafe};
 use serde::Serialize;
 use serde_json::json;
 
+const LAST_MOVE: &str = "SELECT at FROM case_events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1";
+
 /// What a case waits for from its applicant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,8 +152,18 @@ impl Cases {
                 Some(self.task(c, kind, today))
             })
             .collect();
+        for t in &mut tasks {
+            t.since = self.entered(t.case_id).await?.unwrap_or(t.since);
+        }
         tasks.sort_by_key(|t| (t.due_on.is_none(), t.due_on, t.since));
         Ok(tasks)
+    }
+
+    /// When the case entered its current step: its latest move (claiming or assigning it is not
+    /// one).
+    async fn entered(&self, case: CaseId) -> Result<Option<DateTime<Utc>>, CaseError> {
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_scalar(LAST_MOVE).bind(case.as_uuid()).fetch_optional(&mut *c).await)?)
     }
 
     fn task(&self, c: Case, kind: TaskKind, today: NaiveDate) -> Task {
@@ -209,7 +221,8 @@ impl Cases {
             if task_of(&case) != Some(TaskKind::Supplement) {
                 continue;
             }
-            let task = self.task(case, TaskKind::Supplement, today);
+            let mut task = self.task(case, TaskKind::Supplement, today);
+            task.since = self.entered(task.case_id).await?.unwrap_or(task.since);
             let waited = self.calendar().working_days_between(china_date(task.since), today);
             let due = match task.working_days_left {
                 Some(left) => left <= i64::from(lead),

@@ -307,6 +307,10 @@ async fn an_enterprises_library_is_shared_by_role_and_lost_on_removal() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{given}");
 
+    // An agent reads the enterprise's name and code, not its contact number (administrators do).
+    let (_, mine) = agent.get("/api/v1/me/enterprises").await;
+    assert_eq!(mine[0]["details"], Value::Null, "{mine}");
+
     // Removed from the enterprise: its library is gone for them at once.
     let res = identity.remove_member(&actor, enterprise, agent_id, a.hall.applicant).await;
     assert!(res.is_err(), "an agent removes nobody");
@@ -323,6 +327,10 @@ async fn an_enterprises_library_is_shared_by_role_and_lost_on_removal() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not given from a library they left");
+    let (status, _) = agent.get(&format!("/api/v1/applications/{for_enterprise}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nor the enterprise's draft they started");
+    let (status, _) = agent.get(&format!("/api/v1/applications/{personal}")).await;
+    assert_eq!(status, StatusCode::OK, "their own draft stays theirs");
     // The last administrator stays.
     let res = identity.remove_member(&actor, enterprise, a.hall.applicant, a.hall.applicant).await;
     assert!(matches!(res, Err(govhall_identity::IdentityError::Conflict(_))), "{res:?}");

@@ -75,6 +75,9 @@ const MEMBERSHIPS: &str = "SELECT m.enterprise_id, e.name AS enterprise_name, e.
 const DETAILS: &str =
     "SELECT name, legal_representative, address, contact_name, contact_phone_enc FROM enterprises WHERE id = $1";
 
+const IS_ACTIVE_ADMIN: &str = "SELECT COUNT(*) FROM enterprise_members
+    WHERE enterprise_id = $1 AND account_id = $2 AND role = 'admin' AND status = 'active'";
+
 const ACTIVE_ADMINS: &str =
     "SELECT COUNT(*) FROM enterprise_members WHERE enterprise_id = $1 AND role = 'admin' AND status = 'active'";
 
@@ -322,8 +325,18 @@ impl Identity {
     ) -> Result<(), IdentityError> {
         self.require_admin_of_mine(enterprise, by).await?;
         let mut tx = self.db.begin().await?;
-        // The enterprise's row first: two administrators removing each other at once take turns.
+        // The enterprise's row first: two administrators removing each other at once take turns,
+        // and the remover is checked again as the turn found them.
         exec!(tx, sqlx::query("UPDATE enterprises SET name = name WHERE id = $1").bind(enterprise.as_uuid()))?;
+        let still: i64 = run!(tx, |c| sqlx::query_scalar(IS_ACTIVE_ADMIN)
+            .bind(enterprise.as_uuid())
+            .bind(by.as_uuid())
+            .fetch_one(&mut *c)
+            .await)?;
+        if still == 0 {
+            tx.rollback().await?;
+            return Err(IdentityError::Forbidden);
+        }
         let n = exec!(
             tx,
             sqlx::query("DELETE FROM enterprise_members WHERE enterprise_id = $1 AND account_id = $2")
@@ -339,7 +352,9 @@ impl Identity {
             tx.rollback().await?;
             return Err(IdentityError::Conflict("企业至少要保留一名管理员".to_owned()));
         }
-        audit::record(&mut tx, actor, Event::success("enterprise.remove_member", "enterprise", enterprise)).await?;
+        let event =
+            Event::success("enterprise.remove_member", "enterprise", enterprise).detail(format!("成员 {member}"));
+        audit::record(&mut tx, actor, event).await?;
         tx.commit().await?;
         Ok(())
     }

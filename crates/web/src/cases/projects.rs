@@ -47,8 +47,8 @@ fn totals(stages: &[String], projects: &[Project]) -> Vec<(String, usize, String
         .iter()
         .map(|s| {
             let at: Vec<&Project> = projects.iter().filter(|p| p.stage == *s).collect();
-            let scale: i64 = at.iter().filter_map(|p| p.scale_yuan).sum();
-            let land: i64 = at.iter().filter_map(|p| p.land_centi_m2).sum();
+            let scale = at.iter().filter_map(|p| p.scale_yuan).fold(0_i64, i64::saturating_add);
+            let land = at.iter().filter_map(|p| p.land_centi_m2).fold(0_i64, i64::saturating_add);
             let sum = Project { scale_yuan: Some(scale), land_centi_m2: Some(land), ..empty() };
             (s.clone(), at.len(), sum.scale_label(), sum.land_label())
         })
@@ -186,27 +186,24 @@ fn stage_rows(d: &Dossier, staff: bool) -> Vec<StageRow> {
             lines: s
                 .cases
                 .iter()
-                .filter_map(|l| {
-                    let c = l.case.as_ref()?;
-                    Some(LineView {
-                        serial: c.serial_number.clone(),
-                        item: c.item_name.clone(),
-                        department: c.department_name.clone(),
-                        step: c
-                            .outcome
-                            .map_or_else(|| c.step_name.clone(), |o| format!("{}（{}）", c.step_name, o.label())),
-                        elapsed: l.elapsed_days.map_or_else(|| "未受理".into(), |d| format!("{d} 个工作日")),
-                        remaining: match l.remaining_days {
-                            Some(n) if n < 0 => format!("已超期 {} 个工作日", -n),
-                            Some(n) => format!("剩余 {n} 个工作日"),
-                            None => "—".into(),
-                        },
-                        staff_link: if staff {
-                            format!("/admin/cases/{}", c.id)
-                        } else {
-                            format!("/account/cases/{}", c.serial_number)
-                        },
-                    })
+                .map(|l| LineView {
+                    serial: l.serial_number.clone(),
+                    item: l.item_name.clone(),
+                    department: l.department_name.clone(),
+                    step: l
+                        .outcome
+                        .map_or_else(|| l.step_name.clone(), |o| format!("{}（{}）", l.step_name, o.label())),
+                    elapsed: l.elapsed_days.map_or_else(|| "未受理".into(), |d| format!("{d} 个工作日")),
+                    remaining: match l.remaining_days {
+                        Some(n) if n < 0 => format!("已超期 {} 个工作日", -n),
+                        Some(n) => format!("剩余 {n} 个工作日"),
+                        None => "—".into(),
+                    },
+                    staff_link: if staff {
+                        format!("/admin/cases/{}", l.case_id)
+                    } else {
+                        format!("/account/cases/{}", l.serial_number)
+                    },
                 })
                 .collect(),
         })

@@ -53,7 +53,7 @@ pub(crate) struct EnterpriseOut {
     role: String,
     /// active（已加入）或 invited（待接受邀请）
     status: String,
-    /// 企业信息（已加入时）
+    /// 企业信息（本人为该企业管理员时）
     details: Option<DetailsBody>,
 }
 
@@ -66,7 +66,8 @@ pub(crate) async fn mine(
 ) -> Result<Json<Vec<EnterpriseOut>>, AppError> {
     let mut out = Vec::new();
     for m in state.identity.memberships_of(viewer.account.id).await? {
-        let details = if m.status == "active" {
+        // The details (with the contact number) for administrators, as on the page.
+        let details = if m.status == "active" && m.role == "admin" {
             let id = EnterpriseId::from_uuid(m.enterprise_id);
             Some(state.identity.enterprise_details(id, viewer.account.id).await?.into())
         } else {
