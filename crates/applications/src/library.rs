@@ -255,6 +255,9 @@ pub struct Library {
     pub used_bytes: i64,
     /// Bytes it may keep (files added by hand are refused beyond it).
     pub quota_bytes: u64,
+    /// Its electronic licences (证照, kept by the licence registry and given for materials as
+    /// such), newest first.
+    pub licences: Vec<govhall_licences::Licence>,
 }
 
 /// What to keep when a file is added or its description changed.
@@ -305,7 +308,19 @@ impl Applications {
         };
         let materials = self.library_rows(owner).await?;
         let used_bytes = self.library_usage(owner).await?;
-        Ok(Library { owner, owner_name, role, materials, used_bytes, quota_bytes: self.settings().library_quota_bytes })
+        let licences = self
+            .licences()
+            .mine(viewer)
+            .await
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?
+            .into_iter()
+            .filter(|l| match owner {
+                Owner::Person(_) => l.enterprise_id.is_none(),
+                Owner::Enterprise(e) => l.enterprise_id == Some(e.as_uuid()),
+            })
+            .collect();
+        let quota_bytes = self.settings().library_quota_bytes;
+        Ok(Library { owner, owner_name, role, materials, used_bytes, quota_bytes, licences })
     }
 
     async fn library_rows(&self, owner: Owner) -> Result<Vec<LibraryMaterial>, ApplicationError> {

@@ -157,6 +157,13 @@ async fn the_holder_downloads_the_licence_nobody_else_does_and_a_revoked_one_say
     let html = page.text().await.unwrap();
     assert!(html.contains("测试许可证") && html.contains(&licence.number));
     assert!(!html.contains("<script>alert(1)") && html.contains("alert(1)"), "answers are escaped");
+    // The materials library lists it too, as the person's, valid.
+    let library = holder.get("/account/materials").await.text().await.unwrap();
+    let personal = library.split("个人材料库").nth(1).unwrap();
+    assert!(
+        personal.contains("测试许可证") && personal.contains(&licence.number) && personal.contains("有效"),
+        "{personal}"
+    );
     let pdf = holder.get(&format!("/account/licences/{}/licence.pdf", licence.id)).await;
     assert_eq!(pdf.status(), StatusCode::OK);
     assert_eq!(pdf.headers()["content-type"], "application/pdf");

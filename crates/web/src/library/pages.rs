@@ -113,6 +113,8 @@ struct LibraryView {
     percent: u64,
     rows: Vec<Row>,
     categories: Vec<(String, String, usize)>,
+    /// Its licences: type, number, validity, state.
+    licences: Vec<(String, String, String, String)>,
 }
 
 #[derive(Template)]
@@ -165,6 +167,11 @@ fn view(l: govhall_applications::library::Library, category: &str, today: chrono
         percent: (used.saturating_mul(100) / l.quota_bytes.max(1)).min(100),
         rows,
         categories,
+        licences: l
+            .licences
+            .iter()
+            .map(|x| (x.type_name.clone(), x.number.clone(), x.validity(), x.status_on(today).label().to_owned()))
+            .collect(),
     }
 }
 
