@@ -10,7 +10,7 @@ CREATE TABLE library_materials (
     kind             TEXT NOT NULL,              -- the material's name, normalised (kinds.rs)
     title            TEXT NOT NULL,
     category         TEXT NOT NULL,              -- 'own', 'result', 'other' or 'custom:<name>'
-    source           TEXT NOT NULL CHECK (source IN ('application', 'added')),
+    source           TEXT NOT NULL CHECK (source IN ('application', 'added', 'result')),
     file_name        TEXT NOT NULL,
     content_type     TEXT NOT NULL,
     size             INTEGER NOT NULL,

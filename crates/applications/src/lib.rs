@@ -168,6 +168,7 @@ impl Applications {
     /// Registers the daily purge of idle drafts.
     pub fn register_jobs(&self, registry: &mut JobRegistry) {
         purge::register(self.clone(), registry);
+        library::register_jobs(self.clone(), registry);
     }
 
     /// The settings.

@@ -5,6 +5,7 @@ use crate::CaseError;
 use crate::Cases;
 use crate::ids::{CaseEventId, CaseFileId, CaseId};
 use crate::model::{CaseFile, CaseFileRow, FileKind};
+use govhall_db::jobs::{self, NewJob};
 use govhall_db::{Tx, exec, run, sqlx};
 use govhall_identity::{Access, Permission};
 use sha2::{Digest, Sha256};
@@ -22,6 +23,9 @@ pub struct NewFile {
     /// The requested material it is given for (an applicant's supplement); empty otherwise.
     pub material: String,
 }
+
+const RESULT_DOCUMENT: &str =
+    "SELECT file_name, content_type, content FROM case_files WHERE id = $1 AND case_id = $2 AND kind = 'result'";
 
 /// The types accepted, by their first bytes: PDF, OFD (a zip), PNG, JPEG.
 fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
@@ -88,6 +92,19 @@ pub fn check(file: &NewFile, max_bytes: usize) -> Result<&'static str, CaseError
     })
 }
 
+/// The job kind announcing a result document kept with a case (payload [`ResultFiled`]): the
+/// materials library registers the handler that keeps a copy for the applicant.
+pub const RESULT_FILED: &str = "cases.result_filed";
+
+/// A result document kept with a case.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ResultFiled {
+    /// The case.
+    pub case_id: CaseId,
+    /// The file.
+    pub file_id: CaseFileId,
+}
+
 pub(crate) async fn store_files(
     tx: &mut Tx,
     case: CaseId,
@@ -98,6 +115,12 @@ pub(crate) async fn store_files(
     let now = tx.db().now();
     for file in files {
         let content_type = check(file, max_bytes)?;
+        let file_id = CaseFileId::new();
+        if file.result {
+            let filed = ResultFiled { case_id: case, file_id };
+            let job = NewJob::new(RESULT_FILED, filed)?.idempotency_key(format!("{RESULT_FILED}:{file_id}"));
+            jobs::enqueue(tx, job).await?;
+        }
         exec!(
             tx,
             sqlx::query(
@@ -105,7 +128,7 @@ pub(crate) async fn store_files(
                      material)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             )
-            .bind(CaseFileId::new().as_uuid())
+            .bind(file_id.as_uuid())
             .bind(case.as_uuid())
             .bind(event.as_uuid())
             .bind(if file.result { FileKind::Result } else { FileKind::Attachment }.as_str())
@@ -147,6 +170,22 @@ impl Cases {
             .into_iter()
             .filter(|f| f.kind == FileKind::Result || theirs.contains(&f.event_id))
             .collect())
+    }
+
+    /// A result document's name, type and bytes, for the domain that keeps a copy for the
+    /// applicant (the job announcing it names the case and the file).
+    pub async fn result_document(
+        &self,
+        case: CaseId,
+        file: CaseFileId,
+    ) -> Result<(String, String, Vec<u8>), CaseError> {
+        let mut conn = self.db().conn().await?;
+        let found: Option<(String, String, Vec<u8>)> = run!(conn, |c| sqlx::query_as(RESULT_DOCUMENT)
+            .bind(file.as_uuid())
+            .bind(case.as_uuid())
+            .fetch_optional(&mut *c)
+            .await)?;
+        found.ok_or(CaseError::NotFound)
     }
 
     /// The events the applicant took (their supplements' files are theirs to download).

@@ -568,3 +568,62 @@ async fn an_enterprise_follows_an_investment_project_across_departments() {
     assert_eq!(outsider.get(&format!("/api/v1/me/projects/{project}")).await.0, StatusCode::NOT_FOUND);
     a.hall.t.stop().await;
 }
+
+#[tokio::test]
+async fn a_result_document_filed_by_staff_is_kept_in_the_applicants_library() {
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let cases = t.app.cases();
+    let (case, serial, _) = a.hall.submit("result-1").await;
+    let worker = a.hall.access(a.hall.worker).await;
+    let wa = Actor { id: None, label: "工作人员".into(), client_ip: String::new() };
+    let decision = pdf(2200);
+    for step in ["start_prereview", "accept", "start_review", "grant"] {
+        let files = if step == "grant" {
+            vec![govhall_cases::files::NewFile {
+                file_name: "准予许可决定书.pdf".into(),
+                bytes: decision.clone(),
+                result: true,
+                material: String::new(),
+            }]
+        } else {
+            Vec::new()
+        };
+        let action = govhall_cases::transition::Action { case, action: step.into(), files, ..Default::default() };
+        cases.act(govhall_cases::transition::By::Staff(&worker, &wa), action).await.unwrap();
+    }
+    let me = Api { t, bearer: t.bearer(APPLICANT_PHONE).await };
+    let mut kept = Vec::new();
+    for _ in 0..200 {
+        let (_, libraries) = me.get("/api/v1/me/materials").await;
+        kept = materials(&libraries, "me");
+        if !kept.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept.len(), 1, "the worker kept the decision");
+    let m = &kept[0];
+    assert_eq!((m["source"].as_str(), m["category"].as_str()), (Some("result"), Some("result")), "{m}");
+    assert_eq!(m["from_serial"], serial.as_str());
+    let id = m["id"].as_str().unwrap();
+    let res = me.req(reqwest::Method::GET, &format!("/api/v1/me/materials/files/{id}")).send().await.unwrap();
+    assert_eq!(res.bytes().await.unwrap().to_vec(), decision);
+
+    // Announced again (at least once): nothing more is kept.
+    let mut conn = t.app.db().conn().await.unwrap();
+    let file: uuid::Uuid = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+        "SELECT id FROM case_files WHERE case_id = $1 AND kind = 'result'"
+    )
+    .bind(case.as_uuid())
+    .fetch_one(&mut *c)
+    .await)
+    .unwrap();
+    drop(conn);
+    let filed =
+        govhall_cases::files::ResultFiled { case_id: case, file_id: govhall_cases::CaseFileId::from_uuid(file) };
+    t.app.applications().keep_result(&filed).await.unwrap();
+    let (_, libraries) = me.get("/api/v1/me/materials").await;
+    assert_eq!(materials(&libraries, "me").len(), 1);
+    a.hall.t.stop().await;
+}

@@ -8,6 +8,7 @@
 //!
 //! Here: the model, who may do what, reading. [`manage`]: adding, describing, deleting.
 //! [`reuse`]: the choices for a draft, giving a file again, keeping a submission's files.
+//! [`results`]: result documents kept when staff file them.
 
 use crate::ids::{AccountId, EnterpriseId};
 use crate::model::Application;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 mod manage;
+mod results;
 mod reuse;
 
 govhall_core::define_id!(
@@ -81,11 +83,26 @@ pub enum Source {
     Application,
     /// Added to the library by its owner.
     Added,
+    /// A result document (办理结果文书) of one of its cases, kept when staff filed it.
+    Result,
 }
 
 impl Source {
     fn parse(s: &str) -> Source {
-        if s == "added" { Source::Added } else { Source::Application }
+        match s {
+            "added" => Source::Added,
+            "result" => Source::Result,
+            _ => Source::Application,
+        }
+    }
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Application => "application",
+            Source::Added => "added",
+            Source::Result => "result",
+        }
     }
 
     /// Its Chinese name.
@@ -93,6 +110,7 @@ impl Source {
         match self {
             Source::Application => "办件提交",
             Source::Added => "自行上传",
+            Source::Result => "政府结果",
         }
     }
 }
@@ -393,7 +411,7 @@ async fn insert_in(tx: &mut Tx, m: &LibraryMaterial, by: AccountId) -> Result<bo
         .bind(&m.kind)
         .bind(&m.title)
         .bind(&m.category)
-        .bind(if m.source == Source::Added { "added" } else { "application" })
+        .bind(m.source.as_str())
         .bind(&m.file_name)
         .bind(&m.content_type)
         .bind(m.size)
@@ -405,6 +423,11 @@ async fn insert_in(tx: &mut Tx, m: &LibraryMaterial, by: AccountId) -> Result<bo
         .bind(m.created_at)
     )?;
     Ok(n == 1)
+}
+
+/// Registers the library's jobs (result documents kept).
+pub(crate) fn register_jobs(applications: Applications, registry: &mut govhall_db::jobs::JobRegistry) {
+    results::register(applications, registry);
 }
 
 /// Takes the library's usage row (made when missing) until `tx` ends: every transaction that

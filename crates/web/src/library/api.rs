@@ -29,7 +29,7 @@ pub(crate) struct MaterialOut {
     category: String,
     /// 分类名称
     category_label: String,
-    /// 来源：application（办件提交）或 added（自行上传）
+    /// 来源：application（办件提交）、added（自行上传）或 result（政府结果：办件的办理结果文书）
     source: String,
     /// 文件名
     file_name: String,
@@ -52,8 +52,7 @@ impl From<LibraryMaterial> for MaterialOut {
         MaterialOut {
             id: m.id.as_uuid(),
             category_label: m.category_label(),
-            source: if m.source == govhall_applications::library::Source::Added { "added" } else { "application" }
-                .into(),
+            source: m.source.as_str().into(),
             title: m.title,
             kind: m.kind,
             category: m.category,
