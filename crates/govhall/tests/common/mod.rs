@@ -7,6 +7,7 @@ pub mod browser;
 pub mod licensing;
 pub mod paying;
 pub mod process;
+pub mod space;
 
 use govhall::{App, Settings};
 use govhall_db::testing::TestDatabase;
