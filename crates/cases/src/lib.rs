@@ -8,6 +8,7 @@ mod error;
 pub mod export;
 pub mod files;
 pub mod granted;
+pub mod home;
 pub mod ids;
 pub mod model;
 mod notify;

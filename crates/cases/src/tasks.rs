@@ -117,7 +117,7 @@ pub fn task_of(case: &Case) -> Option<TaskKind> {
 impl Cases {
     /// Checks that `viewer` may see `whose`'s tasks; an enterprise they are not an active member
     /// of answers as not found.
-    pub(crate) async fn check_whose(&self, viewer: AccountId, whose: Whose) -> Result<(), CaseError> {
+    pub async fn check_whose(&self, viewer: AccountId, whose: Whose) -> Result<(), CaseError> {
         match whose {
             Whose::Person(a) if a == viewer => Ok(()),
             Whose::Person(_) => Err(CaseError::NotFound),
@@ -152,11 +152,37 @@ impl Cases {
                 Some(self.task(c, kind, today))
             })
             .collect();
+        let entered = self.entered_all(&tasks).await?;
         for t in &mut tasks {
-            t.since = self.entered(t.case_id).await?.unwrap_or(t.since);
+            t.since = entered.get(&t.case_id.as_uuid()).copied().unwrap_or(t.since);
         }
         tasks.sort_by_key(|t| (t.due_on.is_none(), t.due_on, t.since));
         Ok(tasks)
+    }
+
+    /// When each task's case entered its current step, in one query (a page of cases at a time).
+    async fn entered_all(
+        &self,
+        tasks: &[Task],
+    ) -> Result<std::collections::HashMap<uuid::Uuid, DateTime<Utc>>, CaseError> {
+        let mut out = std::collections::HashMap::with_capacity(tasks.len());
+        let mut conn = self.db().conn().await?;
+        for chunk in tasks.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT case_id, MAX(at) FROM case_events WHERE case_id IN ({}) GROUP BY case_id",
+                marks.join(", ")
+            );
+            let rows: Vec<(uuid::Uuid, DateTime<Utc>)> = run!(conn, |c| {
+                let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                for t in chunk {
+                    q = q.bind(t.case_id.as_uuid());
+                }
+                q.fetch_all(&mut *c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// When the case entered its current step: its latest move (claiming or assigning it is not

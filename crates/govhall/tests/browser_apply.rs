@@ -279,3 +279,135 @@ async fn a_person_gives_a_document_again_from_the_materials_library_in_chromium(
     let ApplyHall { hall, .. } = a;
     hall.t.stop().await;
 }
+
+#[tokio::test]
+async fn an_enterprise_agent_reuses_the_business_licence_and_follows_the_project_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    const AGENT_PHONE: &str = "13700000881";
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let licence = |name: &str| govhall_catalog::model::Material {
+        name: name.into(),
+        required: true,
+        formats: "pdf、jpg、png".into(),
+        ..Default::default()
+    };
+    // Item A asks for 营业执照副本, item B (a.code) for 企业法人营业执照: two names, one kind.
+    let item_a = a.other_item(vec![licence("营业执照副本")]).await;
+    let mut content = a.hall.item.content.clone();
+    content.form = Some(serde_json::from_value(common::applying::test_form()).unwrap());
+    content.materials = vec![licence("企业法人营业执照")];
+    content.eligibility = None;
+    a.publish(&content).await;
+    let identity = t.app.identity();
+    let actor = govhall_audit::Actor::system("test");
+    let agent = t.person(AGENT_PHONE, &common::test_id_number(81)).await;
+    let enterprise = identity
+        .register_enterprise(&actor, a.hall.applicant, "91350100M000100Y43", "福州测试科技有限公司", "张三")
+        .await
+        .unwrap();
+    identity.invite_member(&actor, enterprise, a.hall.applicant, AGENT_PHONE, "agent").await.unwrap();
+    identity.accept_invitation(&actor, enterprise, agent).await.unwrap();
+
+    // The agent applied for item A for the enterprise (through the app), giving the licence.
+    let api = common::space::Api { t, bearer: t.bearer(AGENT_PHONE).await };
+    let first = api.draft(&item_a, Some(&enterprise.to_string())).await;
+    api.upload(&first, 0, "营业执照.png", png(48)).await;
+    api.submit(&first).await;
+
+    let browser = Browser::start().await;
+    browser.goto(&t.url("/login")).await;
+    browser.type_into("#login", AGENT_PHONE).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
+    let mut violations = Vec::new();
+
+    // Item B for the enterprise: its licence is offered from the enterprise's library.
+    browser.goto(&t.url(&format!("/items/{}/apply", a.code))).await;
+    browser.click(&format!("input[name='enterprise'][value='{enterprise}']")).await;
+    browser.click("form[action$='/apply'] button[type='submit']").await;
+    browser.wait_source("已完成 0/").await;
+    browser.click("a[href^='/applications/'][href$='/materials']").await;
+    let html = browser.wait_source("从我的材料选择").await;
+    let slot = html.split("id=\"slot-0\"").nth(1).unwrap();
+    assert!(slot.contains("同类材料") && slot.contains("营业执照副本"), "{slot}");
+    browser.click("#slot-0 .library-choice button[type='submit']").await;
+    let html = browser.wait_source("已从材料库选用该材料").await;
+    assert!(html.contains("取自材料库：营业执照副本"), "{html}");
+    violations.extend(common::browser::look(&browser, "enterprise-reuse").await);
+    // The answers through the app, then checked and submitted on the page.
+    let (_, drafts) = api.get("/api/v1/applications").await;
+    let second = drafts.as_array().unwrap().iter().find(|d| d["item_code"] == a.code.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = api
+        .json(reqwest::Method::POST, &format!("/api/v1/applications/{second}/answers"), common::space::answers())
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    browser.goto(&t.url(&format!("/applications/{second}/check"))).await;
+    browser.wait_source("检查您的申报").await;
+    browser.click("form[action$='/submit'] button").await;
+    let html = browser.wait_source("申报已提交").await;
+    let serial = html.split("id=\"serial\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+
+    // The project dossier: made on the page, the case put into its first stage.
+    browser.goto(&t.url("/account/projects")).await;
+    browser.wait_source("新建项目档案").await;
+    browser
+        .run("document.querySelector(\"form[action='/account/projects']\").closest('details').open = true; return 1")
+        .await;
+    browser.type_into("#p-name-1", "新建厂房项目").await;
+    browser.type_into("#p-scale-1", "1200").await;
+    browser.click("form[action='/account/projects'] button[type='submit']").await;
+    browser.wait_source("加入").await;
+    browser.run("document.querySelectorAll('details').forEach(d => d.open = true); return 1").await;
+    browser.type_into("#c-serial", &serial).await;
+    browser.click("form[action$='/cases'] button[type='submit']").await;
+    let html = browser.wait_source(&format!("{serial}</")).await;
+    assert!(html.contains("新建厂房项目") && html.contains(&a.hall.item.item.name), "{html}");
+    violations.extend(common::browser::look(&browser, "enterprise-project").await);
+
+    // The enterprise's statistics and its space's home.
+    browser.goto(&t.url(&format!("/account/statistics?enterprise={enterprise}"))).await;
+    let html = browser.wait_source("近 12 个月提交的办件").await;
+    assert!(html.contains("<svg") && html.contains("办理中：2"), "{html}");
+    violations.extend(common::browser::look(&browser, "enterprise-statistics").await);
+    browser.goto(&t.url("/account/home")).await;
+    browser.wait_source("我的空间").await;
+    browser.click(&format!("a[href='/account/home?enterprise={enterprise}']")).await;
+    let html = browser.wait_source("企业空间：福州测试科技有限公司").await;
+    assert!(html.contains("共 2 件") && html.contains("新建厂房项目") && html.contains(&serial), "{html}");
+    violations.extend(common::browser::look(&browser, "enterprise-home").await);
+
+    // The personal center's other new pages: payments, the address book, the account's number.
+    browser.goto(&t.url("/account/payments")).await;
+    browser.wait_source("缴费记录").await;
+    violations.extend(common::browser::look(&browser, "payments-history").await);
+    browser.goto(&t.url("/account/addresses")).await;
+    browser.wait_source("新增地址").await;
+    browser.type_into("#recipient", "李四").await;
+    browser.type_into("#phone", "13900000777").await;
+    browser.set_value("select[name='province']", "370000").await;
+    browser.click("button[value='refresh']").await;
+    browser.wait_source("济南市").await;
+    browser.set_value("select[name='city']", "370100").await;
+    browser.click("button[value='refresh']").await;
+    browser.wait_source("历下区").await;
+    browser.set_value("select[name='county']", "370102").await;
+    browser.type_into("input[name='street']", "经十路 100 号").await;
+    browser.click("button[value='save']").await;
+    let html = browser.wait_source("地址已保存").await;
+    assert!(html.contains("山东省济南市历下区经十路 100 号") && html.contains("139****0777"), "{html}");
+    violations.extend(common::browser::look(&browser, "addresses").await);
+    browser.goto(&t.url("/account")).await;
+    browser.wait_source("更换手机号码").await;
+    violations.extend(common::browser::look(&browser, "account-phone").await);
+    assert!(violations.is_empty(), "axe: {violations:#?}");
+    browser.quit().await;
+    let ApplyHall { hall, .. } = a;
+    hall.t.stop().await;
+}

@@ -1,7 +1,8 @@
 //! Identity and access: who someone is, and whether they may do something.
 //!
 //! - [`accounts`]: people (register with an SMS code), staff, administrators.
-//! - [`passwords`]: the password rule, changing and resetting passwords.
+//! - [`passwords`]: the password rule, changing and resetting passwords; [`phone_change`]:
+//!   moving to a new mobile number; [`addresses`]: a person's address book (courier delivery).
 //! - [`sessions`]: sign-in, sessions and bearer tokens; [`throttle`]: locks per account and
 //!   address, and the bound on password checks at once; [`codes`]: verification codes guarded
 //!   against flooding (rates per address, network and hall, proof of work).
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod addresses;
 
 pub mod clients;
 pub mod codes;
@@ -23,6 +25,7 @@ pub mod enterprises;
 mod error;
 pub mod ids;
 pub mod passwords;
+pub mod phone_change;
 pub mod rbac;
 pub mod regions;
 pub mod sessions;
@@ -86,6 +89,7 @@ impl Identity {
         )
         .await?;
         codes::install_templates(&self.db).await?;
+        phone_change::install_templates(&self.db).await?;
         regions::ensure_imported(&self.db).await
     }
 

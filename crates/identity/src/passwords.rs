@@ -36,16 +36,27 @@ pub fn check_password(password: &str) -> Result<(), IdentityError> {
 pub const RESET_PASSWORD: &str = "reset_password";
 
 impl Identity {
-    /// Changes one's own password after checking the current one; other sessions end.
-    pub async fn change_password(
+    /// Checks the password of `id`, signed in, before a change that needs it (a new password,
+    /// a new mobile number). Counted like a sign-in for the account and the actor's address
+    /// (counted first, so that guesses sent at once cannot pass together): past the limit the
+    /// account is locked there, as it is for signing in. A wrong one is audited as a failed
+    /// `action`.
+    pub(crate) async fn confirm_password(
         &self,
         actor: &Actor,
         id: AccountId,
         current: &str,
-        new: &str,
-        keep_session: Option<SessionId>,
+        action: &str,
     ) -> Result<(), IdentityError> {
-        check_password(new)?;
+        let subject = crate::throttle::Subject::Account(id);
+        let failed = async |detail: &str| {
+            let event = Event::success(action, "account", id).outcome(audit::Outcome::Failure).detail(detail);
+            audit::record_alone(&self.db, actor, event).await
+        };
+        if let crate::throttle::Gate::Locked(minutes) = self.count_attempt(&subject, &actor.client_ip).await? {
+            failed("账号在该地址已锁定").await?;
+            return Err(IdentityError::Locked(minutes));
+        }
         let mut conn = self.db.conn().await?;
         let stored: Option<String> = run!(conn, |c| {
             sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
@@ -56,18 +67,34 @@ impl Identity {
         drop(conn);
         let stored = stored.ok_or(IdentityError::NotFound("账号"))?;
         let current_ok = {
-            let (current, stored) = (current.to_owned(), stored.clone());
+            let current = current.to_owned();
             self.argon(move || verify_password(&current, &stored)).await?
         };
         if !current_ok {
-            audit::record_alone(
-                &self.db,
-                actor,
-                Event::success("account.change_password", "account", id).outcome(audit::Outcome::Failure),
-            )
-            .await?;
-            return Err(IdentityError::field("wrong_password", "当前密码不正确"));
+            let lock = self.count_failure(&subject, &actor.client_ip).await?;
+            failed("当前密码不正确").await?;
+            return Err(match lock {
+                Some(minutes) => IdentityError::Locked(minutes),
+                None => IdentityError::field("wrong_password", "当前密码不正确"),
+            });
         }
+        let mut tx = self.db.begin().await?;
+        self.clear_attempts(&mut tx, &subject, &actor.client_ip).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes one's own password after checking the current one; other sessions end.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+        current: &str,
+        new: &str,
+        keep_session: Option<SessionId>,
+    ) -> Result<(), IdentityError> {
+        check_password(new)?;
+        self.confirm_password(actor, id, current, "account.change_password").await?;
         let hash = self.hash_new_password(new.to_owned()).await?;
         let mut tx = self.db.begin().await?;
         exec!(tx, sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id.as_uuid()))?;

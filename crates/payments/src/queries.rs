@@ -1,11 +1,16 @@
-//! Reading orders: a case's for its applicant and for staff, and the payer's open ones.
+//! Reading orders: a case's for its applicant and for staff, the payer's open ones, and the
+//! history of a person's or an enterprise's orders.
 
 use crate::order::{self, Order, OrderRow, OrderState};
 use crate::{OrderId, PaymentError, Payments};
 use govhall_cases::CaseId;
 use govhall_cases::queries::target;
+use govhall_cases::tasks::Whose;
 use govhall_db::{run, sqlx};
 use govhall_identity::{Access, AccountId, Permission};
+
+/// Orders on a page of the payer's history.
+pub const HISTORY_PAGE: i64 = 20;
 
 /// A refund as staff see it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -113,5 +118,39 @@ impl Payments {
             }
         }
         Ok(out)
+    }
+
+    /// `whose` orders, newest first, [`HISTORY_PAGE`] at a time (我的缴费): a person's own (not
+    /// those of the enterprises they act for), or an enterprise's for its active members (anyone
+    /// else: not found). Says whether there are more.
+    pub async fn history(
+        &self,
+        viewer: AccountId,
+        whose: Whose,
+        page: u32,
+    ) -> Result<(Vec<Order>, bool), PaymentError> {
+        self.cases().check_whose(viewer, whose).await?;
+        let (filter, id) = match whose {
+            Whose::Person(a) => ("payer_id = $1 AND enterprise_id IS NULL", a.as_uuid()),
+            Whose::Enterprise(e) => ("enterprise_id = $1", e.as_uuid()),
+        };
+        let sql = format!(
+            "SELECT id FROM payment_orders WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        );
+        let mut conn = self.db().conn().await?;
+        let ids: Vec<uuid::Uuid> = run!(conn, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .bind(HISTORY_PAGE + 1)
+            .bind(i64::from(page) * HISTORY_PAGE)
+            .fetch_all(&mut *c)
+            .await)?;
+        let more = ids.len() as i64 > HISTORY_PAGE;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids.into_iter().take(HISTORY_PAGE as usize) {
+            if let Some(order) = order::order_by_id(&mut conn, OrderId::from_uuid(id)).await? {
+                out.push(order);
+            }
+        }
+        Ok((out, more))
     }
 }

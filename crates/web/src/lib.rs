@@ -35,6 +35,7 @@ pub mod sandbox_courier;
 pub mod sandbox_gateway;
 mod sandbox_signed;
 mod search;
+mod space;
 mod state;
 mod text_input;
 

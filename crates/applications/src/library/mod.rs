@@ -344,6 +344,20 @@ impl Applications {
         Ok(Library { owner, owner_name, role, materials, used_bytes, quota_bytes, licences })
     }
 
+    /// How many files `owner`'s library keeps, the bytes they take and the quota, for `viewer`
+    /// (the space's home; others: not found).
+    pub async fn library_summary(&self, viewer: AccountId, owner: Owner) -> Result<(i64, i64, u64), ApplicationError> {
+        self.library_role(viewer, owner).await?;
+        let mut conn = self.db().conn().await?;
+        let files: i64 =
+            run!(conn, |c| sqlx::query_scalar("SELECT COUNT(*) FROM library_materials WHERE owner_key = $1")
+                .bind(owner.key())
+                .fetch_one(&mut *c)
+                .await)?;
+        drop(conn);
+        Ok((files, self.library_usage(owner).await?, self.settings().library_quota_bytes))
+    }
+
     async fn library_rows(&self, owner: Owner) -> Result<Vec<LibraryMaterial>, ApplicationError> {
         let sql = format!("SELECT {COLUMNS} FROM library_materials WHERE owner_key = $1 ORDER BY created_at DESC, id");
         let mut conn = self.db().conn().await?;

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_applications::ApplicationId;
 use govhall_applications::drafts::Scope;
 use govhall_applications::model::Workspace;
-use govhall_catalog::form::{FieldError, Outcome};
+use govhall_catalog::form::{FieldError, Outcome, delivery};
 use govhall_identity::{AccountId, EnterpriseId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -272,6 +272,46 @@ struct SectionPage {
     errors: Vec<(String, String)>,
     brought_from: String,
     step: String,
+    /// The applicant's address book (id, how it reads), offered in the delivery section.
+    addresses: Vec<(String, String)>,
+}
+
+/// The applicant's addresses, when `key` is the delivery section.
+async fn address_choices(state: &AppState, applicant: AccountId, key: &str) -> Result<Vec<(String, String)>, AppError> {
+    if key != delivery::SECTION {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .identity
+        .addresses(applicant)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let name = if a.input.label.is_empty() { String::new() } else { format!("【{}】", a.input.label) };
+            (a.id.to_string(), format!("{name}{} {}", a.input.recipient, a.line()))
+        })
+        .collect())
+}
+
+/// The delivery answers taken from one of the applicant's addresses (another's: not found).
+async fn from_address_book(
+    state: &AppState,
+    applicant: AccountId,
+    pairs: &[(String, String)],
+    answers: &mut govhall_catalog::form::Answers,
+) -> Result<(), AppError> {
+    let chosen = pairs.iter().find(|(k, _)| k == "address_book").map(|(_, v)| v.as_str()).unwrap_or_default();
+    let id = Uuid::parse_str(chosen).map_err(|_| AppError::not_found())?;
+    let a = state.identity.address(applicant, id).await?.input;
+    let text = |v: &str| serde_json::Value::String(v.to_owned());
+    answers.insert(delivery::METHOD.into(), text(delivery::COURIER));
+    answers.insert(delivery::RECIPIENT.into(), text(&a.recipient));
+    answers.insert(delivery::PHONE.into(), text(&a.phone));
+    answers.insert(
+        delivery::ADDRESS.into(),
+        serde_json::json!({ "province": a.province, "city": a.city, "county": a.county, "street": a.street }),
+    );
+    Ok(())
 }
 
 fn section_page(
@@ -280,6 +320,7 @@ fn section_page(
     w: &Workspace,
     key: &str,
     errors: Vec<FieldError>,
+    addresses: Vec<(String, String)>,
 ) -> Result<Html<String>, AppError> {
     let section = w.form.section(key).ok_or_else(AppError::not_found)?;
     let position = w.form.sections.iter().position(|s| s.key == key).unwrap_or(0);
@@ -305,6 +346,7 @@ fn section_page(
             .collect(),
         brought_from: w.application.brought_from.clone().unwrap_or_default(),
         step: format!("第 {} 部分，共 {} 部分", position + 1, w.form.sections.len()),
+        addresses,
     })
 }
 
@@ -318,7 +360,8 @@ pub(crate) async fn section_form(
         // Submitted: its confirmation, where the printouts are.
         return Ok(Redirect::to(&format!("/applications/{}/done", w.application.id)).into_response());
     }
-    Ok(section_page(&state, &ctx, &w, &key, Vec::new())?.into_response())
+    let addresses = address_choices(&state, me(&viewer), &key).await?;
+    Ok(section_page(&state, &ctx, &w, &key, Vec::new(), addresses)?.into_response())
 }
 
 pub(crate) async fn section_save(
@@ -332,20 +375,26 @@ pub(crate) async fn section_save(
     let before = state.applications.workspace(applicant, id).await?;
     let section = before.form.section(&key).ok_or_else(AppError::not_found)?.clone();
     let mut answers = fields::parse_section(&section, &pairs);
+    let action = pairs.iter().find(|(k, _)| k == "action").map_or("continue", |(_, v)| v.as_str());
+    if action == "use_address" && key == delivery::SECTION {
+        from_address_book(&state, applicant, &pairs, &mut answers).await?;
+    }
     fields::tidy_addresses(&section, &mut answers, state.applications.regions());
     let errors = state.applications.save(applicant, id, Scope::Section(&key), &answers).await?;
-    let action = pairs.iter().find(|(k, _)| k == "action").map_or("continue", |(_, v)| v.as_str());
     match action {
         // Saved as it is: back to the task list.
         "save" => Ok(Redirect::to(&format!("/applications/{id}?saved=1")).into_response()),
-        // The address's choices under a newly chosen province or city.
-        "refresh" => {
+        // The address's choices under a newly chosen province or city; or an address filled in
+        // from the address book, to check before going on.
+        "refresh" | "use_address" => {
             let w = state.applications.workspace(applicant, id).await?;
-            Ok(section_page(&state, &ctx, &w, &key, Vec::new())?.into_response())
+            let addresses = address_choices(&state, applicant, &key).await?;
+            Ok(section_page(&state, &ctx, &w, &key, Vec::new(), addresses)?.into_response())
         }
         _ if !errors.is_empty() => {
             let w = state.applications.workspace(applicant, id).await?;
-            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, section_page(&state, &ctx, &w, &key, errors)?))
+            let addresses = address_choices(&state, applicant, &key).await?;
+            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, section_page(&state, &ctx, &w, &key, errors, addresses)?))
         }
         _ => {
             let next = before

@@ -13,33 +13,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use govhall_cases::stats::{Count, Stats};
-use govhall_cases::tasks::Whose;
-use govhall_identity::{AccountId, EnterpriseId};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub(crate) struct WhoseQuery {
-    /// 企业 id：统计该企业的办件（须为该企业有效成员）；不填为本人办件
-    #[serde(default)]
-    enterprise: Option<Uuid>,
-}
-
-/// Whose statistics, and their name.
-async fn whose(state: &AppState, me: AccountId, q: &WhoseQuery) -> Result<(Whose, String), AppError> {
-    Ok(match q.enterprise {
-        Some(e) => {
-            let id = EnterpriseId::from_uuid(e);
-            let name = match state.identity.membership(id, me).await? {
-                Some(m) if m.status == "active" => m.enterprise_name,
-                _ => return Err(AppError::not_found()),
-            };
-            (Whose::Enterprise(id), name)
-        }
-        None => (Whose::Person(me), "我的办件".to_owned()),
-    })
-}
+use crate::space::{WhoseQuery, whose};
 
 struct Chart {
     title: &'static str,
@@ -67,13 +44,7 @@ pub(crate) async fn show(
     let me = viewer.account.id;
     let (w, name) = whose(&state, me, &q).await?;
     let stats = state.cases.stats(me, w).await?;
-    let mut choices = vec![("/account/statistics".to_owned(), "我的办件".to_owned(), q.enterprise.is_none())];
-    for m in state.identity.memberships_of(me).await? {
-        if m.status == "active" {
-            let selected = q.enterprise == Some(m.enterprise_id);
-            choices.push((format!("/account/statistics?enterprise={}", m.enterprise_id), m.enterprise_name, selected));
-        }
-    }
+    let choices = crate::space::choices(&state, me, "/account/statistics", "我的办件", q.enterprise).await?;
     let pairs = |rows: &[Count]| rows.iter().map(|c| (c.label.clone(), c.count)).collect::<Vec<_>>();
     let charts = [
         ("state", "按办理状态", &stats.by_state),

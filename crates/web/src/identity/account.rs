@@ -1,4 +1,5 @@
-//! The account page: profile (masked), the sessions with sign-out of any or all, the password.
+//! The account page: profile (masked), the sessions with sign-out of any or all, the password,
+//! the mobile number (changed in [`super::phone`]).
 
 use crate::AppError;
 use crate::auth::{SignedIn, Viewer};
@@ -9,6 +10,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_identity::codes::Challenge;
 use govhall_identity::{IdentityError, SessionId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -35,15 +37,30 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     error: String,
     notice: String,
+    /// The new number typed in the change-of-number form (kept across its two steps).
+    new_phone: String,
+    /// A proof-of-work challenge, when codes are asked for too often from here.
+    challenge: Option<Challenge>,
 }
 
-async fn page(
+/// What the change-of-number form shows again.
+#[derive(Debug, Default)]
+pub(crate) struct PhoneStep {
+    pub(crate) new_phone: String,
+    pub(crate) challenge: Option<Challenge>,
+}
+
+pub(crate) async fn page(
     state: &AppState,
     viewer: &Viewer,
-    page: Page,
+    mut page: Page,
     error: String,
     notice: &str,
+    phone_step: PhoneStep,
 ) -> Result<Html<String>, AppError> {
+    if phone_step.challenge.is_some() {
+        page = page.with_challenge_script();
+    }
     let account = &viewer.account;
     let sessions = state.identity.sessions_of(account.id).await?;
     let acting_for = match viewer.session.acting_enterprise_id {
@@ -71,6 +88,8 @@ async fn page(
             .collect(),
         error,
         notice: notice.to_owned(),
+        new_phone: phone_step.new_phone,
+        challenge: phone_step.challenge,
     })
 }
 
@@ -88,9 +107,11 @@ pub(crate) async fn show(
         Some("password") => "密码已修改，其他设备上的登录已退出",
         Some("revoked") => "已退出该登录",
         Some("revoked_all") => "已退出其他所有登录",
+        Some("phone") => "手机号码已更换，今后用新号码登录和接收短信；原号码已收到短信告知",
         _ => "",
     };
-    page(&state, &viewer, Page::new(&state, "我的账号").with(&ctx), String::new(), notice).await
+    let page_ = Page::new(&state, "我的账号").with(&ctx);
+    page(&state, &viewer, page_, String::new(), notice, PhoneStep::default()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,7 +141,7 @@ pub(crate) async fn change_password(
         Err(IdentityError::field("password_mismatch", "两次输入的新密码不一致"))
     };
     after_post(result, "/account?done=password", async |error| {
-        page(&state, &viewer, Page::new(&state, "我的账号").with(&ctx), error, "").await
+        page(&state, &viewer, Page::new(&state, "我的账号").with(&ctx), error, "", PhoneStep::default()).await
     })
     .await
 }

@@ -3,6 +3,7 @@
 //! mobile app (tag 网上缴费), and staff's re-issue, cancel and refund.
 
 pub(crate) mod api;
+pub(crate) mod history;
 pub(crate) mod pages;
 pub(crate) mod reconcile;
 
@@ -85,6 +86,8 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
     use axum::routing::{get, post};
     use govhall_identity::Permission as P;
     vec![
+        r(M::GET, "/account/payments", SignedIn, get(crate::payments::history::show)),
+        r(M::GET, "/api/v1/me/payment-orders", SignedIn, get(crate::payments::history::api)),
         r(M::GET, "/payments/{id}", SignedIn, get(crate::payments::pages::show)),
         r(M::POST, "/payments/{id}/start", SignedIn, post(crate::payments::pages::start)),
         r(M::GET, "/payments/{id}/return", SignedIn, get(crate::payments::pages::back)),
