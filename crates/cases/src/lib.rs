@@ -3,6 +3,7 @@
 //! limits in working days with pauses and warnings, the staff workbench's queries, and the
 //! progress query (design sections 2.3.2.4 and 2.5.1).
 
+pub mod closed;
 pub mod deadline;
 mod error;
 pub mod export;

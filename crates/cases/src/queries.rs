@@ -16,33 +16,9 @@ pub fn target(case: &Case) -> Target {
     Target { owner: case.assignee_id, department: Some(case.department_id), region: Some(case.region_code.clone()) }
 }
 
-fn uuid_literal(backend: Backend, id: Uuid) -> String {
-    match backend {
-        Backend::Sqlite => format!("X'{}'", id.simple()),
-        Backend::Postgres => format!("'{id}'::uuid"),
-    }
-}
-
-/// The SQL condition a scope filter makes (built from ids and digits only, never from input).
+/// The SQL condition a scope filter makes over the cases table.
 fn scope_sql(backend: Backend, filter: &ScopeFilter) -> Option<String> {
-    match filter {
-        ScopeFilter::Nothing => None,
-        ScopeFilter::Everything => Some("1 = 1".to_owned()),
-        ScopeFilter::Limited { owner, departments, region_prefix } => {
-            let mut parts = Vec::new();
-            if let Some(owner) = owner {
-                parts.push(format!("c.assignee_id = {}", uuid_literal(backend, owner.as_uuid())));
-            }
-            if !departments.is_empty() {
-                let list: Vec<String> = departments.iter().map(|d| uuid_literal(backend, d.as_uuid())).collect();
-                parts.push(format!("c.department_id IN ({})", list.join(", ")));
-            }
-            if let Some(prefix) = region_prefix.as_deref().filter(|p| p.bytes().all(|b| b.is_ascii_digit())) {
-                parts.push(format!("c.region_code LIKE '{prefix}%'"));
-            }
-            if parts.is_empty() { None } else { Some(format!("({})", parts.join(" OR "))) }
-        }
-    }
+    filter.sql(backend, Some("c.assignee_id"), "c.department_id", "c.region_code")
 }
 
 /// Which warning lights the inbox shows.
@@ -378,6 +354,17 @@ impl Cases {
             .fetch_all(&mut *c)
             .await)?;
         Ok(store::readable(rows))
+    }
+
+    /// The id of the case numbered `serial` (for a domain that proved the case otherwise: a
+    /// progress query's password).
+    pub async fn id_by_serial(&self, serial: &str) -> Result<CaseId, CaseError> {
+        let mut conn = self.db().conn().await?;
+        let id: Option<Uuid> = run!(conn, |c| sqlx::query_scalar("SELECT id FROM cases WHERE serial_number = $1")
+            .bind(serial)
+            .fetch_optional(&mut *c)
+            .await)?;
+        id.map(CaseId::from_uuid).ok_or(CaseError::NotFound)
     }
 
     /// One of the applicant's cases, by serial number (otherwise: not found).

@@ -140,21 +140,6 @@ impl Cases {
 
     /// Active staff holding `case.supervise` somewhere, with what they may do.
     async fn supervisors(&self) -> Result<Vec<(AccountId, Access)>, CaseError> {
-        let mut found = Vec::new();
-        let mut offset = 0;
-        loop {
-            let staff = self.identity().list_accounts("staff", None, 500, offset).await?;
-            let n = staff.len();
-            for account in staff.into_iter().filter(|a| a.active) {
-                let access = self.identity().access(account.id).await?;
-                if access.has(Permission::CaseSupervise) {
-                    found.push((account.id, access));
-                }
-            }
-            if n < 500 {
-                return Ok(found);
-            }
-            offset += 500;
-        }
+        Ok(self.identity().staff_holding(Permission::CaseSupervise).await?)
     }
 }

@@ -9,7 +9,7 @@ use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
 use crate::submit::record_event;
 use crate::workflow::{BACK, Effect, PAID, StepActor};
-use crate::{CaseError, Cases, granted, notify, payment_due, store};
+use crate::{CaseError, Cases, closed, granted, notify, payment_due, store};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::clock::china_date;
 use govhall_db::{Tx, exec, run, sqlx};
@@ -273,6 +273,9 @@ impl Cases {
         }
         if t.effect == Some(Effect::Grant) {
             granted::enqueue(tx, case.id).await?;
+        }
+        if !is_open {
+            closed::enqueue(tx, case.id).await?;
         }
         let detail =
             format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });

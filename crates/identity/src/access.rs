@@ -7,6 +7,7 @@
 //! and grant rights, or grant rights and read the audit log.
 
 use crate::ids::{AccountId, DepartmentId};
+use govhall_db::Backend;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,6 +97,10 @@ permissions! {
     PaymentRefund = "payment.refund", "缴费退款", None;
     /// See the licences their departments issued and revoke them (注销).
     LicenceManage = "licence.manage", "管理电子证照", None;
+    /// Answer their departments' 差评 (call back, rectify or explain) and appeal evaluations.
+    EvaluationHandle = "evaluation.handle", "处理差评整改", None;
+    /// Decide appeals against evaluations and receive overdue 差评 tasks (好差评监督).
+    EvaluationSupervise = "evaluation.supervise", "好差评监督", None;
 }
 
 /// The three administrators of 等保 practice, kept apart.
@@ -297,6 +302,34 @@ pub enum ScopeFilter {
 }
 
 impl ScopeFilter {
+    /// The SQL condition the filter makes over a table's columns (`owner`, when records have
+    /// one, `department` and `region`), built from ids and digits only, never from input; `None`
+    /// when nothing passes.
+    pub fn sql(&self, backend: Backend, owner: Option<&str>, department: &str, region: &str) -> Option<String> {
+        let uuid = |id: uuid::Uuid| match backend {
+            Backend::Sqlite => format!("X'{}'", id.simple()),
+            Backend::Postgres => format!("'{id}'::uuid"),
+        };
+        match self {
+            ScopeFilter::Nothing => None,
+            ScopeFilter::Everything => Some("1 = 1".to_owned()),
+            ScopeFilter::Limited { owner: mine, departments, region_prefix } => {
+                let mut parts = Vec::new();
+                if let (Some(column), Some(mine)) = (owner, mine) {
+                    parts.push(format!("{column} = {}", uuid(mine.as_uuid())));
+                }
+                if !departments.is_empty() {
+                    let list: Vec<String> = departments.iter().map(|d| uuid(d.as_uuid())).collect();
+                    parts.push(format!("{department} IN ({})", list.join(", ")));
+                }
+                if let Some(prefix) = region_prefix.as_deref().filter(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+                    parts.push(format!("{region} LIKE '{prefix}%'"));
+                }
+                if parts.is_empty() { None } else { Some(format!("({})", parts.join(" OR "))) }
+            }
+        }
+    }
+
     /// Whether a record in `department` of `region`, owned by `owner`, passes.
     pub fn allows(&self, owner: Option<AccountId>, department: Option<DepartmentId>, region: Option<&str>) -> bool {
         match self {

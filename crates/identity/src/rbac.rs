@@ -406,6 +406,27 @@ impl Identity {
         })?)
     }
 
+    /// Active staff holding `permission` somewhere, with what each may do (to tell the
+    /// supervisors of a department about what their scope reaches).
+    pub async fn staff_holding(&self, permission: Permission) -> Result<Vec<(AccountId, Access)>, IdentityError> {
+        let mut found = Vec::new();
+        let mut offset = 0;
+        loop {
+            let staff = self.list_accounts("staff", None, 500, offset).await?;
+            let n = staff.len();
+            for account in staff.into_iter().filter(|a| a.active) {
+                let access = self.access(account.id).await?;
+                if access.has(permission) {
+                    found.push((account.id, access));
+                }
+            }
+            if n < 500 {
+                return Ok(found);
+            }
+            offset += 500;
+        }
+    }
+
     /// Everything an account may do: its own grants, its groups' and its department's.
     pub async fn access(&self, account: AccountId) -> Result<Access, IdentityError> {
         let mut conn = self.db.conn().await?;
