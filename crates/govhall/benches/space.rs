@@ -49,7 +49,7 @@ async fn clone_cases(db: &govhall_db::Db, template: uuid::Uuid, tag: &str, n: i6
     exec!(conn, sqlx::query(AssertSqlSafe(serials.clone())).bind(template)).unwrap();
     let columns: Vec<String> = if pg {
         run!(conn, |c| sqlx::query_scalar(
-            "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'cases' ORDER BY ordinal_position"
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'cases' AND table_schema = current_schema() ORDER BY ordinal_position"
         )
         .fetch_all(&mut *c)
         .await)

@@ -10,6 +10,7 @@ use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
 use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
+use govhall_feedback::Feedback;
 use govhall_files::{FileStore, FilesSettings};
 use govhall_identity::Identity;
 use govhall_licences::{LicenceKey, Licences};
@@ -57,6 +58,8 @@ pub struct Domains<'a> {
     pub licences: &'a Licences,
     /// Logistics.
     pub logistics: &'a Logistics,
+    /// 好差评.
+    pub feedback: &'a Feedback,
 }
 
 /// Every job handler of a node.
@@ -92,6 +95,7 @@ pub fn job_registry(settings: &Settings, identity: &Identity, messaging: &Messag
     d.payments.register_jobs(&mut registry);
     d.licences.register_jobs(&mut registry);
     d.logistics.register_jobs(&mut registry);
+    d.feedback.register_jobs(&mut registry);
     registry
 }
 
@@ -153,6 +157,22 @@ pub fn courier_sandbox_secret(identity: &Identity) -> Vec<u8> {
 
 /// The prefix the built-in sandbox courier is served under when no courier is configured.
 pub const COURIER_SANDBOX_PREFIX: &str = "/sandbox-courier";
+
+/// 好差评 over `db`; invitations link to `public_url`.
+async fn feedback(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+    cases: &Cases,
+    public_url: &str,
+) -> anyhow::Result<Feedback> {
+    let services =
+        govhall_feedback::Services { identity: identity.clone(), messaging: messaging.clone(), cases: cases.clone() };
+    let feedback = Feedback::new(db.clone(), services, settings.feedback.clone(), public_url)?;
+    feedback.prepare().await?;
+    Ok(feedback)
+}
 
 /// Logistics over `db`, through the configured courier or the built-in sandbox at `public_url`.
 async fn logistics(
@@ -304,6 +324,7 @@ pub struct App {
     payments: Payments,
     licences: Licences,
     logistics: Logistics,
+    feedback: Feedback,
 }
 
 impl App {
@@ -335,6 +356,7 @@ impl App {
                 let payments = state.payments.clone();
                 let licences = state.licences.clone();
                 let logistics = state.logistics.clone();
+                let feedback = state.feedback.clone();
                 let mut router = govhall_web::router(state);
                 if settings.logistics.uses_sandbox() {
                     // No courier configured: the sandbox courier serves trials from this node.
@@ -377,6 +399,7 @@ impl App {
                     payments,
                     licences,
                     logistics,
+                    feedback,
                 })
             }
             Err(e) => {
@@ -413,6 +436,7 @@ impl App {
             cases: cases.clone(),
         };
         let logistics = logistics(settings, db, services, public_url).await?;
+        let feedback = feedback(settings, db, &identity, &messaging, &cases, public_url).await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -423,12 +447,14 @@ impl App {
             govhall_audit::schedule(db, db.now()).await?;
             govhall_applications::purge::schedule(db, db.now()).await?;
             govhall_payments::reconcile::schedule(db, govhall_payments::reconcile::next_run(db.now())).await?;
+            govhall_feedback::sweep::schedule(db, db.now()).await?;
             let domains = Domains {
                 cases: &cases,
                 applications: &applications,
                 payments: &payments,
                 licences: &licences,
                 logistics: &logistics,
+                feedback: &feedback,
             };
             let registry = job_registry(settings, &identity, &messaging, domains);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
@@ -453,6 +479,7 @@ impl App {
             payments,
             licences,
             logistics,
+            feedback,
         }));
         Ok((state, worker))
     }
@@ -517,6 +544,11 @@ impl App {
         &self.logistics
     }
 
+    /// The node's 好差评.
+    pub fn feedback(&self) -> &Feedback {
+        &self.feedback
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -557,6 +589,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
         cases: cases.clone(),
     };
     let logistics = logistics(settings, &db, services, &public).await?;
+    let feedback = feedback(settings, &db, &identity, &messaging, &cases, &public).await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
@@ -564,12 +597,14 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     govhall_audit::schedule(&db, db.now()).await?;
     govhall_applications::purge::schedule(&db, db.now()).await?;
     govhall_payments::reconcile::schedule(&db, govhall_payments::reconcile::next_run(db.now())).await?;
+    govhall_feedback::sweep::schedule(&db, db.now()).await?;
     let domains = Domains {
         cases: &cases,
         applications: &applications,
         payments: &payments,
         licences: &licences,
         logistics: &logistics,
+        feedback: &feedback,
     };
     let registry = job_registry(settings, &identity, &messaging, domains);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;

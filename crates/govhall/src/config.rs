@@ -80,6 +80,8 @@ pub struct Settings {
     pub licences: govhall_licences::LicenceSettings,
     /// Logistics: the courier results are sent by.
     pub logistics: govhall_logistics::LogisticsSettings,
+    /// 好差评 (`[feedback]`).
+    pub feedback: govhall_feedback::FeedbackSettings,
 }
 
 /// `[files]`: where uploads are kept and whether they are scanned.
@@ -118,6 +120,7 @@ impl Default for Settings {
             payments: govhall_payments::PaymentSettings::default(),
             licences: govhall_licences::LicenceSettings::default(),
             logistics: govhall_logistics::LogisticsSettings::default(),
+            feedback: govhall_feedback::FeedbackSettings::default(),
         }
     }
 }

@@ -173,14 +173,18 @@ async fn a_case_goes_through_the_whole_workflow_with_its_clock_paused_while_the_
     // The applicant heard of every step, in the inbox and by SMS.
     let db = h.t.app.db().clone();
     let mut got = 0;
+    let mut invited = 0;
     for _ in 0..200 {
-        got = inbox::list(&db, h.applicant.as_uuid(), 50, 0).await.unwrap().len();
-        if got >= 10 {
+        let all = inbox::list(&db, h.applicant.as_uuid(), 50, 0).await.unwrap();
+        invited = all.iter().filter(|m| m.template_code == "evaluation.invite").count();
+        got = all.len() - invited;
+        if got >= 10 && invited == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(got, 10, "one inbox message per step");
+    assert_eq!(invited, 1, "and, the case ended, the invitation to rate it");
     let outbox = h.t.app.messaging().sandbox_outbox().unwrap();
     for _ in 0..200 {
         if outbox.sent_to(common::APPLICANT_PHONE).iter().filter(|m| m.body.contains(&serial)).count() >= 10 {

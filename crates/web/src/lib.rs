@@ -16,6 +16,7 @@ mod cases;
 mod catalog;
 mod charts;
 mod error;
+mod feedback;
 mod health;
 mod html;
 mod identity;

@@ -7,8 +7,8 @@
 use crate::auth::Guard;
 use crate::state::AppState;
 use crate::{
-    admin, applications, assets, booking, calendar, cases, catalog, health, identity, library, licences, logistics,
-    messaging, metrics, openapi, pages, payments, search, space,
+    admin, applications, assets, booking, calendar, cases, catalog, feedback, health, identity, library, licences,
+    logistics, messaging, metrics, openapi, pages, payments, search, space,
 };
 use axum::http::Method;
 use axum::routing::{MethodRouter, get};
@@ -65,6 +65,7 @@ pub(crate) fn table() -> Vec<Entry> {
     routes.extend(applications::routes());
     routes.extend(library::routes());
     routes.extend(space::routes());
+    routes.extend(feedback::routes());
     routes.extend(payments::routes());
     routes.extend(licences::routes());
     routes.extend(logistics::routes());

@@ -73,6 +73,8 @@ pub(crate) struct Counts {
     tasks: usize,
     /// 其中已超期
     overdue_tasks: usize,
+    /// 待评价的已办结办件
+    to_rate: usize,
     /// 未读消息（本人）
     unread_messages: i64,
     /// 材料库中的文件
@@ -121,6 +123,7 @@ async fn counts(state: &AppState, me: AccountId, whose: Whose, home: &Home) -> R
         open_cases: home.open,
         tasks: home.tasks.len(),
         overdue_tasks: home.tasks.iter().filter(|t| t.working_days_left.is_some_and(|n| n < 0)).count(),
+        to_rate: state.feedback.to_rate(me, whose).await?.len(),
         unread_messages: govhall_messaging::inbox::unread_count(&state.db, me.as_uuid())
             .await
             .map_err(AppError::internal)?,

@@ -89,6 +89,8 @@ pub struct AppContext {
     pub licences: govhall_licences::Licences,
     /// Logistics (results by courier).
     pub logistics: govhall_logistics::Logistics,
+    /// 好差评.
+    pub feedback: govhall_feedback::Feedback,
 }
 
 /// Cheap to clone: `Arc` of the context.

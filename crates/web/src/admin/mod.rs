@@ -42,6 +42,8 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/booking/desk", "预约签到", Permission::BookingCheckin),
     ("/admin/payments/reconciliation", "缴费对账", Permission::PaymentManage),
     ("/admin/licences/import", "存量证照导入", Permission::LicenceManage),
+    ("/admin/evaluations", "好差评", Permission::EvaluationHandle),
+    ("/admin/evaluations", "好差评", Permission::EvaluationSupervise),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];

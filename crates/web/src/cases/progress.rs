@@ -250,6 +250,8 @@ struct MyCasePage {
     shipments: Vec<crate::logistics::ShipmentView>,
     /// Whether the applicant may book a courier for their paper materials now.
     offers_pickup: bool,
+    /// 好差评: the case ended and can be rated (`rate`), or its evaluation (`rated`).
+    evaluation: &'static str,
 }
 
 pub(crate) async fn my_case_page(
@@ -292,7 +294,18 @@ pub(crate) async fn my_case_page(
     let orders = state.payments.case_orders_for_payer(viewer.account.id, c.id).await?;
     let shipments = state.logistics.of_applicants_case(&c).await?;
     let offers_pickup = state.logistics.offers_pickup(&c).await?;
+    let evaluation = if c.is_open {
+        ""
+    } else {
+        let (_, given) = state.feedback.mine(viewer.account.id, &c.serial_number).await?;
+        match given {
+            Some(_) => "rated",
+            None if state.feedback.ratable(&c, state.db.now()).is_ok() => "rate",
+            None => "",
+        }
+    };
     render(MyCasePage {
+        evaluation,
         offers_pickup,
         shipments: shipments.iter().map(crate::logistics::ShipmentView::of).collect(),
         page: Page::new(state, &format!("办件 {}", c.serial_number)).with(ctx),

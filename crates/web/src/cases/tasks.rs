@@ -41,6 +41,8 @@ struct DoneRow {
 struct Section {
     title: String,
     tasks: Vec<TaskRow>,
+    /// Finished cases waiting for a rating (好差评): serial, item, rateable until.
+    to_rate: Vec<(String, String, String)>,
     history: Vec<DoneRow>,
 }
 
@@ -98,7 +100,14 @@ pub(crate) async fn show(
     for (title, w) in whose {
         let tasks = state.cases.tasks(me, w).await?.into_iter().map(task_row).collect();
         let history = state.cases.task_history(me, w, HISTORY).await?.into_iter().map(done_row).collect();
-        sections.push(Section { title, tasks, history });
+        let to_rate = state
+            .feedback
+            .to_rate(me, w)
+            .await?
+            .into_iter()
+            .map(|r| (r.serial_number, r.item_name, time(r.expires_at)))
+            .collect();
+        sections.push(Section { title, tasks, to_rate, history });
     }
     render(TasksPage { page: Page::new(&state, "我的待办").with(&ctx), sections })
 }

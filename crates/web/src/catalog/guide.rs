@@ -29,6 +29,8 @@ struct GuidePage {
     tags: Vec<(&'static str, String)>,
     published: String,
     printed: String,
+    /// 好差评: the item's evaluations counted by level (5 … 1), their 满意率, default ratings.
+    satisfaction: govhall_feedback::stats::Counts,
 }
 
 async fn guide_page(state: &AppState, ctx: &RequestContext, code: &str, print: bool) -> Result<Html<String>, AppError> {
@@ -66,6 +68,7 @@ async fn guide_page(state: &AppState, ctx: &RequestContext, code: &str, print: b
         tags: c.tags.iter().map(|t| (kind_label(&t.kind), t.name.clone())).collect(),
         published: g.published_at.map(crate::html::time).unwrap_or_default(),
         printed: crate::html::time(state.db.now()),
+        satisfaction: state.feedback.item_satisfaction(code).await?,
         g: g.clone(),
     })
 }

@@ -1,0 +1,104 @@
+//! What 好差评 says through the message center: the invitation to rate (inbox and SMS, with a
+//! link), the department's answer to a 差评 (inbox and SMS), a new 差评 task and an overdue one
+//! (staff inbox), an evaluation voided after an appeal (inbox).
+
+use crate::FeedbackError;
+use govhall_core::Phone;
+use govhall_db::{Db, Tx};
+use govhall_messaging::{Channel, Messaging, OutgoingMessage, Recipient, send_all, templates};
+use uuid::Uuid;
+
+pub(crate) const INVITE: &str = "evaluation.invite";
+pub(crate) const REMIND: &str = "evaluation.remind";
+pub(crate) const ANSWERED: &str = "evaluation.rectified";
+pub(crate) const BAD_REVIEW: &str = "evaluation.bad_review";
+pub(crate) const OVERDUE: &str = "evaluation.rectification_overdue";
+pub(crate) const VOIDED: &str = "evaluation.voided";
+
+pub(crate) async fn install_templates(db: &Db) -> Result<(), FeedbackError> {
+    let defaults = [
+        (
+            INVITE,
+            Channel::Sms,
+            "",
+            "您的办件{{ serial }}（{{ item }}）已办结，请对办理服务评价：{{ link }} 。{{ until }}前有效。",
+        ),
+        (
+            INVITE,
+            Channel::Inbox,
+            "请评价：{{ item }}",
+            "您的办件{{ serial }}（{{ item }}）已办结。请对这次办事的满意程度作出评价，您的评价会送到办理部门和政务服务“好差评”系统，差评由部门回访整改。\n评价地址：{{ link }}\n{{ until }}前可以评价。",
+        ),
+        (
+            REMIND,
+            Channel::Sms,
+            "",
+            "您的办件{{ serial }}（{{ item }}）还没有评价，欢迎评价：{{ link }} 。{{ until }}前有效。",
+        ),
+        (
+            REMIND,
+            Channel::Inbox,
+            "还没有评价：{{ item }}",
+            "您的办件{{ serial }}（{{ item }}）还没有评价。\n评价地址：{{ link }}\n{{ until }}前可以评价。",
+        ),
+        (
+            ANSWERED,
+            Channel::Sms,
+            "",
+            "{{ department }}已对您办件{{ serial }}的评价作出回复，请查看并对整改情况评价：{{ link }} 。",
+        ),
+        (
+            ANSWERED,
+            Channel::Inbox,
+            "部门已回复您的评价：{{ item }}",
+            "{{ department }}已对您办件{{ serial }}（{{ item }}）的评价作出回复：\n{{ answer }}\n请对整改情况评价：{{ link }}",
+        ),
+        (
+            BAD_REVIEW,
+            Channel::Inbox,
+            "新的差评待整改：{{ item }}",
+            "办件{{ serial }}（{{ item }}）收到“{{ level }}”评价：{{ reasons }}\n请在 {{ due }} 前回访申请人并整改或说明（好差评 → 差评整改）。",
+        ),
+        (
+            OVERDUE,
+            Channel::Inbox,
+            "差评整改已超期：{{ item }}",
+            "{{ department }}对办件{{ serial }}（{{ item }}）的差评应在 {{ due }} 前回复，至今未回复，请督办。",
+        ),
+        (
+            VOIDED,
+            Channel::Inbox,
+            "您的评价经核实已作废：{{ item }}",
+            "您对办件{{ serial }}（{{ item }}）的评价，经{{ department }}申诉、监督人员核实后作废，不计入统计：{{ note }}\n如有异议，可以投诉。",
+        ),
+    ];
+    for (code, channel, subject, body) in defaults {
+        templates::install_default(db, code, channel, subject, body).await?;
+    }
+    Ok(())
+}
+
+/// Tells `account` (and `phone` by SMS, for templates that have one) with `template`; `key`
+/// makes it once.
+pub(crate) async fn tell(
+    tx: &mut Tx,
+    messaging: &Messaging,
+    template: &str,
+    account: Uuid,
+    phone: Option<&Phone>,
+    params: serde_json::Value,
+    key: &str,
+) -> Result<(), FeedbackError> {
+    let mut all = vec![
+        OutgoingMessage::new(template, Recipient::Account(account), params.clone())
+            .idempotency_key(format!("{key}:inbox")),
+    ];
+    if let Some(phone) = phone {
+        all.push(
+            OutgoingMessage::new(template, Recipient::Phone(phone.clone()), params)
+                .idempotency_key(format!("{key}:sms")),
+        );
+    }
+    send_all(tx, messaging, all).await?;
+    Ok(())
+}

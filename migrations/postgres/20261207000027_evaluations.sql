@@ -1,0 +1,108 @@
+-- 好差评 (GB/T 39734/39735): the invitation sent when a case ends, evaluations (one per case,
+-- changed at most once), the daily counts the statistics read (kept in each evaluation's
+-- transaction), the departments' 差评 tasks, appeals, and the reports to the upstream system.
+CREATE TABLE evaluation_invitations (
+    case_id        UUID PRIMARY KEY REFERENCES cases (id),
+    applicant_id   UUID NOT NULL REFERENCES accounts (id),
+    enterprise_id  UUID,
+    serial_number  TEXT NOT NULL,
+    item_name      TEXT NOT NULL,
+    closed_at      TIMESTAMPTZ NOT NULL,
+    expires_at     TIMESTAMPTZ NOT NULL,      -- no rating after this
+    reminded_at    TIMESTAMPTZ,               -- the second invitation
+    defaulted_at   TIMESTAMPTZ,               -- a default rating recorded (where the rules say so)
+    created_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX evaluation_invitations_applicant ON evaluation_invitations (applicant_id, expires_at);
+CREATE INDEX evaluation_invitations_enterprise ON evaluation_invitations (enterprise_id, expires_at);
+CREATE INDEX evaluation_invitations_expiry ON evaluation_invitations (expires_at);
+
+CREATE TABLE evaluations (
+    id              UUID PRIMARY KEY,
+    case_id         UUID NOT NULL UNIQUE REFERENCES cases (id),
+    serial_number   TEXT NOT NULL,
+    item_code       TEXT NOT NULL,
+    item_name       TEXT NOT NULL,
+    department_id   UUID NOT NULL REFERENCES departments (id),
+    region_code     TEXT NOT NULL,
+    rater_id        UUID REFERENCES accounts (id),   -- NULL: a hall terminal, or a default
+    channel         TEXT NOT NULL CHECK (channel IN ('web', 'app', 'wechat', 'kiosk', 'default')),
+    overall         SMALLINT NOT NULL CHECK (overall BETWEEN 1 AND 5),
+    efficiency      SMALLINT CHECK (efficiency BETWEEN 1 AND 5),
+    guide_accuracy  SMALLINT CHECK (guide_accuracy BETWEEN 1 AND 5),
+    convenience     SMALLINT CHECK (convenience BETWEEN 1 AND 5),
+    usability       SMALLINT CHECK (usability BETWEEN 1 AND 5),
+    reasons         TEXT NOT NULL,            -- JSON list of reason codes
+    comment         TEXT NOT NULL,
+    is_default      BOOLEAN NOT NULL,
+    voided_at       TIMESTAMPTZ,              -- after an upheld appeal: out of the statistics
+    void_reason     TEXT NOT NULL DEFAULT '',
+    rated_on        DATE NOT NULL,            -- the China date it counts on
+    created_at      TIMESTAMPTZ NOT NULL,
+    changed_at      TIMESTAMPTZ
+);
+CREATE INDEX evaluations_department ON evaluations (department_id, created_at);
+CREATE INDEX evaluations_item ON evaluations (item_code, created_at);
+
+CREATE TABLE evaluation_daily (
+    day            DATE NOT NULL,
+    item_code      TEXT NOT NULL,
+    department_id  UUID NOT NULL,
+    region_code    TEXT NOT NULL,
+    channel        TEXT NOT NULL,
+    level          SMALLINT NOT NULL,
+    n              BIGINT NOT NULL,
+    PRIMARY KEY (day, item_code, department_id, region_code, channel, level)
+);
+CREATE INDEX evaluation_daily_item ON evaluation_daily (item_code, day);
+CREATE INDEX evaluation_daily_department ON evaluation_daily (department_id, day);
+
+CREATE TABLE rectifications (
+    id                UUID PRIMARY KEY,
+    evaluation_id     UUID NOT NULL UNIQUE REFERENCES evaluations (id),
+    department_id     UUID NOT NULL REFERENCES departments (id),
+    region_code       TEXT NOT NULL,
+    due_on            DATE NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('open', 'answered', 'closed')),
+    escalated_at      TIMESTAMPTZ,
+    called_back       BOOLEAN NOT NULL DEFAULT FALSE,
+    answer            TEXT NOT NULL DEFAULT '',
+    answered_by       UUID REFERENCES accounts (id),
+    answered_by_name  TEXT NOT NULL DEFAULT '',
+    answered_at       TIMESTAMPTZ,
+    on_time           BOOLEAN,
+    rerating          SMALLINT CHECK (rerating BETWEEN 1 AND 5),
+    rerated_at        TIMESTAMPTZ,
+    created_at        TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX rectifications_department ON rectifications (department_id, state, due_on);
+CREATE INDEX rectifications_due ON rectifications (state, due_on);
+
+CREATE TABLE evaluation_appeals (
+    id               UUID PRIMARY KEY,
+    evaluation_id    UUID NOT NULL REFERENCES evaluations (id),
+    department_id    UUID NOT NULL REFERENCES departments (id),
+    reason           TEXT NOT NULL,
+    asked_by         UUID REFERENCES accounts (id),
+    asked_by_name    TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('pending', 'upheld', 'rejected')),
+    decided_by       UUID REFERENCES accounts (id),
+    decided_by_name  TEXT NOT NULL DEFAULT '',
+    decision_note    TEXT NOT NULL DEFAULT '',
+    created_at       TIMESTAMPTZ NOT NULL,
+    decided_at       TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX evaluation_appeals_pending ON evaluation_appeals (evaluation_id) WHERE state = 'pending';
+CREATE INDEX evaluation_appeals_state ON evaluation_appeals (state, created_at);
+
+CREATE TABLE evaluation_reports (
+    id             UUID PRIMARY KEY,            -- the upstream system's idempotency key
+    evaluation_id  UUID NOT NULL REFERENCES evaluations (id),
+    kind           TEXT NOT NULL CHECK (kind IN ('evaluation', 'rectification', 'void')),
+    state          TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts       INTEGER NOT NULL,
+    last_error     TEXT NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    sent_at        TIMESTAMPTZ
+);
+CREATE INDEX evaluation_reports_evaluation ON evaluation_reports (evaluation_id, created_at);
