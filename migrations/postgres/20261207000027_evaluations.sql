@@ -1,6 +1,7 @@
 -- 好差评 (GB/T 39734/39735): the invitation sent when a case ends, evaluations (one per case,
--- changed at most once), the daily counts the statistics read (kept in each evaluation's
--- transaction), the departments' 差评 tasks, appeals, and the reports to the upstream system.
+-- changed at most once), the counts the statistics read (kept in each evaluation's
+-- transaction, by day and by month), the departments' 差评 tasks, appeals, and the reports to
+-- the upstream system.
 CREATE TABLE evaluation_invitations (
     case_id        UUID PRIMARY KEY REFERENCES cases (id),
     applicant_id   UUID NOT NULL REFERENCES accounts (id),
@@ -44,6 +45,10 @@ CREATE TABLE evaluations (
 CREATE INDEX evaluations_department ON evaluations (department_id, created_at);
 CREATE INDEX evaluations_item ON evaluations (item_code, created_at);
 
+-- The counts the statistics read, by day and by month (the same evaluations twice: a page over
+-- whole months reads the months). Each evaluation adds to one of eight shards of its row, chosen
+-- at random, so that evaluations of the same item at once do not queue on one row; a reader sums
+-- the shards.
 CREATE TABLE evaluation_daily (
     day            DATE NOT NULL,
     item_code      TEXT NOT NULL,
@@ -51,11 +56,24 @@ CREATE TABLE evaluation_daily (
     region_code    TEXT NOT NULL,
     channel        TEXT NOT NULL,
     level          SMALLINT NOT NULL,
+    shard          SMALLINT NOT NULL,
     n              BIGINT NOT NULL,
-    PRIMARY KEY (day, item_code, department_id, region_code, channel, level)
+    PRIMARY KEY (day, item_code, department_id, region_code, channel, level, shard)
 );
 CREATE INDEX evaluation_daily_item ON evaluation_daily (item_code, day);
-CREATE INDEX evaluation_daily_department ON evaluation_daily (department_id, day);
+
+CREATE TABLE evaluation_monthly (
+    month          DATE NOT NULL,             -- the month's first day
+    item_code      TEXT NOT NULL,
+    department_id  UUID NOT NULL,
+    region_code    TEXT NOT NULL,
+    channel        TEXT NOT NULL,
+    level          SMALLINT NOT NULL,
+    shard          SMALLINT NOT NULL,
+    n              BIGINT NOT NULL,
+    PRIMARY KEY (month, item_code, department_id, region_code, channel, level, shard)
+);
+CREATE INDEX evaluation_monthly_item ON evaluation_monthly (item_code, month);
 
 CREATE TABLE rectifications (
     id                UUID PRIMARY KEY,

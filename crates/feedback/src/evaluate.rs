@@ -6,7 +6,7 @@
 
 use crate::model::{COLUMNS, Channel, Checked, Evaluation, Level, Rating, Row};
 use crate::{EvaluationId, Feedback, FeedbackError, rectify, report};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::CaseId;
 use govhall_cases::model::{Case, Outcome};
@@ -33,26 +33,41 @@ pub(crate) struct Counted<'a> {
     pub level: Level,
 }
 
-/// Adds `by` (1 or -1) to the day's count of `c`.
+/// Shards of each count row (see the migration): evaluations at once spread over them.
+const SHARDS: i16 = 8;
+
+/// Adds `by` (1 or -1) to the day's and the month's count of `c`, in a shard chosen at random.
 pub(crate) async fn count(tx: &mut Tx, c: &Counted<'_>, by: i64) -> Result<(), FeedbackError> {
-    exec!(
-        tx,
-        sqlx::query(
-            "INSERT INTO evaluation_daily (day, item_code, department_id, region_code, channel, level, n)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (day, item_code, department_id, region_code, channel, level)
-             DO UPDATE SET n = evaluation_daily.n + $7"
-        )
-        .bind(c.day)
-        .bind(c.item_code)
-        .bind(c.department_id)
-        .bind(c.region_code)
-        .bind(c.channel.as_str())
-        .bind(i16::from(c.level))
-        .bind(by)
-    )?;
+    let shard = rand::random_range(0..SHARDS);
+    let month = c.day.with_day(1).unwrap_or(c.day);
+    for (sql, at) in [(ADD_DAILY, c.day), (ADD_MONTHLY, month)] {
+        exec!(
+            tx,
+            sqlx::query(sql)
+                .bind(at)
+                .bind(c.item_code)
+                .bind(c.department_id)
+                .bind(c.region_code)
+                .bind(c.channel.as_str())
+                .bind(i16::from(c.level))
+                .bind(shard)
+                .bind(by)
+        )?;
+    }
     Ok(())
 }
+
+const ADD_DAILY: &str =
+    "INSERT INTO evaluation_daily (day, item_code, department_id, region_code, channel, level, shard, n)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (day, item_code, department_id, region_code, channel, level, shard)
+     DO UPDATE SET n = evaluation_daily.n + $8";
+
+const ADD_MONTHLY: &str =
+    "INSERT INTO evaluation_monthly (month, item_code, department_id, region_code, channel, level, shard, n)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (month, item_code, department_id, region_code, channel, level, shard)
+     DO UPDATE SET n = evaluation_monthly.n + $8";
 
 impl Evaluation {
     pub(crate) fn counted(&self) -> Counted<'_> {

@@ -1,13 +1,13 @@
-//! Satisfaction by item, department, region, channel and month, read from the daily counts that
-//! every evaluation, change and voiding keeps in its own transaction (`evaluation_daily`), so a
-//! page never counts evaluations one by one. 满意率 is the share of levels 3–5 (好评: 非常满意,
+//! Satisfaction by item, department, region, channel and month, read from the counts by day and
+//! by month that every evaluation, change and voiding keeps in its own transaction, so a page
+//! never counts evaluations one by one: whole months come from the monthly counts. 满意率 is the share of levels 3–5 (好评: 非常满意,
 //! 满意, 基本满意) among real evaluations; default ratings are counted apart and out of the rate;
 //! voided ones are out of every count. The 差评 tasks are counted per department: answered, on
 //! time, after a call back, escalated.
 
 use crate::model::Channel;
 use crate::{Feedback, FeedbackError};
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 use govhall_db::{run, sqlx, sqlx::AssertSqlSafe};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -140,16 +140,46 @@ impl RectificationCounts {
     }
 }
 
+/// Which counts a span is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Daily,
+    Monthly,
+}
+
+/// The spans `from`..=`to` splits into: the whole months in it (by their first days) from the
+/// monthly counts, the days before and after them from the daily ones.
+fn spans(from: NaiveDate, to: NaiveDate) -> Vec<(Table, NaiveDate, NaiveDate)> {
+    let month_start = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let next_month = |d: NaiveDate| month_start(d).checked_add_months(Months::new(1)).unwrap_or(d);
+    let first_full = if from.day() == 1 { from } else { next_month(from) };
+    // The first day after the last whole month.
+    let after_full = if next_month(to).pred_opt() == Some(to) { next_month(to) } else { month_start(to) };
+    if first_full >= after_full {
+        return vec![(Table::Daily, from, to)];
+    }
+    let mut out = Vec::new();
+    if from < first_full {
+        out.push((Table::Daily, from, first_full.pred_opt().unwrap_or(first_full)));
+    }
+    let last_month = month_start(after_full.pred_opt().unwrap_or(after_full));
+    out.push((Table::Monthly, first_full, last_month));
+    if after_full <= to {
+        out.push((Table::Daily, after_full, to));
+    }
+    out
+}
+
 fn percent(part: i64, whole: i64) -> String {
     if whole == 0 { "—".to_owned() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
 }
 
 impl Feedback {
-    /// The satisfaction of item `code` over every evaluation kept (the guide page).
+    /// The satisfaction of item `code` over every evaluation kept (the guide page): its months.
     pub async fn item_satisfaction(&self, code: &str) -> Result<Counts, FeedbackError> {
         let mut conn = self.db().conn().await?;
         let rows: Vec<(i16, bool, i64)> = run!(conn, |c| sqlx::query_as(
-            "SELECT level, channel = 'default', CAST(SUM(n) AS BIGINT) FROM evaluation_daily WHERE item_code = $1
+            "SELECT level, channel = 'default', CAST(SUM(n) AS BIGINT) FROM evaluation_monthly WHERE item_code = $1
              GROUP BY level, channel = 'default'"
         )
         .bind(code)
@@ -163,36 +193,14 @@ impl Feedback {
     }
 
     /// The evaluations counted on the days `from` to `to` (China dates), grouped by `by`, most
-    /// evaluations first (months in order).
+    /// evaluations first (months in order). Whole months are read from the monthly counts, the
+    /// days before and after them from the daily ones.
     pub async fn breakdown(&self, by: Dimension, from: NaiveDate, to: NaiveDate) -> Result<Vec<Group>, FeedbackError> {
-        let (key, join) = match by {
-            Dimension::Department => {
-                ("d.name || '|' || ed.region_code", "JOIN departments d ON d.id = ed.department_id")
-            }
-            Dimension::Item => ("ed.item_code", ""),
-            Dimension::Region => ("ed.region_code", ""),
-            Dimension::Channel => ("ed.channel", ""),
-            Dimension::Month => ("ed.day", ""),
-        };
-        let key_text = if by == Dimension::Month && self.db().backend() == govhall_db::Backend::Postgres {
-            "to_char(ed.day, 'YYYY-MM')".to_owned()
-        } else if by == Dimension::Month {
-            "substr(ed.day, 1, 7)".to_owned()
-        } else {
-            key.to_owned()
-        };
-        let sql = format!(
-            "SELECT {key_text} AS k, ed.level, ed.channel = 'default', CAST(SUM(ed.n) AS BIGINT)
-             FROM evaluation_daily ed {join} WHERE ed.day >= $1 AND ed.day <= $2
-             GROUP BY {key_text}, ed.level, ed.channel = 'default'"
-        );
-        let mut conn = self.db().conn().await?;
-        let rows: Vec<(String, i16, bool, i64)> =
-            run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(from).bind(to).fetch_all(&mut *c).await)?;
-        drop(conn);
         let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
-        for (k, level, is_default, n) in rows {
-            groups.entry(k).or_default().add(level, is_default, n);
+        for (table, first, last) in spans(from, to) {
+            for (k, level, is_default, n) in self.grouped(by, table, first, last).await? {
+                groups.entry(k).or_default().add(level, is_default, n);
+            }
         }
         let mut out = Vec::with_capacity(groups.len());
         for (key, counts) in groups {
@@ -203,6 +211,37 @@ impl Feedback {
             out.sort_by_key(|g| std::cmp::Reverse(g.counts.total() + g.counts.defaults));
         }
         Ok(out)
+    }
+
+    /// One table's counts from `first` to `last` (its date column), grouped by `by`.
+    async fn grouped(
+        &self,
+        by: Dimension,
+        table: Table,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<(String, i16, bool, i64)>, FeedbackError> {
+        let (name, at) = match table {
+            Table::Daily => ("evaluation_daily", "day"),
+            Table::Monthly => ("evaluation_monthly", "month"),
+        };
+        let pg = self.db().backend() == govhall_db::Backend::Postgres;
+        let key = match by {
+            Dimension::Department => "d.name || '|' || ed.region_code".to_owned(),
+            Dimension::Item => "ed.item_code".to_owned(),
+            Dimension::Region => "ed.region_code".to_owned(),
+            Dimension::Channel => "ed.channel".to_owned(),
+            Dimension::Month if pg => format!("to_char(ed.{at}, 'YYYY-MM')"),
+            Dimension::Month => format!("substr(ed.{at}, 1, 7)"),
+        };
+        let join = if by == Dimension::Department { "JOIN departments d ON d.id = ed.department_id" } else { "" };
+        let sql = format!(
+            "SELECT {key} AS k, ed.level, ed.channel = 'default', CAST(SUM(ed.n) AS BIGINT)
+             FROM {name} ed {join} WHERE ed.{at} >= $1 AND ed.{at} <= $2
+             GROUP BY {key}, ed.level, ed.channel = 'default'"
+        );
+        let mut conn = self.db().conn().await?;
+        Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(first).bind(last).fetch_all(&mut *c).await)?)
     }
 
     async fn group_label(&self, by: Dimension, key: &str) -> Result<String, FeedbackError> {
@@ -262,5 +301,33 @@ impl Feedback {
         .bind(to_at)
         .fetch_all(&mut *c)
         .await)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn whole_months_are_read_from_the_monthly_counts() {
+        assert_eq!(spans(d("2026-01-01"), d("2026-12-31")), vec![(Table::Monthly, d("2026-01-01"), d("2026-12-01"))]);
+        assert_eq!(
+            spans(d("2026-01-15"), d("2026-03-10")),
+            vec![
+                (Table::Daily, d("2026-01-15"), d("2026-01-31")),
+                (Table::Monthly, d("2026-02-01"), d("2026-02-01")),
+                (Table::Daily, d("2026-03-01"), d("2026-03-10")),
+            ]
+        );
+        assert_eq!(spans(d("2026-02-03"), d("2026-02-20")), vec![(Table::Daily, d("2026-02-03"), d("2026-02-20"))]);
+        assert_eq!(spans(d("2026-02-03"), d("2026-03-05")), vec![(Table::Daily, d("2026-02-03"), d("2026-03-05"))]);
+        assert_eq!(
+            spans(d("2026-02-01"), d("2026-03-05")),
+            vec![(Table::Monthly, d("2026-02-01"), d("2026-02-01")), (Table::Daily, d("2026-03-01"), d("2026-03-05"))]
+        );
     }
 }

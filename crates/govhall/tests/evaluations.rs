@@ -182,6 +182,9 @@ async fn a_bad_review_goes_to_the_department_and_its_answer_is_rated() {
 
     // The counts equal the rows: one evaluation, at level 4, on the web; the guide says so.
     assert_eq!(count(&h, "SELECT CAST(SUM(n) AS BIGINT) FROM evaluation_daily").await, 1);
+    assert_eq!(count(&h, "SELECT CAST(SUM(n) AS BIGINT) FROM evaluation_monthly").await, 1);
+    let level_four = "SELECT CAST(SUM(n) AS BIGINT) FROM evaluation_daily WHERE level = 4 AND channel = 'web'";
+    assert_eq!(count(&h, level_four).await, 1, "moved from the first rating's level and channel");
     let satisfaction = t.app.feedback().item_satisfaction(&h.item.item.code).await.unwrap();
     assert_eq!(satisfaction.by_level, [0, 0, 0, 1, 0]);
     let guide = t.get(&format!("/items/{}", h.item.item.code)).await.text().await.unwrap();
@@ -244,6 +247,7 @@ async fn an_overdue_task_is_escalated_once_and_an_appeal_voids_the_evaluation() 
 
     // Out of the counts, not the record; the task closed; the applicant told.
     assert_eq!(count(&h, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM evaluation_daily").await, 0);
+    assert_eq!(count(&h, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM evaluation_monthly").await, 0);
     assert_eq!(count(&h, "SELECT COUNT(*) FROM evaluations WHERE voided_at IS NOT NULL").await, 1);
     assert_eq!(count(&h, "SELECT COUNT(*) FROM rectifications WHERE state = 'closed'").await, 1);
     assert_eq!(inbox_with(&h, h.applicant, "已作废").await, 1, "the applicant is told");
