@@ -22,6 +22,9 @@ pub enum FeedbackError {
     /// Something given is not valid.
     #[error("{0}")]
     Invalid(String),
+    /// Asked too often (codes, look-ups): later, or after the challenge.
+    #[error("{0}")]
+    TooMany(String),
     /// Signed in, but without the permission over the record.
     #[error("{0}")]
     Forbidden(String),
@@ -86,6 +89,7 @@ impl Coded for FeedbackError {
             FeedbackError::WrongState(_) => "evaluation_state",
             FeedbackError::Invalid(_) => "invalid_input",
             FeedbackError::Forbidden(_) => "forbidden",
+            FeedbackError::TooMany(_) => "too_many_requests",
             FeedbackError::Case(e) => e.code(),
             FeedbackError::Internal(_) => "internal_error",
             FeedbackError::Db(e) => e.code(),

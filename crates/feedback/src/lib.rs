@@ -13,8 +13,11 @@
 //! - [`stats`]: satisfaction by item, department, region, channel and month.
 //! - [`report`]: the upstream report (HTTP, signed, retried by the job queue, idempotent).
 //! - [`sweep`]: the hourly job.
+//! - [`complaints`]: 投诉 — made by anyone, routed, answered within working days or escalated,
+//!   published without personal data.
 
 pub mod appeal;
+pub mod complaints;
 mod error;
 pub mod evaluate;
 mod ids;
@@ -60,6 +63,12 @@ pub struct FeedbackSettings {
     pub upstream_secret: Secret,
     /// This hall's code at the upstream system.
     pub upstream_source: String,
+    /// Working days a department has to accept or reject a complaint.
+    pub complaint_accept_working_days: u32,
+    /// Working days a department has to answer a complaint it accepted (or that was reopened).
+    pub complaint_answer_working_days: u32,
+    /// Days after the answer during which the complainant may have it handled again.
+    pub complaint_reopen_days: u32,
 }
 
 impl Default for FeedbackSettings {
@@ -73,6 +82,9 @@ impl Default for FeedbackSettings {
             upstream_url: String::new(),
             upstream_secret: Secret::new(""),
             upstream_source: "GOVHALL".into(),
+            complaint_accept_working_days: 2,
+            complaint_answer_working_days: 15,
+            complaint_reopen_days: 10,
         }
     }
 }
@@ -92,6 +104,14 @@ impl FeedbackSettings {
         }
         if self.default_level > 5 {
             return bad("default_level 应为 0（不默认评价）或 1 到 5");
+        }
+        if !(1..=30).contains(&self.complaint_accept_working_days)
+            || !(1..=90).contains(&self.complaint_answer_working_days)
+            || !(1..=90).contains(&self.complaint_reopen_days)
+        {
+            return bad(
+                "complaint_accept_working_days 应为 1 到 30，complaint_answer_working_days 和 complaint_reopen_days 应为 1 到 90",
+            );
         }
         if !self.upstream_url.trim().is_empty() && self.upstream_secret.is_empty() {
             return bad("设置了 upstream_url 就必须设置 upstream_secret");

@@ -14,6 +14,8 @@ pub(crate) const ANSWERED: &str = "evaluation.rectified";
 pub(crate) const BAD_REVIEW: &str = "evaluation.bad_review";
 pub(crate) const OVERDUE: &str = "evaluation.rectification_overdue";
 pub(crate) const VOIDED: &str = "evaluation.voided";
+pub(crate) const COMPLAINT_ANSWERED: &str = "complaint.answered";
+pub(crate) const COMPLAINT_OVERDUE: &str = "complaint.overdue";
 
 pub(crate) async fn install_templates(db: &Db) -> Result<(), FeedbackError> {
     let defaults = [
@@ -70,6 +72,24 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), FeedbackError> {
             Channel::Inbox,
             "您的评价经核实已作废：{{ item }}",
             "您对办件{{ serial }}（{{ item }}）的评价，经{{ department }}申诉、监督人员核实后作废，不计入统计：{{ note }}\n如有异议，可以投诉。",
+        ),
+        (
+            COMPLAINT_ANSWERED,
+            Channel::Sms,
+            "",
+            "您的投诉{{ number }}{{ what }}（{{ department }}），请凭投诉编号和查询密码查看答复；如不满意，可在10天内申请重新办理。",
+        ),
+        (
+            COMPLAINT_ANSWERED,
+            Channel::Inbox,
+            "投诉{{ what }}：{{ number }}",
+            "您的投诉{{ number }}{{ what }}（{{ department }}）。请在“我的投诉”中查看答复并评价；如不满意，可在答复后10天内申请重新办理。",
+        ),
+        (
+            COMPLAINT_OVERDUE,
+            Channel::Inbox,
+            "投诉办理已超期：{{ number }}",
+            "{{ department }}的投诉{{ number }}（{{ state }}）应在 {{ due }} 前办理，至今未办，请督办。",
         ),
     ];
     for (code, channel, subject, body) in defaults {

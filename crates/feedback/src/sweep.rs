@@ -1,5 +1,6 @@
 //! The hourly job of 好差评: second invitations, default ratings where the rules ask for them,
-//! and escalation of 差评 tasks past their due date.
+//! escalation of 差评 tasks and complaints past their due date, complaints closed after the
+//! reopen period.
 
 use crate::Feedback;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -17,7 +18,8 @@ pub(crate) fn register(feedback: Feedback, registry: &mut JobRegistry) {
             let reminded = feedback.remind(now).await.map_err(JobError::retry)?;
             let defaulted = feedback.record_defaults(now).await.map_err(JobError::retry)?;
             let escalated = feedback.escalate(now).await.map_err(JobError::retry)?;
-            tracing::info!(reminded, defaulted, escalated, "好差评 swept");
+            let complaints = feedback.sweep_complaints(now).await.map_err(JobError::retry)?;
+            tracing::info!(reminded, defaulted, escalated, complaints, "好差评 and complaints swept");
             let next = now.duration_trunc(Duration::hours(1)).unwrap_or(now) + Duration::hours(1);
             schedule(&ctx.db, next).await.map_err(JobError::from)
         }

@@ -59,7 +59,7 @@ async fn main() {
         let action = Action { case, action: step.into(), note: note.into(), ..Action::default() };
         t.app.cases().act(By::Staff(&access, &actor), action).await.unwrap();
     }
-    cloning::clone_cases(db, case.as_uuid(), "f", CASES, None).await;
+    cloning::clone_cases(db, case.as_uuid(), "f", CASES, None, None).await;
     let mut conn = db.conn().await.unwrap();
     let serials: Vec<String> =
         run!(conn, |c| sqlx::query_scalar("SELECT serial_number FROM cases WHERE NOT is_open ORDER BY serial_number")

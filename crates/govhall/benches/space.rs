@@ -77,9 +77,10 @@ async fn main() {
     // The bulk: the enterprise's, and everyone else's (the person's own cases stand for them).
     let per_template = (CASES - REAL as i64) / 4;
     for (n, done) in real.iter().skip(SUPPLEMENTS).take(4).enumerate() {
-        cloning::clone_cases(db, done.case_id.as_uuid(), &format!("e{n}"), per_template, Some(OPEN_EVERY)).await;
+        cloning::clone_cases(db, done.case_id.as_uuid(), &format!("e{n}"), per_template, Some(OPEN_EVERY), None).await;
     }
-    cloning::clone_cases(db, personal.case_id.as_uuid(), "o", OTHERS, Some(OPEN_EVERY)).await;
+    let someone = t.person("13700000991", &common::test_id_number(991)).await;
+    cloning::clone_cases(db, personal.case_id.as_uuid(), "o", OTHERS, Some(OPEN_EVERY), Some(someone.as_uuid())).await;
     // Dossiers, each holding some of the real cases.
     let me = h.applicant;
     for p in 0..PROJECTS {

@@ -101,6 +101,10 @@ permissions! {
     EvaluationHandle = "evaluation.handle", "处理差评整改", None;
     /// Decide appeals against evaluations and receive overdue 差评 tasks (好差评监督).
     EvaluationSupervise = "evaluation.supervise", "好差评监督", None;
+    /// Accept, reject and answer complaints about their departments; publish answers.
+    ComplaintHandle = "complaint.handle", "办理投诉", None;
+    /// Receive overdue complaints and keep the routing rules (投诉监督).
+    ComplaintSupervise = "complaint.supervise", "投诉监督", None;
 }
 
 /// The three administrators of 等保 practice, kept apart.

@@ -159,6 +159,12 @@ impl Identity {
         Ok(spent == 1)
     }
 
+    /// Counts a request for a code another domain sends (a complaint's number), then judges it
+    /// against the same rates as the hall's own codes.
+    pub async fn guard_code(&self, request: &CodeRequest) -> Result<(), IdentityError> {
+        self.guard_code_request(request).await
+    }
+
     /// Counts a request for a code, then judges it against the rates.
     pub(crate) async fn guard_code_request(&self, request: &CodeRequest) -> Result<(), IdentityError> {
         let now = self.db.now();

@@ -5,9 +5,16 @@
 use govhall_db::{Backend, exec, run, sqlx, sqlx::AssertSqlSafe};
 
 /// Copies case `template` `n` times (with serial numbers of their own, the enterprise and the
-/// applicant given), one in `open_every` left open (none without), the rest granted and closed
+/// applicant given, or `applicant` instead), one in `open_every` left open (none without), the rest granted and closed
 /// when they were submitted: the bulk of a benchmark's data, made in the database.
-pub async fn clone_cases(db: &govhall_db::Db, template: uuid::Uuid, tag: &str, n: i64, open_every: Option<i64>) {
+pub async fn clone_cases(
+    db: &govhall_db::Db,
+    template: uuid::Uuid,
+    tag: &str,
+    n: i64,
+    open_every: Option<i64>,
+    applicant: Option<uuid::Uuid>,
+) {
     let pg = db.backend() == Backend::Postgres;
     let series = if pg {
         format!("generate_series(1, {n}) AS g(i)")
@@ -43,6 +50,7 @@ pub async fn clone_cases(db: &govhall_db::Db, template: uuid::Uuid, tag: &str, n
         .iter()
         .map(|col| match col.as_str() {
             "id" => new_id.to_owned(),
+            "applicant_id" if applicant.is_some() => "$2".to_owned(),
             "serial_number" => format!("c.serial_number || '-{tag}' || g.i"),
             "is_open" => open.clone(),
             "outcome" => format!("CASE WHEN {open} THEN NULL ELSE 'granted' END"),
@@ -56,5 +64,8 @@ pub async fn clone_cases(db: &govhall_db::Db, template: uuid::Uuid, tag: &str, n
         columns.join(", "),
         values.join(", ")
     );
-    exec!(conn, sqlx::query(AssertSqlSafe(sql.clone())).bind(template)).unwrap();
+    match applicant {
+        Some(a) => exec!(conn, sqlx::query(AssertSqlSafe(sql.clone())).bind(template).bind(a)).unwrap(),
+        None => exec!(conn, sqlx::query(AssertSqlSafe(sql.clone())).bind(template)).unwrap(),
+    };
 }

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod licensing;
 pub mod paying;
 pub mod process;
+pub mod rating;
 pub mod space;
 
 use govhall::{App, Settings};

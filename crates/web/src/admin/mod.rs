@@ -44,6 +44,8 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/licences/import", "存量证照导入", Permission::LicenceManage),
     ("/admin/evaluations", "好差评", Permission::EvaluationHandle),
     ("/admin/evaluations", "好差评", Permission::EvaluationSupervise),
+    ("/admin/complaints", "投诉办理", Permission::ComplaintHandle),
+    ("/admin/complaints", "投诉办理", Permission::ComplaintSupervise),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];

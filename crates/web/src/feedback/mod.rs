@@ -1,9 +1,13 @@
 //! 好差评 over HTTP: the applicant rates a finished case (page and API) and rates the
 //! department's answer to a 差评; a hall terminal rates a case by its number and query password;
-//! staff answer 差评 tasks and appeal; supervisors decide appeals; the statistics page.
+//! staff answer 差评 tasks and appeal; supervisors decide appeals; the statistics page. 投诉:
+//! making and following complaints (`complaints.rs`), handling and publishing them
+//! (`complaints_admin.rs`).
 
 pub(crate) mod admin;
 pub(crate) mod api;
+pub(crate) mod complaints;
+pub(crate) mod complaints_admin;
 pub(crate) mod kiosk;
 pub(crate) mod rate;
 
@@ -28,6 +32,7 @@ impl From<FeedbackError> for AppError {
             FeedbackError::Expired(_) => StatusCode::GONE,
             FeedbackError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FeedbackError::Forbidden(_) => StatusCode::FORBIDDEN,
+            FeedbackError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
         };
         AppError::coded(status, &e)
     }
@@ -94,6 +99,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
     use axum::routing::{get, post};
     use govhall_identity::Permission as P;
     const STAFF: &[P] = &[P::EvaluationHandle, P::EvaluationSupervise];
+    const COMPLAINT_STAFF: &[P] = &[P::ComplaintHandle, P::ComplaintSupervise];
     vec![
         r(M::GET, "/account/cases/{serial}/evaluation", SignedIn, get(rate::show)),
         r(M::POST, "/account/cases/{serial}/evaluation", SignedIn, post(rate::submit)),
@@ -110,5 +116,31 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/admin/evaluations/tasks/{id}/appeal", Needs(P::EvaluationHandle), post(admin::appeal)),
         r(M::POST, "/admin/evaluations/appeals/{id}", Needs(P::EvaluationSupervise), post(admin::decide)),
         r(M::GET, "/admin/evaluations/statistics", AnyOf(STAFF), get(admin::statistics)),
+        // 投诉.
+        r(M::GET, "/complaints/new", Public, get(complaints::new)),
+        r(M::POST, "/complaints", Public, post(complaints::create)),
+        r(M::GET, "/complaints/query", Public, get(complaints::query_page)),
+        r(M::POST, "/complaints/query", Public, post(complaints::query)),
+        r(M::GET, "/complaints/published", Public, get(complaints::published)),
+        r(M::GET, "/account/complaints", SignedIn, get(complaints::mine)),
+        r(M::GET, "/account/complaints/{number}", SignedIn, get(complaints::my_one)),
+        r(M::POST, "/account/complaints/{number}/act", SignedIn, post(complaints::my_act)),
+        r(M::POST, "/api/v1/me/complaints", SignedIn, post(complaints::api_create)),
+        r(M::GET, "/api/v1/me/complaints", SignedIn, get(complaints::api_mine)),
+        r(M::GET, "/api/v1/me/complaints/{number}", SignedIn, get(complaints::api_one)),
+        r(M::POST, "/api/v1/me/complaints/{number}/actions", SignedIn, post(complaints::api_act)),
+        r(M::GET, "/admin/complaints", AnyOf(COMPLAINT_STAFF), get(complaints_admin::list)),
+        r(M::GET, "/admin/complaints/routes", Needs(P::ComplaintSupervise), get(complaints_admin::routes)),
+        r(M::POST, "/admin/complaints/routes", Needs(P::ComplaintSupervise), post(complaints_admin::add_route)),
+        r(
+            M::POST,
+            "/admin/complaints/routes/{id}/delete",
+            Needs(P::ComplaintSupervise),
+            post(complaints_admin::remove_route),
+        ),
+        r(M::GET, "/admin/complaints/{id}", AnyOf(COMPLAINT_STAFF), get(complaints_admin::one)),
+        r(M::POST, "/admin/complaints/{id}", Needs(P::ComplaintHandle), post(complaints_admin::decide)),
+        r(M::POST, "/admin/complaints/{id}/phone", Needs(P::ComplaintHandle), post(complaints_admin::phone)),
+        r(M::POST, "/admin/complaints/{id}/publish", Needs(P::ComplaintHandle), post(complaints_admin::publish)),
     ]
 }
