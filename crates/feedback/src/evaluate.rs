@@ -36,10 +36,29 @@ pub(crate) struct Counted<'a> {
 /// Shards of each count row (see the migration): evaluations at once spread over them.
 const SHARDS: i16 = 8;
 
-/// Adds `by` (1 or -1) to the day's and the month's count of `c`, in a shard chosen at random.
+/// Adds `by` (1 or -1) to the day's and the month's count of `c`, in a shard chosen at random:
+/// one statement on PostgreSQL (the month's upsert after the day's, in one round trip), two on
+/// SQLite.
 pub(crate) async fn count(tx: &mut Tx, c: &Counted<'_>, by: i64) -> Result<(), FeedbackError> {
     let shard = rand::random_range(0..SHARDS);
     let month = c.day.with_day(1).unwrap_or(c.day);
+    if tx.db().backend() == govhall_db::Backend::Postgres {
+        let both = format!("WITH day_counted AS ({ADD_DAILY}) {}", ADD_MONTHLY.replace("VALUES ($1,", "VALUES ($9,"));
+        exec!(
+            tx,
+            sqlx::query(AssertSqlSafe(both))
+                .bind(c.day)
+                .bind(c.item_code)
+                .bind(c.department_id)
+                .bind(c.region_code)
+                .bind(c.channel.as_str())
+                .bind(i16::from(c.level))
+                .bind(shard)
+                .bind(by)
+                .bind(month)
+        )?;
+        return Ok(());
+    }
     for (sql, at) in [(ADD_DAILY, c.day), (ADD_MONTHLY, month)] {
         exec!(
             tx,
@@ -237,7 +256,26 @@ impl Feedback {
         audit::record(&mut tx, actor, Event::success("evaluation.create", "case", &case.serial_number).detail(detail))
             .await?;
         tx.commit().await?;
-        self.evaluation(id).await
+        Ok(Evaluation {
+            id,
+            case_id: case.id.as_uuid(),
+            serial_number: case.serial_number.clone(),
+            item_code: case.item_code.clone(),
+            item_name: case.item_name.clone(),
+            department_id: case.department_id.as_uuid(),
+            region_code: case.region_code.clone(),
+            channel,
+            overall: checked.overall,
+            indicators: checked.indicators,
+            reasons: checked.reasons.clone(),
+            comment: checked.comment.clone(),
+            is_default,
+            voided_at: None,
+            void_reason: String::new(),
+            rated_on: day,
+            created_at: now,
+            changed_at: None,
+        })
     }
 
     #[expect(clippy::too_many_arguments, reason = "the change's parts")]
@@ -300,7 +338,15 @@ impl Feedback {
         audit::record(&mut tx, actor, Event::success("evaluation.change", "case", &case.serial_number).detail(detail))
             .await?;
         tx.commit().await?;
-        self.evaluation(old.id).await
+        Ok(Evaluation {
+            channel,
+            overall: checked.overall,
+            indicators: checked.indicators,
+            reasons: checked.reasons.clone(),
+            comment: checked.comment.clone(),
+            changed_at: Some(now),
+            ..old.clone()
+        })
     }
 }
 

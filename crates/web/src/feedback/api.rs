@@ -204,8 +204,24 @@ pub(crate) async fn submit(
         comment: body.comment,
     };
     let case = state.feedback.case_for(viewer.account.id, &serial).await?;
-    state.feedback.evaluate(&ctx.actor(), Rater::Person(viewer.account.id), &case, Channel::App, &rating).await?;
-    Ok((StatusCode::CREATED, Json(case_evaluation(&state, viewer.account.id, &serial).await?)).into_response())
+    let e =
+        state.feedback.evaluate(&ctx.actor(), Rater::Person(viewer.account.id), &case, Channel::App, &rating).await?;
+    // The answer from what the rating returned: only a 差评 has a task to read.
+    let rectification = if e.overall.is_bad() || e.changed_at.is_some() {
+        state.feedback.task_of(e.id).await?.map(rectification_out)
+    } else {
+        None
+    };
+    let changeable = state.feedback.changeable(&e, state.db.now());
+    let out = CaseEvaluationOut {
+        serial_number: case.serial_number.clone(),
+        can_rate: changeable,
+        reason: (!changeable).then(|| "评价已提交，不能再修改".to_owned()),
+        rate_until: state.feedback.rating_deadline(&case),
+        evaluation: Some(evaluation_out(&e, changeable)),
+        rectification,
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 /// 对整改情况的评价。
