@@ -228,7 +228,7 @@ impl Feedback {
                     "serial": e.serial_number, "item": e.item_name, "department": a.department_name, "note": note,
                 });
                 let key = format!("evaluation:{}:voided", e.id.as_uuid());
-                notify::tell(
+                govhall_messaging::tell_person(
                     &mut tx,
                     self.messaging(),
                     notify::VOIDED,

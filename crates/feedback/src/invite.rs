@@ -94,8 +94,16 @@ impl Feedback {
             "until": until(expires_at),
         });
         let key = format!("evaluation:{}:invite", c.id.as_uuid());
-        notify::tell(&mut tx, self.messaging(), notify::INVITE, c.applicant_id.as_uuid(), phone.as_ref(), params, &key)
-            .await?;
+        govhall_messaging::tell_person(
+            &mut tx,
+            self.messaging(),
+            notify::INVITE,
+            c.applicant_id.as_uuid(),
+            phone.as_ref(),
+            params,
+            &key,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -140,7 +148,16 @@ impl Feedback {
             let params =
                 json!({"serial": serial, "item": item, "link": self.link(&serial), "until": until(expires_at)});
             let key = format!("evaluation:{case}:remind");
-            notify::tell(&mut tx, self.messaging(), notify::REMIND, applicant, phone.as_ref(), params, &key).await?;
+            govhall_messaging::tell_person(
+                &mut tx,
+                self.messaging(),
+                notify::REMIND,
+                applicant,
+                phone.as_ref(),
+                params,
+                &key,
+            )
+            .await?;
             tx.commit().await?;
             sent += 1;
         }

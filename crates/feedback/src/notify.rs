@@ -3,10 +3,8 @@
 //! (staff inbox), an evaluation voided after an appeal (inbox).
 
 use crate::FeedbackError;
-use govhall_core::Phone;
-use govhall_db::{Db, Tx};
-use govhall_messaging::{Channel, Messaging, OutgoingMessage, Recipient, send_all, templates};
-use uuid::Uuid;
+use govhall_db::Db;
+use govhall_messaging::{Channel, templates};
 
 pub(crate) const INVITE: &str = "evaluation.invite";
 pub(crate) const REMIND: &str = "evaluation.remind";
@@ -95,30 +93,5 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), FeedbackError> {
     for (code, channel, subject, body) in defaults {
         templates::install_default(db, code, channel, subject, body).await?;
     }
-    Ok(())
-}
-
-/// Tells `account` (and `phone` by SMS, for templates that have one) with `template`; `key`
-/// makes it once.
-pub(crate) async fn tell(
-    tx: &mut Tx,
-    messaging: &Messaging,
-    template: &str,
-    account: Uuid,
-    phone: Option<&Phone>,
-    params: serde_json::Value,
-    key: &str,
-) -> Result<(), FeedbackError> {
-    let mut all = vec![
-        OutgoingMessage::new(template, Recipient::Account(account), params.clone())
-            .idempotency_key(format!("{key}:inbox")),
-    ];
-    if let Some(phone) = phone {
-        all.push(
-            OutgoingMessage::new(template, Recipient::Phone(phone.clone()), params)
-                .idempotency_key(format!("{key}:sms")),
-        );
-    }
-    send_all(tx, messaging, all).await?;
     Ok(())
 }

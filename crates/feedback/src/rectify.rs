@@ -281,7 +281,7 @@ impl Feedback {
             "answer": answer, "link": self.link(&case.serial_number),
         });
         let key = format!("rectification:{}:answered", id.as_uuid());
-        notify::tell(
+        govhall_messaging::tell_person(
             &mut tx,
             self.messaging(),
             notify::ANSWERED,

@@ -3,10 +3,8 @@
 //! account, the SMS to the number they gave for the delivery.
 
 use crate::LogisticsError;
-use govhall_core::Phone;
-use govhall_db::{Db, Tx};
-use govhall_messaging::{Channel, Messaging, OutgoingMessage, Recipient, send_all, templates};
-use uuid::Uuid;
+use govhall_db::Db;
+use govhall_messaging::{Channel, templates};
 
 pub(crate) const SENT: &str = "logistics.sent";
 pub(crate) const DELIVERED: &str = "logistics.delivered";
@@ -54,29 +52,5 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), LogisticsError> {
     for (code, channel, subject, body) in defaults {
         templates::install_default(db, code, channel, subject, body).await?;
     }
-    Ok(())
-}
-
-/// Tells the applicant (`account`, and `phone` by SMS) with `template`; `key` makes it once.
-pub(crate) async fn tell(
-    tx: &mut Tx,
-    messaging: &Messaging,
-    template: &str,
-    account: Uuid,
-    phone: Option<&Phone>,
-    params: serde_json::Value,
-    key: &str,
-) -> Result<(), LogisticsError> {
-    let mut all = vec![
-        OutgoingMessage::new(template, Recipient::Account(account), params.clone())
-            .idempotency_key(format!("{key}:inbox")),
-    ];
-    if let Some(phone) = phone {
-        all.push(
-            OutgoingMessage::new(template, Recipient::Phone(phone.clone()), params)
-                .idempotency_key(format!("{key}:sms")),
-        );
-    }
-    send_all(tx, messaging, all).await?;
     Ok(())
 }

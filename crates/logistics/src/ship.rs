@@ -196,8 +196,16 @@ impl Logistics {
             "waybill": created.waybill_no,
         });
         let key = format!("shipment:{}:sent", id.as_uuid());
-        notify::tell(&mut tx, self.messaging(), notify::SENT, c.applicant_id.as_uuid(), phone.as_ref(), params, &key)
-            .await?;
+        govhall_messaging::tell_person(
+            &mut tx,
+            self.messaging(),
+            notify::SENT,
+            c.applicant_id.as_uuid(),
+            phone.as_ref(),
+            params,
+            &key,
+        )
+        .await?;
         audit::record(
             &mut tx,
             actor,

@@ -256,7 +256,7 @@ impl Logistics {
                 if crate::model::Direction::parse(&row.direction) == crate::model::Direction::Result {
                     self.deliver_case(&mut tx, &case, &row, at.as_deref().unwrap_or_default()).await?;
                 }
-                notify::tell(
+                govhall_messaging::tell_person(
                     &mut tx,
                     self.messaging(),
                     notify::DELIVERED,
@@ -268,7 +268,7 @@ impl Logistics {
                 .await?;
             }
             ShipmentState::Tracked(EventStatus::Returned | EventStatus::Lost) => {
-                notify::tell(
+                govhall_messaging::tell_person(
                     &mut tx,
                     self.messaging(),
                     notify::FAILED,

@@ -30,7 +30,7 @@ pub use deliver::{DELIVER_JOB, EXPIRE_JOB, schedule_expiry};
 pub use error::MessagingError;
 pub use model::{Channel, Message, MessageEvent, MessageStatus, Recipient};
 pub use policy::{QuietHours, RateLimiter};
-pub use send::{OutgoingMessage, cancel, cancel_in, cancel_keys_in, retry, send, send_all};
+pub use send::{OutgoingMessage, cancel, cancel_in, cancel_keys_in, retry, send, send_all, tell_person};
 pub use settings::{
     EmailSettings, MessagingSettings, SmsReceiptSettings, SmsSettings, WebhookEndpoint, WechatSettings,
 };

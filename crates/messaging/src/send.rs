@@ -76,6 +76,32 @@ pub async fn send(tx: &mut Tx, messaging: &Messaging, message: OutgoingMessage) 
     Err(MessagingError::Template("模板正在频繁修改，请稍后重试".to_owned()))
 }
 
+/// Tells a person with `template`: in their inbox (`account`) and, when given, by SMS to `phone`,
+/// in `tx`; `key` makes each once (`{key}:inbox`, `{key}:sms`). What the domains that follow a
+/// case say to its applicant.
+pub async fn tell_person(
+    tx: &mut Tx,
+    messaging: &Messaging,
+    template: &str,
+    account: Uuid,
+    phone: Option<&govhall_core::Phone>,
+    params: Value,
+    key: &str,
+) -> Result<(), MessagingError> {
+    let mut all = vec![
+        OutgoingMessage::new(template, Recipient::Account(account), params.clone())
+            .idempotency_key(format!("{key}:inbox")),
+    ];
+    if let Some(phone) = phone {
+        all.push(
+            OutgoingMessage::new(template, Recipient::Phone(phone.clone()), params)
+                .idempotency_key(format!("{key}:sms")),
+        );
+    }
+    send_all(tx, messaging, all).await?;
+    Ok(())
+}
+
 /// Sends several messages in `tx`, as [`send`] does each: on PostgreSQL in two statements for
 /// all of them (the messages with their events, then their delivery jobs). A message left out
 /// by the batch (its key used, its template superseded) is sent on its own. Returns the ids in

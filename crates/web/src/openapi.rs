@@ -47,7 +47,7 @@ use utoipa::OpenApi;
         crate::identity::addresses::api_list, crate::identity::addresses::api_create, crate::identity::addresses::api_update, crate::identity::addresses::api_delete,
         crate::payments::history::api, crate::space::api_home,
         crate::feedback::api::show, crate::feedback::api::submit, crate::feedback::api::rate_answer, crate::feedback::api::pending,
-        crate::feedback::complaints::api_create, crate::feedback::complaints::api_mine, crate::feedback::complaints::api_one, crate::feedback::complaints::api_act),
+        crate::feedback::complaints_api::api_create, crate::feedback::complaints_api::api_mine, crate::feedback::complaints_api::api_one, crate::feedback::complaints_api::api_act),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),

@@ -1,13 +1,15 @@
 //! 好差评 over HTTP: the applicant rates a finished case (page and API) and rates the
 //! department's answer to a 差评; a hall terminal rates a case by its number and query password;
 //! staff answer 差评 tasks and appeal; supervisors decide appeals; the statistics page. 投诉:
-//! making and following complaints (`complaints.rs`), handling and publishing them
+//! making and following complaints (`complaints.rs`, the API in `complaints_api.rs`), handling and
+//! publishing them
 //! (`complaints_admin.rs`).
 
 pub(crate) mod admin;
 pub(crate) mod api;
 pub(crate) mod complaints;
 pub(crate) mod complaints_admin;
+pub(crate) mod complaints_api;
 pub(crate) mod kiosk;
 pub(crate) mod rate;
 
@@ -125,10 +127,10 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/account/complaints", SignedIn, get(complaints::mine)),
         r(M::GET, "/account/complaints/{number}", SignedIn, get(complaints::my_one)),
         r(M::POST, "/account/complaints/{number}/act", SignedIn, post(complaints::my_act)),
-        r(M::POST, "/api/v1/me/complaints", SignedIn, post(complaints::api_create)),
-        r(M::GET, "/api/v1/me/complaints", SignedIn, get(complaints::api_mine)),
-        r(M::GET, "/api/v1/me/complaints/{number}", SignedIn, get(complaints::api_one)),
-        r(M::POST, "/api/v1/me/complaints/{number}/actions", SignedIn, post(complaints::api_act)),
+        r(M::POST, "/api/v1/me/complaints", SignedIn, post(complaints_api::api_create)),
+        r(M::GET, "/api/v1/me/complaints", SignedIn, get(complaints_api::api_mine)),
+        r(M::GET, "/api/v1/me/complaints/{number}", SignedIn, get(complaints_api::api_one)),
+        r(M::POST, "/api/v1/me/complaints/{number}/actions", SignedIn, post(complaints_api::api_act)),
         r(M::GET, "/admin/complaints", AnyOf(COMPLAINT_STAFF), get(complaints_admin::list)),
         r(M::GET, "/admin/complaints/routes", Needs(P::ComplaintSupervise), get(complaints_admin::routes)),
         r(M::POST, "/admin/complaints/routes", Needs(P::ComplaintSupervise), post(complaints_admin::add_route)),
