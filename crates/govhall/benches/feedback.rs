@@ -11,7 +11,7 @@
 
 #[path = "support/cloning.rs"]
 mod cloning;
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use chrono::Datelike;

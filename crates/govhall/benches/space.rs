@@ -10,7 +10,7 @@
 
 #[path = "support/cloning.rs"]
 mod cloning;
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use common::{APPLICANT_PHONE, CaseHall, PASSWORD};
