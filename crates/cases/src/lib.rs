@@ -22,6 +22,7 @@ pub mod serials;
 pub mod stats;
 mod store;
 pub mod submit;
+pub mod submitted;
 pub mod supplement;
 pub mod sweep;
 pub mod tasks;

@@ -289,18 +289,33 @@ impl Cases {
             .await?;
             return Err(CaseError::Forbidden("您没有“查看办件中的个人信息”权限".into()));
         }
+        let data = self.open_personal(&row)?;
+        audit::record_alone(self.db(), actor, Event::success("case.view_personal_data", "case", &case.serial_number))
+            .await?;
+        Ok(data)
+    }
+
+    /// A case with its personal data, handed to a department's system whose `access` reaches
+    /// it (the exchange audits each hand-over with its own log).
+    pub async fn handed_over(&self, access: &Access, id: CaseId) -> Result<(Case, PersonalData), CaseError> {
+        let (case, row) = self.load(id).await?;
+        if !access.covers(Permission::CaseViewPersonalData, &target(&case)) {
+            return Err(CaseError::NotFound);
+        }
+        let data = self.open_personal(&row)?;
+        Ok((case, data))
+    }
+
+    fn open_personal(&self, row: &crate::model::CaseRow) -> Result<PersonalData, CaseError> {
         let keys = self.identity().keys();
         let open = |sealed: &str| keys.decrypt(sealed).map_err(|e| CaseError::Internal(e.to_string()));
         let form = serde_json::from_str(&open(&row.form_enc)?).unwrap_or(serde_json::Value::Null);
-        let data = PersonalData {
+        Ok(PersonalData {
             applicant_name: row.applicant_name.clone(),
             applicant_number: open(&row.applicant_number_enc)?,
             contact_phone: open(&row.contact_phone_enc)?,
             form,
-        };
-        audit::record_alone(self.db(), actor, Event::success("case.view_personal_data", "case", &case.serial_number))
-            .await?;
-        Ok(data)
+        })
     }
 
     /// The serial number of case `id` (for pages of other domains that link to it).

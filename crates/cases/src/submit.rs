@@ -3,7 +3,7 @@
 
 use crate::ids::{CaseEventId, CaseId};
 use crate::model::{ActorKind, SubmittedMaterial, unit_name};
-use crate::{CaseError, Cases, deadline, notify, password, payment_due, serials, store};
+use crate::{CaseError, Cases, deadline, notify, password, payment_due, serials, store, submitted};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::SerialPrefix;
 use govhall_core::clock::china_date;
@@ -165,6 +165,7 @@ impl Cases {
         if let Some(fees) = first.fees_due() {
             payment_due::enqueue(&mut tx, id, &first.code, fees).await?;
         }
+        submitted::enqueue(&mut tx, id).await?;
         let row = store::row_by_id(&mut tx, id).await?.ok_or(CaseError::NotFound)?;
         let told = if first.fees_due().is_some() {
             "已提交，请缴费，缴款单稍后发送给您"

@@ -10,6 +10,7 @@ use govhall_db::changes::{ChangeFollower, StartAt};
 use govhall_db::housekeeping;
 use govhall_db::jobs::{JobRegistry, Worker};
 use govhall_db::{Db, DbOptions};
+use govhall_exchange::Exchange;
 use govhall_feedback::Feedback;
 use govhall_files::{FileStore, FilesSettings};
 use govhall_identity::Identity;
@@ -60,6 +61,8 @@ pub struct Domains<'a> {
     pub logistics: &'a Logistics,
     /// 好差评.
     pub feedback: &'a Feedback,
+    /// The exchange with department systems.
+    pub exchange: &'a Exchange,
 }
 
 /// Every job handler of a node.
@@ -85,6 +88,29 @@ pub async fn licences_for_cli(settings: &Settings) -> anyhow::Result<(Db, Licenc
     }
 }
 
+/// The database and the exchange with department systems, for a command-line task.
+pub async fn exchange_for_cli(settings: &Settings) -> anyhow::Result<(Db, Exchange)> {
+    let db = open_database(settings).await?;
+    let built = async {
+        let messaging = message_center(settings, &db).await?;
+        let identity = identity(settings, &db, &messaging).await?;
+        let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
+        let catalog = Catalog::new(db.clone(), &changes);
+        let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
+        let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let licences = licences(settings, &db, &identity, &messaging, &cases, &public_url(settings, bind)).await?;
+        exchange(settings, &db, &identity, &messaging, &cases, &licences)
+    }
+    .await;
+    match built {
+        Ok(exchange) => Ok((db, exchange)),
+        Err(e) => {
+            db.close().await;
+            Err(e)
+        }
+    }
+}
+
 pub fn job_registry(settings: &Settings, identity: &Identity, messaging: &Messaging, d: Domains<'_>) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
@@ -96,6 +122,7 @@ pub fn job_registry(settings: &Settings, identity: &Identity, messaging: &Messag
     d.licences.register_jobs(&mut registry);
     d.logistics.register_jobs(&mut registry);
     d.feedback.register_jobs(&mut registry);
+    d.exchange.register_jobs(&mut registry);
     registry
 }
 
@@ -172,6 +199,24 @@ async fn feedback(
     let feedback = Feedback::new(db.clone(), services, settings.feedback.clone(), public_url)?;
     feedback.prepare().await?;
     Ok(feedback)
+}
+
+/// The exchange with department systems over `db`.
+fn exchange(
+    settings: &Settings,
+    db: &Db,
+    identity: &Arc<Identity>,
+    messaging: &Messaging,
+    cases: &Cases,
+    licences: &Licences,
+) -> anyhow::Result<Exchange> {
+    let services = govhall_exchange::Services {
+        identity: identity.clone(),
+        messaging: messaging.clone(),
+        cases: cases.clone(),
+        licences: licences.clone(),
+    };
+    Ok(Exchange::new(db.clone(), services, settings.exchange.clone())?)
 }
 
 /// Logistics over `db`, through the configured courier or the built-in sandbox at `public_url`.
@@ -325,6 +370,7 @@ pub struct App {
     licences: Licences,
     logistics: Logistics,
     feedback: Feedback,
+    exchange: Exchange,
 }
 
 impl App {
@@ -357,6 +403,7 @@ impl App {
                 let licences = state.licences.clone();
                 let logistics = state.logistics.clone();
                 let feedback = state.feedback.clone();
+                let exchange = state.exchange.clone();
                 let mut router = govhall_web::router(state);
                 if settings.logistics.uses_sandbox() {
                     // No courier configured: the sandbox courier serves trials from this node.
@@ -400,6 +447,7 @@ impl App {
                     licences,
                     logistics,
                     feedback,
+                    exchange,
                 })
             }
             Err(e) => {
@@ -437,6 +485,8 @@ impl App {
         };
         let logistics = logistics(settings, db, services, public_url).await?;
         let feedback = feedback(settings, db, &identity, &messaging, &cases, public_url).await?;
+        let exchange = exchange(settings, db, &identity, &messaging, &cases, &licences)?;
+        exchange.prepare().await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
         changes.run(Duration::from_secs(2), shutdown.clone());
@@ -448,6 +498,7 @@ impl App {
             govhall_applications::purge::schedule(db, db.now()).await?;
             govhall_payments::reconcile::schedule(db, govhall_payments::reconcile::next_run(db.now())).await?;
             govhall_feedback::sweep::schedule(db, db.now()).await?;
+            govhall_exchange::sweep::schedule(db, db.now()).await?;
             let domains = Domains {
                 cases: &cases,
                 applications: &applications,
@@ -455,6 +506,7 @@ impl App {
                 licences: &licences,
                 logistics: &logistics,
                 feedback: &feedback,
+                exchange: &exchange,
             };
             let registry = job_registry(settings, &identity, &messaging, domains);
             let worker = Worker::new(db.clone(), registry, settings.jobs.clone());
@@ -480,6 +532,7 @@ impl App {
             licences,
             logistics,
             feedback,
+            exchange,
         }));
         Ok((state, worker))
     }
@@ -549,6 +602,11 @@ impl App {
         &self.feedback
     }
 
+    /// The node's exchange with department systems.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
     /// A token that stops the node when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -590,6 +648,8 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     };
     let logistics = logistics(settings, &db, services, &public).await?;
     let feedback = feedback(settings, &db, &identity, &messaging, &cases, &public).await?;
+    let exchange = exchange(settings, &db, &identity, &messaging, &cases, &licences)?;
+    exchange.prepare().await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
     housekeeping::schedule(&db, db.now()).await?;
@@ -598,6 +658,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     govhall_applications::purge::schedule(&db, db.now()).await?;
     govhall_payments::reconcile::schedule(&db, govhall_payments::reconcile::next_run(db.now())).await?;
     govhall_feedback::sweep::schedule(&db, db.now()).await?;
+    govhall_exchange::sweep::schedule(&db, db.now()).await?;
     let domains = Domains {
         cases: &cases,
         applications: &applications,
@@ -605,6 +666,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
         licences: &licences,
         logistics: &logistics,
         feedback: &feedback,
+        exchange: &exchange,
     };
     let registry = job_registry(settings, &identity, &messaging, domains);
     Worker::new(db.clone(), registry, settings.jobs.clone()).run(shutdown).await;

@@ -82,6 +82,8 @@ pub struct Settings {
     pub logistics: govhall_logistics::LogisticsSettings,
     /// 好差评 (`[feedback]`).
     pub feedback: govhall_feedback::FeedbackSettings,
+    /// The exchange with department systems (`[exchange]`).
+    pub exchange: govhall_exchange::ExchangeSettings,
 }
 
 /// `[files]`: where uploads are kept and whether they are scanned.
@@ -121,6 +123,7 @@ impl Default for Settings {
             licences: govhall_licences::LicenceSettings::default(),
             logistics: govhall_logistics::LogisticsSettings::default(),
             feedback: govhall_feedback::FeedbackSettings::default(),
+            exchange: govhall_exchange::ExchangeSettings::default(),
         }
     }
 }

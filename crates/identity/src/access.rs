@@ -105,6 +105,8 @@ permissions! {
     ComplaintHandle = "complaint.handle", "办理投诉", None;
     /// Receive overdue complaints and keep the routing rules (投诉监督).
     ComplaintSupervise = "complaint.supervise", "投诉监督", None;
+    /// Watch a department's connection to its own system and search the exchange log.
+    ExchangeManage = "exchange.manage", "管理部门系统对接", None;
 }
 
 /// The three administrators of 等保 practice, kept apart.

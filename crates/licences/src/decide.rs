@@ -11,8 +11,9 @@ use crate::{Licence, LicenceError, Licences, notify};
 use govhall_audit::Actor;
 use govhall_cases::Case;
 use govhall_cases::queries::target;
-use govhall_cases::transition::{Action, By};
+use govhall_cases::transition::{Action, By, Checked};
 use govhall_core::clock::china_date;
+use govhall_db::Tx;
 use govhall_identity::{Access, Permission};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -33,6 +34,17 @@ pub struct FormField {
     pub value: String,
     /// Taken from the case (serial number, item, decision date): shown, not typed.
     pub fixed: bool,
+}
+
+/// A decision checked before its transaction: the move, and the licence a grant issues (its
+/// type, fields and the holder's mobile to tell).
+#[derive(Debug)]
+pub struct Decision<'a> {
+    by: By<'a>,
+    actor: &'a Actor,
+    action: Action,
+    checked: Checked,
+    licence: Option<(LicenceType, NewLicence, Option<govhall_core::Phone>)>,
 }
 
 /// The licence a decision will issue, as the case page asks for it.
@@ -88,6 +100,22 @@ impl Licences {
         action: Action,
         given: &BTreeMap<String, String>,
     ) -> Result<(Case, Option<Licence>), LicenceError> {
+        let decision = self.prepare_decision(access, actor, action, given).await?;
+        let mut tx = self.db().begin().await?;
+        let done = self.decide_in(&mut tx, decision).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The checks of [`Licences::decide`], before its transaction (they read on connections of
+    /// their own): the move, and the licence a grant issues with its fields.
+    pub async fn prepare_decision<'a>(
+        &self,
+        access: &'a Access,
+        actor: &'a Actor,
+        action: Action,
+        given: &BTreeMap<String, String>,
+    ) -> Result<Decision<'a>, LicenceError> {
         let by = By::Staff(access, actor);
         let checked = self.cases().check_move(by, &action).await?;
         let ty = if checked.grants() {
@@ -96,12 +124,7 @@ impl Licences {
         } else {
             None
         };
-        let Some(ty) = ty else {
-            let mut tx = self.db().begin().await?;
-            let moved = self.cases().move_checked_in(&mut tx, by, action, checked).await?;
-            tx.commit().await?;
-            return Ok((moved, None));
-        };
+        let Some(ty) = ty else { return Ok(Decision { by, actor, action, checked, licence: None }) };
         let case = checked.case().clone();
         let holder = self.holder_of(&case, ty.holder_kind).await?;
         let today = china_date(self.db().now());
@@ -119,17 +142,23 @@ impl Licences {
             return Err(LicenceError::Invalid(format!("请填写{}的证照信息：{}", ty.name, missing.join("、"))));
         }
         let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
-        let mut tx = self.db().begin().await?;
-        let moved = self.cases().move_checked_in(&mut tx, by, action, checked).await?;
         let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id), existing: None };
-        let licence = self.issue_in(&mut tx, &ty, new, actor).await?;
+        Ok(Decision { by, actor, action, checked, licence: Some((ty, new, phone)) })
+    }
+
+    /// The decision [`Licences::prepare_decision`] checked, inside `tx`: the move, and the
+    /// licence a grant issues, signed and told, or neither.
+    pub async fn decide_in(&self, tx: &mut Tx, d: Decision<'_>) -> Result<(Case, Option<Licence>), LicenceError> {
+        let serial = d.checked.case().serial_number.clone();
+        let moved = self.cases().move_checked_in(tx, d.by, d.action, d.checked).await?;
+        let Some((ty, new, phone)) = d.licence else { return Ok((moved, None)) };
+        let licence = self.issue_in(tx, &ty, new, d.actor).await?;
         if let Some(l) = &licence
             && let Some(account) = l.account_id
         {
-            let extra = serde_json::json!({ "serial": case.serial_number });
-            notify::tell(&mut tx, self.messaging(), notify::ISSUED, l, account, phone.as_ref(), extra).await?;
+            let extra = serde_json::json!({ "serial": serial });
+            notify::tell(tx, self.messaging(), notify::ISSUED, l, account, phone.as_ref(), extra).await?;
         }
-        tx.commit().await?;
         Ok((moved, licence))
     }
 }

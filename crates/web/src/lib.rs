@@ -16,6 +16,7 @@ mod cases;
 mod catalog;
 mod charts;
 mod error;
+mod exchange;
 mod feedback;
 mod health;
 mod html;

@@ -47,7 +47,8 @@ use utoipa::OpenApi;
         crate::identity::addresses::api_list, crate::identity::addresses::api_create, crate::identity::addresses::api_update, crate::identity::addresses::api_delete,
         crate::payments::history::api, crate::space::api_home,
         crate::feedback::api::show, crate::feedback::api::submit, crate::feedback::api::rate_answer, crate::feedback::api::pending,
-        crate::feedback::complaints_api::api_create, crate::feedback::complaints_api::api_mine, crate::feedback::complaints_api::api_one, crate::feedback::complaints_api::api_act),
+        crate::feedback::complaints_api::api_create, crate::feedback::complaints_api::api_mine, crate::feedback::complaints_api::api_one, crate::feedback::complaints_api::api_act,
+        crate::exchange::api::pull, crate::exchange::api::ack, crate::exchange::api::file, crate::exchange::api::event),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),
         (name = "消息中心", description = "短信服务商的送达回执回调"),
@@ -66,6 +67,7 @@ use utoipa::OpenApi;
         (name = "我的消息", description = "登录用户的站内消息：分页查看、未读条数、标为已读"),
         (name = "我的材料", description = "个人和企业材料库：提交过的材料自动保存，申报时从材料库选用（引用，不复制），上传、修改、删除材料"),
         (name = "搜索", description = "用日常说法、拼音、首字母或繁体搜索事项、部门和材料，带筛选、分面和输入提示"),
+        (name = "部门系统对接", description = "部门业务系统凭接入系统密钥（X-Api-Key）和 HMAC-SM3 签名拉取本部门的新办件、下载材料、确认接收，回传受理、补正、办结、不予受理等办理过程和结果（幂等，可重放）"),
         (name = "运维", description = "存活与就绪探针"),
         (name = "接口文档", description = "本文档"),
     )

@@ -76,6 +76,11 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
             let each = state.cases.settings().max_file_bytes as u64;
             each.saturating_mul(crate::cases::supplements::MAX_SUPPLEMENT_FILES as u64) + (1 << 20)
         }
+        // A department system's step or result with its files in Base64 (a third larger).
+        ["api", "v1", "exchange", "events"] => {
+            let each = state.cases.settings().max_file_bytes as u64;
+            (each.saturating_mul(crate::exchange::api::MAX_EVENT_FILES as u64) / 3).saturating_mul(4) + (1 << 20)
+        }
         // An uploaded licence PDF to check (the handler stops it at its own limit and says so).
         ["verify", "pdf"] | ["api", "v1", "licence-checks"] => govhall_files::pdf_info::MAX_BYTES as u64 + (1 << 20),
         _ => MAX_BODY_BYTES as u64,

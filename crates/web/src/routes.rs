@@ -7,8 +7,8 @@
 use crate::auth::Guard;
 use crate::state::AppState;
 use crate::{
-    admin, applications, assets, booking, calendar, cases, catalog, feedback, health, identity, library, licences,
-    logistics, messaging, metrics, openapi, pages, payments, search, space,
+    admin, applications, assets, booking, calendar, cases, catalog, exchange, feedback, health, identity, library,
+    licences, logistics, messaging, metrics, openapi, pages, payments, search, space,
 };
 use axum::http::Method;
 use axum::routing::{MethodRouter, get};
@@ -69,6 +69,7 @@ pub(crate) fn table() -> Vec<Entry> {
     routes.extend(payments::routes());
     routes.extend(licences::routes());
     routes.extend(logistics::routes());
+    routes.extend(exchange::routes());
     routes.extend(identity::routes());
     routes.extend(admin::routes());
     routes

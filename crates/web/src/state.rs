@@ -91,6 +91,8 @@ pub struct AppContext {
     pub logistics: govhall_logistics::Logistics,
     /// 好差评.
     pub feedback: govhall_feedback::Feedback,
+    /// Department systems' exchange with the hall.
+    pub exchange: govhall_exchange::Exchange,
 }
 
 /// Cheap to clone: `Arc` of the context.

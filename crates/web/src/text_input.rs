@@ -15,8 +15,14 @@ use govhall_core::text::{clean, is_hidden};
 use serde_json::Value;
 
 /// The paths whose JSON bodies an outside service signs (the payment gateway's notifications,
-/// the courier's tracking pushes): passed on byte for byte.
-pub(crate) const SIGNED_BODIES: [&str; 2] = ["/api/v1/payments/notifications", "/api/v1/logistics/notifications"];
+/// the courier's tracking pushes, a department system's steps and results): passed on byte for
+/// byte.
+pub(crate) const SIGNED_BODIES: [&str; 4] = [
+    "/api/v1/payments/notifications",
+    "/api/v1/logistics/notifications",
+    "/api/v1/exchange/cases/ack",
+    "/api/v1/exchange/events",
+];
 
 /// The middleware.
 pub(crate) async fn clean_text(request: Request, next: Next) -> Response {

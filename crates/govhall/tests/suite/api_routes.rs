@@ -16,13 +16,17 @@ use std::collections::BTreeSet;
 
 /// Routes that check credentials of their own (an API key, a provider's signature, a password)
 /// instead of a session; their own tests cover them (serial_numbers_web.rs, messaging_web.rs,
-/// identity_web.rs). Signing out with the token would end it for the rest of the matrix.
+/// identity_web.rs, exchange.rs). Signing out with the token would end it for the rest of the matrix.
 const OWN_CREDENTIALS: &[&str] = &[
     "POST /api/v1/serial-numbers",
     "GET /api/v1/serial-numbers/{number}",
     "POST /api/v1/messaging/sms-receipts",
     "POST /api/v1/payments/notifications",
     "POST /api/v1/logistics/notifications",
+    "GET /api/v1/exchange/cases",
+    "POST /api/v1/exchange/cases/ack",
+    "GET /api/v1/exchange/cases/{serial}/files/{file}",
+    "POST /api/v1/exchange/events",
     "POST /api/v1/sessions",
     "DELETE /api/v1/sessions/current",
 ];

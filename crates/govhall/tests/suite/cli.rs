@@ -340,6 +340,51 @@ fn api_clients_from_the_command_line() {
     assert!(out.contains("现场大厅系统\t发号服务 02\tserial_numbers\t停用"), "{out}");
 }
 
+/// A department's system connected, listed and disconnected from the command line: its keys
+/// printed once, a second connection refused, bad input named.
+#[tokio::test]
+async fn department_systems_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = output(govhall(dir.path()).arg("migrate"));
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = output(govhall(dir.path()).args(["import", "regions"]));
+    assert!(ok, "{out}{err}");
+    let options = govhall_db::DbOptions::new(None, dir.path().join("data"));
+    let db = Db::connect(&options).await.unwrap();
+    let actor = govhall_audit::Actor::system("test");
+    let department =
+        govhall_identity::departments::create(&db, &actor, "省公安厅", "370000", None).await.unwrap().to_string();
+    db.close().await;
+    // The single-node lock goes with the handle.
+    drop(db);
+
+    let connect = |service: &str| {
+        output(govhall(dir.path()).args(["exchange", "connect", "--department", &department, "--name"]).args([
+            "公安审批系统",
+            "--service",
+            service,
+            "--allow-ip",
+            "10.8.0.0/16,10.9.1.7",
+        ]))
+    };
+    let (ok, out, err) = connect("31");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("ghk_") && out.contains("ghs_") && out.contains("已排队 0 件"), "{out}");
+    let (ok, _, err) = connect("32");
+    assert!(!ok && err.contains("已对接过"), "{err}");
+    let (ok, out, _) = output(govhall(dir.path()).args(["exchange", "list"]));
+    assert!(
+        ok && out.contains("省公安厅") && out.contains("公安审批系统（签名）") && out.contains("待拉取 0 件"),
+        "{out}"
+    );
+    let (ok, _, err) = output(govhall(dir.path()).args(["exchange", "disconnect", "--department", "not-a-uuid"]));
+    assert!(!ok && err.contains("不是有效的 UUID"), "{err}");
+    let (ok, out, err) = output(govhall(dir.path()).args(["exchange", "disconnect", "--department", &department]));
+    assert!(ok && out.contains("已停用"), "{out}{err}");
+    let (_, out, _) = output(govhall(dir.path()).args(["exchange", "list"]));
+    assert!(out.contains("尚无部门系统对接"), "{out}");
+}
+
 #[test]
 fn licence_keys_rotate_and_withdraw_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();

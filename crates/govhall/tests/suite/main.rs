@@ -30,6 +30,7 @@ mod catalog_web;
 mod cli;
 mod complaints;
 mod evaluations;
+mod exchange;
 mod http;
 mod identity_web;
 mod library;

@@ -46,6 +46,7 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/evaluations", "好差评", Permission::EvaluationSupervise),
     ("/admin/complaints", "投诉办理", Permission::ComplaintHandle),
     ("/admin/complaints", "投诉办理", Permission::ComplaintSupervise),
+    ("/admin/exchange", "部门系统对接", Permission::ExchangeManage),
     ("/admin/messages", "消息发送记录", Permission::MessageManage),
     ("/admin/templates", "消息模板", Permission::MessageManage),
 ];

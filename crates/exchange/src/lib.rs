@@ -1,0 +1,137 @@
+//! The exchange with department back-office systems (设计 3.1: 申报入口集成, 过程数据的集成): a
+//! department connected to the hall has its system collect the cases submitted to it and send
+//! back each step and the result, and the hall moves its cases accordingly and tells the
+//! applicant.
+//!
+//! - [`connect`]: connecting a department (its system's key, optional address list and signing
+//!   key), the connections' state for the admin page.
+//! - [`signing`]: the request signature (HMAC-SM3 over method, path, time, nonce and body);
+//!   [`caller`]: who is calling, with replays and other addresses refused.
+//! - [`outbox`]: the cases waiting for a department's system (queued by the case engine's
+//!   `case.submitted` job), handed over in a stable order and acknowledged.
+//! - [`events`]: the steps and results a department's system sends, each once by its
+//!   idempotency key.
+//! - [`log`]: every message in and out, each covered by an audit entry; searched by case and
+//!   department.
+//! - [`sweep`]: the alert when a department's system has not collected its cases.
+
+pub mod caller;
+pub mod connect;
+mod error;
+pub mod events;
+pub mod log;
+pub mod outbox;
+pub mod signing;
+pub mod sweep;
+
+pub use caller::Caller;
+pub use error::ExchangeError;
+
+use govhall_cases::Cases;
+use govhall_db::Db;
+use govhall_db::jobs::JobRegistry;
+use govhall_identity::Identity;
+use govhall_licences::Licences;
+use govhall_messaging::Messaging;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The exchange part of the configuration (`[exchange]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeSettings {
+    /// How far a signed request's time may be from the hall's, in seconds.
+    pub signature_window_secs: i64,
+    /// The most cases one pull hands over.
+    pub max_page: u32,
+    /// Minutes a department's system may leave cases uncollected before its managers are told
+    /// (a connection may set its own).
+    pub alert_minutes: u32,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        ExchangeSettings { signature_window_secs: 300, max_page: 100, alert_minutes: 60 }
+    }
+}
+
+impl ExchangeSettings {
+    /// Checks the settings; the error says what is wrong.
+    pub fn check(&self) -> Result<(), ExchangeError> {
+        let bad = |what: &str| Err(ExchangeError::Invalid(format!("配置 [exchange] 有误：{what}")));
+        if !(30..=3600).contains(&self.signature_window_secs) {
+            return bad("signature_window_secs 应为 30 到 3600");
+        }
+        if !(1..=1000).contains(&self.max_page) {
+            return bad("max_page 应为 1 到 1000");
+        }
+        if !(5..=10080).contains(&self.alert_minutes) {
+            return bad("alert_minutes 应为 5 到 10080（7 天）");
+        }
+        Ok(())
+    }
+}
+
+/// What the exchange works with.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Accounts, keys, clients and access.
+    pub identity: Arc<Identity>,
+    /// The message center (alerts).
+    pub messaging: Messaging,
+    /// The case engine.
+    pub cases: Cases,
+    /// Licences (a grant issues the item's licence, as at the hall's own counter).
+    pub licences: Licences,
+}
+
+/// The exchange over one database.
+#[derive(Debug, Clone)]
+pub struct Exchange(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    services: Services,
+    settings: ExchangeSettings,
+}
+
+impl Exchange {
+    /// The exchange with `settings`.
+    pub fn new(db: Db, services: Services, settings: ExchangeSettings) -> Result<Exchange, ExchangeError> {
+        settings.check()?;
+        Ok(Exchange(Arc::new(Inner { db, services, settings })))
+    }
+
+    /// Registers the jobs: queuing a submitted case for its department's system, the sweep.
+    pub fn register_jobs(&self, registry: &mut JobRegistry) {
+        outbox::register(self.clone(), registry);
+        sweep::register(self.clone(), registry);
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ExchangeSettings {
+        &self.0.settings
+    }
+
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.0.services.identity
+    }
+
+    pub(crate) fn messaging(&self) -> &Messaging {
+        &self.0.services.messaging
+    }
+
+    pub(crate) fn cases(&self) -> &Cases {
+        &self.0.services.cases
+    }
+
+    pub(crate) fn licences(&self) -> &Licences {
+        &self.0.services.licences
+    }
+}
