@@ -12,7 +12,7 @@ use govhall_identity::{Access, DepartmentId, Permission, Scope};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-const CONTACTED: &str = "UPDATE exchange_links SET last_contact_at = $1, alerted_at = NULL
+const CONTACTED: &str = "UPDATE exchange_links SET last_contact_at = $1
      WHERE department_id = $2 AND (last_contact_at IS NULL OR last_contact_at < $3)";
 
 /// The scope a department's system holds.

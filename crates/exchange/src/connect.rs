@@ -107,6 +107,11 @@ impl Exchange {
         if !(5..=10080).contains(&alert) {
             return Err(ExchangeError::Invalid("催收提醒时间应为 5 到 10080 分钟".into()));
         }
+        if !c.signed && c.allowed_ips.trim().is_empty() {
+            return Err(ExchangeError::Invalid(
+                "不签名的对接只凭密钥识别部门系统，须同时限定其调用地址（--allow-ip）".into(),
+            ));
+        }
         let mut conn = self.db().conn().await?;
         let linked: i64 =
             run!(conn, |x| sqlx::query_scalar("SELECT COUNT(*) FROM exchange_links WHERE department_id = $1")
@@ -120,7 +125,7 @@ impl Exchange {
         let new = NewClient {
             name: c.name.clone(),
             service_number: c.service_number,
-            scopes: vec![SCOPE, "serial_numbers"],
+            scopes: vec![SCOPE],
             allowed_ips: c.allowed_ips.clone(),
             signed: c.signed,
         };

@@ -75,10 +75,18 @@ impl Exchange {
     pub async fn apply(&self, caller: &Caller, event: Incoming, content: &[u8]) -> Result<Applied, ExchangeError> {
         let digest = hex::encode(Sm3::digest(content));
         let serial: String = event.serial_number.trim().chars().take(40).collect();
+        let key = event.idempotency_key.trim().to_owned();
         match self.try_apply(caller, event, content, &digest).await {
             Ok(applied) => Ok(applied),
             Err(e @ (ExchangeError::Db(_) | ExchangeError::Internal(_))) => Err(e),
             Err(e) => {
+                // A copy sent at the same moment may have moved the case while this one was
+                // checked against the step before: then this is that copy's answer.
+                if key_ok(&key)
+                    && let Ok(Some(answer)) = self.earlier_answer(caller, &key, &digest).await
+                {
+                    return Ok(answer);
+                }
                 self.log_event_refusal(caller, serial, content, &e).await;
                 Err(e)
             }

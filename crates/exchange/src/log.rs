@@ -88,6 +88,7 @@ impl LogEntry {
         match self.kind.as_str() {
             "case" => "交付办件",
             "ack" => "确认接收",
+            "file" => "下载材料",
             "event" => "回传办理过程",
             "refused" => "拒绝请求",
             _ => "其他",
@@ -113,8 +114,8 @@ pub struct LogFilter {
     pub department: Option<DepartmentId>,
     /// Only refused or failed messages.
     pub problems_only: bool,
-    /// Entries before this one (the next page).
-    pub before: Option<DateTime<Utc>>,
+    /// Entries older than this one (its id, a UUIDv7: the next page).
+    pub before: Option<Uuid>,
     /// How many.
     pub limit: i64,
 }
@@ -171,6 +172,23 @@ pub(crate) async fn write(
 }
 
 impl Exchange {
+    /// Records that the department's system downloaded a file of a case (its id and SHA-256).
+    pub async fn log_download(
+        &self,
+        caller: &crate::Caller,
+        serial: &str,
+        file: Uuid,
+        sha256: &str,
+    ) -> Result<(), ExchangeError> {
+        let entry =
+            NewEntry::ok(Direction::Out, "file", Some(serial.to_owned()), format!("{file}:{sha256}").into_bytes());
+        let mut tx = self.db().begin().await?;
+        write(&mut tx, &caller.actor, Some(caller.department), Some(caller.client.id), "exchange.file", vec![entry])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records a refused request of a known client (best effort: a refusal is answered even if
     /// the log cannot be written).
     pub(crate) async fn log_refusal(
@@ -226,12 +244,12 @@ impl Exchange {
             sql.push_str(&format!(" AND l.department_id = {}", next()));
         }
         if filter.before.is_some() {
-            sql.push_str(&format!(" AND l.at < {}", next()));
+            sql.push_str(&format!(" AND l.id < {}", next()));
         }
         if filter.problems_only {
             sql.push_str(" AND l.outcome <> 'ok'");
         }
-        sql.push_str(&format!(" ORDER BY l.at DESC, l.id DESC LIMIT {}", filter.limit.clamp(1, 500)));
+        sql.push_str(&format!(" ORDER BY l.id DESC LIMIT {}", filter.limit.clamp(1, 500)));
         let mut conn = self.db().conn().await?;
         let rows: Vec<LogEntry> = run!(conn, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));

@@ -241,6 +241,7 @@ impl Exchange {
         let mut done = Acknowledged { acknowledged: Vec::new(), unknown: Vec::new() };
         let mut tx = self.db().begin().await?;
         let mut entries = Vec::with_capacity(serials.len());
+        let mut took_any = false;
         for serial in serials {
             let serial = serial.trim();
             let changed = exec!(tx, sqlx::query(ACK).bind(now).bind(caller.department.as_uuid()).bind(serial))?;
@@ -253,6 +254,7 @@ impl Exchange {
             } else {
                 0
             };
+            took_any |= changed > 0;
             let known = changed > 0 || before > 0;
             let mut entry =
                 NewEntry::ok(Direction::In, "ack", known.then(|| serial.to_owned()), serial.as_bytes().to_vec());
@@ -265,6 +267,14 @@ impl Exchange {
                 done.unknown.push(serial.chars().take(40).collect());
             }
             entries.push(entry);
+        }
+        if took_any {
+            // Cases moved: a later backlog is a new delay, worth a new alert.
+            exec!(
+                tx,
+                sqlx::query("UPDATE exchange_links SET alerted_at = NULL WHERE department_id = $1")
+                    .bind(caller.department.as_uuid())
+            )?;
         }
         log::write(&mut tx, &caller.actor, Some(caller.department), Some(caller.client.id), "exchange.ack", entries)
             .await?;

@@ -115,7 +115,9 @@ impl Exchange {
 
     /// Forgets nonces older than twice the signature window.
     pub async fn forget_nonces(&self, now: DateTime<Utc>) -> Result<u64, ExchangeError> {
-        let before = now - Duration::seconds(2 * self.settings().signature_window_secs);
+        // A nonce is needed while its request's time is within the window of the hall's clock: at
+        // most twice the window after it was seen; a minute more for seconds cut off.
+        let before = now - Duration::seconds(2 * self.settings().signature_window_secs + 60);
         let mut tx = self.db().begin().await?;
         let n = exec!(tx, sqlx::query("DELETE FROM exchange_nonces WHERE seen_at < $1").bind(before))?;
         tx.commit().await?;

@@ -282,6 +282,27 @@ async fn forged_replayed_late_and_foreign_requests_are_refused() {
     let (status, body) = system.send(Method::POST, "/api/v1/exchange/events", Some(body)).await;
     assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input".into())), "{body}");
 
+    // A result file past the extractors' 2 MB reaches the check of files (the route's own limit).
+    let big = "A".repeat(3 << 20);
+    let body = json!({"idempotency_key": "big-1", "serial_number": serial, "action": "start_prereview",
+        "handler": "王审批", "files": [{"name": "结果.pdf", "content_base64": big, "result": true}]});
+    let (status, body) = system.send(Method::POST, "/api/v1/exchange/events", Some(body)).await;
+    assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(status.is_client_error(), "not a PDF: {status} {body}");
+
+    // A connection without signatures must be held to its addresses.
+    let unsigned = Connection {
+        department: stranger_department,
+        name: "不签名系统".into(),
+        service_number: 35,
+        allowed_ips: String::new(),
+        signed: false,
+        alert_minutes: 0,
+    };
+    let refused = t.app.exchange().connect(&Actor::system("test"), unsigned).await.unwrap_err();
+    assert_eq!(govhall_core::Coded::code(&refused), "invalid_input");
+    assert!(govhall_core::Coded::message(&refused).contains("限定其调用地址"), "{refused}");
+
     // The refusals of known systems are logged; the disconnected system's key stops working.
     let refused = count(t, "SELECT COUNT(*) FROM exchange_log WHERE kind = 'refused'").await;
     assert!(refused >= 5, "{refused}");
@@ -314,10 +335,12 @@ async fn managers_see_the_connection_and_are_told_when_cases_wait_too_long() {
     let applicant = t.sign_in(APPLICANT_PHONE, PASSWORD).await;
     assert_eq!(applicant.get("/admin/exchange").await.status(), StatusCode::FORBIDDEN);
 
-    // Late: told once, until the system calls again.
+    // Late: told once, until the system acknowledges cases again (calling alone does not reset it).
     let later = t.app.db().now() + chrono::Duration::hours(2);
     assert_eq!(t.app.exchange().alert_late(later).await.unwrap(), 1);
     assert_eq!(t.app.exchange().alert_late(later).await.unwrap(), 0);
+    system.pull("").await;
+    assert_eq!(t.app.exchange().alert_late(later).await.unwrap(), 0, "a call that takes nothing");
     let mut told = 0;
     for _ in 0..250 {
         let inbox = govhall_messaging::inbox::list(t.app.db(), manager.as_uuid(), 20, 0).await.unwrap();

@@ -17,7 +17,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The calling system named by the request's key, holding `scope`.
-async fn client(state: &AppState, headers: &HeaderMap, scope: &str) -> Result<ApiClient, AppError> {
+async fn client(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    scope: &str,
+) -> Result<ApiClient, AppError> {
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
     if key.is_empty() {
         return Err(AppError::new(
@@ -31,6 +36,9 @@ async fn client(state: &AppState, headers: &HeaderMap, scope: &str) -> Result<Ap
         .ok_or_else(|| AppError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "接入系统密钥无效或已停用"))?;
     if !client.may(scope) {
         return Err(AppError::new(StatusCode::FORBIDDEN, "scope_missing", "该接入系统无权使用此接口"));
+    }
+    if !client.allows(&ctx.client_ip) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "address_not_allowed", "该接入系统不允许从此地址调用"));
     }
     Ok(client)
 }
@@ -66,7 +74,7 @@ pub(crate) async fn issue(
     headers: HeaderMap,
     Json(body): Json<IssueRequest>,
 ) -> Result<(StatusCode, Json<Issued>), AppError> {
-    let client = client(&state, &headers, "serial_numbers").await?;
+    let client = client(&state, &ctx, &headers, "serial_numbers").await?;
     let nature = match body.nature.trim().parse::<u8>() {
         Ok(n @ 1..=99) => n,
         _ => {
@@ -123,10 +131,11 @@ pub(crate) struct Parsed {
         (status = 401, description = "缺少或无效的密钥")))]
 pub(crate) async fn parse(
     State(state): State<AppState>,
+    ctx: RequestContext,
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> Result<Json<Parsed>, AppError> {
-    client(&state, &headers, "serial_numbers").await?;
+    client(&state, &ctx, &headers, "serial_numbers").await?;
     let number =
         SerialNumber::parse(&number).map_err(|e| AppError::new(StatusCode::BAD_REQUEST, e.code(), e.message()))?;
     let issued = serials::lookup(&state.db, &number).await?;

@@ -67,7 +67,7 @@ pub(crate) async fn page(
     let serial: String = q.serial.trim().chars().filter(char::is_ascii_digit).take(20).collect();
     let department = q.department.trim().parse::<DepartmentId>().ok();
     let problems = q.problems == "1";
-    let before = q.before.trim().parse::<i64>().ok().and_then(DateTime::from_timestamp_micros);
+    let before = q.before.trim().parse::<uuid::Uuid>().ok();
     let filter = LogFilter {
         serial: (!serial.is_empty()).then(|| serial.clone()),
         department,
@@ -78,7 +78,7 @@ pub(crate) async fn page(
     let entries = state.exchange.log(&viewer.access, &filter).await?;
     let older = (i64::try_from(entries.len()).unwrap_or(0) == PAGE).then(|| entries.last()).flatten().map(|e| {
         // Digits and an id only: nothing to escape.
-        let mut query = format!("before={}", e.at.timestamp_micros());
+        let mut query = format!("before={}", e.id);
         if !serial.is_empty() {
             query.push_str(&format!("&serial={serial}"));
         }

@@ -10,7 +10,7 @@ use crate::AppError;
 use crate::auth::RequestContext;
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
@@ -52,6 +52,14 @@ async fn caller(
         body,
     };
     Ok(state.exchange.caller(request).await?)
+}
+
+/// The body as sent, bounded by the route's body limit (`router.rs`) rather than the
+/// extractors' 2 MB: an event carries its files.
+async fn whole(body: Body) -> Result<Bytes, AppError> {
+    axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "提交的内容过大"))
 }
 
 fn bad_json(e: &serde_json::Error) -> AppError {
@@ -171,8 +179,9 @@ pub(crate) async fn ack(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<AckAnswer>, AppError> {
+    let body = whole(body).await?;
     let caller = caller(&state, &ctx, &method, &uri, &headers, &body).await?;
     let request: AckRequest = serde_json::from_slice(&body).map_err(|e| bad_json(&e))?;
     let done = state.exchange.ack(&caller, &request.serial_numbers).await?;
@@ -195,7 +204,11 @@ pub(crate) async fn file(
     // Another department's case answers as no case at all.
     state.cases.get(&caller.access, case).await?;
     let file = file.parse().map_err(|_| AppError::from(govhall_cases::CaseError::NotFound))?;
-    let f = state.applications.case_file(case, file).await?;
+    let f = state.applications.case_file(case, file).await.map_err(|e| match e {
+        govhall_applications::ApplicationError::NotFound => AppError::from(govhall_cases::CaseError::NotFound),
+        other => AppError::from(other),
+    })?;
+    state.exchange.log_download(&caller, &serial, f.id.as_uuid(), &f.sha256).await?;
     crate::applications::uploads::send_file(&state, &f).await
 }
 
@@ -243,18 +256,19 @@ pub(crate) struct EventRequest {
     description = "按办件当前环节可做的动作（拉取结果的 moves）推进办件：受理、补齐补正、准予（签发证照）、不予批准、送达等，申请人随即收到通知。同一幂等键重发得到同一答复（replayed 为 true）；同一键内容不同则拒绝。",
     request_body = EventRequest,
     responses((status = 200, description = "办件现状", body = Object),
-        (status = 400, description = "JSON 有误：invalid_json"), (status = 401, description = "密钥或签名有误"),
+        (status = 400, description = "JSON 有误：invalid_json；缺少理由：note_required"), (status = 401, description = "密钥或签名有误"),
         (status = 404, description = "不是本部门的办件：case_not_found"),
         (status = 409, description = "当前环节不能做此动作：illegal_transition；幂等键已用于其他内容：idempotency_key_reused；重放：replayed_nonce"),
-        (status = 422, description = "内容有误：invalid_input、note_required、invalid_attachment、licence_refused")))]
+        (status = 422, description = "内容有误：invalid_input、invalid_attachment、too_many_files、licence_refused")))]
 pub(crate) async fn event(
     State(state): State<AppState>,
     ctx: RequestContext,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<govhall_exchange::events::Applied>, AppError> {
+    let body = whole(body).await?;
     let caller = caller(&state, &ctx, &method, &uri, &headers, &body).await?;
     let request: EventRequest = serde_json::from_slice(&body).map_err(|e| bad_json(&e))?;
     if request.files.len() > MAX_EVENT_FILES {
