@@ -10,6 +10,7 @@
 
 use crate::common;
 
+use common::browser::{Browser, look};
 use common::{APPLICANT_ID, APPLICANT_PHONE, CaseHall, PASSWORD, TestApp};
 use govhall_audit::Actor;
 use govhall_exchange::connect::Connection;
@@ -353,4 +354,43 @@ async fn managers_see_the_connection_and_are_told_when_cases_wait_too_long() {
     assert_eq!(told, 1);
     let html = agent.get("/admin/exchange").await.text().await.unwrap();
     assert!(html.contains("正常") || html.contains("超时未接收"));
+}
+
+/// The managers' page in Chromium at 1366 and 390 px, checked with axe-core: the connection, and
+/// the log of one case.
+#[tokio::test]
+async fn the_managers_page_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let system = connect(&h, department, "省厅审批系统", 36, "127.0.0.1").await;
+    let (_, serial, _) = h.submit("b-1").await;
+    waiting(&system, 1).await;
+    system.event("b-e1", &serial, "start_prereview", "").await;
+    system.event("b-e2", &serial, "grant", "").await;
+    let manager = t.staff(MANAGER_PHONE, department).await;
+    let identity = t.app.identity();
+    let actor = Actor::system("test");
+    let role = identity.save_role(&actor, "exchange_manager", "对接管理", &[P::ExchangeManage]).await.unwrap();
+    identity.grant(&actor, role, Grantee::Account(manager), Scope::Department).await.unwrap();
+
+    let browser = Browser::start().await;
+    browser.resize(1366, 768).await;
+    browser.goto(&t.url("/login")).await;
+    browser.type_into("#login", MANAGER_PHONE).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
+    browser.goto(&t.url("/admin/exchange")).await;
+    browser.wait_source("省厅审批系统").await;
+    let mut violations = look(&browser, "exchange-admin").await;
+    browser.goto(&t.url(&format!("/admin/exchange?serial={serial}"))).await;
+    let html = browser.wait_source("回传办理过程").await;
+    assert!(html.contains("拒绝"), "the grant out of order is in the log: {html}");
+    violations.extend(look(&browser, "exchange-admin-case").await);
+    assert!(violations.is_empty(), "axe-core: {violations:#?}");
+    browser.quit().await;
 }
