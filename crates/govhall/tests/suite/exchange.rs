@@ -11,6 +11,7 @@
 use crate::common;
 
 use common::browser::{Browser, look};
+use common::process::{postgres_nodes, terminate};
 use common::{APPLICANT_ID, APPLICANT_PHONE, CaseHall, PASSWORD, TestApp};
 use govhall_audit::Actor;
 use govhall_exchange::connect::Connection;
@@ -28,6 +29,8 @@ struct System<'a> {
     t: &'a TestApp,
     key: String,
     secret: Option<String>,
+    /// The node it calls.
+    base: String,
 }
 
 impl System<'_> {
@@ -37,7 +40,8 @@ impl System<'_> {
 
     /// A request with the key and, when the system signs, the signature headers.
     fn request(&self, method: Method, path: &str, body: &[u8], nonce: &str, at: i64) -> reqwest::RequestBuilder {
-        let mut r = self.t.client.request(method.clone(), self.t.url(path)).header("x-api-key", &self.key);
+        let mut r =
+            self.t.client.request(method.clone(), format!("{}{path}", self.base)).header("x-api-key", &self.key);
         if let Some(secret) = &self.secret {
             let ts = at.to_string();
             let text = signing::canonical(method.as_str(), path, &ts, nonce, body);
@@ -87,19 +91,25 @@ async fn connect<'a>(h: &'a CaseHall, department: DepartmentId, name: &str, serv
         alert_minutes: 30,
     };
     let done = h.t.app.exchange().connect(&Actor::system("test"), c).await.unwrap();
-    System { t: &h.t, key: done.key, secret: done.signing_key }
+    System { t: &h.t, key: done.key, secret: done.signing_key, base: h.t.url("") }
 }
 
 /// Waits until `n` cases are queued (the `case.submitted` job queues them a moment after
-/// submission), without collecting them; then the first collection.
-async fn waiting(system: &System<'_>, n: i64) -> Value {
-    for _ in 0..250 {
-        if count(system.t, "SELECT COUNT(*) FROM exchange_outbox WHERE acked_at IS NULL").await >= n {
-            return system.pull("?limit=100").await;
+/// submission), without collecting them.
+async fn queued(t: &TestApp, n: i64) {
+    for _ in 0..500 {
+        if count(t, "SELECT COUNT(*) FROM exchange_outbox WHERE acked_at IS NULL").await >= n {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("{n} cases never waited");
+}
+
+/// Waits until `n` cases are queued; then the first collection.
+async fn waiting(system: &System<'_>, n: i64) -> Value {
+    queued(system.t, n).await;
+    system.pull("?limit=100").await
 }
 
 async fn count(t: &TestApp, sql: &'static str) -> i64 {
@@ -218,13 +228,13 @@ async fn forged_replayed_late_and_foreign_requests_are_refused() {
     // No key, a wrong key, no signature, a wrong signature, an old time, a replayed nonce.
     let res = t.client.get(t.url(path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let wrong = System { t, key: "ghk_wrong".into(), secret: system.secret.clone() };
+    let wrong = System { t, key: "ghk_wrong".into(), secret: system.secret.clone(), base: t.url("") };
     let (status, body) = wrong.send(Method::GET, path, None).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, Some("invalid_api_key".into())));
-    let unsigned = System { t, key: system.key.clone(), secret: None };
+    let unsigned = System { t, key: system.key.clone(), secret: None, base: t.url("") };
     let (status, body) = unsigned.send(Method::GET, path, None).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, Some("signature_required".into())));
-    let forged = System { t, key: system.key.clone(), secret: Some("ghs_forged".into()) };
+    let forged = System { t, key: system.key.clone(), secret: Some("ghs_forged".into()), base: t.url("") };
     let (status, body) = forged.send(Method::GET, path, None).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, Some("bad_signature".into())));
     let res = system.request(Method::GET, path, b"", &System::nonce(), now - 3600).send().await.unwrap();
@@ -393,4 +403,56 @@ async fn the_managers_page_in_chromium() {
     violations.extend(look(&browser, "exchange-admin-case").await);
     assert!(violations.is_empty(), "axe-core: {violations:#?}");
     browser.quit().await;
+}
+
+/// Three `govhall serve` nodes on one PostgreSQL beside this one: every submitted case is queued
+/// once, whichever node's worker takes its job; a collection cut off by a node stopping loses
+/// nothing (what was not acknowledged comes again from another node), and nothing acknowledged
+/// comes again.
+#[tokio::test]
+async fn three_nodes_queue_each_case_once_and_a_stopped_node_loses_nothing() {
+    if std::env::var(govhall_db::testing::TEST_DATABASE_URL).is_err() {
+        return; // One node only on SQLite.
+    }
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let database_url = t.db.database_url.clone().unwrap();
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let system = connect(&h, department, "省厅审批系统", 37, "").await;
+    let (_dirs, mut nodes) = postgres_nodes(3, &database_url);
+    govhall_messaging::install_crypto();
+    let mut submitted = std::collections::BTreeSet::new();
+    for n in 0..60 {
+        submitted.insert(h.submit(&format!("n-{n}")).await.1);
+    }
+    queued(t, 60).await;
+    let urls: Vec<String> = nodes.iter().map(|(_, url)| url.clone()).collect();
+    let via = |n: usize| System { t, key: system.key.clone(), secret: system.secret.clone(), base: urls[n].clone() };
+
+    // 25 collected through the first node, which then stops before they are acknowledged.
+    let taken = serials(&via(0).pull("?limit=25").await);
+    assert_eq!(taken.len(), 25);
+    assert!(terminate(&mut nodes[0].0).success());
+    let again = via(1).pull("?limit=100").await;
+    let all = serials(&again);
+    assert_eq!(all.len(), 60, "each queued case once: {all:?}");
+    assert_eq!(all.iter().cloned().collect::<std::collections::BTreeSet<_>>(), submitted);
+    for case in again["cases"].as_array().unwrap() {
+        let serial = case["serial_number"].as_str().unwrap().to_owned();
+        assert_eq!(case["redelivered"].as_bool(), Some(taken.contains(&serial)), "{serial}");
+    }
+
+    // Acknowledged through the third node: none comes again through any.
+    let (first, rest) = all.split_at(30);
+    for part in [first, rest] {
+        let (status, ack) =
+            via(2).send(Method::POST, "/api/v1/exchange/cases/ack", Some(json!({"serial_numbers": part}))).await;
+        assert_eq!((status, ack["acknowledged"].as_array().map(Vec::len)), (StatusCode::OK, Some(part.len())), "{ack}");
+    }
+    assert!(serials(&via(1).pull("").await).is_empty());
+    assert!(serials(&via(2).pull("").await).is_empty());
+    assert_eq!(count(t, "SELECT COUNT(*) FROM exchange_outbox").await, 60);
+    for (child, _) in nodes.iter_mut().skip(1) {
+        assert!(terminate(child).success());
+    }
 }
