@@ -8,7 +8,7 @@ use crate::{Exchange, ExchangeError, caller::Request};
 use chrono::{DateTime, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::Coded;
-use govhall_db::{Tx, exec, run, sqlx};
+use govhall_db::{Tx, run, sqlx};
 use govhall_identity::clients::ApiClient;
 use govhall_identity::{Access, DepartmentId, Permission};
 use serde::Serialize;
@@ -122,8 +122,10 @@ pub struct LogFilter {
 
 const INSERT: &str =
     "INSERT INTO exchange_log (id, at, department_id, client_id, direction, kind, serial_number, content_sm3,
-        outcome, error_code, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        outcome, error_code, detail) VALUES";
+
+/// Entries per statement (11 parameters each: well under both backends' limits).
+const ROWS_PER_INSERT: usize = 100;
 
 /// Writes `entries` in `tx`, and one audit entry covering them all.
 pub(crate) async fn write(
@@ -141,26 +143,44 @@ pub(crate) async fn write(
     let mut covered = Sm3::new();
     let mut first = None;
     let refused = entries.iter().any(|e| e.outcome != "ok");
-    for e in &entries {
-        let id = Uuid::now_v7();
-        first.get_or_insert(id);
-        let hash = hex::encode(Sm3::digest(&e.content));
-        covered.update(format!("{id}:{hash};").as_bytes());
-        exec!(
-            tx,
-            sqlx::query(INSERT)
-                .bind(id)
-                .bind(now)
-                .bind(department.map(|d| d.as_uuid()))
-                .bind(client)
-                .bind(e.direction.as_str())
-                .bind(e.kind)
-                .bind(&e.serial)
-                .bind(&hash)
-                .bind(e.outcome)
-                .bind(e.error_code)
-                .bind(&e.detail)
-        )?;
+    let rows: Vec<(Uuid, String, &NewEntry)> = entries
+        .iter()
+        .map(|e| {
+            let id = Uuid::now_v7();
+            first.get_or_insert(id);
+            let hash = hex::encode(Sm3::digest(&e.content));
+            covered.update(format!("{id}:{hash};").as_bytes());
+            (id, hash, e)
+        })
+        .collect();
+    // A page of a pull is one statement, not a hundred.
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = i * 11;
+                let p: Vec<String> = (1..=11).map(|k| format!("${}", n + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!("{INSERT} {}", values.join(", "));
+        run!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for (id, hash, e) in chunk {
+                q = q
+                    .bind(*id)
+                    .bind(now)
+                    .bind(department.map(|d| d.as_uuid()))
+                    .bind(client)
+                    .bind(e.direction.as_str())
+                    .bind(e.kind)
+                    .bind(e.serial.clone())
+                    .bind(hash.clone())
+                    .bind(e.outcome)
+                    .bind(e.error_code)
+                    .bind(e.detail.clone());
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
     }
     let detail = format!("{} 条消息，摘要 SM3 {}", entries.len(), hex::encode(covered.finalize()));
     let mut event = Event::success(action, "exchange_log", first.unwrap_or_default()).detail(detail);

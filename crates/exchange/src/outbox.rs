@@ -193,16 +193,17 @@ impl Exchange {
         let now = self.db().now();
         let mut tx = self.db().begin().await?;
         let mut entries = Vec::with_capacity(cases.len());
+        if !cases.is_empty() {
+            // One statement for the page; the cursors are the queue's own integers.
+            let seqs: Vec<String> = cases.iter().map(|c| c.cursor.to_string()).collect();
+            let mark = format!(
+                "UPDATE exchange_outbox SET deliveries = deliveries + 1, delivered_at = COALESCE(delivered_at, $1)
+                 WHERE seq IN ({})",
+                seqs.join(", ")
+            );
+            exec!(tx, sqlx::query(sqlx::AssertSqlSafe(mark.clone())).bind(now))?;
+        }
         for case in &cases {
-            exec!(
-                tx,
-                sqlx::query(
-                    "UPDATE exchange_outbox SET deliveries = deliveries + 1, delivered_at = COALESCE(delivered_at, $1)
-                     WHERE seq = $2"
-                )
-                .bind(now)
-                .bind(case.cursor)
-            )?;
             let content = serde_json::to_vec(case)?;
             entries.push(NewEntry::ok(Direction::Out, "case", Some(case.serial_number.clone()), content));
         }

@@ -65,31 +65,17 @@ pub struct Domains<'a> {
     pub exchange: &'a Exchange,
 }
 
-/// Every job handler of a node.
-/// The database and the licence registry, for a command-line task.
-pub async fn licences_for_cli(settings: &Settings) -> anyhow::Result<(Db, Licences)> {
-    let db = open_database(settings).await?;
-    let built = async {
-        let messaging = message_center(settings, &db).await?;
-        let identity = identity(settings, &db, &messaging).await?;
-        let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;
-        let catalog = Catalog::new(db.clone(), &changes);
-        let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
-        let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        licences(settings, &db, &identity, &messaging, &cases, &public_url(settings, bind)).await
-    }
-    .await;
-    match built {
-        Ok(licences) => Ok((db, licences)),
-        Err(e) => {
-            db.close().await;
-            Err(e)
-        }
-    }
+/// The domains a command-line task over cases works with.
+struct CliDomains {
+    identity: Arc<Identity>,
+    messaging: Messaging,
+    cases: Cases,
+    licences: Licences,
 }
 
-/// The database and the exchange with department systems, for a command-line task.
-pub async fn exchange_for_cli(settings: &Settings) -> anyhow::Result<(Db, Exchange)> {
+/// Opens the database and builds what a command-line task over cases needs (the database closed
+/// again when building fails).
+async fn domains_for_cli(settings: &Settings) -> anyhow::Result<(Db, CliDomains)> {
     let db = open_database(settings).await?;
     let built = async {
         let messaging = message_center(settings, &db).await?;
@@ -99,10 +85,28 @@ pub async fn exchange_for_cli(settings: &Settings) -> anyhow::Result<(Db, Exchan
         let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
         let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let licences = licences(settings, &db, &identity, &messaging, &cases, &public_url(settings, bind)).await?;
-        exchange(settings, &db, &identity, &messaging, &cases, &licences)
+        Ok::<_, anyhow::Error>(CliDomains { identity, messaging, cases, licences })
     }
     .await;
     match built {
+        Ok(domains) => Ok((db, domains)),
+        Err(e) => {
+            db.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// The database and the licence registry, for a command-line task.
+pub async fn licences_for_cli(settings: &Settings) -> anyhow::Result<(Db, Licences)> {
+    let (db, d) = domains_for_cli(settings).await?;
+    Ok((db, d.licences))
+}
+
+/// The database and the exchange with department systems, for a command-line task.
+pub async fn exchange_for_cli(settings: &Settings) -> anyhow::Result<(Db, Exchange)> {
+    let (db, d) = domains_for_cli(settings).await?;
+    match exchange(settings, &db, &d.identity, &d.messaging, &d.cases, &d.licences) {
         Ok(exchange) => Ok((db, exchange)),
         Err(e) => {
             db.close().await;
@@ -111,6 +115,7 @@ pub async fn exchange_for_cli(settings: &Settings) -> anyhow::Result<(Db, Exchan
     }
 }
 
+/// Every job handler of a node.
 pub fn job_registry(settings: &Settings, identity: &Identity, messaging: &Messaging, d: Domains<'_>) -> JobRegistry {
     let mut registry = JobRegistry::new();
     housekeeping::register(&mut registry, settings.retention.clone());
