@@ -9,7 +9,7 @@ use crate::log::{self, Direction, NewEntry};
 use crate::{Caller, Exchange, ExchangeError};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_cases::submitted::{JOB, NewCase};
-use govhall_cases::{Case, CaseId};
+use govhall_cases::{Case, CaseError, CaseId};
 use govhall_db::jobs::{JobContext, JobError, JobRegistry};
 use govhall_db::{Tx, exec, run, sqlx};
 use govhall_identity::DepartmentId;
@@ -162,8 +162,25 @@ impl Exchange {
             .await)?;
         drop(conn);
         let mut cases = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
         for (seq, id, deliveries) in &rows {
-            let (case, data) = self.cases().handed_over(&caller.access, CaseId::from_uuid(*id)).await?;
+            let id = CaseId::from_uuid(*id);
+            let (case, data) = match self.cases().handed_over(&caller.access, id).await {
+                Ok(found) => found,
+                // One case that cannot be read (its personal data does not decrypt) must not stop
+                // the department's collection: it is reported on the log, and skipped.
+                Err(CaseError::Internal(reason)) => {
+                    tracing::error!(case = %id, %reason, "a queued case could not be read for its department's system");
+                    let serial = self.cases().serial_of(id).await.ok();
+                    let mut entry = NewEntry::ok(Direction::Out, "case", serial, id.to_string().into_bytes());
+                    entry.outcome = "failed";
+                    entry.error_code = Some("case_unreadable");
+                    entry.detail = "办件数据无法读取，已跳过；请运维人员检查".into();
+                    unreadable.push(entry);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let moves = self.moves(caller, &case).await?;
             cases.push(Outgoing {
                 cursor: *seq,
@@ -207,11 +224,11 @@ impl Exchange {
             let content = serde_json::to_vec(case)?;
             entries.push(NewEntry::ok(Direction::Out, "case", Some(case.serial_number.clone()), content));
         }
+        entries.extend(unreadable);
         log::write(&mut tx, &caller.actor, Some(caller.department), Some(caller.client.id), "exchange.pull", entries)
             .await?;
         tx.commit().await?;
-        let next_after =
-            (i64::try_from(cases.len()).unwrap_or(0) == limit).then(|| cases.last().map(|c| c.cursor)).flatten();
+        let next_after = (i64::try_from(rows.len()).unwrap_or(0) == limit).then(|| rows.last().map(|r| r.0)).flatten();
         Ok(Page { cases, next_after })
     }
 

@@ -456,3 +456,38 @@ async fn three_nodes_queue_each_case_once_and_a_stopped_node_loses_nothing() {
         assert!(terminate(child).success());
     }
 }
+
+/// A queued case that cannot be read (its sealed personal data damaged) is reported on the log
+/// and skipped: the department's other cases are still handed over.
+#[tokio::test]
+async fn an_unreadable_case_is_reported_and_the_others_still_handed_over() {
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let system = connect(&h, department, "省厅审批系统", 38, "").await;
+    let (damaged, damaged_serial, _) = h.submit("u-1").await;
+    let (_, fine, _) = h.submit("u-2").await;
+    queued(t, 2).await;
+    let mut conn = t.app.db().conn().await.unwrap();
+    govhall_db::exec!(
+        conn,
+        govhall_db::sqlx::query("UPDATE cases SET applicant_number_enc = 'damaged' WHERE id = $1")
+            .bind(damaged.as_uuid())
+    )
+    .unwrap();
+    drop(conn);
+
+    let page = system.pull("").await;
+    assert_eq!(serials(&page), std::slice::from_ref(&fine));
+    let failed =
+        count(t, "SELECT COUNT(*) FROM exchange_log WHERE outcome = 'failed' AND error_code = 'case_unreadable'").await;
+    assert_eq!(failed, 1);
+    let mut conn = t.app.db().conn().await.unwrap();
+    let serial: Option<String> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+        "SELECT serial_number FROM exchange_log WHERE error_code = 'case_unreadable'"
+    )
+    .fetch_one(&mut *c)
+    .await)
+    .unwrap();
+    assert_eq!(serial, Some(damaged_serial));
+}
