@@ -2,6 +2,7 @@
 //! when it signs, its signing key, printed once), `list` (each connection's state) and
 //! `disconnect`.
 
+use clap::Subcommand;
 use govhall::Settings;
 use govhall_audit::Actor;
 use govhall_core::Coded as _;
@@ -9,33 +10,68 @@ use govhall_exchange::connect::Connection;
 use govhall_identity::DepartmentId;
 use uuid::Uuid;
 
-/// What `govhall exchange connect` was given.
-#[derive(Debug)]
-pub struct ConnectArgs {
-    pub department: String,
-    pub name: String,
-    pub service: i32,
-    pub allow_ip: Vec<String>,
-    pub unsigned: bool,
-    pub alert_minutes: u32,
+/// `govhall exchange …`.
+#[derive(Debug, Subcommand)]
+pub enum ExchangeCommand {
+    /// Connect a department's system through the API; its keys are printed once.
+    Connect {
+        /// The department's id (UUID).
+        #[arg(long)]
+        department: String,
+        /// The system's name (不动产登记系统 …).
+        #[arg(long)]
+        name: String,
+        /// The service number (1–99) its serial numbers carry.
+        #[arg(long)]
+        service: i32,
+        /// Addresses or networks (10.1.2.0/24) it may call from, separated by commas or given
+        /// again; any when none.
+        #[arg(long, value_delimiter = ',')]
+        allow_ip: Vec<String>,
+        /// Do not require signed requests (the key alone: refused without --allow-ip).
+        #[arg(long)]
+        unsigned: bool,
+        /// Minutes it may leave cases uncollected before managers are told (default [exchange]).
+        #[arg(long, default_value_t = 0)]
+        alert_minutes: u32,
+    },
+    /// List the connections with their backlog and last contact.
+    List,
+    /// Stop a department's connection (its key stops working).
+    Disconnect {
+        /// The department's id (UUID).
+        #[arg(long)]
+        department: String,
+    },
 }
 
-fn department(text: &str) -> anyhow::Result<DepartmentId> {
+/// Runs one exchange command.
+pub async fn run(command: ExchangeCommand, settings: &Settings) -> anyhow::Result<()> {
+    match command {
+        ExchangeCommand::Connect { department, name, service, allow_ip, unsigned, alert_minutes } => {
+            let connection = Connection {
+                department: department_id(&department)?,
+                name,
+                service_number: service,
+                allowed_ips: allow_ip.join(" "),
+                signed: !unsigned,
+                alert_minutes,
+            };
+            connect(settings, connection).await
+        }
+        ExchangeCommand::List => list(settings).await,
+        ExchangeCommand::Disconnect { department } => disconnect(settings, &department).await,
+    }
+}
+
+fn department_id(text: &str) -> anyhow::Result<DepartmentId> {
     Uuid::parse_str(text.trim())
         .map(DepartmentId::from_uuid)
         .map_err(|_| anyhow::anyhow!("部门编号“{}”不是有效的 UUID（见管理后台的部门列表）", text.trim()))
 }
 
 /// Connects a department's system and prints its keys once.
-pub async fn connect(settings: &Settings, args: ConnectArgs) -> anyhow::Result<()> {
-    let connection = Connection {
-        department: department(&args.department)?,
-        name: args.name,
-        service_number: args.service,
-        allowed_ips: args.allow_ip.join(" "),
-        signed: !args.unsigned,
-        alert_minutes: args.alert_minutes,
-    };
+async fn connect(settings: &Settings, connection: Connection) -> anyhow::Result<()> {
     let (db, exchange) = govhall::app::exchange_for_cli(settings).await?;
     let result = exchange.connect(&Actor::system("命令行"), connection).await;
     db.close().await;
@@ -49,7 +85,7 @@ pub async fn connect(settings: &Settings, args: ConnectArgs) -> anyhow::Result<(
 }
 
 /// Prints every connection's state.
-pub async fn list(settings: &Settings) -> anyhow::Result<()> {
+async fn list(settings: &Settings) -> anyhow::Result<()> {
     let (db, exchange) = govhall::app::exchange_for_cli(settings).await?;
     let result = exchange.all_states().await;
     let now = db.now();
@@ -76,8 +112,8 @@ pub async fn list(settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// Stops a department's connection.
-pub async fn disconnect(settings: &Settings, text: &str) -> anyhow::Result<()> {
-    let id = department(text)?;
+async fn disconnect(settings: &Settings, text: &str) -> anyhow::Result<()> {
+    let id = department_id(text)?;
     let (db, exchange) = govhall::app::exchange_for_cli(settings).await?;
     let result = exchange.disconnect(&Actor::system("命令行"), id).await;
     db.close().await;

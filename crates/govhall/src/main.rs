@@ -123,7 +123,7 @@ enum Command {
     /// Department systems exchanging cases with the hall (see docs/exchange.md).
     Exchange {
         #[command(subcommand)]
-        command: ExchangeCommand,
+        command: exchange_cli::ExchangeCommand,
     },
     /// Rebuild this node's search index from the database (with the server stopped), or with
     /// --online ask every running node to rebuild its own.
@@ -165,40 +165,6 @@ enum KeysCommand {
         /// Why, for the audit log and verification pages.
         #[arg(long)]
         reason: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum ExchangeCommand {
-    /// Connect a department's system through the API; its keys are printed once.
-    Connect {
-        /// The department's id (UUID).
-        #[arg(long)]
-        department: String,
-        /// The system's name (不动产登记系统 …).
-        #[arg(long)]
-        name: String,
-        /// The service number (1–99) its serial numbers carry.
-        #[arg(long)]
-        service: i32,
-        /// Addresses or networks (10.1.2.0/24) it may call from, separated by commas or given
-        /// again; any when none.
-        #[arg(long, value_delimiter = ',')]
-        allow_ip: Vec<String>,
-        /// Do not require signed requests (the key alone; only inside a closed network).
-        #[arg(long)]
-        unsigned: bool,
-        /// Minutes it may leave cases uncollected before managers are told (default [exchange]).
-        #[arg(long, default_value_t = 0)]
-        alert_minutes: u32,
-    },
-    /// List the connections with their backlog and last contact.
-    List,
-    /// Stop a department's connection (its key stops working).
-    Disconnect {
-        /// The department's id (UUID).
-        #[arg(long)]
-        department: String,
     },
 }
 
@@ -450,16 +416,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Import { command: ImportCommand::Catalog { gd, sc } } => import_catalog(&settings, gd, sc).await,
         Command::Client { command } => client_command(command, &settings).await,
-        Command::Exchange {
-            command: ExchangeCommand::Connect { department, name, service, allow_ip, unsigned, alert_minutes },
-        } => {
-            let args = exchange_cli::ConnectArgs { department, name, service, allow_ip, unsigned, alert_minutes };
-            exchange_cli::connect(&settings, args).await
-        }
-        Command::Exchange { command: ExchangeCommand::List } => exchange_cli::list(&settings).await,
-        Command::Exchange { command: ExchangeCommand::Disconnect { department } } => {
-            exchange_cli::disconnect(&settings, &department).await
-        }
+        Command::Exchange { command } => exchange_cli::run(command, &settings).await,
         Command::Reindex { online } => search_cli::reindex(&settings, online).await,
         Command::SearchEval { file, json } => search_cli::eval(&settings, &file, json).await,
         Command::Import { command: ImportCommand::Regions { file } } => {
