@@ -198,6 +198,42 @@ impl Db {
         })))
     }
 
+    /// Opens another system's database (a department's front database, 前置库) at `url`: no
+    /// migrations, no single-node lock (the other system uses the file too), a pool of two.
+    /// Only `postgres://`, `postgresql://` and `sqlite:` URLs are taken.
+    pub async fn connect_external(url: &str, clock: Arc<dyn Clock>) -> Result<Db, DbError> {
+        let url = url.trim();
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url).map_err(|e| DbError::InvalidUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(connect)
+                .await?;
+            Pool::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|e| DbError::InvalidUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10));
+            Pool::Sqlite(SqlitePoolOptions::new().max_connections(2).connect_with(connect).await?)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(DbError::InvalidUrl(format!(
+                "不支持“{scheme}”，请使用 postgres://用户@主机:端口/数据库 或 sqlite:文件路径"
+            )));
+        };
+        Ok(Db(Arc::new(Inner {
+            pool,
+            clock,
+            wakeups: Wakeups::default(),
+            notices: crate::notices::Notices::default(),
+            _lock: None,
+            write_gate: Arc::default(),
+        })))
+    }
+
     /// Which backend is open.
     pub fn backend(&self) -> Backend {
         match self.0.pool {

@@ -178,7 +178,7 @@ impl Exchange {
         let mut conn = self.db().conn().await?;
         let found: Option<(Uuid, String)> = run!(conn, |c| sqlx::query_as(
             "SELECT l.department_id, d.name FROM exchange_links l JOIN departments d ON d.id = l.department_id
-             WHERE l.client_id = $1 AND l.active = TRUE"
+             WHERE l.client_id = $1 AND l.active = TRUE AND l.mode = 'api'"
         )
         .bind(client)
         .fetch_optional(&mut *c)

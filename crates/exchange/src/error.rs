@@ -35,6 +35,9 @@ pub enum ExchangeError {
     /// Issuing the licence with a grant failed.
     #[error("{0}")]
     Licence(String),
+    /// A department's front database (前置库) could not be reached, read or written.
+    #[error("前置库无法访问或读写失败：{0}")]
+    FrontDb(String),
     /// Something that should not happen.
     #[error("内部错误：{0}")]
     Internal(String),
@@ -107,6 +110,7 @@ impl Coded for ExchangeError {
             ExchangeError::Invalid(_) => "invalid_input",
             ExchangeError::Case(e) => e.code(),
             ExchangeError::Licence(_) => "licence_refused",
+            ExchangeError::FrontDb(_) => "front_db_failed",
             ExchangeError::Internal(_) => "internal_error",
             ExchangeError::Db(e) => e.code(),
         }

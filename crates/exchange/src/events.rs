@@ -212,7 +212,7 @@ impl Exchange {
         Ok(Some(applied))
     }
 
-    async fn log_event_refusal(&self, caller: &Caller, serial: String, content: &[u8], e: &ExchangeError) {
+    pub(crate) async fn log_event_refusal(&self, caller: &Caller, serial: String, content: &[u8], e: &ExchangeError) {
         let entry = NewEntry {
             direction: Direction::In,
             kind: "event",

@@ -14,11 +14,14 @@
 //! - [`log`]: every message in and out, each covered by an audit entry; searched by case and
 //!   department.
 //! - [`sweep`]: the alert when a department's system has not collected its cases.
+//! - [`front_db`]: departments connected through tables (前置库): their cases written there,
+//!   their steps and results read from there, rows that cannot be applied marked with why.
 
 pub mod caller;
 pub mod connect;
 mod error;
 pub mod events;
+pub mod front_db;
 pub mod log;
 pub mod outbox;
 pub mod signing;
@@ -27,6 +30,7 @@ pub mod sweep;
 pub use caller::Caller;
 pub use error::ExchangeError;
 
+use govhall_applications::Applications;
 use govhall_cases::Cases;
 use govhall_db::Db;
 use govhall_db::jobs::JobRegistry;
@@ -47,11 +51,13 @@ pub struct ExchangeSettings {
     /// Minutes a department's system may leave cases uncollected before its managers are told
     /// (a connection may set its own).
     pub alert_minutes: u32,
+    /// Seconds between two visits of the worker to each front database (前置库).
+    pub front_db_interval_secs: u32,
 }
 
 impl Default for ExchangeSettings {
     fn default() -> Self {
-        ExchangeSettings { signature_window_secs: 300, max_page: 100, alert_minutes: 60 }
+        ExchangeSettings { signature_window_secs: 300, max_page: 100, alert_minutes: 60, front_db_interval_secs: 30 }
     }
 }
 
@@ -68,6 +74,9 @@ impl ExchangeSettings {
         if !(5..=10080).contains(&self.alert_minutes) {
             return bad("alert_minutes 应为 5 到 10080（7 天）");
         }
+        if !(5..=3600).contains(&self.front_db_interval_secs) {
+            return bad("front_db_interval_secs 应为 5 到 3600");
+        }
         Ok(())
     }
 }
@@ -83,6 +92,8 @@ pub struct Services {
     pub cases: Cases,
     /// Licences (a grant issues the item's licence, as at the hall's own counter).
     pub licences: Licences,
+    /// Online applications (the materials' files, written to a front database).
+    pub applications: Applications,
 }
 
 /// The exchange over one database.
@@ -94,19 +105,25 @@ struct Inner {
     db: Db,
     services: Services,
     settings: ExchangeSettings,
+    /// The front databases opened, by department (with the sealed address they were opened at).
+    front_dbs: front_db::Pools,
+    /// This node's name on the front databases' leases.
+    node: String,
 }
 
 impl Exchange {
     /// The exchange with `settings`.
     pub fn new(db: Db, services: Services, settings: ExchangeSettings) -> Result<Exchange, ExchangeError> {
         settings.check()?;
-        Ok(Exchange(Arc::new(Inner { db, services, settings })))
+        let node = format!("node-{}", uuid::Uuid::now_v7().simple());
+        Ok(Exchange(Arc::new(Inner { db, services, settings, front_dbs: front_db::Pools::default(), node })))
     }
 
     /// Registers the jobs: queuing a submitted case for its department's system, the sweep.
     pub fn register_jobs(&self, registry: &mut JobRegistry) {
         outbox::register(self.clone(), registry);
         sweep::register(self.clone(), registry);
+        front_db::register(self.clone(), registry);
     }
 
     /// The database.
@@ -133,5 +150,17 @@ impl Exchange {
 
     pub(crate) fn licences(&self) -> &Licences {
         &self.0.services.licences
+    }
+
+    pub(crate) fn applications(&self) -> &Applications {
+        &self.0.services.applications
+    }
+
+    pub(crate) fn front_dbs(&self) -> &front_db::Pools {
+        &self.0.front_dbs
+    }
+
+    pub(crate) fn node(&self) -> &str {
+        &self.0.node
     }
 }

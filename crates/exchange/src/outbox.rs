@@ -153,22 +153,65 @@ impl Exchange {
     /// covered by one audit entry.
     pub async fn pull(&self, caller: &Caller, after: Option<i64>, limit: u32) -> Result<Page, ExchangeError> {
         let limit = i64::from(limit.clamp(1, self.settings().max_page));
+        let rows = self.pending(caller.department, after.unwrap_or(0), limit).await?;
+        let (cases, unreadable) = self.outgoing(caller, &rows).await?;
+        let now = self.db().now();
+        let mut tx = self.db().begin().await?;
+        let mut entries = Vec::with_capacity(cases.len());
+        if !cases.is_empty() {
+            // One statement for the page; the cursors are the queue's own integers.
+            let seqs: Vec<String> = cases.iter().map(|c| c.cursor.to_string()).collect();
+            let mark = format!(
+                "UPDATE exchange_outbox SET deliveries = deliveries + 1, delivered_at = COALESCE(delivered_at, $1)
+                 WHERE seq IN ({})",
+                seqs.join(", ")
+            );
+            exec!(tx, sqlx::query(sqlx::AssertSqlSafe(mark.clone())).bind(now))?;
+        }
+        for case in &cases {
+            let content = serde_json::to_vec(case)?;
+            entries.push(NewEntry::ok(Direction::Out, "case", Some(case.serial_number.clone()), content));
+        }
+        entries.extend(unreadable);
+        log::write(&mut tx, &caller.actor, Some(caller.department), Some(caller.client.id), "exchange.pull", entries)
+            .await?;
+        tx.commit().await?;
+        let next_after = (i64::try_from(rows.len()).unwrap_or(0) == limit).then(|| rows.last().map(|r| r.0)).flatten();
+        Ok(Page { cases, next_after })
+    }
+
+    /// The department's waiting cases after `after`, oldest first, at most `limit`: their places
+    /// in the queue, ids and how often each was handed over.
+    pub(crate) async fn pending(
+        &self,
+        department: DepartmentId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Uuid, i32)>, ExchangeError> {
         let mut conn = self.db().conn().await?;
-        let rows: Vec<(i64, Uuid, i32)> = run!(conn, |c| sqlx::query_as(PENDING)
-            .bind(caller.department.as_uuid())
-            .bind(after.unwrap_or(0))
+        Ok(run!(conn, |c| sqlx::query_as(PENDING)
+            .bind(department.as_uuid())
+            .bind(after)
             .bind(limit)
             .fetch_all(&mut *c)
-            .await)?;
-        drop(conn);
+            .await)?)
+    }
+
+    /// The queued cases `rows` as the department's system receives them; a case that cannot be
+    /// read (its personal data does not decrypt) is left out, with the log entry saying so.
+    pub(crate) async fn outgoing(
+        &self,
+        caller: &Caller,
+        rows: &[(i64, Uuid, i32)],
+    ) -> Result<(Vec<Outgoing>, Vec<NewEntry>), ExchangeError> {
         let mut cases = Vec::with_capacity(rows.len());
         let mut unreadable = Vec::new();
-        for (seq, id, deliveries) in &rows {
+        for (seq, id, deliveries) in rows {
             let id = CaseId::from_uuid(*id);
             let (case, data) = match self.cases().handed_over(&caller.access, id).await {
                 Ok(found) => found,
-                // One case that cannot be read (its personal data does not decrypt) must not stop
-                // the department's collection: it is reported on the log, and skipped.
+                // One case that cannot be read must not stop the department's collection: it is
+                // reported on the log, and skipped.
                 Err(CaseError::Internal(reason)) => {
                     tracing::error!(case = %id, %reason, "a queued case could not be read for its department's system");
                     let serial = self.cases().serial_of(id).await.ok();
@@ -207,29 +250,7 @@ impl Exchange {
                 case_id: case.id,
             });
         }
-        let now = self.db().now();
-        let mut tx = self.db().begin().await?;
-        let mut entries = Vec::with_capacity(cases.len());
-        if !cases.is_empty() {
-            // One statement for the page; the cursors are the queue's own integers.
-            let seqs: Vec<String> = cases.iter().map(|c| c.cursor.to_string()).collect();
-            let mark = format!(
-                "UPDATE exchange_outbox SET deliveries = deliveries + 1, delivered_at = COALESCE(delivered_at, $1)
-                 WHERE seq IN ({})",
-                seqs.join(", ")
-            );
-            exec!(tx, sqlx::query(sqlx::AssertSqlSafe(mark.clone())).bind(now))?;
-        }
-        for case in &cases {
-            let content = serde_json::to_vec(case)?;
-            entries.push(NewEntry::ok(Direction::Out, "case", Some(case.serial_number.clone()), content));
-        }
-        entries.extend(unreadable);
-        log::write(&mut tx, &caller.actor, Some(caller.department), Some(caller.client.id), "exchange.pull", entries)
-            .await?;
-        tx.commit().await?;
-        let next_after = (i64::try_from(rows.len()).unwrap_or(0) == limit).then(|| rows.last().map(|r| r.0)).flatten();
-        Ok(Page { cases, next_after })
+        Ok((cases, unreadable))
     }
 
     /// The moves the department's system may take on `case` now.

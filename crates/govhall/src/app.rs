@@ -71,6 +71,7 @@ struct CliDomains {
     messaging: Messaging,
     cases: Cases,
     licences: Licences,
+    applications: Applications,
 }
 
 /// Opens the database and builds what a command-line task over cases needs (the database closed
@@ -85,7 +86,9 @@ async fn domains_for_cli(settings: &Settings) -> anyhow::Result<(Db, CliDomains)
         let cases = case_engine(settings, &db, &identity, &messaging, &catalog).await?;
         let bind = settings.bind.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let licences = licences(settings, &db, &identity, &messaging, &cases, &public_url(settings, bind)).await?;
-        Ok::<_, anyhow::Error>(CliDomains { identity, messaging, cases, licences })
+        let applications =
+            online_applications(settings, &db, &identity, &messaging, &catalog, &cases, &licences).await?;
+        Ok::<_, anyhow::Error>(CliDomains { identity, messaging, cases, licences, applications })
     }
     .await;
     match built {
@@ -106,7 +109,7 @@ pub async fn licences_for_cli(settings: &Settings) -> anyhow::Result<(Db, Licenc
 /// The database and the exchange with department systems, for a command-line task.
 pub async fn exchange_for_cli(settings: &Settings) -> anyhow::Result<(Db, Exchange)> {
     let (db, d) = domains_for_cli(settings).await?;
-    match exchange(settings, &db, &d.identity, &d.messaging, &d.cases, &d.licences) {
+    match exchange(settings, &db, &d.identity, &d.messaging, &d.cases, &d.licences, &d.applications) {
         Ok(exchange) => Ok((db, exchange)),
         Err(e) => {
             db.close().await;
@@ -214,12 +217,14 @@ fn exchange(
     messaging: &Messaging,
     cases: &Cases,
     licences: &Licences,
+    applications: &Applications,
 ) -> anyhow::Result<Exchange> {
     let services = govhall_exchange::Services {
         identity: identity.clone(),
         messaging: messaging.clone(),
         cases: cases.clone(),
         licences: licences.clone(),
+        applications: applications.clone(),
     };
     Ok(Exchange::new(db.clone(), services, settings.exchange.clone())?)
 }
@@ -490,7 +495,7 @@ impl App {
         };
         let logistics = logistics(settings, db, services, public_url).await?;
         let feedback = feedback(settings, db, &identity, &messaging, &cases, public_url).await?;
-        let exchange = exchange(settings, db, &identity, &messaging, &cases, &licences)?;
+        let exchange = exchange(settings, db, &identity, &messaging, &cases, &licences, &applications)?;
         exchange.prepare().await?;
         search.follow(&changes, shutdown.clone());
         // Subscribers (caches, the search index) subscribe here, before the follower runs.
@@ -504,6 +509,7 @@ impl App {
             govhall_payments::reconcile::schedule(db, govhall_payments::reconcile::next_run(db.now())).await?;
             govhall_feedback::sweep::schedule(db, db.now()).await?;
             govhall_exchange::sweep::schedule(db, db.now()).await?;
+            govhall_exchange::front_db::schedule(db, db.now()).await?;
             let domains = Domains {
                 cases: &cases,
                 applications: &applications,
@@ -653,7 +659,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     };
     let logistics = logistics(settings, &db, services, &public).await?;
     let feedback = feedback(settings, &db, &identity, &messaging, &cases, &public).await?;
-    let exchange = exchange(settings, &db, &identity, &messaging, &cases, &licences)?;
+    let exchange = exchange(settings, &db, &identity, &messaging, &cases, &licences, &applications)?;
     exchange.prepare().await?;
     changes.run(Duration::from_secs(2), shutdown.clone());
     db.spawn_listener(shutdown.clone());
@@ -664,6 +670,7 @@ pub async fn run_worker(settings: &Settings, shutdown: CancellationToken) -> any
     govhall_payments::reconcile::schedule(&db, govhall_payments::reconcile::next_run(db.now())).await?;
     govhall_feedback::sweep::schedule(&db, db.now()).await?;
     govhall_exchange::sweep::schedule(&db, db.now()).await?;
+    govhall_exchange::front_db::schedule(&db, db.now()).await?;
     let domains = Domains {
         cases: &cases,
         applications: &applications,

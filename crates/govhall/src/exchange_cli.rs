@@ -1,19 +1,20 @@
 //! The exchange commands: `govhall exchange connect` (a department's system gets its key and,
-//! when it signs, its signing key, printed once), `list` (each connection's state) and
-//! `disconnect`.
+//! when it signs, its signing key, printed once; or, with `--front-db`, the hall works on the
+//! department's front database), `list` (each connection's state) and `disconnect`.
 
 use clap::Subcommand;
 use govhall::Settings;
 use govhall_audit::Actor;
 use govhall_core::Coded as _;
-use govhall_exchange::connect::Connection;
+use govhall_exchange::connect::{Connection, FrontDbConnection};
 use govhall_identity::DepartmentId;
 use uuid::Uuid;
 
 /// `govhall exchange …`.
 #[derive(Debug, Subcommand)]
 pub enum ExchangeCommand {
-    /// Connect a department's system through the API; its keys are printed once.
+    /// Connect a department's system through the API (its keys are printed once), or through
+    /// its front database (--front-db).
     Connect {
         /// The department's id (UUID).
         #[arg(long)]
@@ -34,6 +35,10 @@ pub enum ExchangeCommand {
         /// Minutes it may leave cases uncollected before managers are told (default [exchange]).
         #[arg(long, default_value_t = 0)]
         alert_minutes: u32,
+        /// Connect through this front database instead of the API: postgres://… or sqlite:PATH
+        /// (the hall creates its govhall_* tables there).
+        #[arg(long, conflicts_with_all = ["allow_ip", "unsigned"])]
+        front_db: Option<String>,
     },
     /// List the connections with their backlog and last contact.
     List,
@@ -48,7 +53,17 @@ pub enum ExchangeCommand {
 /// Runs one exchange command.
 pub async fn run(command: ExchangeCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
-        ExchangeCommand::Connect { department, name, service, allow_ip, unsigned, alert_minutes } => {
+        ExchangeCommand::Connect { department, name, service, front_db: Some(url), alert_minutes, .. } => {
+            let connection = FrontDbConnection {
+                department: department_id(&department)?,
+                name,
+                service_number: service,
+                url,
+                alert_minutes,
+            };
+            connect_front_db(settings, connection).await
+        }
+        ExchangeCommand::Connect { department, name, service, allow_ip, unsigned, alert_minutes, front_db: None } => {
             let connection = Connection {
                 department: department_id(&department)?,
                 name,
@@ -84,6 +99,16 @@ async fn connect(settings: &Settings, connection: Connection) -> anyhow::Result<
     Ok(())
 }
 
+/// Connects a department's system through its front database.
+async fn connect_front_db(settings: &Settings, connection: FrontDbConnection) -> anyhow::Result<()> {
+    let (db, exchange) = govhall::app::exchange_for_cli(settings).await?;
+    let result = exchange.connect_front_db(&Actor::system("命令行"), connection).await;
+    db.close().await;
+    let queued = result.map_err(|e| anyhow::anyhow!(e.message()))?;
+    println!("已对接前置库，已在其中建好 govhall_* 表。已排队 {queued} 件在办办件，大厅下次处理时写入前置库");
+    Ok(())
+}
+
 /// Prints every connection's state.
 async fn list(settings: &Settings) -> anyhow::Result<()> {
     let (db, exchange) = govhall::app::exchange_for_cli(settings).await?;
@@ -97,7 +122,7 @@ async fn list(settings: &Settings) -> anyhow::Result<()> {
     for s in states {
         let contact = s.last_contact_at.map_or_else(|| "从未联系".to_owned(), |t| format!("最近联系 {t}"));
         println!(
-            "{}\t{}\t{}\t{}{}\t待拉取 {} 件\t24 小时内异常 {} 次\t{contact}{}",
+            "{}\t{}\t{}\t{}{}\t待拉取 {} 件\t24 小时内异常 {} 次\t{contact}{}{}",
             s.department_id,
             s.department_name,
             s.mode_label(),
@@ -106,6 +131,7 @@ async fn list(settings: &Settings) -> anyhow::Result<()> {
             s.backlog,
             s.problems,
             if s.late(now) { "\t已超时未拉取" } else { "" },
+            s.last_sync_error.as_ref().map(|e| format!("\t前置库出错：{e}")).unwrap_or_default(),
         );
     }
     Ok(())

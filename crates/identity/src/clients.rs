@@ -25,6 +25,10 @@ const AUTHENTICATE: &str = "SELECT id, name, service_number, scopes, status, cre
         signing_secret_enc
      FROM api_clients WHERE key_hash = $1 AND status = 'active'";
 
+const BY_ID: &str = "SELECT id, name, service_number, scopes, status, created_by, created_at, allowed_ips,
+        signing_secret_enc
+     FROM api_clients WHERE id = $1";
+
 const LIST: &str = "SELECT id, name, service_number, scopes, status, created_by, created_at, allowed_ips,
         signing_secret_enc
      FROM api_clients ORDER BY name";
@@ -233,6 +237,12 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<Option<ApiClient>, Ident
     }
     let mut conn = db.conn().await?;
     Ok(run!(conn, |c| sqlx::query_as(AUTHENTICATE).bind(token_hash(key)).fetch_optional(&mut *c).await)?)
+}
+
+/// The client `id`, whatever its state.
+pub async fn get(db: &Db, id: Uuid) -> Result<Option<ApiClient>, IdentityError> {
+    let mut conn = db.conn().await?;
+    Ok(run!(conn, |c| sqlx::query_as(BY_ID).bind(id).fetch_optional(&mut *c).await)?)
 }
 
 /// Every client, by name.

@@ -31,6 +31,7 @@ mod cli;
 mod complaints;
 mod evaluations;
 mod exchange;
+mod exchange_front_db;
 mod http;
 mod identity_web;
 mod library;

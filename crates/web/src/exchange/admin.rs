@@ -1,5 +1,6 @@
 //! `/admin/exchange`: each connection the manager's `exchange.manage` reaches (mode, last
-//! contact, cases waiting, refusals, late or not) and the exchange log, searched by case,
+//! contact, cases waiting, refusals, late or not), the rows of front databases that could not
+//! be applied (each with a button to take it again), and the exchange log, searched by case,
 //! department and problems.
 
 use crate::AppError;
@@ -8,10 +9,11 @@ use crate::html::{render, time};
 use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use govhall_exchange::connect::LinkState;
+use govhall_exchange::front_db::FailedRow;
 use govhall_exchange::log::{LogEntry, LogFilter};
 use govhall_identity::DepartmentId;
 use serde::Deserialize;
@@ -23,6 +25,7 @@ const PAGE: i64 = 50;
 struct AdminPage {
     page: Page,
     links: Vec<LinkState>,
+    fronts: Vec<FrontView>,
     now: DateTime<Utc>,
     entries: Vec<LogEntry>,
     serial: String,
@@ -43,6 +46,16 @@ impl AdminPage {
     fn short(&self, hash: &str) -> String {
         hash.chars().take(16).collect()
     }
+}
+
+/// A front database's state and the rows it could not apply.
+struct FrontView {
+    department_id: uuid::Uuid,
+    department_name: String,
+    last_sync_at: Option<DateTime<Utc>>,
+    last_sync_error: Option<String>,
+    /// The failed rows, or why they could not be read.
+    rows: Result<Vec<FailedRow>, String>,
 }
 
 /// The page's search.
@@ -76,6 +89,21 @@ pub(crate) async fn page(
         limit: PAGE,
     };
     let entries = state.exchange.log(&viewer.access, &filter).await?;
+    let mut fronts = Vec::new();
+    for l in links.iter().filter(|l| l.mode == "front_db" && l.active) {
+        let rows = state
+            .exchange
+            .failed_rows(&viewer.access, DepartmentId::from_uuid(l.department_id))
+            .await
+            .map_err(|e| govhall_core::Coded::message(&e));
+        fronts.push(FrontView {
+            department_id: l.department_id,
+            department_name: l.department_name.clone(),
+            last_sync_at: l.last_sync_at,
+            last_sync_error: l.last_sync_error.clone(),
+            rows,
+        });
+    }
     let older = (i64::try_from(entries.len()).unwrap_or(0) == PAGE).then(|| entries.last()).flatten().map(|e| {
         // Digits and an id only: nothing to escape.
         let mut query = format!("before={}", e.id);
@@ -93,6 +121,7 @@ pub(crate) async fn page(
     render(AdminPage {
         page: Page::new(&state, "部门系统对接").with(&ctx),
         links,
+        fronts,
         now: state.db.now(),
         entries,
         serial,
@@ -100,4 +129,17 @@ pub(crate) async fn page(
         problems,
         older,
     })
+}
+
+/// Has a failed row of a department's front database taken again at the next visit.
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    SignedIn(viewer, ctx): SignedIn,
+    Path((department, row)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let department = department
+        .parse::<DepartmentId>()
+        .map_err(|_| AppError::from(govhall_exchange::ExchangeError::NotFound("前置库对接")))?;
+    state.exchange.retry_row(&viewer.access, &ctx.actor(), department, row).await?;
+    Ok(Redirect::to(&format!("/admin/exchange?department={department}#front-h")).into_response())
 }

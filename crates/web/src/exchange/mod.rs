@@ -21,6 +21,7 @@ impl From<ExchangeError> for AppError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ExchangeError::Db(_) | ExchangeError::Internal(_) | ExchangeError::Case(_) => return AppError::internal(e),
+            ExchangeError::FrontDb(_) => StatusCode::BAD_GATEWAY,
             ExchangeError::Unauthenticated(..) | ExchangeError::BadSignature(..) => StatusCode::UNAUTHORIZED,
             ExchangeError::Forbidden(..) => StatusCode::FORBIDDEN,
             ExchangeError::Replayed | ExchangeError::KeyReused(_) => StatusCode::CONFLICT,
@@ -45,5 +46,11 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/api/v1/exchange/cases/{serial}/files/{file}", Public, get(api::file)),
         r(M::POST, "/api/v1/exchange/events", Public, post(api::event)),
         r(M::GET, "/admin/exchange", Needs(P::ExchangeManage), get(admin::page)),
+        r(
+            M::POST,
+            "/admin/exchange/front-db/{department}/rows/{row}/retry",
+            Needs(P::ExchangeManage),
+            post(admin::retry),
+        ),
     ]
 }
