@@ -84,6 +84,9 @@ impl Cases {
     /// The home of `whose`, for `viewer` (an enterprise's for its active members; others: not
     /// found).
     pub async fn home(&self, viewer: AccountId, whose: Whose) -> Result<Home, CaseError> {
+        if let Whose::Person(person) = whose {
+            self.join_to_account(person).await?;
+        }
         let tasks = self.tasks(viewer, whose).await?;
         let (filter, id) = Self::whose_filter(whose);
         let mut conn = self.db().conn().await?;

@@ -13,6 +13,7 @@ pub mod home;
 pub mod ids;
 pub mod model;
 mod notify;
+pub mod offline;
 pub mod password;
 pub mod payment_due;
 pub mod progress;
@@ -32,7 +33,7 @@ pub mod workflows;
 
 pub use error::CaseError;
 pub use ids::{CaseEventId, CaseFileId, CaseId};
-pub use model::{ActorKind, Case, CaseEvent, CaseFile, FileKind, Outcome};
+pub use model::{ActorKind, Case, CaseEvent, CaseFile, Channel, FileKind, Outcome};
 pub use workflow::Workflow;
 
 use govhall_catalog::Catalog;

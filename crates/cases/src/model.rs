@@ -62,7 +62,7 @@ pub(crate) struct CaseRow {
     pub department_id: Uuid,
     pub department_name: String,
     pub region_code: String,
-    pub applicant_id: Uuid,
+    pub applicant_id: Option<Uuid>,
     pub enterprise_id: Option<Uuid>,
     pub applicant_name: String,
     pub applicant_number_enc: String,
@@ -90,6 +90,7 @@ pub(crate) struct CaseRow {
     pub decided_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub revision: i32,
+    pub channel: String,
 }
 
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.serial_number, c.item_code, \
@@ -97,7 +98,7 @@ pub(crate) const CASE_COLUMNS: &str = "c.id, c.serial_number, c.item_code, \
     c.enterprise_id, c.applicant_name, c.applicant_number_enc, c.contact_phone_enc, c.form_enc, c.materials, \
     c.workflow, c.step, c.back_step, c.is_open, c.outcome, c.limit_unit, c.limit_amount, c.accepted_on, c.due_on, \
     c.paused_on, c.days_left, c.step_due_on, c.warning, c.escalated_at, c.assignee_id, a.real_name AS assignee_name, \
-    c.submitted_at, c.updated_at, c.decided_at, c.closed_at, c.revision";
+    c.submitted_at, c.updated_at, c.decided_at, c.closed_at, c.revision, c.channel";
 
 pub(crate) const CASE_FROM: &str =
     "FROM cases c JOIN departments d ON d.id = c.department_id LEFT JOIN accounts a ON a.id = c.assignee_id";
@@ -122,8 +123,9 @@ pub struct Case {
     pub department_name: String,
     /// Its region's division code.
     pub region_code: String,
-    /// The applicant's account.
-    pub applicant_id: AccountId,
+    /// The applicant's account; `None` for a person without one (a case started at a counter or
+    /// in a department's own system, until they sign up: [`crate::Cases::join_to_account`]).
+    pub applicant_id: Option<AccountId>,
     /// The enterprise applied for, if any.
     pub enterprise_id: Option<EnterpriseId>,
     /// The applicant's name masked (张*; enterprises in full).
@@ -172,6 +174,8 @@ pub struct Case {
     pub closed_at: Option<DateTime<Utc>>,
     /// Changes so far (for refusing a stale form).
     pub revision: i32,
+    /// Where it was started.
+    pub channel: Channel,
     /// The materials as submitted.
     pub materials: Vec<SubmittedMaterial>,
 }
@@ -236,6 +240,47 @@ pub struct SubmittedMaterial {
     pub name: String,
     /// The files given for it (names), or how it was given (电子证照, 纸质).
     pub files: Vec<String>,
+}
+
+/// Where a case was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Online, by the applicant (网上申报).
+    Online,
+    /// At a hall's window, by its staff (现场申报).
+    Counter,
+    /// In a department's own system, registered with the hall by that system.
+    Department,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Online => "online",
+            Channel::Counter => "counter",
+            Channel::Department => "department",
+        }
+    }
+
+    /// The stored name read back (an unknown one reads as online).
+    pub fn parse(name: &str) -> Channel {
+        match name {
+            "counter" => Channel::Counter,
+            "department" => Channel::Department,
+            _ => Channel::Online,
+        }
+    }
+
+    /// Its name in Chinese.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Online => "网上申报",
+            Channel::Counter => "窗口申报",
+            Channel::Department => "部门系统受理",
+        }
+    }
 }
 
 /// Who moved a case.

@@ -91,13 +91,12 @@ pub(crate) async fn applicant(
         "item": row.item_name, "serial": row.serial_number, "event": event, "step": step,
         "note": note.chars().take(60).collect::<String>(), "due": due,
     });
-    let to = Recipient::Account(row.applicant_id);
-    send(
-        tx,
-        messaging,
-        OutgoingMessage::new(PROGRESS, to, params.clone()).idempotency_key(format!("case:{event_id}:inbox")),
-    )
-    .await?;
+    // A person without an account (yet) is told by SMS alone.
+    if let Some(account) = row.applicant_id {
+        let inbox = OutgoingMessage::new(PROGRESS, Recipient::Account(account), params.clone())
+            .idempotency_key(format!("case:{event_id}:inbox"));
+        send(tx, messaging, inbox).await?;
+    }
     // A number that no longer reads (edited by hand) only loses the SMS, not the step.
     if let Ok(phone) = keys.decrypt(&row.contact_phone_enc).map(|p| Phone::parse(&p))
         && let Ok(phone) = phone
@@ -133,9 +132,11 @@ pub(crate) async fn reminder(
     key: &str,
     params: serde_json::Value,
 ) -> Result<(), CaseError> {
-    let to = Recipient::Account(row.applicant_id);
-    let inbox = OutgoingMessage::new(TASK_DUE, to, params.clone()).idempotency_key(format!("{key}:inbox"));
-    send(tx, messaging, inbox).await?;
+    if let Some(account) = row.applicant_id {
+        let inbox = OutgoingMessage::new(TASK_DUE, Recipient::Account(account), params.clone())
+            .idempotency_key(format!("{key}:inbox"));
+        send(tx, messaging, inbox).await?;
+    }
     if let Ok(phone) = keys.decrypt(&row.contact_phone_enc).map(|p| Phone::parse(&p))
         && let Ok(phone) = phone
     {

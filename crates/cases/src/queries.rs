@@ -306,6 +306,14 @@ impl Cases {
         Ok((case, data))
     }
 
+    /// The applicant's name and ID number as the case registered them, for a domain acting on
+    /// the case of a person without an account (a licence's holder).
+    pub async fn registered_applicant(&self, id: CaseId) -> Result<(String, String), CaseError> {
+        let (_, row) = self.load(id).await?;
+        let data = self.open_personal(&row)?;
+        Ok((data.applicant_name, data.applicant_number))
+    }
+
     fn open_personal(&self, row: &crate::model::CaseRow) -> Result<PersonalData, CaseError> {
         let keys = self.identity().keys();
         let open = |sealed: &str| keys.decrypt(sealed).map_err(|e| CaseError::Internal(e.to_string()));
@@ -348,7 +356,7 @@ impl Cases {
     /// for an enterprise, an active member of it (whoever submitted it: an agent removed from the
     /// enterprise no longer follows its cases).
     pub async fn applicant_may_see(&self, account: AccountId, case: &Case) -> Result<bool, CaseError> {
-        let Some(enterprise) = case.enterprise_id else { return Ok(case.applicant_id == account) };
+        let Some(enterprise) = case.enterprise_id else { return Ok(case.applicant_id == Some(account)) };
         let m = self.identity().membership(enterprise, account).await?;
         Ok(m.is_some_and(|m| m.status == "active"))
     }
@@ -356,6 +364,11 @@ impl Cases {
     /// 我的办件: the cases `account` submitted, or submitted for an enterprise it is an active
     /// member of, newest first.
     pub async fn mine(&self, account: AccountId, limit: i64, offset: i64) -> Result<Vec<Case>, CaseError> {
+        if offset == 0 {
+            // Cases taken in for them at a counter or by a department's system, before they had
+            // an account (or before its ID number was known), join it now.
+            self.join_to_account(account).await?;
+        }
         let sql = format!(
             "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE (c.applicant_id = $1 AND c.enterprise_id IS NULL) OR c.enterprise_id IN
                (SELECT enterprise_id FROM enterprise_members WHERE account_id = $1 AND status = 'active')

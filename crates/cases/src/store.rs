@@ -26,7 +26,7 @@ pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
         department_id: DepartmentId::from_uuid(row.department_id),
         department_name: row.department_name.clone(),
         region_code: row.region_code.clone(),
-        applicant_id: AccountId::from_uuid(row.applicant_id),
+        applicant_id: row.applicant_id.map(AccountId::from_uuid),
         enterprise_id: row.enterprise_id.map(EnterpriseId::from_uuid),
         applicant_masked: mask_name(&row.applicant_name, row.enterprise_id.is_some()),
         workflow,
@@ -50,6 +50,7 @@ pub(crate) fn to_case(row: CaseRow) -> Result<(Case, CaseRow), CaseError> {
         decided_at: row.decided_at,
         closed_at: row.closed_at,
         revision: row.revision,
+        channel: crate::model::Channel::parse(&row.channel),
         materials,
     };
     Ok((case, row))

@@ -11,6 +11,7 @@
 //!   `case.submitted` job), handed over in a stable order and acknowledged.
 //! - [`events`]: the steps and results a department's system sends, each once by its
 //!   idempotency key.
+//! - [`register`]: cases a department's system started itself, registered with the hall.
 //! - [`log`]: every message in and out, each covered by an audit entry; searched by case and
 //!   department.
 //! - [`sweep`]: the alert when a department's system has not collected its cases.
@@ -24,6 +25,7 @@ pub mod events;
 pub mod front_db;
 pub mod log;
 pub mod outbox;
+pub mod register;
 pub mod signing;
 pub mod sweep;
 

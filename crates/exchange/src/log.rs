@@ -90,6 +90,7 @@ impl LogEntry {
             "ack" => "确认接收",
             "file" => "下载材料",
             "event" => "回传办理过程",
+            "register" => "登记部门办件",
             "refused" => "拒绝请求",
             _ => "其他",
         }

@@ -228,16 +228,18 @@ impl Feedback {
                     "serial": e.serial_number, "item": e.item_name, "department": a.department_name, "note": note,
                 });
                 let key = format!("evaluation:{}:voided", e.id.as_uuid());
-                govhall_messaging::tell_person(
-                    &mut tx,
-                    self.messaging(),
-                    notify::VOIDED,
-                    case.applicant_id.as_uuid(),
-                    None,
-                    params,
-                    &key,
-                )
-                .await?;
+                if let Some(account) = case.applicant_id {
+                    govhall_messaging::tell_person(
+                        &mut tx,
+                        self.messaging(),
+                        notify::VOIDED,
+                        account.as_uuid(),
+                        None,
+                        params,
+                        &key,
+                    )
+                    .await?;
+                }
             }
         }
         let action = if uphold { "evaluation.void" } else { "evaluation.appeal_rejected" };

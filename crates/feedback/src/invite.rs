@@ -59,6 +59,8 @@ impl Feedback {
     /// invitation went out.
     pub async fn invite(&self, case: CaseId) -> Result<bool, FeedbackError> {
         let (c, _) = self.cases().for_reckoning(case).await?;
+        // A person without an account rates at the hall's evaluation device, not online.
+        let Some(applicant) = c.applicant_id else { return Ok(false) };
         if c.is_open || c.outcome == Some(Outcome::Withdrawn) {
             return Ok(false);
         }
@@ -68,7 +70,7 @@ impl Feedback {
         if expires_at <= now {
             return Ok(false);
         }
-        let phone = self.identity().account(c.applicant_id).await.ok().map(|a| a.phone);
+        let phone = self.identity().account(applicant).await.ok().map(|a| a.phone);
         let mut tx = self.db().begin().await?;
         let inserted = exec!(
             tx,
@@ -78,7 +80,7 @@ impl Feedback {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (case_id) DO NOTHING"
             )
             .bind(c.id.as_uuid())
-            .bind(c.applicant_id.as_uuid())
+            .bind(applicant.as_uuid())
             .bind(c.enterprise_id.map(|e| e.as_uuid()))
             .bind(&c.serial_number)
             .bind(&c.item_name)
@@ -98,7 +100,7 @@ impl Feedback {
             &mut tx,
             self.messaging(),
             notify::INVITE,
-            c.applicant_id.as_uuid(),
+            applicant.as_uuid(),
             phone.as_ref(),
             params,
             &key,

@@ -256,7 +256,10 @@ impl Feedback {
         let on_time = china_date(now) <= r.due_on;
         let evaluation = self.evaluation(EvaluationId::from_uuid(r.evaluation_id)).await?;
         let case = self.cases().for_reckoning(govhall_cases::CaseId::from_uuid(evaluation.case_id)).await?.0;
-        let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
+        let phone = match case.applicant_id {
+            Some(a) => self.identity().account(a).await.ok().map(|a| a.phone),
+            None => None,
+        };
         let mut tx = self.db().begin().await?;
         let changed = exec!(
             tx,
@@ -281,16 +284,18 @@ impl Feedback {
             "answer": answer, "link": self.link(&case.serial_number),
         });
         let key = format!("rectification:{}:answered", id.as_uuid());
-        govhall_messaging::tell_person(
-            &mut tx,
-            self.messaging(),
-            notify::ANSWERED,
-            case.applicant_id.as_uuid(),
-            phone.as_ref(),
-            params,
-            &key,
-        )
-        .await?;
+        if let Some(account) = case.applicant_id {
+            govhall_messaging::tell_person(
+                &mut tx,
+                self.messaging(),
+                notify::ANSWERED,
+                account.as_uuid(),
+                phone.as_ref(),
+                params,
+                &key,
+            )
+            .await?;
+        }
         report::enqueue(self, &mut tx, evaluation.id, report::Kind::Rectification).await?;
         let detail =
             format!("{}{}", if called_back { "已回访；" } else { "未回访；" }, if on_time { "按期" } else { "超期" });

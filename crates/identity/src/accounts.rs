@@ -184,6 +184,24 @@ impl Identity {
         self.account_from(row.ok_or(IdentityError::NotFound("账号"))?)
     }
 
+    /// The keyed hash an ID number is looked up by (accounts' `id_number_hash`; the cases of a
+    /// person without an account keep it to join their account later).
+    pub fn id_number_key(&self, id_number: &ResidentId) -> String {
+        self.keys.lookup_hash("id_number", id_number.as_str())
+    }
+
+    /// The active person account registered with `id_number`, if there is one.
+    pub async fn person_by_id_number(&self, id_number: &ResidentId) -> Result<Option<AccountId>, IdentityError> {
+        let mut conn = self.db.conn().await?;
+        let found: Option<uuid::Uuid> = run!(conn, |c| sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE id_number_hash = $1 AND kind = 'person' AND status = 'active'"
+        )
+        .bind(self.id_number_key(id_number))
+        .fetch_optional(&mut *c)
+        .await)?;
+        Ok(found.map(AccountId::from_uuid))
+    }
+
     /// The stored row of the account a person names by mobile number or ID number.
     pub(crate) async fn find_login(&self, login: &str) -> Result<Option<(Account, Row)>, IdentityError> {
         let login = login.trim();

@@ -150,6 +150,20 @@ impl Identity {
         found.ok_or(IdentityError::NotFound("企业"))
     }
 
+    /// The enterprise registered with `code`, if there is one.
+    pub async fn enterprise_by_code(
+        &self,
+        code: &govhall_core::CreditCode,
+    ) -> Result<Option<EnterpriseId>, IdentityError> {
+        let mut conn = self.db.conn().await?;
+        let found: Option<uuid::Uuid> =
+            run!(conn, |c| sqlx::query_scalar("SELECT id FROM enterprises WHERE credit_code = $1")
+                .bind(code.as_str())
+                .fetch_optional(&mut *c)
+                .await)?;
+        Ok(found.map(EnterpriseId::from_uuid))
+    }
+
     /// One account's membership of one enterprise.
     pub async fn membership(
         &self,

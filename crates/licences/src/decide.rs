@@ -141,7 +141,10 @@ impl Licences {
         if !missing.is_empty() {
             return Err(LicenceError::Invalid(format!("请填写{}的证照信息：{}", ty.name, missing.join("、"))));
         }
-        let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
+        let phone = match case.applicant_id {
+            Some(a) => self.identity().account(a).await.ok().map(|a| a.phone),
+            None => None,
+        };
         let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id), existing: None };
         Ok(Decision { by, actor, action, checked, licence: Some((ty, new, phone)) })
     }

@@ -170,7 +170,10 @@ impl Licences {
         let holder = self.holder_of(&case, ty.holder_kind).await?;
         let today = china_date(self.db().now());
         let fields = fill(&ty, &case, today, &answers)?;
-        let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
+        let phone = match case.applicant_id {
+            Some(a) => self.identity().account(a).await.ok().map(|a| a.phone),
+            None => None,
+        };
         let new = NewLicence { holder, fields, valid_from: today, case: Some(case.id), existing: None };
         let mut tx = self.db().begin().await?;
         let licence = self.issue_in(&mut tx, &ty, new, &Actor::system("电子证照")).await?;
@@ -194,7 +197,7 @@ impl Licences {
                     kind,
                     name: e.name,
                     number: e.credit_code,
-                    account: Some(case.applicant_id.as_uuid()),
+                    account: case.applicant_id.map(|a| a.as_uuid()),
                     enterprise: Some(e.id),
                 })
             }
@@ -203,7 +206,12 @@ impl Licences {
                 case.serial_number
             ))),
             (HolderKind::Person, _) => {
-                let a = self.identity().account(case.applicant_id).await?;
+                let Some(account) = case.applicant_id else {
+                    // A person without an account: the name and number the case registered.
+                    let (name, number) = self.cases().registered_applicant(case.id).await?;
+                    return Ok(Holder { kind, name, number, account: None, enterprise: None });
+                };
+                let a = self.identity().account(account).await?;
                 let number = a.id_number.ok_or_else(|| {
                     LicenceError::Invalid(format!(
                         "办件 {} 的申请人未登记身份证号码，不能签发个人证照",

@@ -196,16 +196,19 @@ impl Logistics {
             "waybill": created.waybill_no,
         });
         let key = format!("shipment:{}:sent", id.as_uuid());
-        govhall_messaging::tell_person(
-            &mut tx,
-            self.messaging(),
-            notify::SENT,
-            c.applicant_id.as_uuid(),
-            phone.as_ref(),
-            params,
-            &key,
-        )
-        .await?;
+        // A person without an account has no inbox (their contact number was told, if any).
+        if let Some(account) = c.applicant_id {
+            govhall_messaging::tell_person(
+                &mut tx,
+                self.messaging(),
+                notify::SENT,
+                account.as_uuid(),
+                phone.as_ref(),
+                params,
+                &key,
+            )
+            .await?;
+        }
         audit::record(
             &mut tx,
             actor,

@@ -256,28 +256,34 @@ impl Logistics {
                 if crate::model::Direction::parse(&row.direction) == crate::model::Direction::Result {
                     self.deliver_case(&mut tx, &case, &row, at.as_deref().unwrap_or_default()).await?;
                 }
-                govhall_messaging::tell_person(
-                    &mut tx,
-                    self.messaging(),
-                    notify::DELIVERED,
-                    case.applicant_id.as_uuid(),
-                    phone.as_ref(),
-                    params,
-                    &key,
-                )
-                .await?;
+                // A person without an account has no inbox (their contact number was told, if any).
+                if let Some(account) = case.applicant_id {
+                    govhall_messaging::tell_person(
+                        &mut tx,
+                        self.messaging(),
+                        notify::DELIVERED,
+                        account.as_uuid(),
+                        phone.as_ref(),
+                        params,
+                        &key,
+                    )
+                    .await?;
+                }
             }
             ShipmentState::Tracked(EventStatus::Returned | EventStatus::Lost) => {
-                govhall_messaging::tell_person(
-                    &mut tx,
-                    self.messaging(),
-                    notify::FAILED,
-                    case.applicant_id.as_uuid(),
-                    phone.as_ref(),
-                    params,
-                    &key,
-                )
-                .await?;
+                // A person without an account has no inbox (their contact number was told, if any).
+                if let Some(account) = case.applicant_id {
+                    govhall_messaging::tell_person(
+                        &mut tx,
+                        self.messaging(),
+                        notify::FAILED,
+                        account.as_uuid(),
+                        phone.as_ref(),
+                        params,
+                        &key,
+                    )
+                    .await?;
+                }
             }
             _ => {}
         }

@@ -66,7 +66,13 @@ impl Payments {
         job: Option<&JobContext>,
     ) -> Result<Issued, PaymentError> {
         let (case, answers) = self.cases().for_reckoning(due.case).await?;
-        if !case.is_open || case.step != due.step {
+        // An order belongs to a payer's account; a person without one (a case started at a
+        // counter or in a department's own system) pays as that counter or system arranges.
+        let payer = case.applicant_id;
+        if payer.is_none() {
+            tracing::info!(case = %case.serial_number, "no payment order for an applicant without an account");
+        }
+        if !case.is_open || case.step != due.step || payer.is_none() {
             if let Some(ctx) = job {
                 let mut tx = self.db().begin().await?;
                 ctx.complete_in(&mut tx).await?;
@@ -88,7 +94,10 @@ impl Payments {
             total = total.checked_add(amount).ok_or_else(|| PaymentError::Invalid("应缴金额超出允许的范围".into()))?;
             lines.push(OrderLine { code: fee.code.clone(), name: fee.name.clone(), amount });
         }
-        let phone = self.identity().account(case.applicant_id).await.ok().map(|a| a.phone);
+        let phone = match payer {
+            Some(a) => self.identity().account(a).await.ok().map(|a| a.phone),
+            None => None,
+        };
         let mut tx = self.db().begin().await?;
         let issued = if total == Money::ZERO {
             let note = "本环节无需缴费（应缴金额为 0）".to_owned();
@@ -146,7 +155,7 @@ impl Payments {
             .bind(&number)
             .bind(case.id.as_uuid())
             .bind(&case.step)
-            .bind(case.applicant_id.as_uuid())
+            .bind(case.applicant_id.map(|a| a.as_uuid()))
             .bind(case.enterprise_id.map(|e| e.as_uuid()))
             .bind(&case.applicant_masked)
             .bind(case.department_id.as_uuid())

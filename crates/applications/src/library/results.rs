@@ -25,10 +25,12 @@ impl Applications {
     /// Keeps a result document of a case in its owner's library (nothing when it is there).
     pub async fn keep_result(&self, filed: &ResultFiled) -> Result<(), ApplicationError> {
         let (case, _) = self.cases().for_reckoning(filed.case_id).await?;
+        // A person without an account has no library (yet): the case keeps the document.
+        let Some(applicant) = case.applicant_id else { return Ok(()) };
         let (file_name, content_type, bytes) = self.cases().result_document(filed.case_id, filed.file_id).await?;
         let owner = match case.enterprise_id {
             Some(e) => Owner::Enterprise(e),
-            None => Owner::Person(case.applicant_id),
+            None => Owner::Person(applicant),
         };
         let id = LibraryMaterialId::new();
         let key = govhall_files::FileStore::key_for(id.as_uuid());
@@ -65,7 +67,7 @@ impl Applications {
         };
         let mut tx = self.db().begin().await?;
         lock_usage(&mut tx, owner).await?;
-        let kept = insert_in(&mut tx, &material, case.applicant_id).await?;
+        let kept = insert_in(&mut tx, &material, applicant).await?;
         if kept {
             count_in(&mut tx, owner, material.size, None).await?;
         }

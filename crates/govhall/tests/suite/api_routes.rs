@@ -24,6 +24,7 @@ const OWN_CREDENTIALS: &[&str] = &[
     "POST /api/v1/payments/notifications",
     "POST /api/v1/logistics/notifications",
     "GET /api/v1/exchange/cases",
+    "POST /api/v1/exchange/cases",
     "POST /api/v1/exchange/cases/ack",
     "GET /api/v1/exchange/cases/{serial}/files/{file}",
     "POST /api/v1/exchange/events",

@@ -25,7 +25,7 @@ use std::time::Duration;
 const MANAGER_PHONE: &str = "13600000291";
 
 /// A department's system, as its developers would write it.
-struct System<'a> {
+pub(crate) struct System<'a> {
     t: &'a TestApp,
     key: String,
     secret: Option<String>,
@@ -56,7 +56,7 @@ impl System<'_> {
         r
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
         let now = chrono::Utc::now().timestamp();
         let res = self.request(method, path, &bytes, &Self::nonce(), now).send().await.unwrap();
@@ -64,24 +64,30 @@ impl System<'_> {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn pull(&self, query: &str) -> Value {
+    pub(crate) async fn pull(&self, query: &str) -> Value {
         let (status, body) = self.send(Method::GET, &format!("/api/v1/exchange/cases{query}"), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
 
-    async fn event(&self, key: &str, serial: &str, action: &str, note: &str) -> (StatusCode, Value) {
+    pub(crate) async fn event(&self, key: &str, serial: &str, action: &str, note: &str) -> (StatusCode, Value) {
         let body = json!({"idempotency_key": key, "serial_number": serial, "action": action, "note": note,
             "handler": "王审批", "occurred_at": "2026-12-07T09:30:00+08:00"});
         self.send(Method::POST, "/api/v1/exchange/events", Some(body)).await
     }
 }
 
-fn serials(page: &Value) -> Vec<String> {
+pub(crate) fn serials(page: &Value) -> Vec<String> {
     page["cases"].as_array().unwrap().iter().map(|c| c["serial_number"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn connect<'a>(h: &'a CaseHall, department: DepartmentId, name: &str, service: i32, ips: &str) -> System<'a> {
+pub(crate) async fn connect<'a>(
+    h: &'a CaseHall,
+    department: DepartmentId,
+    name: &str,
+    service: i32,
+    ips: &str,
+) -> System<'a> {
     let c = Connection {
         department,
         name: name.into(),
@@ -112,7 +118,7 @@ async fn waiting(system: &System<'_>, n: i64) -> Value {
     system.pull("?limit=100").await
 }
 
-async fn count(t: &TestApp, sql: &'static str) -> i64 {
+pub(crate) async fn count(t: &TestApp, sql: &'static str) -> i64 {
     let mut conn = t.app.db().conn().await.unwrap();
     govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(sql).fetch_one(&mut *c).await).unwrap()
 }

@@ -307,3 +307,45 @@ async fn a_front_database_that_cannot_be_reached_is_refused_or_reported() {
     assert_eq!((state.backlog, state.last_sync_error), (0, None));
     front_place.cleanup().await;
 }
+
+/// The managers' page with a front database's failed row, in Chromium at 1366 and 390 px with
+/// axe-core; 重新处理 pressed there.
+#[tokio::test]
+async fn the_front_database_section_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let (front_place, url) = front_location().await;
+    let (_, serial, _) = h.submit("c-1").await;
+    connect(&h, department, &url).await;
+    let dept = Department::open(&url).await;
+    dept.execute(&format!("{EVENT} ('c-e1', '{serial}', 'start_prereview', '', NULL, NULL, NULL)")).await;
+    visit(t, department).await;
+    let manager = t.staff(MANAGER_PHONE, department).await;
+    let identity = t.app.identity();
+    let actor = Actor::system("test");
+    let role = identity.save_role(&actor, "exchange_manager", "对接管理", &[P::ExchangeManage]).await.unwrap();
+    identity.grant(&actor, role, Grantee::Account(manager), Scope::Department).await.unwrap();
+
+    let browser = common::browser::Browser::start().await;
+    browser.resize(1366, 768).await;
+    browser.goto(&t.url("/login")).await;
+    browser.type_into("#login", MANAGER_PHONE).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type='submit']").await;
+    browser.wait_title("我的账号 - 网上政务服务大厅").await;
+    browser.goto(&t.url("/admin/exchange")).await;
+    browser.wait_source("c-e1").await;
+    let violations = common::browser::look(&browser, "exchange-front-db").await;
+    assert!(violations.is_empty(), "axe-core: {violations:#?}");
+    dept.execute("UPDATE govhall_incoming_events SET handler = '王审批'").await;
+    browser.click("form[action$='/retry'] button[type='submit']").await;
+    browser.wait_source("没有处理失败的记录").await;
+    browser.quit().await;
+    visit(t, department).await;
+    assert_eq!(dept.text("SELECT status FROM govhall_incoming_events").await, "done");
+    front_place.cleanup().await;
+}

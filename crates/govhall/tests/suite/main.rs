@@ -32,6 +32,7 @@ mod complaints;
 mod evaluations;
 mod exchange;
 mod exchange_front_db;
+mod exchange_register;
 mod http;
 mod identity_web;
 mod library;

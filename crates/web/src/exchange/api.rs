@@ -32,7 +32,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The calling department system, checked.
-async fn caller(
+pub(super) async fn caller(
     state: &AppState,
     ctx: &RequestContext,
     method: &Method,
@@ -56,13 +56,13 @@ async fn caller(
 
 /// The body as sent, bounded by the route's body limit (`router.rs`) rather than the
 /// extractors' 2 MB: an event carries its files.
-async fn whole(body: Body) -> Result<Bytes, AppError> {
+pub(super) async fn whole(body: Body) -> Result<Bytes, AppError> {
     axum::body::to_bytes(body, usize::MAX)
         .await
         .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "提交的内容过大"))
 }
 
-fn bad_json(e: &serde_json::Error) -> AppError {
+pub(super) fn bad_json(e: &serde_json::Error) -> AppError {
     let message = if e.is_data() {
         format!("请求内容的字段或类型有误（第 {} 行第 {} 列）：{e}，请对照对接文档", e.line(), e.column())
     } else {

@@ -1,10 +1,12 @@
 //! The exchange with department systems over HTTP: the API a department's system calls
 //! (`api.rs`: collect cases, acknowledge them, download their materials, send back steps and
-//! results; every request checked by its key, address, signature and nonce), and the page
+//! results; every request checked by its key, address, signature and nonce; `register.rs`:
+//! register a case the department's own counter took in), and the page
 //! where managers watch each connection and search the exchange log (`admin.rs`).
 
 pub(crate) mod admin;
 pub(crate) mod api;
+pub(crate) mod register;
 
 use crate::AppError;
 use axum::http::StatusCode;
@@ -42,6 +44,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
     use govhall_identity::Permission as P;
     vec![
         r(M::GET, "/api/v1/exchange/cases", Public, get(api::pull)),
+        r(M::POST, "/api/v1/exchange/cases", Public, post(register::register)),
         r(M::POST, "/api/v1/exchange/cases/ack", Public, post(api::ack)),
         r(M::GET, "/api/v1/exchange/cases/{serial}/files/{file}", Public, get(api::file)),
         r(M::POST, "/api/v1/exchange/events", Public, post(api::event)),
