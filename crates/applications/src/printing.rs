@@ -140,3 +140,65 @@ impl Applications {
         .await
     }
 }
+
+impl Applications {
+    /// The receipt of a case taken in at a counter (现场申报), printed by the staff who took it
+    /// in: `password` must be the case's query password (shown once when it was registered), and
+    /// `access` must see the case with its personal data.
+    pub async fn print_counter_receipt(
+        &self,
+        access: &govhall_identity::Access,
+        case: CaseId,
+        password: &str,
+    ) -> Result<Vec<u8>, ApplicationError> {
+        if !self.cases().receipt_password_matches(access, case, password).await? {
+            return Err(ApplicationError::InvalidInput("查询密码与该办件不符，请核对受理时显示的查询密码".into()));
+        }
+        let (c, data) = self.cases().handed_over(access, case).await?;
+        let masked = govhall_core::ResidentId::parse(&data.applicant_number)
+            .map(|n| n.masked())
+            .unwrap_or_else(|_| data.applicant_number.clone());
+        let received = govhall_core::clock::china_time(c.submitted_at).format("%Y-%m-%d %H:%M").to_string();
+        let mut blocks = vec![Block::Title("受理回执".into()), Block::Heading("申请人".into())];
+        blocks.push(Block::Pair("申请人".into(), data.applicant_name.clone()));
+        blocks.push(Block::Pair("证件号码".into(), masked));
+        blocks.push(Block::Heading("办件".into()));
+        for (label, value) in [
+            ("申办编号", c.serial_number.clone()),
+            ("查询密码", password.trim().to_uppercase()),
+            ("申请事项", c.item_name.clone()),
+            ("事项编码", c.item_code.clone()),
+            ("受理部门", c.department_name.clone()),
+            ("申报方式", c.channel.label().to_owned()),
+            ("收件时间", received.clone()),
+            ("办理时限", c.limit.label()),
+        ] {
+            blocks.push(Block::Pair(label.into(), value));
+        }
+        blocks.push(Block::Heading("收取的材料".into()));
+        if c.materials.is_empty() {
+            blocks.push(Block::Text("（未收取材料）".into()));
+        }
+        for m in &c.materials {
+            blocks.push(Block::Pair(m.name.clone(), m.files.join("、")));
+        }
+        blocks.push(Block::Qr {
+            content: self.progress_link(&c.serial_number),
+            caption: vec![
+                format!("申办编号：{}", c.serial_number),
+                format!("收件时间：{received}"),
+                "扫码或在“办件查询”中输入申办编号和查询密码查看进度".into(),
+            ],
+        });
+        blocks.push(Block::Text(
+            "您的申请已由窗口收件，部门将按办事指南的时限办理，办理进度以短信告知。注册网上政务服务大厅账号（身份证号码相同）后，该办件也会出现在“我的办件”中。".into(),
+        ));
+        self.render(Printout {
+            title: "受理回执".into(),
+            blocks,
+            footer: format!("申办编号 {}", c.serial_number),
+            keywords: Vec::new(),
+        })
+        .await
+    }
+}

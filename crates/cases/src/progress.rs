@@ -8,6 +8,7 @@ use crate::model::{Case, CaseEvent};
 use crate::{CaseError, Cases, password};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use govhall_db::{exec, run, sqlx};
+use govhall_identity::Access;
 use govhall_identity::AccountId;
 use serde::Serialize;
 use uuid::Uuid;
@@ -196,6 +197,23 @@ impl Cases {
 }
 
 impl Cases {
+    /// Whether `typed` is the query password of case `id`, which `access` may see with its
+    /// personal data (a counter's receipt, printed by the staff who took the case in).
+    pub async fn receipt_password_matches(&self, access: &Access, id: CaseId, typed: &str) -> Result<bool, CaseError> {
+        let case = self.get(access, id).await?;
+        if !access.covers(govhall_identity::Permission::CaseViewPersonalData, &crate::queries::target(&case)) {
+            return Ok(false);
+        }
+        let mut conn = self.db().conn().await?;
+        let stored: Option<String> =
+            run!(conn, |c| sqlx::query_scalar("SELECT query_password_hash FROM cases WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await)?;
+        let typed: String = typed.chars().take(40).collect();
+        Ok(stored.is_some_and(|stored| password::verify(self.identity().keys(), &case.serial_number, &typed, &stored)))
+    }
+
     /// Whether `typed` is the query password of the applicant's own case `id` (for a receipt
     /// that prints it). Not a look-up by strangers: no throttling, and another's case is `false`.
     pub async fn own_password_matches(&self, applicant: AccountId, id: CaseId, typed: &str) -> Result<bool, CaseError> {

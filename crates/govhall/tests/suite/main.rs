@@ -35,6 +35,7 @@ mod exchange_front_db;
 mod exchange_register;
 mod http;
 mod identity_web;
+mod intake;
 mod library;
 mod licences;
 mod licences_import;

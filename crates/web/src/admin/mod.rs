@@ -36,6 +36,7 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/taxonomy", "事项分类", Permission::CatalogManage),
     ("/admin/search", "搜索管理", Permission::CatalogManage),
     ("/admin/cases", "办件工作台", Permission::CaseView),
+    ("/admin/intake", "窗口收件", Permission::CaseReview),
     ("/admin/supervision", "电子监察", Permission::CaseSupervise),
     ("/admin/workflows", "办理流程", Permission::WorkflowManage),
     ("/admin/booking", "网上预约设置", Permission::BookingManage),

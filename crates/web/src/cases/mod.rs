@@ -1,6 +1,8 @@
 //! Cases over HTTP: the unified serial number service for other systems, the staff workbench
-//! and 电子监察, workflow configuration, the progress query and 我的办件.
+//! and 电子监察, workflow configuration, the progress query and 我的办件, and 现场申报 at a
+//! window (`intake.rs`).
 
+pub(crate) mod intake;
 pub(crate) mod progress;
 pub(crate) mod projects;
 pub(crate) mod serials;
@@ -52,6 +54,11 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/progress", Public, post(crate::cases::progress::query)),
         r(M::POST, "/api/v1/progress-queries", Public, post(crate::cases::progress::api_query)),
         r(M::GET, "/account/tasks", SignedIn, get(crate::cases::tasks::show)),
+        // 现场申报: staff who review the department's cases take them in at a window.
+        r(M::GET, "/admin/intake", Needs(P::CaseReview), get(crate::cases::intake::items)),
+        r(M::POST, "/admin/intake/receipt", Needs(P::CaseReview), post(crate::cases::intake::receipt)),
+        r(M::GET, "/admin/intake/{code}", Needs(P::CaseReview), get(crate::cases::intake::form)),
+        r(M::POST, "/admin/intake/{code}", Needs(P::CaseReview), post(crate::cases::intake::register)),
         r(M::GET, "/api/v1/me/tasks", SignedIn, get(crate::cases::tasks::api)),
         r(M::GET, "/account/statistics", SignedIn, get(crate::cases::statistics::show)),
         r(M::GET, "/account/projects", SignedIn, get(crate::cases::projects::list)),
