@@ -2,6 +2,9 @@
 //! /api/v1/exchange/cases`, pages of 100, each page acknowledged, signed as docs/exchange.md
 //! says, until 20,000 open cases are taken), then steps applied per second (`POST
 //! /api/v1/exchange/events`, 16 senders at once for 10 s, one case each), with p50 and p99.
+//! Then the same department connected through a front database (a SQLite file, or a schema of
+//! its own on PostgreSQL): the 20,000 cases written there per second, and 3,000 rows of steps
+//! the department put in applied per second, by the worker's visits.
 //! Release build, a node in this process; SQLite, or PostgreSQL when TEST_DATABASE_URL names one.
 //!
 //!   cargo bench -p govhall --bench exchange
@@ -16,7 +19,7 @@ mod common;
 use common::CaseHall;
 use govhall_audit::Actor;
 use govhall_db::Backend;
-use govhall_exchange::connect::Connection;
+use govhall_exchange::connect::{Connection, FrontDbConnection};
 use govhall_exchange::signing;
 use govhall_identity::DepartmentId;
 use serde_json::{Value, json};
@@ -27,6 +30,7 @@ use std::time::{Duration, Instant};
 const CASES: i64 = 20_000;
 const SENDERS: usize = 16;
 const SECONDS: u64 = 10;
+const FRONT_EVENTS: usize = 3_000;
 
 /// A department's system: its key and signing key.
 #[derive(Clone)]
@@ -165,4 +169,81 @@ async fn main() {
         times.len(),
         times.len() as f64 / seconds
     );
+
+    front_database(&h, department, &serials, next.load(Ordering::Relaxed)).await;
+}
+
+/// The front database's figures: the department reconnected through tables, every open case
+/// written there, then rows of steps applied.
+async fn front_database(h: &CaseHall, department: DepartmentId, serials: &[String], used: usize) {
+    let t = &h.t;
+    let db = t.app.db();
+    let backend = if db.backend() == Backend::Postgres { "PostgreSQL" } else { "SQLite" };
+    let actor = Actor::system("bench");
+    t.app.exchange().disconnect(&actor, department).await.unwrap();
+    // The queue starts afresh for the new connection (the API's system took every case).
+    let mut tx = db.begin().await.unwrap();
+    govhall_db::exec!(tx, govhall_db::sqlx::query("DELETE FROM exchange_outbox")).unwrap();
+    tx.commit().await.unwrap();
+    let location = govhall_db::testing::TestDatabase::new().await;
+    std::fs::create_dir_all(location.data_dir()).unwrap();
+    let url = location_url(&location);
+    let c = FrontDbConnection { department, name: "压测前置库".into(), service_number: 42, url, alert_minutes: 0 };
+    let queued = t.app.exchange().connect_front_db(&actor, c).await.unwrap();
+    let started = Instant::now();
+    let mut delivered = 0;
+    while delivered < queued {
+        let done = t.app.exchange().sync(department).await.unwrap();
+        delivered += done.delivered;
+        if done.skipped {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{backend}: wrote {delivered} cases into the front database in {seconds:.1} s: {:.0} cases/s",
+        delivered as f64 / seconds
+    );
+
+    // The department's rows: a pre-review started on cases no step has moved yet.
+    let front = govhall_db::Db::connect_external(&location_url(&location), db.clock()).await.unwrap();
+    let mut tx = front.begin().await.unwrap();
+    for (i, serial) in serials.iter().skip(used).take(FRONT_EVENTS).enumerate() {
+        govhall_db::exec!(
+            tx,
+            govhall_db::sqlx::query(
+                "INSERT INTO govhall_incoming_events (idempotency_key, serial_number, action, handler)
+                 VALUES ($1, $2, 'start_prereview', '压测')"
+            )
+            .bind(format!("front-{i}"))
+            .bind(serial)
+        )
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let rows = serials.len().saturating_sub(used).min(FRONT_EVENTS) as u64;
+    let started = Instant::now();
+    let (mut applied, mut failed) = (0, 0);
+    while applied + failed < rows {
+        let done = t.app.exchange().sync(department).await.unwrap();
+        applied += done.applied;
+        failed += done.failed;
+        if done.skipped {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(failed, 0, "every row applies");
+    println!(
+        "{backend}: applied {applied} rows of steps from the front database in {seconds:.1} s: {:.0} events/s",
+        applied as f64 / seconds
+    );
+    location.cleanup().await;
+}
+
+fn location_url(location: &govhall_db::testing::TestDatabase) -> String {
+    match &location.database_url {
+        Some(url) => url.clone(),
+        None => format!("sqlite:{}", location.data_dir().join("front.db").display()),
+    }
 }
