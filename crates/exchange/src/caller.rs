@@ -4,7 +4,7 @@
 //! once cannot both pass.
 
 use crate::{Exchange, ExchangeError, signing};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use govhall_audit::Actor;
 use govhall_db::{exec, run, sqlx};
 use govhall_identity::clients::{self, ApiClient};
@@ -93,6 +93,8 @@ impl Exchange {
             .ok_or_else(|| unauthenticated("invalid_api_key", "接入系统密钥无效或已停用"))?;
         match self.check(&client, r).await {
             Ok(caller) => Ok(caller),
+            // A flood past the limit is logged once a minute, not once a call.
+            Err(e @ ExchangeError::RateLimited(_, false)) => Err(e),
             Err(e) => {
                 let department = self.link_of_client(client.id).await.ok().flatten().map(|l| l.0);
                 self.log_refusal(&client, department, r, &e).await;
@@ -115,6 +117,7 @@ impl Exchange {
             let secret = self.identity().keys().decrypt(sealed).map_err(|e| ExchangeError::Internal(e.to_string()))?;
             self.check_signature(client, secret.as_bytes(), r).await?;
         }
+        self.count_call(client).await?;
         let Some((department, department_name)) = self.link_of_client(client.id).await? else {
             return Err(ExchangeError::Forbidden("not_connected", "该接入系统未与任何部门对接，或对接已停用".into()));
         };
@@ -169,6 +172,30 @@ impl Exchange {
         tx.commit().await?;
         if fresh == 0 {
             return Err(ExchangeError::Replayed);
+        }
+        Ok(())
+    }
+
+    /// Counts the call before it is served (one upsert: calls sent at once see consecutive
+    /// counts) and refuses it past the minute's limit.
+    async fn count_call(&self, client: &ApiClient) -> Result<(), ExchangeError> {
+        let now = self.db().now();
+        let minute = now.duration_trunc(chrono::Duration::minutes(1)).unwrap_or(now);
+        let mut tx = self.db().begin().await?;
+        let calls: i32 = run!(tx, |c| sqlx::query_scalar(
+            "INSERT INTO exchange_rates (client_id, minute, calls) VALUES ($1, $2, 1)
+             ON CONFLICT (client_id, minute) DO UPDATE SET calls = exchange_rates.calls + 1
+             RETURNING calls"
+        )
+        .bind(client.id)
+        .bind(minute)
+        .fetch_one(&mut *c)
+        .await)?;
+        tx.commit().await?;
+        let limit = self.settings().requests_per_minute;
+        let calls = u32::try_from(calls).unwrap_or(u32::MAX);
+        if calls > limit {
+            return Err(ExchangeError::RateLimited(limit, calls == limit + 1));
         }
         Ok(())
     }

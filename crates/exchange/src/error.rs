@@ -20,6 +20,10 @@ pub enum ExchangeError {
     /// The nonce was used before: a replayed request.
     #[error("请求已被使用过（X-GovHall-Nonce 重复），重放的请求不予处理")]
     Replayed,
+    /// The system called more often than its connection allows in a minute (the limit; whether
+    /// this is the first call refused in the minute, the one the log records).
+    #[error("该接入系统每分钟至多调用 {0} 次，请稍后再试")]
+    RateLimited(u32, bool),
     /// The same idempotency key came with a different content.
     #[error("幂等键 {0} 已用于内容不同的另一条消息")]
     KeyReused(String),
@@ -104,6 +108,7 @@ impl Coded for ExchangeError {
             | ExchangeError::Forbidden(code, _)
             | ExchangeError::BadSignature(code, _) => code,
             ExchangeError::Replayed => "replayed_nonce",
+            ExchangeError::RateLimited(..) => "rate_limited",
             ExchangeError::KeyReused(_) => "idempotency_key_reused",
             ExchangeError::NotFound("办件") => "case_not_found",
             ExchangeError::NotFound(_) => "not_found",

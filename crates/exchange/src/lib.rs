@@ -55,11 +55,19 @@ pub struct ExchangeSettings {
     pub alert_minutes: u32,
     /// Seconds between two visits of the worker to each front database (前置库).
     pub front_db_interval_secs: u32,
+    /// Calls a department's system may make in a minute (counted across nodes).
+    pub requests_per_minute: u32,
 }
 
 impl Default for ExchangeSettings {
     fn default() -> Self {
-        ExchangeSettings { signature_window_secs: 300, max_page: 100, alert_minutes: 60, front_db_interval_secs: 30 }
+        ExchangeSettings {
+            signature_window_secs: 300,
+            max_page: 100,
+            alert_minutes: 60,
+            front_db_interval_secs: 30,
+            requests_per_minute: 600,
+        }
     }
 }
 
@@ -78,6 +86,9 @@ impl ExchangeSettings {
         }
         if !(5..=3600).contains(&self.front_db_interval_secs) {
             return bad("front_db_interval_secs 应为 5 到 3600");
+        }
+        if !(10..=100_000).contains(&self.requests_per_minute) {
+            return bad("requests_per_minute 应为 10 到 100000");
         }
         Ok(())
     }

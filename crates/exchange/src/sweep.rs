@@ -1,7 +1,7 @@
 //! The exchange's sweep, every five minutes: the managers of a department whose system has left
 //! cases uncollected longer than its alert time are told (once, until the system calls again),
 //! and nonces older than the signature window are forgotten (a request that old is refused by
-//! its time anyway).
+//! its time anyway), with the calls counted in minutes long past.
 
 use crate::{Exchange, ExchangeError};
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -120,6 +120,8 @@ impl Exchange {
         let before = now - Duration::seconds(2 * self.settings().signature_window_secs + 60);
         let mut tx = self.db().begin().await?;
         let n = exec!(tx, sqlx::query("DELETE FROM exchange_nonces WHERE seen_at < $1").bind(before))?;
+        // The calls counted per minute are needed for the minute they count.
+        exec!(tx, sqlx::query("DELETE FROM exchange_rates WHERE minute < $1").bind(now - Duration::minutes(10)))?;
         tx.commit().await?;
         Ok(n)
     }

@@ -497,3 +497,23 @@ async fn an_unreadable_case_is_reported_and_the_others_still_handed_over() {
     .unwrap();
     assert_eq!(serial, Some(damaged_serial));
 }
+
+/// A system calling more often than its minute allows: the calls past the limit are refused
+/// (429 rate_limited) however many arrive at once, and the log notes it once.
+#[tokio::test]
+async fn a_system_calling_too_often_is_held_to_its_minute() {
+    let h = CaseHall::with_settings(|s| s.exchange.requests_per_minute = 10).await;
+    let t = &h.t;
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let system = connect(&h, department, "省厅审批系统", 39, "").await;
+    let calls = (0..30).map(|_| system.send(Method::GET, "/api/v1/exchange/cases", None));
+    let answers = futures::future::join_all(calls).await;
+    let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let limited: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS).collect();
+    // Thirty at once fall in one minute, or at most two.
+    assert!((10..=20).contains(&ok), "{answers:?}");
+    assert_eq!(ok + limited.len(), 30, "{answers:?}");
+    assert!(limited.iter().all(|(_, b)| b["code"] == "rate_limited"), "{limited:?}");
+    let logged = count(t, "SELECT COUNT(*) FROM exchange_log WHERE error_code = 'rate_limited'").await;
+    assert!((1..=2).contains(&logged), "{logged}");
+}

@@ -27,6 +27,7 @@ impl From<ExchangeError> for AppError {
             ExchangeError::Unauthenticated(..) | ExchangeError::BadSignature(..) => StatusCode::UNAUTHORIZED,
             ExchangeError::Forbidden(..) => StatusCode::FORBIDDEN,
             ExchangeError::Replayed | ExchangeError::KeyReused(_) => StatusCode::CONFLICT,
+            ExchangeError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
             ExchangeError::NotFound(_) => StatusCode::NOT_FOUND,
             ExchangeError::Invalid(_) | ExchangeError::Licence(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };
