@@ -475,6 +475,7 @@ impl App {
         shutdown: &CancellationToken,
         public_url: &str,
     ) -> anyhow::Result<(AppState, Option<JoinHandle<()>>)> {
+        settings.web.check().map_err(anyhow::Error::msg)?;
         let messaging = message_center(settings, db).await?;
         let identity = identity(settings, db, &messaging).await?;
         let changes = ChangeFollower::new(db.clone(), StartAt::Latest).await?;

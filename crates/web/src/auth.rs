@@ -143,12 +143,16 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 fn client_ip(state: &AppState, request: &Request) -> String {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    // Only a trusted proxy's word is taken: a caller reaching the port directly cannot name
+    // its own address.
     if state.web.behind_proxy
+        && peer.is_some_and(|p| state.web.trusts(p))
         && let Some(ip) = request.headers().get("x-real-ip").and_then(|v| v.to_str().ok())
     {
         return ip.trim().chars().take(45).collect();
     }
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+    peer.map(|p| p.to_string()).unwrap_or_default()
 }
 
 async fn viewer(state: &AppState, token: &str, kind: SessionKind) -> Result<Option<Viewer>, IdentityError> {

@@ -50,8 +50,34 @@ pub struct WebSettings {
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     pub metrics_token: Secret,
     /// Whether a reverse proxy (nginx) stands in front: then the client's address is taken from
-    /// its `X-Real-IP` header, otherwise from the connection.
+    /// its `X-Real-IP` header when the connection comes from one of `trusted_proxies`,
+    /// otherwise from the connection.
     pub behind_proxy: bool,
+    /// The proxies' addresses and CIDR blocks (comma-separated) whose `X-Real-IP` is believed;
+    /// empty: the machine itself (`127.0.0.1, ::1`).
+    pub trusted_proxies: String,
+}
+
+impl WebSettings {
+    /// Checks the settings; the error says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        govhall_identity::clients::parse_allowed(&self.trusted_proxies)
+            .map(drop)
+            .map_err(|e| format!("配置 [web] trusted_proxies 有误：{}", govhall_core::Coded::message(&e)))
+    }
+
+    /// Whether a connection from `peer` is one of the trusted proxies.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        let peer = match peer {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        if self.trusted_proxies.trim().is_empty() {
+            return peer.is_loopback();
+        }
+        govhall_identity::clients::parse_allowed(&self.trusted_proxies)
+            .is_ok_and(|nets| nets.iter().any(|n| n.contains(&peer)))
+    }
 }
 
 /// Everything the web layer needs, built once by the binary.

@@ -517,3 +517,23 @@ async fn a_system_calling_too_often_is_held_to_its_minute() {
     let logged = count(t, "SELECT COUNT(*) FROM exchange_log WHERE error_code = 'rate_limited'").await;
     assert!((1..=2).contains(&logged), "{logged}");
 }
+
+/// Behind a proxy, `X-Real-IP` is believed only from the trusted proxies: a caller reaching the
+/// port directly cannot name an allowed address.
+#[tokio::test]
+async fn an_address_is_taken_from_trusted_proxies_only() {
+    for (trusted, expected) in [("", StatusCode::OK), ("10.0.0.1", StatusCode::FORBIDDEN)] {
+        let h = CaseHall::with_settings(|s| {
+            s.web.behind_proxy = true;
+            s.web.trusted_proxies = trusted.into();
+        })
+        .await;
+        let department = DepartmentId::from_uuid(h.item.item.department_id);
+        let system = connect(&h, department, "省厅审批系统", 40, "10.9.9.9").await;
+        let now = chrono::Utc::now().timestamp();
+        let path = "/api/v1/exchange/cases";
+        let res = system.request(Method::GET, path, b"", &System::nonce(), now).header("x-real-ip", "10.9.9.9");
+        let res = res.send().await.unwrap();
+        assert_eq!(res.status(), expected, "trusted {trusted:?}");
+    }
+}
