@@ -60,7 +60,12 @@ pub struct OfflineCase {
     pub staff: Option<AccountId>,
     /// The same key again (a repeated request) gives the same case.
     pub idempotency_key: String,
+    /// Scanned copies of the materials (each naming its material), kept with the case.
+    pub files: Vec<crate::files::NewFile>,
 }
+
+/// The most scanned files one registration takes.
+pub const MAX_FILES: usize = 10;
 
 /// What the applicant is known by.
 struct Known {
@@ -141,6 +146,12 @@ impl Cases {
             return Err(CaseError::ItemUnavailable(format!("事项“{}”不是本部门办理的事项", o.item_code)));
         }
         let known = self.known(&o.applicant).await?;
+        if o.files.len() > MAX_FILES {
+            return Err(CaseError::InvalidInput(format!("一次至多附 {MAX_FILES} 个扫描件")));
+        }
+        for f in &o.files {
+            crate::files::check(f, self.settings().max_file_bytes)?;
+        }
         let workflow = self.workflow_for(&o.item_code, &guide.content).await?;
         let nature: u8 = guide.content.nature_code.parse().unwrap_or(11);
         let prefix = SerialPrefix::new(&guide.item.region_code, o.service_number, nature)?;
@@ -228,6 +239,7 @@ impl Cases {
         };
         let event =
             record_event(&mut tx, id, 1, label, (None, &first.code), (kind, o.staff, &o.actor.label), "").await?;
+        crate::files::store_files(&mut tx, id, event, &o.files, self.settings().max_file_bytes).await?;
         audit::record(
             &mut tx,
             &o.actor,

@@ -122,6 +122,7 @@ impl Exchange {
             actor,
             staff: None,
             idempotency_key: key,
+            files: Vec::new(),
         };
         let done = self.cases().register_offline(&caller.access, offline).await?;
         let case = self.cases().get(&caller.access, done.case_id).await?;

@@ -76,6 +76,11 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
             let each = state.cases.settings().max_file_bytes as u64;
             each.saturating_mul(crate::cases::supplements::MAX_SUPPLEMENT_FILES as u64) + (1 << 20)
         }
+        // A case taken in at a window, with its scans (each stopped at its own limit).
+        ["admin", "intake", code] if *code != "receipt" => {
+            let each = state.cases.settings().max_file_bytes as u64;
+            each.saturating_mul(govhall_cases::offline::MAX_FILES as u64) + (1 << 20)
+        }
         // A department system's step or result with its files in Base64 (a third larger).
         ["api", "v1", "exchange", "events"] => {
             let each = state.cases.settings().max_file_bytes as u64;

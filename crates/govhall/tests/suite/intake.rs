@@ -53,6 +53,11 @@ async fn a_window_takes_in_a_walk_in_case_and_prints_its_receipt() {
              return true;",
         )
         .await;
+    // A scan of the first material.
+    let scans = tempfile::tempdir().unwrap();
+    let scan = scans.path().join("身份证扫描件.pdf");
+    std::fs::write(&scan, b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n").unwrap();
+    browser.type_into("#scan-0", scan.to_str().unwrap()).await;
     browser.click("form[action^='/admin/intake/'] button[type='submit']").await;
     browser.wait_source("已登记").await;
     let text = |id: &str| format!("return document.getElementById('{id}').textContent.trim();");
@@ -68,7 +73,10 @@ async fn a_window_takes_in_a_walk_in_case_and_prints_its_receipt() {
     let access = h.access(h.worker).await;
     let case = t.app.cases().get(&access, id).await.unwrap();
     assert_eq!((case.channel, case.applicant_id), (Channel::Counter, None));
-    assert!(case.materials.iter().all(|m| m.files == ["窗口收取纸质材料"]), "{:?}", case.materials);
+    assert_eq!(case.materials[0].files, ["窗口收取纸质材料", "身份证扫描件.pdf"], "{:?}", case.materials);
+    assert!(case.materials[1..].iter().all(|m| m.files == ["窗口收取纸质材料"]), "{:?}", case.materials);
+    let files = t.app.cases().files(&access, id).await.unwrap();
+    assert_eq!(files.len(), 1, "the scan kept with the case");
     let history = t.app.cases().history(id).await.unwrap();
     assert_eq!(history[0].action, "register_counter");
     assert!(history[0].actor_name.contains("李四"), "{}", history[0].actor_name);

@@ -1,7 +1,8 @@
 //! 现场申报 at a hall's window: staff who review a department's cases find one of its items,
 //! take down the applicant (from the ID card, typed or read by a card reader into the fields),
 //! the item's simple form fields and the paper materials received, and register the case with
-//! the same engine as an online one. The page that answers shows the serial number and the
+//! the same engine as an online one, with scanned copies of the materials if the window
+//! scanned them. The page that answers shows the serial number and the
 //! query password once, and prints the receipt (a PDF, the password checked against the case).
 
 use crate::AppError;
@@ -16,8 +17,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use govhall_audit::Actor;
 use govhall_cases::Channel;
+use govhall_cases::files::NewFile;
 use govhall_cases::model::SubmittedMaterial;
-use govhall_cases::offline::{Applicant, OfflineCase};
+use govhall_cases::offline::{Applicant, MAX_FILES, OfflineCase};
 use govhall_cases::submit::HALL_ISSUER;
 use govhall_catalog::form::{Field, FieldKind, FormSchema, Prefill};
 use govhall_catalog::store::{Guide, ItemFilter, ItemSummary};
@@ -239,13 +241,84 @@ fn answers(schema: &FormSchema, posted: &Posted) -> Result<serde_json::Value, St
     Ok(serde_json::Value::Object(answers))
 }
 
+fn broken() -> AppError {
+    AppError::new(StatusCode::BAD_REQUEST, "invalid_form", "提交的表单不完整，请重新填写")
+}
+
+/// Reads the counter's form: multipart with the scans (`scan.{n}` for the n-th material of the
+/// guide, at most [`MAX_FILES`], each read no further than `[cases] max_file_bytes`), or a plain
+/// form. The multipart text is cleaned here (the middleware leaves multipart bodies alone).
+async fn read_form(
+    state: &AppState,
+    request: axum::extract::Request,
+    materials: &[String],
+) -> Result<(Vec<(String, String)>, Vec<NewFile>), AppError> {
+    use axum::extract::FromRequest as _;
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("multipart/form-data") {
+        let axum::Form(form) =
+            axum::Form::<Vec<(String, String)>>::from_request(request, state).await.map_err(|_| broken())?;
+        return Ok((form, Vec::new()));
+    }
+    let mut parts = axum::extract::Multipart::from_request(request, state).await.map_err(|_| broken())?;
+    let (mut form, mut files) = (Vec::new(), Vec::new());
+    let max = state.cases.settings().max_file_bytes;
+    while let Some(mut field) = parts.next_field().await.map_err(|_| broken())? {
+        let part = field.name().unwrap_or_default().to_owned();
+        let Some(n) = part.strip_prefix("scan.").and_then(|n| n.parse::<usize>().ok()) else {
+            let value = field.text().await.map_err(|_| broken())?;
+            form.push((part, govhall_core::text::clean(&value).into_owned()));
+            continue;
+        };
+        let material = materials.get(n).cloned().ok_or_else(broken)?;
+        let name = govhall_core::text::clean(field.file_name().unwrap_or_default()).into_owned();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| broken())? {
+            if bytes.len() + chunk.len() > max {
+                return Err(AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "file_too_large",
+                    format!("扫描件“{name}”超过 {} 的上限", govhall_files::human_size(max as u64)),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if name.is_empty() && bytes.is_empty() {
+            continue;
+        }
+        if files.len() >= MAX_FILES {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "too_many_files",
+                format!("一次至多附 {MAX_FILES} 个扫描件"),
+            ));
+        }
+        files.push(NewFile { file_name: name, bytes, result: false, material });
+    }
+    Ok((form, files))
+}
+
 pub(crate) async fn register(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Path(code): Path<String>,
-    axum::Form(form): axum::Form<Vec<(String, String)>>,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let g = guide(&state, &code).await?;
+    let names: Vec<String> = g.content.materials.iter().map(|m| m.name.clone()).collect();
+    let (form, files) = match read_form(&state, request, &names).await {
+        Ok(read) => read,
+        Err(e) => {
+            let (status, message) = form_error(e)?;
+            let page = form_page(&state, &ctx, &g, &Posted::default(), message).await?;
+            return Ok(with_status(status, page));
+        }
+    };
     let posted = Posted::from_form(&form);
     let schema = g.content.form.clone().unwrap_or_else(FormSchema::standard);
     let answers = match answers(&schema, &posted) {
@@ -255,13 +328,18 @@ pub(crate) async fn register(
             return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
-    let materials = g
-        .content
-        .materials
+    // Each material received on paper, scanned, or both.
+    let materials = names
         .iter()
         .enumerate()
-        .filter(|(i, _)| posted.received.contains(i))
-        .map(|(_, m)| SubmittedMaterial { name: m.name.clone(), files: vec![ON_PAPER.into()] })
+        .filter_map(|(i, name)| {
+            let mut given: Vec<String> = Vec::new();
+            if posted.received.contains(&i) {
+                given.push(ON_PAPER.into());
+            }
+            given.extend(files.iter().filter(|f| f.material == *name).map(|f| f.file_name.clone()));
+            (!given.is_empty()).then(|| SubmittedMaterial { name: name.clone(), files: given })
+        })
         .collect();
     let actor: Actor = ctx.actor();
     let offline = OfflineCase {
@@ -281,6 +359,7 @@ pub(crate) async fn register(
         actor,
         staff: Some(viewer.account.id),
         idempotency_key: posted.key.chars().filter(char::is_ascii_alphanumeric).take(40).collect(),
+        files,
     };
     let done = match state.cases.register_offline(&viewer.access, offline).await {
         Ok(done) => done,
