@@ -10,6 +10,7 @@ use super::{china_text, failed};
 use crate::events::Incoming;
 use crate::{Caller, Exchange, ExchangeError};
 use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::files::NewFile;
 use govhall_core::Coded;
@@ -17,10 +18,13 @@ use govhall_db::{Db, exec, run, sqlx};
 use govhall_identity::{Access, DepartmentId};
 use serde::Serialize;
 use sm3::{Digest, Sm3};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Times a row is tried when the hall itself fails applying it.
 pub const MAX_ATTEMPTS: i32 = 5;
+
+/// Rows of different cases applied at once.
+const CONCURRENCY: usize = 8;
 
 /// Files one event may carry.
 const MAX_FILES: i64 = 5;
@@ -109,15 +113,42 @@ impl Exchange {
             let Some(last) = rows.last() else { break };
             after = last.0;
             let full = i64::try_from(rows.len()).unwrap_or(0) == page;
-            let mut marks = Vec::with_capacity(rows.len());
+            // Rows of different cases are applied side by side; a case's own rows in order.
+            let mut groups: Vec<Vec<EventRow>> = Vec::new();
+            let mut of_serial: HashMap<String, usize> = HashMap::new();
             for row in rows {
-                let mark = self.apply_row(caller, front, row).await?;
-                match mark.status {
-                    "done" => applied += 1,
-                    "failed" => refused += 1,
-                    _ => {}
+                match row.2.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    Some(serial) => {
+                        let at = *of_serial.entry(serial.to_owned()).or_insert_with(|| {
+                            groups.push(Vec::new());
+                            groups.len() - 1
+                        });
+                        groups[at].push(row);
+                    }
+                    None => groups.push(vec![row]),
                 }
-                marks.push(mark);
+            }
+            let applied_groups: Vec<Result<Vec<Marked>, ExchangeError>> = futures::stream::iter(groups)
+                .map(|group| async move {
+                    let mut marks = Vec::with_capacity(group.len());
+                    for row in group {
+                        marks.push(self.apply_row(caller, front, row).await?);
+                    }
+                    Ok(marks)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            let mut marks = Vec::new();
+            for group in applied_groups {
+                for mark in group? {
+                    match mark.status {
+                        "done" => applied += 1,
+                        "failed" => refused += 1,
+                        _ => {}
+                    }
+                    marks.push(mark);
+                }
             }
             mark_all(front, &marks).await?;
             if !full {
