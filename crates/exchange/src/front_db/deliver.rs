@@ -21,7 +21,8 @@ const WRITE_FILE: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (serial_number, file_id) DO NOTHING";
 
-/// A material's file, read from the hall's store.
+/// A material's file, as the hall's store holds it (read when it is written out, one at a
+/// time: a page of cases never holds all its files in memory).
 struct OutgoingFile {
     id: String,
     material: String,
@@ -29,7 +30,7 @@ struct OutgoingFile {
     content_type: String,
     size: i64,
     sha256: String,
-    bytes: Vec<u8>,
+    store_key: String,
 }
 
 impl Exchange {
@@ -47,7 +48,7 @@ impl Exchange {
             for case in &cases {
                 files.push(self.files_of(case).await?);
             }
-            write(front, &cases, &files).await?;
+            self.write(front, &cases, &files).await?;
             let now = self.db().now();
             let mut tx = self.db().begin().await?;
             if !cases.is_empty() {
@@ -89,72 +90,76 @@ impl Exchange {
     async fn files_of(&self, case: &Outgoing) -> Result<Vec<OutgoingFile>, ExchangeError> {
         let internal = |e: &dyn std::fmt::Display| ExchangeError::Internal(e.to_string());
         let found = self.applications().case_files(case.case_id).await.map_err(|e| internal(&e))?;
-        let mut files = Vec::with_capacity(found.len());
-        for f in found {
-            let bytes = self.applications().files().read(&f.store_key).await.map_err(|e| internal(&e))?;
-            files.push(OutgoingFile {
+        Ok(found
+            .into_iter()
+            .map(|f| OutgoingFile {
                 id: f.id.to_string(),
                 material: f.material_name,
                 name: f.file_name,
                 content_type: f.content_type,
                 size: f.size,
                 sha256: f.sha256,
-                bytes,
-            });
-        }
-        Ok(files)
+                store_key: f.store_key,
+            })
+            .collect())
     }
-}
 
-/// Writes a page of cases and their files into `front`, in one transaction.
-async fn write(front: &Db, cases: &[Outgoing], files: &[Vec<OutgoingFile>]) -> Result<(), ExchangeError> {
-    if cases.is_empty() {
-        return Ok(());
-    }
-    let written = china_text(front.now());
-    let mut tx = front.begin().await.map_err(failed)?;
-    for (case, files) in cases.iter().zip(files) {
-        let materials = serde_json::to_string(&case.materials)?;
-        let moves = serde_json::to_string(&case.moves)?;
-        let form = serde_json::to_string(&case.form)?;
-        exec!(
-            tx,
-            sqlx::query(WRITE_CASE)
-                .bind(&case.serial_number)
-                .bind(case.cursor)
-                .bind(&case.item_code)
-                .bind(case.item_version)
-                .bind(&case.item_name)
-                .bind(&case.region_code)
-                .bind(china_text(case.submitted_at))
-                .bind(case.applicant.kind)
-                .bind(&case.applicant.name)
-                .bind(&case.applicant.number)
-                .bind(&case.applicant.phone)
-                .bind(&form)
-                .bind(&materials)
-                .bind(&case.step)
-                .bind(&case.step_name)
-                .bind(case.due_on.map(|d| d.format("%Y-%m-%d").to_string()))
-                .bind(&moves)
-                .bind(&written)
-        )
-        .map_err(failed)?;
-        for f in files {
+    /// Writes a page of cases and their files into `front`, in one transaction.
+    async fn write(&self, front: &Db, cases: &[Outgoing], files: &[Vec<OutgoingFile>]) -> Result<(), ExchangeError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let written = china_text(front.now());
+        let mut tx = front.begin().await.map_err(failed)?;
+        for (case, files) in cases.iter().zip(files) {
+            let materials = serde_json::to_string(&case.materials)?;
+            let moves = serde_json::to_string(&case.moves)?;
+            let form = serde_json::to_string(&case.form)?;
             exec!(
                 tx,
-                sqlx::query(WRITE_FILE)
+                sqlx::query(WRITE_CASE)
                     .bind(&case.serial_number)
-                    .bind(&f.id)
-                    .bind(&f.material)
-                    .bind(&f.name)
-                    .bind(&f.content_type)
-                    .bind(f.size)
-                    .bind(&f.sha256)
-                    .bind(&f.bytes)
+                    .bind(case.cursor)
+                    .bind(&case.item_code)
+                    .bind(case.item_version)
+                    .bind(&case.item_name)
+                    .bind(&case.region_code)
+                    .bind(china_text(case.submitted_at))
+                    .bind(case.applicant.kind)
+                    .bind(&case.applicant.name)
+                    .bind(&case.applicant.number)
+                    .bind(&case.applicant.phone)
+                    .bind(&form)
+                    .bind(&materials)
+                    .bind(&case.step)
+                    .bind(&case.step_name)
+                    .bind(case.due_on.map(|d| d.format("%Y-%m-%d").to_string()))
+                    .bind(&moves)
+                    .bind(&written)
             )
             .map_err(failed)?;
+            for f in files {
+                let bytes = self
+                    .applications()
+                    .files()
+                    .read(&f.store_key)
+                    .await
+                    .map_err(|e| ExchangeError::Internal(e.to_string()))?;
+                exec!(
+                    tx,
+                    sqlx::query(WRITE_FILE)
+                        .bind(&case.serial_number)
+                        .bind(&f.id)
+                        .bind(&f.material)
+                        .bind(&f.name)
+                        .bind(&f.content_type)
+                        .bind(f.size)
+                        .bind(&f.sha256)
+                        .bind(&bytes)
+                )
+                .map_err(failed)?;
+            }
         }
+        tx.commit().await.map_err(failed)
     }
-    tx.commit().await.map_err(failed)
 }

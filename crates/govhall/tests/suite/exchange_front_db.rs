@@ -349,3 +349,50 @@ async fn the_front_database_section_in_chromium() {
     assert_eq!(dept.text("SELECT status FROM govhall_incoming_events").await, "done");
     front_place.cleanup().await;
 }
+
+/// A case applied for online with files: its materials' files are written beside it, whole.
+#[tokio::test]
+async fn the_materials_files_are_written_with_their_case() {
+    use common::applying::{ApplyHall, pdf};
+    use common::space::Api;
+    let a = ApplyHall::new().await;
+    let t = a.t();
+    let material = govhall_catalog::model::Material {
+        name: "申请书".into(),
+        required: true,
+        formats: "pdf".into(),
+        ..govhall_catalog::model::Material::default()
+    };
+    let code = a.other_item(vec![material]).await;
+    let guide = govhall_catalog::store::guide(t.app.db(), &code).await.unwrap().unwrap();
+    let department = DepartmentId::from_uuid(guide.item.department_id);
+    let (front_place, url) = front_location().await;
+    let c = FrontDbConnection {
+        department,
+        name: "材料系统".into(),
+        service_number: 43,
+        url: url.clone(),
+        alert_minutes: 0,
+    };
+    t.app.exchange().connect_front_db(&Actor::system("test"), c).await.unwrap();
+    let me = Api { t, bearer: t.bearer(common::APPLICANT_PHONE).await };
+    let draft = me.draft(&code, None).await;
+    let bytes = pdf(3000);
+    me.upload(&draft, 0, "申请书.pdf", bytes.clone()).await;
+    let done = me.submit(&draft).await;
+    let serial = done["serial_number"].as_str().unwrap().to_owned();
+    queued(t, 1).await;
+    visit(t, department).await;
+    let dept = Department::open(&url).await;
+    let rows = dept
+        .rows("SELECT serial_number, material, file_name, sha256, CAST(size AS TEXT) FROM govhall_outgoing_files")
+        .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    assert_eq!(rows[0][0].as_deref(), Some(serial.as_str()));
+    assert_eq!((rows[0][1].as_deref(), rows[0][3].as_deref()), (Some("申请书"), Some(sha.as_str())));
+    assert_eq!(rows[0][4].as_deref(), Some(bytes.len().to_string().as_str()));
+    let length = dept.text("SELECT CAST(LENGTH(content) AS TEXT) FROM govhall_outgoing_files").await;
+    assert_eq!(length, bytes.len().to_string(), "the whole file");
+    front_place.cleanup().await;
+}
