@@ -57,10 +57,29 @@ pub struct FrontDbConnection {
     pub alert_minutes: u32,
 }
 
+/// How a department's system is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// It calls the hall's API.
+    Api,
+    /// The hall works on its front database (前置库).
+    FrontDb,
+}
+
+impl Mode {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Api => "api",
+            Mode::FrontDb => "front_db",
+        }
+    }
+}
+
 /// A connection to record.
 struct NewLink {
     department: DepartmentId,
-    mode: &'static str,
+    mode: Mode,
     client: Uuid,
     alert: u32,
     url_enc: Option<String>,
@@ -109,9 +128,17 @@ impl LinkState {
         self.active && self.oldest_waiting.is_some_and(|at| now - at > Duration::minutes(self.alert_minutes))
     }
 
+    /// How it is connected.
+    pub fn mode(&self) -> Mode {
+        if self.mode == Mode::FrontDb.as_str() { Mode::FrontDb } else { Mode::Api }
+    }
+
     /// The mode in Chinese.
     pub fn mode_label(&self) -> &'static str {
-        if self.mode == "api" { "接口（API）" } else { "前置库" }
+        match self.mode() {
+            Mode::Api => "接口（API）",
+            Mode::FrontDb => "前置库",
+        }
     }
 }
 
@@ -146,7 +173,7 @@ impl Exchange {
         };
         let (client, key, signing_key) = clients::create_with(self.db(), self.identity().keys(), actor, new).await?;
         let detail = format!("经接口对接“{}”{}", client.name, if c.signed { "（请求须签名）" } else { "" });
-        let link = NewLink { department: c.department, mode: "api", client: client.id, alert, url_enc: None };
+        let link = NewLink { department: c.department, mode: Mode::Api, client: client.id, alert, url_enc: None };
         let queued = self.link(actor, link, &department, &detail).await?;
         Ok(Connected { key, signing_key, queued })
     }
@@ -181,7 +208,7 @@ impl Exchange {
         let (client, _, _) = clients::create_with(self.db(), self.identity().keys(), actor, new).await?;
         let url_enc = Some(self.identity().keys().encrypt(url));
         let detail = format!("经前置库对接“{}”", client.name);
-        let link = NewLink { department: c.department, mode: "front_db", client: client.id, alert, url_enc };
+        let link = NewLink { department: c.department, mode: Mode::FrontDb, client: client.id, alert, url_enc };
         self.link(actor, link, &department, &detail).await
     }
 
@@ -228,7 +255,7 @@ impl Exchange {
                  VALUES ($1, $2, $3, $4, TRUE, $5, $6, $7)"
             )
             .bind(link.department.as_uuid())
-            .bind(link.mode)
+            .bind(link.mode.as_str())
             .bind(link.client)
             .bind(i32::try_from(link.alert).unwrap_or(60))
             .bind(&actor.label)

@@ -218,7 +218,7 @@ impl Exchange {
             kind: "event",
             serial: (!serial.is_empty()).then_some(serial),
             content: content.to_vec(),
-            outcome: "refused",
+            outcome: log::Outcome::Refused,
             error_code: Some(e.code()),
             detail: Coded::message(e).chars().take(200).collect(),
         };

@@ -34,6 +34,27 @@ impl Direction {
     }
 }
 
+/// How a message ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Taken.
+    Ok,
+    /// Refused (what was sent was wrong, or not allowed).
+    Refused,
+    /// The hall failed with it.
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 /// One message to record.
 #[derive(Debug, Clone)]
 pub(crate) struct NewEntry {
@@ -43,15 +64,15 @@ pub(crate) struct NewEntry {
     pub serial: Option<String>,
     /// What was sent or received (hashed, not kept).
     pub content: Vec<u8>,
-    /// `ok`, `refused` or `failed`.
-    pub outcome: &'static str,
+    /// How it ended.
+    pub outcome: Outcome,
     pub error_code: Option<&'static str>,
     pub detail: String,
 }
 
 impl NewEntry {
     pub(crate) fn ok(direction: Direction, kind: &'static str, serial: Option<String>, content: Vec<u8>) -> Self {
-        NewEntry { direction, kind, serial, content, outcome: "ok", error_code: None, detail: String::new() }
+        NewEntry { direction, kind, serial, content, outcome: Outcome::Ok, error_code: None, detail: String::new() }
     }
 }
 
@@ -143,7 +164,7 @@ pub(crate) async fn write(
     let now = tx.db().now();
     let mut covered = Sm3::new();
     let mut first = None;
-    let refused = entries.iter().any(|e| e.outcome != "ok");
+    let refused = entries.iter().any(|e| e.outcome != Outcome::Ok);
     let rows: Vec<(Uuid, String, &NewEntry)> = entries
         .iter()
         .map(|e| {
@@ -176,7 +197,7 @@ pub(crate) async fn write(
                     .bind(e.kind)
                     .bind(e.serial.clone())
                     .bind(hash.clone())
-                    .bind(e.outcome)
+                    .bind(e.outcome.as_str())
                     .bind(e.error_code)
                     .bind(e.detail.clone());
             }
@@ -224,7 +245,7 @@ impl Exchange {
             kind: "refused",
             serial: None,
             content: r.body.to_vec(),
-            outcome: "refused",
+            outcome: Outcome::Refused,
             error_code: Some(e.code()),
             detail: format!("{} {}", r.method, r.path_and_query.chars().take(200).collect::<String>()),
         };

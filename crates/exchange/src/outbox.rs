@@ -216,7 +216,7 @@ impl Exchange {
                     tracing::error!(case = %id, %reason, "a queued case could not be read for its department's system");
                     let serial = self.cases().serial_of(id).await.ok();
                     let mut entry = NewEntry::ok(Direction::Out, "case", serial, id.to_string().into_bytes());
-                    entry.outcome = "failed";
+                    entry.outcome = log::Outcome::Failed;
                     entry.error_code = Some("case_unreadable");
                     entry.detail = "办件数据无法读取，已跳过；请运维人员检查".into();
                     unreadable.push(entry);
@@ -300,7 +300,7 @@ impl Exchange {
             if known {
                 done.acknowledged.push(serial.to_owned());
             } else {
-                entry.outcome = "refused";
+                entry.outcome = log::Outcome::Refused;
                 entry.error_code = Some("case_not_found");
                 entry.detail = "不是交付给该部门的办件".into();
                 done.unknown.push(serial.chars().take(40).collect());

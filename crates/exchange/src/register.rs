@@ -75,7 +75,7 @@ impl Exchange {
                     kind: "register",
                     serial: (!serial.is_empty()).then(|| serial.chars().take(40).collect()),
                     content: content.to_vec(),
-                    outcome: "refused",
+                    outcome: log::Outcome::Refused,
                     error_code: Some(e.code()),
                     detail: Coded::message(&e).chars().take(200).collect(),
                 };

@@ -90,7 +90,7 @@ pub(crate) async fn page(
     };
     let entries = state.exchange.log(&viewer.access, &filter).await?;
     let mut fronts = Vec::new();
-    for l in links.iter().filter(|l| l.mode == "front_db" && l.active) {
+    for l in links.iter().filter(|l| l.mode() == govhall_exchange::connect::Mode::FrontDb && l.active) {
         let rows = state
             .exchange
             .failed_rows(&viewer.access, DepartmentId::from_uuid(l.department_id))
