@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+mod domains;
 pub mod telemetry;
 
 pub use app::{App, Domains, job_registry, open_database, run_worker};
