@@ -66,7 +66,7 @@ impl Default for ExchangeSettings {
             max_page: 100,
             alert_minutes: 60,
             front_db_interval_secs: 30,
-            requests_per_minute: 600,
+            requests_per_minute: 6000,
         }
     }
 }
