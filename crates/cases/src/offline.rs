@@ -9,7 +9,7 @@
 //! has the case in it at once; an enterprise registered in the hall has it in its cases.
 
 use crate::ids::CaseId;
-use crate::model::{ActorKind, Channel, SubmittedMaterial, unit_name};
+use crate::model::{ActorKind, Channel, SubmittedMaterial};
 use crate::submit::{Submitted, record_event};
 use crate::{CaseError, Cases, deadline, notify, password, payment_due, serials, store, submitted};
 use govhall_audit::{self as audit, Actor, Event};
@@ -198,41 +198,24 @@ impl Cases {
         }
         let id = CaseId::new();
         let hash = password::hash(keys, &serial, &query_password);
-        exec!(
-            tx,
-            sqlx::query(
-                "INSERT INTO cases (id, serial_number, query_password_hash, item_id, item_code, item_version, item_name,
-                    department_id, region_code, applicant_id, enterprise_id, applicant_name, applicant_number_enc,
-                    contact_phone_enc, form_enc, materials, workflow, step, is_open, limit_unit, limit_amount,
-                    step_due_on, submitted_at, updated_at, channel, applicant_key)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, TRUE, $19,
-                    $20, $21, $22, $22, $23, $24)"
-            )
-            .bind(id.as_uuid())
-            .bind(&serial)
-            .bind(&hash)
-            .bind(guide.item.id)
-            .bind(&guide.item.code)
-            .bind(guide.version)
-            .bind(&guide.item.name)
-            .bind(guide.item.department_id)
-            .bind(&guide.item.region_code)
-            .bind(known.account.map(|a| a.as_uuid()))
-            .bind(known.enterprise.map(|e| e.as_uuid()))
-            .bind(&known.name)
-            .bind(keys.encrypt(&known.number))
-            .bind(keys.encrypt(&known.phone))
-            .bind(keys.encrypt(&form))
-            .bind(&materials)
-            .bind(workflow.to_json())
-            .bind(&first.code)
-            .bind(unit_name(limit.unit))
-            .bind(i32::try_from(limit.amount).unwrap_or(i32::MAX))
-            .bind(step_due)
-            .bind(now)
-            .bind(o.channel.as_str())
-            .bind(known.key.as_deref())
-        )?;
+        let sealed = (keys.encrypt(&known.number), keys.encrypt(&known.phone), keys.encrypt(&form));
+        let row = store::NewCaseRow {
+            id,
+            serial: &serial,
+            password_hash: &hash,
+            guide: &guide,
+            applicant: known.account,
+            enterprise: known.enterprise,
+            applicant_name: &known.name,
+            sealed,
+            materials: &materials,
+            workflow: &workflow,
+            limit,
+            step_due,
+            channel: o.channel,
+            applicant_key: known.key.as_deref(),
+        };
+        store::insert_case(&mut tx, row).await?;
         let (kind, label) = match o.channel {
             Channel::Counter => (ActorKind::Staff, ("register_counter", "窗口收件登记")),
             _ => (ActorKind::System, ("register_department", "部门系统受理登记")),

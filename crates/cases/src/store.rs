@@ -109,3 +109,64 @@ impl Cases {
         Ok(rows.into_iter().map(CaseEvent::from).collect())
     }
 }
+
+/// A case to insert, in its workflow's first step.
+pub(crate) struct NewCaseRow<'a> {
+    pub id: CaseId,
+    pub serial: &'a str,
+    pub password_hash: &'a str,
+    pub guide: &'a govhall_catalog::store::Guide,
+    pub applicant: Option<AccountId>,
+    pub enterprise: Option<EnterpriseId>,
+    pub applicant_name: &'a str,
+    /// The applicant's number, mobile and the form, sealed.
+    pub sealed: (String, String, String),
+    pub materials: &'a str,
+    pub workflow: &'a Workflow,
+    pub limit: TimeLimit,
+    pub step_due: Option<chrono::NaiveDate>,
+    pub channel: crate::model::Channel,
+    pub applicant_key: Option<&'a str>,
+}
+
+/// Inserts a new case (a submission or a registration), submitted now.
+pub(crate) async fn insert_case(tx: &mut govhall_db::Tx, c: NewCaseRow<'_>) -> Result<(), CaseError> {
+    let now = tx.db().now();
+    let (number, phone, form) = &c.sealed;
+    govhall_db::exec!(
+        tx,
+        sqlx::query(
+            "INSERT INTO cases (id, serial_number, query_password_hash, item_id, item_code, item_version, item_name,
+                department_id, region_code, applicant_id, enterprise_id, applicant_name, applicant_number_enc,
+                contact_phone_enc, form_enc, materials, workflow, step, is_open, limit_unit, limit_amount,
+                step_due_on, submitted_at, updated_at, channel, applicant_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, TRUE, $19,
+                $20, $21, $22, $22, $23, $24)"
+        )
+        .bind(c.id.as_uuid())
+        .bind(c.serial)
+        .bind(c.password_hash)
+        .bind(c.guide.item.id)
+        .bind(&c.guide.item.code)
+        .bind(c.guide.version)
+        .bind(&c.guide.item.name)
+        .bind(c.guide.item.department_id)
+        .bind(&c.guide.item.region_code)
+        .bind(c.applicant.map(|a| a.as_uuid()))
+        .bind(c.enterprise.map(|e| e.as_uuid()))
+        .bind(c.applicant_name)
+        .bind(number)
+        .bind(phone)
+        .bind(form)
+        .bind(c.materials)
+        .bind(c.workflow.to_json())
+        .bind(&c.workflow.first().code)
+        .bind(crate::model::unit_name(c.limit.unit))
+        .bind(i32::try_from(c.limit.amount).unwrap_or(i32::MAX))
+        .bind(c.step_due)
+        .bind(now)
+        .bind(c.channel.as_str())
+        .bind(c.applicant_key)
+    )?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! transaction; the password is returned once and kept only as a hash.
 
 use crate::ids::{CaseEventId, CaseId};
-use crate::model::{ActorKind, SubmittedMaterial, unit_name};
+use crate::model::{ActorKind, SubmittedMaterial};
 use crate::{CaseError, Cases, deadline, notify, password, payment_due, serials, store, submitted};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::SerialPrefix;
@@ -117,39 +117,24 @@ impl Cases {
         }
         let id = CaseId::new();
         let hash = password::hash(keys, &serial, &query_password);
-        exec!(
-            tx,
-            sqlx::query(
-                "INSERT INTO cases (id, serial_number, query_password_hash, item_id, item_code, item_version, item_name,
-                    department_id, region_code, applicant_id, enterprise_id, applicant_name, applicant_number_enc,
-                    contact_phone_enc, form_enc, materials, workflow, step, is_open, limit_unit, limit_amount,
-                    step_due_on, submitted_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, TRUE, $19,
-                    $20, $21, $22, $22)"
-            )
-            .bind(id.as_uuid())
-            .bind(&serial)
-            .bind(&hash)
-            .bind(guide.item.id)
-            .bind(&guide.item.code)
-            .bind(guide.version)
-            .bind(&guide.item.name)
-            .bind(guide.item.department_id)
-            .bind(&guide.item.region_code)
-            .bind(s.applicant.as_uuid())
-            .bind(s.enterprise.map(|e| e.as_uuid()))
-            .bind(&applicant.name)
-            .bind(keys.encrypt(&applicant.number))
-            .bind(keys.encrypt(&applicant.phone))
-            .bind(keys.encrypt(&form))
-            .bind(&materials)
-            .bind(workflow.to_json())
-            .bind(&first.code)
-            .bind(unit_name(limit.unit))
-            .bind(i32::try_from(limit.amount).unwrap_or(i32::MAX))
-            .bind(step_due)
-            .bind(now)
-        )?;
+        let sealed = (keys.encrypt(&applicant.number), keys.encrypt(&applicant.phone), keys.encrypt(&form));
+        let row = store::NewCaseRow {
+            id,
+            serial: &serial,
+            password_hash: &hash,
+            guide: &guide,
+            applicant: Some(s.applicant),
+            enterprise: s.enterprise,
+            applicant_name: &applicant.name,
+            sealed,
+            materials: &materials,
+            workflow: &workflow,
+            limit,
+            step_due,
+            channel: crate::model::Channel::Online,
+            applicant_key: None,
+        };
+        store::insert_case(&mut tx, row).await?;
         let event = record_event(
             &mut tx,
             id,
