@@ -396,3 +396,62 @@ async fn the_materials_files_are_written_with_their_case() {
     assert_eq!(length, bytes.len().to_string(), "the whole file");
     front_place.cleanup().await;
 }
+
+/// Three `govhall serve` nodes on one PostgreSQL beside this one, each visiting the front
+/// databases every five seconds while this node visits too: each case is written, and logged,
+/// once.
+#[tokio::test]
+async fn nodes_visiting_at_once_write_each_case_once() {
+    if std::env::var(govhall_db::testing::TEST_DATABASE_URL).is_err() {
+        return; // One node only on SQLite.
+    }
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let (front_place, url) = front_location().await;
+    let database_url = t.db.database_url.clone().unwrap();
+    let (_dirs, mut nodes) = common::process::postgres_nodes_with(
+        3,
+        &database_url,
+        &[("GOVHALL_EXCHANGE__FRONT_DB_INTERVAL_SECS", "5"), ("GOVHALL_EXCHANGE__MAX_PAGE", "7")],
+    );
+    h.submit("m-0").await;
+    connect(&h, department, &url).await;
+    let dept = Department::open(&url).await;
+    let written = || dept.text("SELECT CAST(COUNT(*) AS TEXT) FROM govhall_outgoing_cases");
+    let waiting = || count(t, "SELECT COUNT(*) FROM exchange_outbox WHERE acked_at IS NULL");
+
+    // The other nodes alone (this one's own visits come every 30 s).
+    for n in 1..60 {
+        h.submit(&format!("m-{n}")).await;
+    }
+    queued(t, 60).await;
+    for _ in 0..400 {
+        if written().await == "60" && waiting().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(written().await, "60", "written by the other nodes' visits");
+
+    // Then this node too, two visits at a time, while they go on.
+    for n in 60..120 {
+        h.submit(&format!("m-{n}")).await;
+    }
+    queued(t, 120).await;
+    for _ in 0..400 {
+        futures::future::join_all((0..2).map(|_| t.app.exchange().sync(department))).await;
+        if written().await == "120" && waiting().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(written().await, "120");
+    let logged = count(t, "SELECT COUNT(*) FROM exchange_log WHERE kind = 'case' AND direction = 'out'").await;
+    assert_eq!(logged, 120, "each case written once");
+    assert_eq!(count(t, "SELECT COUNT(*) FROM exchange_outbox WHERE deliveries > 1").await, 0);
+    for (child, _) in &mut nodes {
+        assert!(common::process::terminate(child).success());
+    }
+    front_place.cleanup().await;
+}

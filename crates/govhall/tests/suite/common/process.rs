@@ -42,16 +42,28 @@ pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
 /// `n` `govhall serve` nodes on the PostgreSQL database at `database_url`, each in a folder of
 /// its own (kept alive with them), the test master key, no catalogue import.
 pub fn postgres_nodes(n: usize, database_url: &str) -> (Vec<tempfile::TempDir>, Vec<(Child, String)>) {
+    postgres_nodes_with(n, database_url, &[])
+}
+
+/// As [`postgres_nodes`], each node with the settings `env` gives (`GOVHALL_…` variables).
+pub fn postgres_nodes_with(
+    n: usize,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> (Vec<tempfile::TempDir>, Vec<(Child, String)>) {
     let dirs: Vec<_> = (0..n).map(|_| tempfile::tempdir().unwrap()).collect();
     let nodes = dirs
         .iter()
         .map(|dir| {
-            serve(
-                govhall(dir.path())
-                    .env("DATABASE_URL", database_url)
-                    .env("GOVHALL_IDENTITY__MASTER_KEY", super::MASTER_KEY)
-                    .env("GOVHALL_CATALOG__IMPORT_ON_START", "false"),
-            )
+            let mut command = govhall(dir.path());
+            command
+                .env("DATABASE_URL", database_url)
+                .env("GOVHALL_IDENTITY__MASTER_KEY", super::MASTER_KEY)
+                .env("GOVHALL_CATALOG__IMPORT_ON_START", "false");
+            for (key, value) in env {
+                command.env(key, value);
+            }
+            serve(&mut command)
         })
         .collect();
     (dirs, nodes)
