@@ -169,7 +169,9 @@ async fn the_window_refuses_what_is_wrong_and_keeps_what_was_typed() {
 
     // Another department's staff cannot take in this item; an applicant may not use the page.
     let stranger = t.sign_in(STRANGER_PHONE, PASSWORD).await;
-    let page = stranger.get(&path).await.text().await.unwrap();
+    let res = stranger.get(&path).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "not offered");
+    let page = stranger.get("/admin/intake").await.text().await.unwrap();
     let mut theirs = fields.clone();
     theirs[0].1 = csrf_of(&page);
     theirs[1].1 = "otherkey1".into();

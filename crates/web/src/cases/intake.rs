@@ -206,10 +206,21 @@ async fn form_page(
 
 pub(crate) async fn form(
     State(state): State<AppState>,
-    SignedIn(_viewer, ctx): SignedIn,
+    SignedIn(viewer, ctx): SignedIn,
     Path(code): Path<String>,
 ) -> Result<Html<String>, AppError> {
     let g = guide(&state, &code).await?;
+    // Another department's item is not offered (its registration would be refused).
+    let target = govhall_identity::Target {
+        owner: None,
+        department: Some(govhall_identity::DepartmentId::from_uuid(g.item.department_id)),
+        region: Some(g.item.region_code.clone()),
+    };
+    if !viewer.access.covers(govhall_identity::Permission::CaseReview, &target) {
+        return Err(
+            govhall_cases::CaseError::ItemUnavailable(format!("事项“{}”不是本部门办理的事项", g.item.name)).into()
+        );
+    }
     form_page(&state, &ctx, &g, &Posted::default(), String::new()).await
 }
 
