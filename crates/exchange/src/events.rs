@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use govhall_audit::Actor;
 use govhall_cases::files::NewFile;
 use govhall_cases::transition::Action;
-use govhall_core::Coded;
 use govhall_core::text::clean;
 use govhall_db::{exec, run, sqlx};
 use serde::{Deserialize, Serialize};
@@ -213,24 +212,7 @@ impl Exchange {
     }
 
     pub(crate) async fn log_event_refusal(&self, caller: &Caller, serial: String, content: &[u8], e: &ExchangeError) {
-        let entry = NewEntry {
-            direction: Direction::In,
-            kind: "event",
-            serial: (!serial.is_empty()).then_some(serial),
-            content: content.to_vec(),
-            outcome: log::Outcome::Refused,
-            error_code: Some(e.code()),
-            detail: Coded::message(e).chars().take(200).collect(),
-        };
-        let written = async {
-            let mut tx = self.db().begin().await?;
-            let (department, client) = (Some(caller.department), Some(caller.client.id));
-            log::write(&mut tx, &caller.actor, department, client, "exchange.event", vec![entry]).await?;
-            tx.commit().await?;
-            Ok::<_, ExchangeError>(())
-        };
-        if let Err(err) = written.await {
-            tracing::warn!(error = %err, "the exchange log could not record a refused event");
-        }
+        let entry = NewEntry::refused("event", (!serial.is_empty()).then_some(serial), content.to_vec(), e);
+        self.record_refusal(caller, "exchange.event", entry).await;
     }
 }

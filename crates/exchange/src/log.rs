@@ -4,7 +4,7 @@
 //! same transaction, carrying their ids and hashes: the audit chain (and its checkpoints)
 //! shows any entry removed or changed afterwards.
 
-use crate::{Exchange, ExchangeError, caller::Request};
+use crate::{Caller, Exchange, ExchangeError, caller::Request};
 use chrono::{DateTime, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::Coded;
@@ -73,6 +73,19 @@ pub(crate) struct NewEntry {
 impl NewEntry {
     pub(crate) fn ok(direction: Direction, kind: &'static str, serial: Option<String>, content: Vec<u8>) -> Self {
         NewEntry { direction, kind, serial, content, outcome: Outcome::Ok, error_code: None, detail: String::new() }
+    }
+
+    /// A message from a department's system refused with `e` (its code and Chinese reason).
+    pub(crate) fn refused(kind: &'static str, serial: Option<String>, content: Vec<u8>, e: &ExchangeError) -> Self {
+        NewEntry {
+            direction: Direction::In,
+            kind,
+            serial,
+            content,
+            outcome: Outcome::Refused,
+            error_code: Some(e.code()),
+            detail: Coded::message(e).chars().take(200).collect(),
+        }
     }
 }
 
@@ -217,22 +230,43 @@ impl Exchange {
     /// Records that the department's system downloaded a file of a case (its id and SHA-256).
     pub async fn log_download(
         &self,
-        caller: &crate::Caller,
+        caller: &Caller,
         serial: &str,
         file: Uuid,
         sha256: &str,
     ) -> Result<(), ExchangeError> {
         let entry =
             NewEntry::ok(Direction::Out, "file", Some(serial.to_owned()), format!("{file}:{sha256}").into_bytes());
-        let mut tx = self.db().begin().await?;
-        write(&mut tx, &caller.actor, Some(caller.department), Some(caller.client.id), "exchange.file", vec![entry])
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let (department, client) = (Some(caller.department), Some(caller.client.id));
+        self.record(&caller.actor, department, client, "exchange.file", vec![entry]).await
     }
 
     /// Records a refused request of a known client (best effort: a refusal is answered even if
     /// the log cannot be written).
+    /// Writes `entries` in a transaction of their own, covered by one audit entry `action`.
+    pub(crate) async fn record(
+        &self,
+        actor: &Actor,
+        department: Option<DepartmentId>,
+        client: Option<Uuid>,
+        action: &str,
+        entries: Vec<NewEntry>,
+    ) -> Result<(), ExchangeError> {
+        let mut tx = self.db().begin().await?;
+        write(&mut tx, actor, department, client, action, entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Exchange::record`] for a refusal: the refusal is answered whether or not its record
+    /// could be written (a failure to write it is logged).
+    pub(crate) async fn record_refusal(&self, caller: &Caller, action: &str, entry: NewEntry) {
+        let (department, client) = (Some(caller.department), Some(caller.client.id));
+        if let Err(err) = self.record(&caller.actor, department, client, action, vec![entry]).await {
+            tracing::warn!(error = %err, action, "the exchange log could not record a refusal");
+        }
+    }
+
     pub(crate) async fn log_refusal(
         &self,
         client: &ApiClient,
@@ -249,14 +283,8 @@ impl Exchange {
             error_code: Some(e.code()),
             detail: format!("{} {}", r.method, r.path_and_query.chars().take(200).collect::<String>()),
         };
-        let written = async {
-            let mut tx = self.db().begin().await?;
-            write(&mut tx, &client.actor(r.client_ip), department, Some(client.id), "exchange.refused", vec![entry])
-                .await?;
-            tx.commit().await?;
-            Ok::<_, ExchangeError>(())
-        };
-        if let Err(err) = written.await {
+        let actor = client.actor(r.client_ip);
+        if let Err(err) = self.record(&actor, department, Some(client.id), "exchange.refused", vec![entry]).await {
             tracing::warn!(error = %err, "the exchange log could not record a refusal");
         }
     }

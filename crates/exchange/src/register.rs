@@ -5,13 +5,12 @@
 //! the query password, once; the department's system then sends the case's steps as for any
 //! case. The case is not handed back to the system that registered it.
 
-use crate::log::{self, Direction, NewEntry};
+use crate::log::{Direction, NewEntry};
 use crate::{Caller, Exchange, ExchangeError};
 use govhall_audit::Actor;
 use govhall_cases::Channel;
 use govhall_cases::model::SubmittedMaterial;
 use govhall_cases::offline::{Applicant, OfflineCase};
-use govhall_core::Coded;
 use govhall_core::text::clean;
 use serde::{Deserialize, Serialize};
 
@@ -63,32 +62,14 @@ impl Exchange {
                     "重复登记，已有该办件"
                 }
                 .into();
-                let mut tx = self.db().begin().await?;
                 let (department, client) = (Some(caller.department), Some(caller.client.id));
-                log::write(&mut tx, &caller.actor, department, client, "exchange.register", vec![entry]).await?;
-                tx.commit().await?;
+                self.record(&caller.actor, department, client, "exchange.register", vec![entry]).await?;
                 Ok(done)
             }
             Err(e) => {
-                let entry = NewEntry {
-                    direction: Direction::In,
-                    kind: "register",
-                    serial: (!serial.is_empty()).then(|| serial.chars().take(40).collect()),
-                    content: content.to_vec(),
-                    outcome: log::Outcome::Refused,
-                    error_code: Some(e.code()),
-                    detail: Coded::message(&e).chars().take(200).collect(),
-                };
-                let written = async {
-                    let mut tx = self.db().begin().await?;
-                    let (department, client) = (Some(caller.department), Some(caller.client.id));
-                    log::write(&mut tx, &caller.actor, department, client, "exchange.register", vec![entry]).await?;
-                    tx.commit().await?;
-                    Ok::<_, ExchangeError>(())
-                };
-                if let Err(err) = written.await {
-                    tracing::warn!(error = %err, "the exchange log could not record a refused registration");
-                }
+                let serial = (!serial.is_empty()).then(|| serial.chars().take(40).collect());
+                let entry = NewEntry::refused("register", serial, content.to_vec(), &e);
+                self.record_refusal(caller, "exchange.register", entry).await;
                 Err(e)
             }
         }

@@ -288,6 +288,14 @@ async fn read_form(
         };
         let material = materials.get(n).cloned().ok_or_else(broken)?;
         let name = govhall_core::text::clean(field.file_name().unwrap_or_default()).into_owned();
+        // Counted before the file is read.
+        if files.len() >= MAX_FILES && !name.is_empty() {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "too_many_files",
+                format!("一次至多附 {MAX_FILES} 个扫描件"),
+            ));
+        }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|_| broken())? {
             if bytes.len() + chunk.len() > max {
@@ -301,13 +309,6 @@ async fn read_form(
         }
         if name.is_empty() && bytes.is_empty() {
             continue;
-        }
-        if files.len() >= MAX_FILES {
-            return Err(AppError::new(
-                StatusCode::BAD_REQUEST,
-                "too_many_files",
-                format!("一次至多附 {MAX_FILES} 个扫描件"),
-            ));
         }
         files.push(NewFile { file_name: name, bytes, result: false, material });
     }
