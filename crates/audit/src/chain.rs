@@ -50,9 +50,27 @@ pub async fn record_alone(db: &Db, actor: &Actor, event: Event<'_>) -> Result<()
     tx.commit().await
 }
 
-/// Locks a chain's head row until `tx` ends and returns it: any chain no other transaction
-/// holds, starting from a random one; when all are held, waits for the fallback chain.
+/// Locks a chain's head row until `tx` ends and returns it: the one `tx` holds already, else
+/// any chain no other transaction holds, starting from a random one; when all are held, waits
+/// for the fallback chain.
 async fn take_head(tx: &mut Tx) -> Result<(i32, i64, String), DbError> {
+    // A transaction writing several entries (a batch of moves) keeps to the chain it holds:
+    // locking one head per entry would hold every chain and keep everyone else waiting.
+    if let Some(held) = tx.audit_chain() {
+        let head: (i32, i64, String) = run!(tx, |c| {
+            sqlx::query_as("SELECT chain, chain_seq, hash FROM audit_heads WHERE chain = $1")
+                .bind(held)
+                .fetch_one(&mut *c)
+                .await
+        })?;
+        return Ok(head);
+    }
+    let head = lock_head(tx).await?;
+    tx.hold_audit_chain(head.0);
+    Ok(head)
+}
+
+async fn lock_head(tx: &mut Tx) -> Result<(i32, i64, String), DbError> {
     if tx.backend() == Backend::Sqlite {
         // The transaction holds the database's write lock: nobody else is writing any chain.
         let start = rand::random_range(0..CHAINS);

@@ -7,7 +7,7 @@ use crate::model::CaseRow;
 use govhall_core::Phone;
 use govhall_db::{Db, Tx};
 use govhall_identity::Keys;
-use govhall_messaging::{Channel, OutgoingMessage, Recipient, send};
+use govhall_messaging::{Channel, OutgoingMessage, Recipient, send, send_all};
 use govhall_messaging::{Messaging, templates};
 use serde_json::json;
 
@@ -91,20 +91,24 @@ pub(crate) async fn applicant(
         "item": row.item_name, "serial": row.serial_number, "event": event, "step": step,
         "note": note.chars().take(60).collect::<String>(), "due": due,
     });
-    // A person without an account (yet) is told by SMS alone.
+    // A person without an account (yet) is told by SMS alone; both messages in one go.
+    let mut all = Vec::with_capacity(2);
     if let Some(account) = row.applicant_id {
-        let inbox = OutgoingMessage::new(PROGRESS, Recipient::Account(account), params.clone())
-            .idempotency_key(format!("case:{event_id}:inbox"));
-        send(tx, messaging, inbox).await?;
+        all.push(
+            OutgoingMessage::new(PROGRESS, Recipient::Account(account), params.clone())
+                .idempotency_key(format!("case:{event_id}:inbox")),
+        );
     }
     // A number that no longer reads (edited by hand) only loses the SMS, not the step.
     if let Ok(phone) = keys.decrypt(&row.contact_phone_enc).map(|p| Phone::parse(&p))
         && let Ok(phone) = phone
     {
-        let sms = OutgoingMessage::new(PROGRESS, Recipient::Phone(phone), params)
-            .idempotency_key(format!("case:{event_id}:sms"));
-        send(tx, messaging, sms).await?;
+        all.push(
+            OutgoingMessage::new(PROGRESS, Recipient::Phone(phone), params)
+                .idempotency_key(format!("case:{event_id}:sms")),
+        );
     }
+    send_all(tx, messaging, all).await?;
     Ok(())
 }
 

@@ -4,15 +4,14 @@
 
 use crate::deadline::{self, Warning};
 use crate::files::{NewFile, store_files};
-use crate::ids::CaseId;
+use crate::ids::{CaseEventId, CaseId};
 use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
-use crate::submit::record_event;
 use crate::workflow::{BACK, Effect, PAID, StepActor};
 use crate::{CaseError, Cases, closed, granted, notify, payment_due, store};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_core::clock::china_date;
-use govhall_db::{Tx, exec, run, sqlx};
+use govhall_db::{Tx, exec, sqlx};
 use govhall_identity::{Access, AccountId, AccountKind, Permission, Target};
 
 /// Who moves a case.
@@ -46,17 +45,21 @@ pub struct Action {
     /// The caller tells the applicant itself, in the same transaction (a payment's message says
     /// what was paid and what comes next): the engine sends no progress message of its own.
     pub quiet: bool,
+    /// What the caller keeps of the move in a record of its own (an exchange message's log
+    /// entry: its id and SM3), added to the move's audit entry, which then covers both.
+    pub covers: Option<String>,
 }
 
 /// Longest note.
 pub const MAX_NOTE: usize = 1000;
 
-/// A move checked before its transaction: the case as the checks saw it.
+/// A move checked before its transaction: the case as the checks saw it. The move is made on
+/// this reading: its update names the revision read, so a case changed meanwhile refuses it.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    revision: i32,
     grants: bool,
     case: Case,
+    row: CaseRow,
 }
 
 impl Checked {
@@ -87,7 +90,24 @@ impl Cases {
     /// The checks of [`Cases::act`], for a caller that moves the case in a transaction of its
     /// own with [`Cases::move_checked_in`] (a licence issued with the decision).
     pub async fn check_move(&self, by: By<'_>, action: &Action) -> Result<Checked, CaseError> {
-        let (case, _) = self.load(action.case).await?;
+        let (case, row) = self.load(action.case).await?;
+        self.check_loaded(by, action, case, row).await
+    }
+
+    /// [`Cases::check_move`] on the case numbered `serial` (read once): sets `action.case`.
+    /// A case `by` may not see is not found.
+    pub async fn check_move_by_serial(
+        &self,
+        by: By<'_>,
+        serial: &str,
+        action: &mut Action,
+    ) -> Result<Checked, CaseError> {
+        let (case, row) = self.load_by_serial(serial).await?.ok_or(CaseError::NotFound)?;
+        action.case = case.id;
+        self.check_loaded(by, action, case, row).await
+    }
+
+    async fn check_loaded(&self, by: By<'_>, action: &Action, case: Case, row: CaseRow) -> Result<Checked, CaseError> {
         self.may_see(by, &case).await?;
         let t = rule(by, &case, &action.action)?;
         if let (Some(p), By::Staff(access, _)) = (case.workflow.permission_for(t), by)
@@ -97,7 +117,7 @@ impl Cases {
             return Err(CaseError::Forbidden(format!("该办件由{name}经办，请联系经办人或分派人员")));
         }
         let grants = t.effect == Some(Effect::Grant);
-        Ok(Checked { revision: case.revision, grants, case })
+        Ok(Checked { grants, case, row })
     }
 
     /// The move [`Cases::check_move`] checked, inside `tx`: refused if the case changed since.
@@ -111,7 +131,7 @@ impl Cases {
         if action.case != checked.case.id {
             return Err(CaseError::Stale);
         }
-        self.move_in(tx, by, action, Some(checked.revision)).await
+        self.move_in(tx, by, action, Some(checked)).await
     }
 
     /// GovHall itself takes a payment step's [`PAID`] move, or a 送达 move, inside `tx`, the
@@ -121,14 +141,19 @@ impl Cases {
         self.move_in(tx, By::System(actor), action, None).await
     }
 
-    /// The move itself, on the case as `tx` reads it; `checked` is the revision the caller's
-    /// checks saw.
-    async fn move_in(&self, tx: &mut Tx, by: By<'_>, action: Action, checked: Option<i32>) -> Result<Case, CaseError> {
-        let row = store::row_by_id(tx, action.case).await?.ok_or(CaseError::NotFound)?;
-        let (case, row) = store::to_case(row)?;
-        if checked.is_some_and(|r| r != case.revision) {
-            return Err(CaseError::Stale);
-        }
+    /// The move itself, on the case as the caller's checks read it (`checked`) or, without
+    /// them, as `tx` reads it; the update names the revision read.
+    async fn move_in(
+        &self,
+        tx: &mut Tx,
+        by: By<'_>,
+        action: Action,
+        checked: Option<Checked>,
+    ) -> Result<Case, CaseError> {
+        let (case, row) = match checked {
+            Some(c) => (c.case, c.row),
+            None => store::to_case(store::row_by_id(tx, action.case).await?.ok_or(CaseError::NotFound)?)?,
+        };
         let workflow = &case.workflow;
         let t = rule(by, &case, &action.action)?;
         let note = action.note.trim();
@@ -241,29 +266,16 @@ impl Cases {
         if changed == 0 {
             return Err(CaseError::Stale);
         }
-        let seq: i32 =
-            run!(tx, |c| sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
-                .bind(case.id.as_uuid())
-                .fetch_one(&mut *c)
-                .await)?;
-        let event = record_event(
+        let event = next_event(
             tx,
             case.id,
-            seq,
             (&t.action, &t.label),
-            (Some(&from.code), &to.code),
+            (&from.code, &to.code),
             (kind, actor_id, &actor_name),
             note,
+            &requested,
         )
         .await?;
-        if !requested.is_empty() {
-            exec!(
-                tx,
-                sqlx::query("UPDATE case_events SET requested = $1 WHERE id = $2")
-                    .bind(serde_json::to_string(&requested).unwrap_or_else(|_| "[]".into()))
-                    .bind(event.as_uuid())
-            )?;
-        }
         store_files(tx, case.id, event, &action.files, self.settings().max_file_bytes).await?;
         if let Some(fees) = to.fees_due() {
             payment_due::enqueue(tx, case.id, &to.code, fees).await?;
@@ -277,15 +289,35 @@ impl Cases {
         if !is_open {
             closed::enqueue(tx, case.id).await?;
         }
-        let detail =
+        let mut detail =
             format!("{} → {}{}", from.name, to.name, if note.is_empty() { String::new() } else { format!("：{note}") });
+        if let Some(covered) = &action.covers {
+            detail.push_str(&format!("；{covered}"));
+        }
         audit::record(
             tx,
             actor,
             Event::success(&format!("case.{}", t.action), "case", &case.serial_number).detail(detail),
         )
         .await?;
-        let row = store::row_by_id(tx, case.id).await?.ok_or(CaseError::NotFound)?;
+        // The row as the update left it (the update named the revision read).
+        let row = CaseRow {
+            step: to.code.clone(),
+            back_step: next.back_step,
+            is_open,
+            outcome: outcome.map(|o| o.as_str().to_owned()),
+            accepted_on: next.accepted_on,
+            due_on: next.due_on,
+            paused_on: next.paused_on,
+            days_left: next.days_left,
+            step_due_on: next.step_due_on,
+            warning: warning.as_str().to_owned(),
+            decided_at,
+            closed_at: if is_open { None } else { Some(now) },
+            updated_at: now,
+            revision: row.revision + 1,
+            ..row
+        };
         if !action.quiet {
             let told = match t.effect {
                 Some(Effect::Grant) => "已办结（准予）".to_owned(),
@@ -451,6 +483,44 @@ fn rule<'c>(by: By<'_>, case: &'c Case, action: &str) -> Result<&'c crate::workf
         (None, By::Staff(..)) => Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
         (_, By::System(_)) => Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label))),
     }
+}
+
+/// Adds the move to the case's history, numbered after the last entry (the case's row, updated
+/// first, keeps two moves from numbering at once).
+async fn next_event(
+    tx: &mut Tx,
+    case: CaseId,
+    (action, label): (&str, &str),
+    (from, to): (&str, &str),
+    (kind, actor_id, actor_name): (ActorKind, Option<AccountId>, &str),
+    note: &str,
+    requested: &[String],
+) -> Result<CaseEventId, CaseError> {
+    let id = CaseEventId::new();
+    let now = tx.db().now();
+    let requested = serde_json::to_string(requested).unwrap_or_else(|_| "[]".into());
+    exec!(
+        tx,
+        sqlx::query(
+            "INSERT INTO case_events (id, case_id, seq, action, label, from_step, to_step, actor_kind, actor_id,
+                actor_name, note, at, requested)
+             SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+             FROM case_events WHERE case_id = $2"
+        )
+        .bind(id.as_uuid())
+        .bind(case.as_uuid())
+        .bind(action)
+        .bind(label)
+        .bind(from)
+        .bind(to)
+        .bind(kind.as_str())
+        .bind(actor_id.map(|a| a.as_uuid()))
+        .bind(actor_name)
+        .bind(note)
+        .bind(now)
+        .bind(requested)
+    )?;
+    Ok(id)
 }
 
 /// The clock columns as a move changes them.

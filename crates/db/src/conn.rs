@@ -283,7 +283,7 @@ impl Db {
             }
             Pool::Postgres(pool) => (TxInner::Postgres(pool.begin().await?), None),
         };
-        Ok(Tx { inner, db: self.clone(), wake_jobs: false, changes: Vec::new(), _gate: gate })
+        Ok(Tx { inner, db: self.clone(), wake_jobs: false, changes: Vec::new(), audit_chain: None, _gate: gate })
     }
 
     /// A connection from the pool, for reads and single statements.
@@ -411,6 +411,9 @@ pub struct Tx {
     db: Db,
     wake_jobs: bool,
     changes: Vec<crate::changes::PendingChange>,
+    /// The audit chain whose head this transaction has locked (the audit log appends all of a
+    /// transaction's entries to it, rather than locking one head per entry).
+    audit_chain: Option<i32>,
     /// SQLite: this node's turn to write, released when the transaction ends.
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -422,6 +425,16 @@ impl std::fmt::Debug for Tx {
 }
 
 impl Tx {
+    /// The audit chain whose head this transaction holds, if it has written an audit entry.
+    pub fn audit_chain(&self) -> Option<i32> {
+        self.audit_chain
+    }
+
+    /// Notes that this transaction holds the head of audit chain `chain` until it ends.
+    pub fn hold_audit_chain(&mut self, chain: i32) {
+        self.audit_chain = Some(chain);
+    }
+
     /// Commits, then wakes this node's worker or change follower if the transaction enqueued a
     /// job or recorded a change; other nodes hear of it through a NOTIFY sent after the commit
     /// (see `notices`) or their next poll.

@@ -7,17 +7,19 @@
 //! already under another key) is refused with the case engine's code; another department's
 //! case is not found.
 
-use crate::log::{self, Direction, NewEntry};
+use crate::log::{self, Direction, Identified, NewEntry};
 use crate::{Caller, Exchange, ExchangeError};
 use chrono::{DateTime, Utc};
 use govhall_audit::Actor;
+use govhall_cases::CaseId;
 use govhall_cases::files::NewFile;
-use govhall_cases::transition::Action;
+use govhall_cases::transition::{Action, By};
 use govhall_core::text::clean;
-use govhall_db::{exec, run, sqlx};
+use govhall_db::{Tx, exec, run, sqlx};
+use govhall_licences::decide::Decision;
 use serde::{Deserialize, Serialize};
 use sm3::{Digest, Sm3};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One step from a department's system.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +70,56 @@ fn key_ok(key: &str) -> bool {
     (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// A step checked and ready to be made in a transaction: the decision (the move, and the
+/// licence a grant issues) with what the exchange keeps of the message.
+pub(crate) struct Ready<'a> {
+    pub key: String,
+    pub digest: String,
+    action: String,
+    handler: String,
+    occurred: DateTime<Utc>,
+    decision: Decision<'a>,
+    /// The message's log entry, covered by the move's own audit entry.
+    logged: Identified,
+}
+
+/// A step made in a transaction: the answer, and its rows still to write.
+pub(crate) struct Made {
+    pub applied: Applied,
+    case: CaseId,
+    ready_key: String,
+    digest: String,
+    action: String,
+    handler: String,
+    occurred: DateTime<Utc>,
+    pub logged: Identified,
+}
+
+/// The checks a step passes before anything is read: its key and its handler.
+pub(crate) fn screen(event: &Incoming) -> Result<(String, String), ExchangeError> {
+    let key = event.idempotency_key.trim().to_owned();
+    if !key_ok(&key) {
+        return Err(ExchangeError::Invalid("idempotency_key 应为 1 到 100 个可见的英文字母、数字或符号".into()));
+    }
+    let handler = clean(event.handler.trim()).into_owned();
+    if handler.is_empty() || handler.chars().count() > LONGEST_HANDLER {
+        return Err(ExchangeError::Invalid(format!("handler（经办人）不能为空，且不超过 {LONGEST_HANDLER} 个字")));
+    }
+    Ok((key, handler))
+}
+
+/// How the audit log names a department's system acting through `handler`.
+pub(crate) fn actor_of(caller: &Caller, handler: &str) -> Actor {
+    Actor {
+        id: None,
+        label: format!("接入系统：{}（经办人：{handler}）", caller.client.name),
+        client_ip: caller.actor.client_ip.clone(),
+    }
+}
+
+const RECORD: &str = "INSERT INTO exchange_events (client_id, idempotency_key, case_id, action, handler, occurred_at,
+        content_sm3, answer, created_at) VALUES";
+
 impl Exchange {
     /// Applies one step sent by `caller`; `content` is the message as received (its SM3 tells a
     /// repeated message from another one under the same key).
@@ -77,18 +129,33 @@ impl Exchange {
         let key = event.idempotency_key.trim().to_owned();
         match self.try_apply(caller, event, content, &digest).await {
             Ok(applied) => Ok(applied),
-            Err(e @ (ExchangeError::Db(_) | ExchangeError::Internal(_))) => Err(e),
-            Err(e) => {
-                // A copy sent at the same moment may have moved the case while this one was
-                // checked against the step before: then this is that copy's answer.
-                if key_ok(&key)
-                    && let Ok(Some(answer)) = self.earlier_answer(caller, &key, &digest).await
-                {
-                    return Ok(answer);
+            Err(e) => match self.after_refusal(caller, &key, &digest, e).await {
+                Ok(answer) => Ok(answer),
+                Err(e) => {
+                    if !matches!(e, ExchangeError::Db(_) | ExchangeError::Internal(_)) {
+                        self.log_event_refusal(caller, serial, content, &e).await;
+                    }
+                    Err(e)
                 }
-                self.log_event_refusal(caller, serial, content, &e).await;
-                Err(e)
-            }
+            },
+        }
+    }
+
+    /// A step refused with `e`: a copy sent at the same moment may have moved the case while
+    /// this one was checked against the step before, and then this is that copy's answer.
+    pub(crate) async fn after_refusal(
+        &self,
+        caller: &Caller,
+        key: &str,
+        digest: &str,
+        e: ExchangeError,
+    ) -> Result<Applied, ExchangeError> {
+        if matches!(e, ExchangeError::Db(_) | ExchangeError::Internal(_)) || !key_ok(key) {
+            return Err(e);
+        }
+        match self.earlier_answer(caller, key, digest).await {
+            Ok(Some(answer)) => Ok(answer),
+            _ => Err(e),
         }
     }
 
@@ -99,62 +166,74 @@ impl Exchange {
         content: &[u8],
         digest: &str,
     ) -> Result<Applied, ExchangeError> {
-        let key = event.idempotency_key.trim().to_owned();
-        if !key_ok(&key) {
-            return Err(ExchangeError::Invalid("idempotency_key 应为 1 到 100 个可见的英文字母、数字或符号".into()));
-        }
+        let (key, handler) = screen(&event)?;
         if let Some(answer) = self.earlier_answer(caller, &key, digest).await? {
             return Ok(answer);
         }
-        let handler = clean(event.handler.trim()).into_owned();
-        if handler.is_empty() || handler.chars().count() > LONGEST_HANDLER {
-            return Err(ExchangeError::Invalid(format!("handler（经办人）不能为空，且不超过 {LONGEST_HANDLER} 个字")));
-        }
-        let serial = event.serial_number.trim();
-        let case = self.cases().id_by_serial(serial).await?;
-        // Another department's case answers as no case at all.
-        let found = self.cases().get(&caller.access, case).await?;
-        let actor = Actor {
-            id: None,
-            label: format!("接入系统：{}（经办人：{handler}）", caller.client.name),
-            client_ip: caller.actor.client_ip.clone(),
-        };
-        let action = Action {
-            case,
-            action: event.action.trim().to_owned(),
-            note: clean(&event.note).into_owned(),
-            revision: None,
-            files: event.files,
-            requested: event.requested.iter().map(|m| clean(m).into_owned()).collect(),
-            quiet: false,
-        };
-        let decision = self.licences().prepare_decision(&caller.access, &actor, action, &event.licence).await?;
-        let now = self.db().now();
-        let occurred = event.occurred_at.unwrap_or(now);
+        let actor = actor_of(caller, &handler);
+        let ready = self.ready(caller, &actor, event, content, (key, digest.to_owned(), handler)).await?;
         let mut tx = self.db().begin().await?;
-        let reserved = exec!(
-            tx,
-            sqlx::query(
-                "INSERT INTO exchange_events (client_id, idempotency_key, case_id, action, handler, occurred_at, content_sm3,
-                    answer, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8)
-                 ON CONFLICT (client_id, idempotency_key) DO NOTHING"
-            )
-            .bind(caller.client.id)
-            .bind(&key)
-            .bind(case.as_uuid())
-            .bind(event.action.trim())
-            .bind(&handler)
-            .bind(occurred)
-            .bind(digest)
-            .bind(now)
-        )?;
-        if reserved == 0 {
-            // The same key, sent twice at once: the other copy has been applied meanwhile.
+        let made = self.make(&mut tx, ready).await?;
+        let key = made.ready_key.clone();
+        if record(&mut tx, caller, std::slice::from_ref(&made)).await? == 0 {
+            // The same key, sent twice at once: the other copy was applied meanwhile, and this
+            // one's move is undone.
             tx.rollback().await?;
             return self.earlier_answer(caller, &key, digest).await?.ok_or(ExchangeError::KeyReused(key));
         }
-        let (moved, licence) = self.licences().decide_in(&mut tx, decision).await?;
+        let Made { applied, logged, .. } = made;
+        log::insert(&mut tx, Some(caller.department), Some(caller.client.id), &[logged]).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// Checks a step that passed [`screen`] against its case (read once, by number; another
+    /// department's case answers as no case at all) and prepares its decision.
+    pub(crate) async fn ready<'a>(
+        &self,
+        caller: &'a Caller,
+        actor: &'a Actor,
+        event: Incoming,
+        content: &[u8],
+        (key, digest, handler): (String, String, String),
+    ) -> Result<Ready<'a>, ExchangeError> {
+        let mut action = Action {
+            action: event.action.trim().to_owned(),
+            note: clean(&event.note).into_owned(),
+            files: event.files,
+            requested: event.requested.iter().map(|m| clean(m).into_owned()).collect(),
+            ..Action::default()
+        };
+        let serial = event.serial_number.trim();
+        let checked = self.cases().check_move_by_serial(By::Staff(&caller.access, actor), serial, &mut action).await?;
+        let logged = Identified::new(NewEntry::ok(
+            Direction::In,
+            "event",
+            Some(checked.case().serial_number.clone()),
+            content.to_vec(),
+        ));
+        action.covers = Some(format!("交换日志 {}，内容 SM3 {}", logged.id, logged.hash));
+        let decision = self.licences().prepare_checked(&caller.access, actor, action, checked, &event.licence).await?;
+        Ok(Ready {
+            key,
+            digest,
+            action: event.action.trim().to_owned(),
+            handler,
+            occurred: event.occurred_at.unwrap_or_else(|| self.db().now()),
+            decision,
+            logged,
+        })
+    }
+
+    /// Makes a step in `tx`: the move (and licence), its answer and its log entry's detail.
+    pub(crate) async fn make(&self, tx: &mut Tx, ready: Ready<'_>) -> Result<Made, ExchangeError> {
+        let Ready { key, digest, action, handler, occurred, decision, mut logged } = ready;
+        let (moved, licence) = self.licences().decide_in(tx, decision).await?;
+        logged.entry.detail = format!(
+            "{action} → {}，经办人 {handler}，发生于 {}",
+            moved.step_name,
+            occurred.format("%Y-%m-%d %H:%M:%S")
+        );
         let applied = Applied {
             serial_number: moved.serial_number.clone(),
             step: moved.step.clone(),
@@ -164,31 +243,37 @@ impl Exchange {
             licence_number: licence.map(|l| l.number),
             replayed: false,
         };
-        exec!(
-            tx,
-            sqlx::query("UPDATE exchange_events SET answer = $1 WHERE client_id = $2 AND idempotency_key = $3")
-                .bind(serde_json::to_string(&applied)?)
-                .bind(caller.client.id)
-                .bind(&key)
-        )?;
-        let mut entry = NewEntry::ok(Direction::In, "event", Some(found.serial_number.clone()), content.to_vec());
-        entry.detail = format!(
-            "{} → {}，经办人 {handler}，发生于 {}",
-            event.action.trim(),
-            moved.step_name,
-            occurred.format("%Y-%m-%d %H:%M:%S")
+        Ok(Made { applied, case: moved.id, ready_key: key, digest, action, handler, occurred, logged })
+    }
+
+    /// The earlier messages under `keys`: each key's digest and answer.
+    pub(crate) async fn earlier_answers(
+        &self,
+        caller: &Caller,
+        keys: &[&str],
+    ) -> Result<HashMap<String, (String, Applied)>, ExchangeError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let listed: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT idempotency_key, content_sm3, answer FROM exchange_events
+             WHERE client_id = $1 AND idempotency_key IN ({})",
+            listed.join(", ")
         );
-        log::write(
-            &mut tx,
-            &caller.actor,
-            Some(caller.department),
-            Some(caller.client.id),
-            "exchange.event",
-            vec![entry],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(applied)
+        let mut conn = self.db().conn().await?;
+        let rows: Vec<(String, String, String)> = run!(conn, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(caller.client.id);
+            for key in keys {
+                q = q.bind(*key);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for (key, digest, answer) in rows {
+            found.insert(key, (digest, serde_json::from_str(&answer)?));
+        }
+        Ok(found)
     }
 
     /// The answer given to an earlier message under `key`: again, if it had the same content;
@@ -215,4 +300,35 @@ impl Exchange {
         let entry = NewEntry::refused("event", (!serial.is_empty()).then_some(serial), content.to_vec(), e);
         self.record_refusal(caller, "exchange.event", entry).await;
     }
+}
+
+/// Records the steps made in `tx` under their keys, with their answers, in one statement; how
+/// many were recorded (fewer: a key was taken meanwhile by a copy sent at the same moment).
+pub(crate) async fn record(tx: &mut Tx, caller: &Caller, made: &[Made]) -> Result<usize, ExchangeError> {
+    let now = tx.db().now();
+    let values: Vec<String> = (0..made.len())
+        .map(|i| {
+            let p: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let sql = format!("{RECORD} {} ON CONFLICT (client_id, idempotency_key) DO NOTHING", values.join(", "));
+    let answers: Vec<String> = made.iter().map(|m| serde_json::to_string(&m.applied)).collect::<Result<_, _>>()?;
+    let recorded = exec!(tx, {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for (m, answer) in made.iter().zip(&answers) {
+            q = q
+                .bind(caller.client.id)
+                .bind(m.ready_key.clone())
+                .bind(m.case.as_uuid())
+                .bind(m.action.clone())
+                .bind(m.handler.clone())
+                .bind(m.occurred)
+                .bind(m.digest.clone())
+                .bind(answer.clone())
+                .bind(now);
+        }
+        q
+    })?;
+    Ok(usize::try_from(recorded).unwrap_or(0))
 }

@@ -10,7 +10,8 @@
 //! - [`outbox`]: the cases waiting for a department's system (queued by the case engine's
 //!   `case.submitted` job), handed over in a stable order and acknowledged.
 //! - [`events`]: the steps and results a department's system sends, each once by its
-//!   idempotency key.
+//!   idempotency key; [`batch`]: many of them made together (a front database's page, a batch
+//!   over the API).
 //! - [`register`]: cases a department's system started itself, registered with the hall.
 //! - [`log`]: every message in and out, each covered by an audit entry; searched by case and
 //!   department.
@@ -18,6 +19,7 @@
 //! - [`front_db`]: departments connected through tables (前置库): their cases written there,
 //!   their steps and results read from there, rows that cannot be applied marked with why.
 
+pub mod batch;
 pub mod caller;
 pub mod connect;
 mod error;

@@ -162,6 +162,31 @@ const INSERT: &str =
 /// Entries per statement (11 parameters each: well under both backends' limits).
 const ROWS_PER_INSERT: usize = 100;
 
+/// An entry with the id it is written under and the SM3 of its content, known before it is
+/// written (so that an audit entry written first can name them).
+#[derive(Debug, Clone)]
+pub(crate) struct Identified {
+    pub id: Uuid,
+    pub hash: String,
+    pub entry: NewEntry,
+}
+
+impl Identified {
+    pub(crate) fn new(entry: NewEntry) -> Self {
+        Identified { id: Uuid::now_v7(), hash: hex::encode(Sm3::digest(&entry.content)), entry }
+    }
+}
+
+/// What an audit entry covering `rows` says of them: how many, and the SM3 over their ids and
+/// hashes.
+fn covering(rows: &[Identified]) -> String {
+    let mut covered = Sm3::new();
+    for r in rows {
+        covered.update(format!("{}:{};", r.id, r.hash).as_bytes());
+    }
+    format!("{} 条消息，摘要 SM3 {}", rows.len(), hex::encode(covered.finalize()))
+}
+
 /// Writes `entries` in `tx`, and one audit entry covering them all.
 pub(crate) async fn write(
     tx: &mut Tx,
@@ -174,20 +199,26 @@ pub(crate) async fn write(
     if entries.is_empty() {
         return Ok(());
     }
-    let now = tx.db().now();
-    let mut covered = Sm3::new();
-    let mut first = None;
     let refused = entries.iter().any(|e| e.outcome != Outcome::Ok);
-    let rows: Vec<(Uuid, String, &NewEntry)> = entries
-        .iter()
-        .map(|e| {
-            let id = Uuid::now_v7();
-            first.get_or_insert(id);
-            let hash = hex::encode(Sm3::digest(&e.content));
-            covered.update(format!("{id}:{hash};").as_bytes());
-            (id, hash, e)
-        })
-        .collect();
+    let rows: Vec<Identified> = entries.into_iter().map(Identified::new).collect();
+    insert(tx, department, client, &rows).await?;
+    let mut event = Event::success(action, "exchange_log", rows[0].id).detail(covering(&rows));
+    if refused {
+        event = event.outcome(audit::Outcome::Denied);
+    }
+    audit::record(tx, actor, event).await?;
+    Ok(())
+}
+
+/// Writes `rows` in `tx`, without an audit entry: the caller's own audit entry in the same
+/// transaction covers them (naming each entry's id and SM3).
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    department: Option<DepartmentId>,
+    client: Option<Uuid>,
+    rows: &[Identified],
+) -> Result<(), ExchangeError> {
+    let now = tx.db().now();
     // A page of a pull is one statement, not a hundred.
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
@@ -200,16 +231,17 @@ pub(crate) async fn write(
         let sql = format!("{INSERT} {}", values.join(", "));
         run!(tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for (id, hash, e) in chunk {
+            for r in chunk {
+                let e = &r.entry;
                 q = q
-                    .bind(*id)
+                    .bind(r.id)
                     .bind(now)
                     .bind(department.map(|d| d.as_uuid()))
                     .bind(client)
                     .bind(e.direction.as_str())
                     .bind(e.kind)
                     .bind(e.serial.clone())
-                    .bind(hash.clone())
+                    .bind(r.hash.clone())
                     .bind(e.outcome.as_str())
                     .bind(e.error_code)
                     .bind(e.detail.clone());
@@ -217,12 +249,6 @@ pub(crate) async fn write(
             q.execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
     }
-    let detail = format!("{} 条消息，摘要 SM3 {}", entries.len(), hex::encode(covered.finalize()));
-    let mut event = Event::success(action, "exchange_log", first.unwrap_or_default()).detail(detail);
-    if refused {
-        event = event.outcome(audit::Outcome::Denied);
-    }
-    audit::record(tx, actor, event).await?;
     Ok(())
 }
 

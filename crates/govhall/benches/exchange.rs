@@ -1,7 +1,8 @@
 //! The exchange with a department's system: cases collected per second (`GET
 //! /api/v1/exchange/cases`, pages of 100, each page acknowledged, signed as docs/exchange.md
 //! says, until 20,000 open cases are taken), then steps applied per second (`POST
-//! /api/v1/exchange/events`, 16 senders at once for 10 s, one case each), with p50 and p99.
+//! /api/v1/exchange/events`, 16 senders at once for 10 s, one case each; then `POST
+//! /api/v1/exchange/events/batch`, 4 senders, a hundred cases a batch), with p50 and p99.
 //! Then the same department connected through a front database (a SQLite file, or a schema of
 //! its own on PostgreSQL): the 20,000 cases written there per second, and 3,000 rows of steps
 //! the department put in applied per second, by the worker's visits.
@@ -31,6 +32,8 @@ const CASES: i64 = 20_000;
 const SENDERS: usize = 16;
 const SECONDS: u64 = 10;
 const FRONT_EVENTS: usize = 3_000;
+const BATCH: usize = 100;
+const BATCH_SENDERS: usize = 4;
 
 /// A department's system: its key and signing key.
 #[derive(Clone)]
@@ -172,7 +175,52 @@ async fn main() {
         times.len() as f64 / seconds
     );
 
-    front_database(&h, department, &serials, next.load(Ordering::Relaxed)).await;
+    // Batches: each sender takes the next hundred cases and starts their pre-reviews in one
+    // request, leaving enough for the front database.
+    let reserve = serials.len().saturating_sub(FRONT_EVENTS);
+    let until = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..BATCH_SENDERS {
+        let (serials, next, system) = (serials.clone(), next.clone(), system.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while Instant::now() < until {
+                let from = next.fetch_add(BATCH, Ordering::Relaxed);
+                if from + BATCH > reserve {
+                    break;
+                }
+                let events: Vec<Value> = (from..from + BATCH)
+                    .map(|i| {
+                        json!({"idempotency_key": format!("bench-{i}"), "serial_number": serials[i],
+                            "action": "start_prereview", "handler": "压测"})
+                    })
+                    .collect();
+                let one = Instant::now();
+                let (status, answer) = system
+                    .send(reqwest::Method::POST, "/api/v1/exchange/events/batch", Some(&json!({"events": events})))
+                    .await;
+                assert!(status.is_success(), "{answer}");
+                let results = answer["results"].as_array().unwrap();
+                assert!(results.iter().all(|r| r["ok"] == true), "{answer}");
+                times.push(one.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (p50, p99) = percentiles(times.clone());
+    println!(
+        "{backend}: {} steps applied in batches of {BATCH} in {seconds:.1} s by {BATCH_SENDERS} senders: {:.0} events/s (a batch: p50 {p50:.0} ms, p99 {p99:.0} ms)",
+        times.len() * BATCH,
+        (times.len() * BATCH) as f64 / seconds
+    );
+
+    front_database(&h, department, &serials, next.load(Ordering::Relaxed).min(reserve)).await;
 }
 
 /// The front database's figures: the department reconnected through tables, every open case

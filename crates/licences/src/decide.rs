@@ -116,8 +116,20 @@ impl Licences {
         action: Action,
         given: &BTreeMap<String, String>,
     ) -> Result<Decision<'a>, LicenceError> {
+        let checked = self.cases().check_move(By::Staff(access, actor), &action).await?;
+        self.prepare_checked(access, actor, action, checked, given).await
+    }
+
+    /// [`Licences::prepare_decision`] for a move the caller has checked already.
+    pub async fn prepare_checked<'a>(
+        &self,
+        access: &'a Access,
+        actor: &'a Actor,
+        action: Action,
+        checked: Checked,
+        given: &BTreeMap<String, String>,
+    ) -> Result<Decision<'a>, LicenceError> {
         let by = By::Staff(access, actor);
-        let checked = self.cases().check_move(by, &action).await?;
         let ty = if checked.grants() {
             let mut conn = self.db().conn().await?;
             self.type_for_item(&mut conn, &checked.case().item_code).await?

@@ -48,7 +48,7 @@ use utoipa::OpenApi;
         crate::payments::history::api, crate::space::api_home,
         crate::feedback::api::show, crate::feedback::api::submit, crate::feedback::api::rate_answer, crate::feedback::api::pending,
         crate::feedback::complaints_api::api_create, crate::feedback::complaints_api::api_mine, crate::feedback::complaints_api::api_one, crate::feedback::complaints_api::api_act,
-        crate::exchange::api::pull, crate::exchange::api::ack, crate::exchange::api::file, crate::exchange::api::event,
+        crate::exchange::api::pull, crate::exchange::api::ack, crate::exchange::api::file, crate::exchange::api::event, crate::exchange::api::events_batch,
         crate::exchange::register::register),
     tags(
         (name = "工作日历", description = "按国务院公布的节假日和调休安排计算工作日与办结期限"),

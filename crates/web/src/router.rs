@@ -82,7 +82,7 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
             each.saturating_mul(govhall_cases::offline::MAX_FILES as u64) + (1 << 20)
         }
         // A department system's step or result with its files in Base64 (a third larger).
-        ["api", "v1", "exchange", "events"] => {
+        ["api", "v1", "exchange", "events"] | ["api", "v1", "exchange", "events", "batch"] => {
             let each = state.cases.settings().max_file_bytes as u64;
             (each.saturating_mul(crate::exchange::api::MAX_EVENT_FILES as u64) / 3).saturating_mul(4) + (1 << 20)
         }

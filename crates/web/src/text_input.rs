@@ -17,12 +17,13 @@ use serde_json::Value;
 /// The paths whose JSON bodies an outside service signs (the payment gateway's notifications,
 /// the courier's tracking pushes, a department system's steps and results): passed on byte for
 /// byte.
-pub(crate) const SIGNED_BODIES: [&str; 5] = [
+pub(crate) const SIGNED_BODIES: [&str; 6] = [
     "/api/v1/payments/notifications",
     "/api/v1/logistics/notifications",
     "/api/v1/exchange/cases",
     "/api/v1/exchange/cases/ack",
     "/api/v1/exchange/events",
+    "/api/v1/exchange/events/batch",
 ];
 
 /// The middleware.

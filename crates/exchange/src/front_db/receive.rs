@@ -7,10 +7,10 @@
 //! have one taken again once the department has put it right.
 
 use super::{china_text, failed};
-use crate::events::Incoming;
+use crate::events::{Applied, Incoming};
+use crate::log::NewEntry;
 use crate::{Caller, Exchange, ExchangeError};
 use chrono::{DateTime, Utc};
-use futures::StreamExt as _;
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::files::NewFile;
 use govhall_core::Coded;
@@ -23,9 +23,6 @@ use std::collections::{BTreeMap, HashMap};
 /// Times a row is tried when the hall itself fails applying it.
 pub const MAX_ATTEMPTS: i32 = 5;
 
-/// Rows of different cases applied at once.
-const CONCURRENCY: usize = 8;
-
 /// Files one event may carry.
 const MAX_FILES: i64 = 5;
 
@@ -33,8 +30,9 @@ const NEW_ROWS: &str = "SELECT id, idempotency_key, serial_number, action, note,
         licence, attempts
      FROM govhall_incoming_events WHERE status = 'new' AND id > $1 ORDER BY id LIMIT $2";
 
-const FILES: &str = "SELECT id, file_name, CAST(is_result AS BIGINT), CAST(LENGTH(content) AS BIGINT)
-     FROM govhall_incoming_files WHERE event_key = $1 ORDER BY id";
+/// The files of a page's events (their keys listed after `IN`), without their content.
+const FILES: &str = "SELECT event_key, id, file_name, CAST(is_result AS BIGINT), CAST(LENGTH(content) AS BIGINT)
+     FROM govhall_incoming_files WHERE event_key IN";
 
 const MARK: &str =
     "UPDATE govhall_incoming_events SET status = $1, attempts = attempts + 1, error_code = $2, error = $3,
@@ -91,88 +89,11 @@ struct Marked {
     licence: Option<String>,
 }
 
-fn text(value: Option<String>) -> String {
-    value.unwrap_or_default()
-}
-
-fn malformed(message: &str) -> ExchangeError {
-    ExchangeError::Invalid(message.to_owned())
-}
-
-impl Exchange {
-    /// Applies the new rows of `front`; how many were applied and how many marked failed.
-    pub(super) async fn receive(&self, caller: &Caller, front: &Db) -> Result<(u64, u64), ExchangeError> {
-        let page = i64::from(self.settings().max_page);
-        let (mut after, mut applied, mut refused) = (0, 0, 0);
-        loop {
-            let mut conn = front.conn().await.map_err(failed)?;
-            let rows: Vec<EventRow> =
-                run!(conn, |c| sqlx::query_as(NEW_ROWS).bind(after).bind(page).fetch_all(&mut *c).await)
-                    .map_err(failed)?;
-            drop(conn);
-            let Some(last) = rows.last() else { break };
-            after = last.0;
-            let full = i64::try_from(rows.len()).unwrap_or(0) == page;
-            // Rows of different cases are applied side by side; a case's own rows in order.
-            let mut groups: Vec<Vec<EventRow>> = Vec::new();
-            let mut of_serial: HashMap<String, usize> = HashMap::new();
-            for row in rows {
-                match row.2.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                    Some(serial) => {
-                        let at = *of_serial.entry(serial.to_owned()).or_insert_with(|| {
-                            groups.push(Vec::new());
-                            groups.len() - 1
-                        });
-                        groups[at].push(row);
-                    }
-                    None => groups.push(vec![row]),
-                }
-            }
-            let applied_groups: Vec<Result<Vec<Marked>, ExchangeError>> = futures::stream::iter(groups)
-                .map(|group| async move {
-                    let mut marks = Vec::with_capacity(group.len());
-                    for row in group {
-                        marks.push(self.apply_row(caller, front, row).await?);
-                    }
-                    Ok(marks)
-                })
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-            let mut marks = Vec::new();
-            for group in applied_groups {
-                for mark in group? {
-                    match mark.status {
-                        "done" => applied += 1,
-                        "failed" => refused += 1,
-                        _ => {}
-                    }
-                    marks.push(mark);
-                }
-            }
-            mark_all(front, &marks).await?;
-            if !full {
-                break;
-            }
-        }
-        Ok((applied, refused))
-    }
-
-    async fn apply_row(&self, caller: &Caller, front: &Db, row: EventRow) -> Result<Marked, ExchangeError> {
-        let (id, key, serial, action, note, handler, occurred, requested, licence, attempts) = row;
-        let serial_text = text(serial.clone());
-        let parsed = self.event_of(front, (key, serial, action, note, handler, occurred, requested, licence)).await;
-        let result = match parsed {
-            Ok((event, content)) => self.apply(caller, event, &content).await,
-            Err(e @ ExchangeError::FrontDb(_)) => return Err(e),
-            Err(e) => {
-                // The row does not say what the hall needs: refused before it reaches the case.
-                let content = format!("govhall_incoming_events#{id}").into_bytes();
-                self.log_event_refusal(caller, serial_text.chars().take(40).collect(), &content, &e).await;
-                Err(e)
-            }
-        };
-        Ok(match result {
+impl Marked {
+    /// Row `id`, tried `attempts` times before, answered with `answer`: done, failed, or (a
+    /// failure of the hall itself) left new to be tried again up to [`MAX_ATTEMPTS`] times.
+    fn of(id: i64, attempts: i32, answer: Result<Applied, ExchangeError>) -> Marked {
+        match answer {
             Ok(done) => Marked {
                 id,
                 status: "done",
@@ -194,7 +115,84 @@ impl Exchange {
                 step: None,
                 licence: None,
             },
-        })
+        }
+    }
+}
+
+fn text(value: Option<String>) -> String {
+    value.unwrap_or_default()
+}
+
+fn malformed(message: &str) -> ExchangeError {
+    ExchangeError::Invalid(message.to_owned())
+}
+
+impl Exchange {
+    /// Applies the new rows of `front`, a page at a time (a case's own rows in order, rows of
+    /// different cases made together: [`Exchange::apply_all`]); how many were applied and how
+    /// many marked failed.
+    pub(super) async fn receive(&self, caller: &Caller, front: &Db) -> Result<(u64, u64), ExchangeError> {
+        let page = i64::from(self.settings().max_page);
+        let (mut after, mut applied, mut refused) = (0, 0, 0);
+        loop {
+            let mut conn = front.conn().await.map_err(failed)?;
+            let rows: Vec<EventRow> =
+                run!(conn, |c| sqlx::query_as(NEW_ROWS).bind(after).bind(page).fetch_all(&mut *c).await)
+                    .map_err(failed)?;
+            drop(conn);
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            let full = i64::try_from(rows.len()).unwrap_or(0) == page;
+            let keys: Vec<String> =
+                rows.iter().filter_map(|r| r.1.as_deref().map(str::trim).map(str::to_owned)).collect();
+            let listed = files_listed(front, &keys).await?;
+            let mut marks = Vec::with_capacity(rows.len());
+            let mut malformed_rows = Vec::new();
+            let mut events = Vec::with_capacity(rows.len());
+            let mut places = Vec::with_capacity(rows.len());
+            for (id, key, serial, action, note, handler, occurred, requested, licence, attempts) in rows {
+                let files = key.as_deref().map(str::trim).and_then(|k| listed.get(k).cloned()).unwrap_or_default();
+                let serial_text: String = text(serial.clone()).trim().chars().take(40).collect();
+                let fields = (key, serial, action, note, handler, occurred, requested, licence);
+                match self.event_of(front, fields, files).await {
+                    Ok(parsed) => {
+                        events.push(parsed);
+                        places.push((id, attempts));
+                    }
+                    Err(e @ ExchangeError::FrontDb(_)) => return Err(e),
+                    Err(e) => {
+                        // The row does not say what the hall needs: refused before it reaches the case.
+                        let content = format!("govhall_incoming_events#{id}").into_bytes();
+                        let serial = (!serial_text.is_empty()).then_some(serial_text);
+                        malformed_rows.push(NewEntry::refused("event", serial, content, &e));
+                        marks.push(Marked::of(id, attempts, Err(e)));
+                    }
+                }
+            }
+            if !malformed_rows.is_empty() {
+                let (department, client) = (Some(caller.department), Some(caller.client.id));
+                if let Err(err) = self.record(&caller.actor, department, client, "exchange.event", malformed_rows).await
+                {
+                    tracing::warn!(error = %err, "the exchange log could not record refused rows");
+                }
+            }
+            let answers = self.apply_all(caller, events).await;
+            for ((id, attempts), answer) in places.into_iter().zip(answers) {
+                marks.push(Marked::of(id, attempts, answer));
+            }
+            for mark in &marks {
+                match mark.status {
+                    "done" => applied += 1,
+                    "failed" => refused += 1,
+                    _ => {}
+                }
+            }
+            mark_all(front, &marks).await?;
+            if !full {
+                break;
+            }
+        }
+        Ok((applied, refused))
     }
 
     /// The event a row asks for, with the bytes its digest is taken over (the row's fields and
@@ -213,6 +211,7 @@ impl Exchange {
             Option<String>,
             Option<String>,
         ),
+        listed: Vec<Listed>,
     ) -> Result<(Incoming, Vec<u8>), ExchangeError> {
         let key = text(key);
         if key.trim().is_empty() {
@@ -244,7 +243,7 @@ impl Exchange {
                 malformed("licence（证照字段）应为 JSON 对象，值为字符串，如 {\"有效期至\": \"2031-12-31\"}")
             })?,
         };
-        let files = self.files_of_event(front, key.trim()).await?;
+        let files = self.files_of_event(front, listed).await?;
         let digests: Vec<String> = files
             .iter()
             .map(|f| format!("{}:{}:{}", f.file_name, f.result, hex::encode(Sm3::digest(&f.bytes))))
@@ -267,17 +266,19 @@ impl Exchange {
         Ok((event, content))
     }
 
-    /// The files put in with the event `key`, each checked for size before it is read.
-    async fn files_of_event(&self, front: &Db, key: &str) -> Result<Vec<NewFile>, ExchangeError> {
-        let mut conn = front.conn().await.map_err(failed)?;
-        let listed: Vec<(i64, String, i64, Option<i64>)> =
-            run!(conn, |c| sqlx::query_as(FILES).bind(key).fetch_all(&mut *c).await).map_err(failed)?;
+    /// The files put in with an event (as [`files_listed`] found them), each checked for size
+    /// before it is read.
+    async fn files_of_event(&self, front: &Db, listed: Vec<Listed>) -> Result<Vec<NewFile>, ExchangeError> {
+        if listed.is_empty() {
+            return Ok(Vec::new());
+        }
         if i64::try_from(listed.len()).unwrap_or(i64::MAX) > MAX_FILES {
             return Err(malformed(&format!("一个办理动作至多附 {MAX_FILES} 个文件（govhall_incoming_files）")));
         }
         let most = self.cases().settings().max_file_bytes;
+        let mut conn = front.conn().await.map_err(failed)?;
         let mut files = Vec::with_capacity(listed.len());
-        for (id, name, is_result, size) in listed {
+        for Listed { id, name, is_result, size } in listed {
             if usize::try_from(size.unwrap_or(0)).unwrap_or(usize::MAX) > most {
                 return Err(malformed(&format!(
                     "文件“{}”超过 {} MB",
@@ -361,4 +362,36 @@ async fn mark_all(front: &Db, marks: &[Marked]) -> Result<(), ExchangeError> {
         .map_err(failed)?;
     }
     tx.commit().await.map_err(failed)
+}
+
+/// A file put in with an event, before its content is read.
+#[derive(Clone)]
+struct Listed {
+    id: i64,
+    name: String,
+    is_result: i64,
+    size: Option<i64>,
+}
+
+/// The files of the events keyed `keys`, by key, in the order they were put in.
+async fn files_listed(front: &Db, keys: &[String]) -> Result<HashMap<String, Vec<Listed>>, ExchangeError> {
+    let mut found: HashMap<String, Vec<Listed>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(found);
+    }
+    let listed: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("{FILES} ({}) ORDER BY id", listed.join(", "));
+    let mut conn = front.conn().await.map_err(failed)?;
+    let rows: Vec<(String, i64, String, i64, Option<i64>)> = run!(conn, |c| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for key in keys {
+            q = q.bind(key.clone());
+        }
+        q.fetch_all(&mut *c).await
+    })
+    .map_err(failed)?;
+    for (key, id, name, is_result, size) in rows {
+        found.entry(key.trim().to_owned()).or_default().push(Listed { id, name, is_result, size });
+    }
+    Ok(found)
 }

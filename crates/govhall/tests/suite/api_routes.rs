@@ -28,6 +28,7 @@ const OWN_CREDENTIALS: &[&str] = &[
     "POST /api/v1/exchange/cases/ack",
     "GET /api/v1/exchange/cases/{serial}/files/{file}",
     "POST /api/v1/exchange/events",
+    "POST /api/v1/exchange/events/batch",
     "POST /api/v1/sessions",
     "DELETE /api/v1/sessions/current",
 ];

@@ -71,10 +71,14 @@ impl System<'_> {
     }
 
     pub(crate) async fn event(&self, key: &str, serial: &str, action: &str, note: &str) -> (StatusCode, Value) {
-        let body = json!({"idempotency_key": key, "serial_number": serial, "action": action, "note": note,
-            "handler": "王审批", "occurred_at": "2026-12-07T09:30:00+08:00"});
-        self.send(Method::POST, "/api/v1/exchange/events", Some(body)).await
+        self.send(Method::POST, "/api/v1/exchange/events", Some(step(key, serial, action, note))).await
     }
+}
+
+/// One step, as a department's system sends it.
+pub(crate) fn step(key: &str, serial: &str, action: &str, note: &str) -> Value {
+    json!({"idempotency_key": key, "serial_number": serial, "action": action, "note": note,
+        "handler": "王审批", "occurred_at": "2026-12-07T09:30:00+08:00"})
 }
 
 pub(crate) fn serials(page: &Value) -> Vec<String> {
@@ -215,6 +219,101 @@ async fn a_department_system_collects_its_cases_and_sends_back_every_step_once()
     assert_eq!(logged, 6, "start_prereview, accept, start_review, grant, deliver, the burst's one");
     let refused = count(t, "SELECT COUNT(*) FROM exchange_log WHERE kind = 'event' AND outcome = 'refused'").await;
     assert_eq!(refused, 3, "the reused key, the grant out of order, the reason missing");
+    let key = t.app.identity().keys().checkpoint_key();
+    assert!(govhall_audit::verify(t.app.db(), &key).await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn a_batch_of_steps_answers_each_as_if_it_were_sent_alone() {
+    let h = CaseHall::new().await;
+    let t = &h.t;
+    let department = DepartmentId::from_uuid(h.item.item.department_id);
+    let system = connect(&h, department, "省厅审批系统", 34, "").await;
+    let (_, a, _) = h.submit("b-a").await;
+    let (_, b, _) = h.submit("b-b").await;
+    let (_, c, _) = h.submit("b-c").await;
+    let batch = json!({"events": [
+        step("b-1", &a, "start_prereview", ""),
+        step("b-2", &a, "accept", ""),
+        step("b-3", &b, "start_prereview", ""),
+        step("b-4", &b, "grant", ""),
+        step("bad key", &c, "start_prereview", ""),
+        step("b-5", "0000", "start_prereview", ""),
+        {"idempotency_key": "b-6", "serial_number": c},
+        step("b-7", &c, "start_prereview", ""),
+    ]});
+    let path = "/api/v1/exchange/events/batch";
+    let (status, answer) = system.send(Method::POST, path, Some(batch.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    let seen: Vec<(bool, Option<&str>, Option<&str>, Option<u64>)> = results
+        .iter()
+        .map(|r| (r["ok"] == true, r["applied"]["step"].as_str(), r["code"].as_str(), r["status"].as_u64()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (true, Some("prereview"), None, None),
+            (true, Some("accepted"), None, None),
+            (true, Some("prereview"), None, None),
+            (false, None, Some("illegal_transition"), Some(409)),
+            (false, None, Some("invalid_input"), Some(422)),
+            (false, None, Some("case_not_found"), Some(404)),
+            (false, None, Some("invalid_json"), Some(400)),
+            (true, Some("prereview"), None, None),
+        ],
+        "{answer}"
+    );
+
+    // The same steps again, in a batch or alone: the first answers, nothing applied twice.
+    let (_, again) = system.send(Method::POST, path, Some(batch.clone())).await;
+    assert_eq!(again["results"][0]["applied"]["replayed"], true, "{again}");
+    assert_eq!(again["results"][1]["applied"]["step"], "accepted", "{again}");
+    let (status, alone) = system.event("b-3", &b, "start_prereview", "").await;
+    assert_eq!((status, alone["replayed"].as_bool()), (StatusCode::OK, Some(true)), "{alone}");
+    let (status, other) = system.event("b-7", &c, "start_prereview", "换了说明").await;
+    assert_eq!((status, other["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_key_reused")));
+    // Two copies of a batch at once: each step once.
+    let next = json!({"events": [step("b-8", &a, "start_review", ""), step("b-9", &b, "accept", "")]});
+    let (one, two) = tokio::join!(
+        system.send(Method::POST, path, Some(next.clone())),
+        system.send(Method::POST, path, Some(next.clone()))
+    );
+    for (status, answer) in [&one, &two] {
+        assert_eq!(*status, StatusCode::OK, "{answer}");
+        assert!(answer["results"].as_array().unwrap().iter().all(|r| r["ok"] == true), "{answer}");
+    }
+    for (serial, steps) in [(&a, 4), (&b, 3), (&c, 2)] {
+        let id = t.app.cases().id_by_serial(serial).await.unwrap();
+        assert_eq!(t.app.cases().history(id).await.unwrap().len(), steps, "{serial}");
+    }
+
+    // More than a hundred steps are refused whole.
+    let many: Vec<Value> = (0..101).map(|i| step(&format!("m-{i}"), &c, "accept", "")).collect();
+    let (status, body) = system.send(Method::POST, path, Some(json!({"events": many}))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("too_many_events")));
+
+    // Each step's log entry is named by the audit entry of its move; the chain is intact.
+    let mut conn = t.app.db().conn().await.unwrap();
+    let logged: Vec<uuid::Uuid> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+        "SELECT id FROM exchange_log WHERE kind = 'event' AND outcome = 'ok'"
+    )
+    .fetch_all(&mut *c)
+    .await)
+    .unwrap();
+    let details: Vec<String> = govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action LIKE 'case.%'"
+    )
+    .fetch_all(&mut *c)
+    .await)
+    .unwrap();
+    drop(conn);
+    assert_eq!(logged.len(), 6, "a, a, b, c, then a and b");
+    for id in logged {
+        assert!(details.iter().any(|d| d.contains(&format!("交换日志 {id}"))), "{id} not covered: {details:?}");
+    }
+    let refused = count(t, "SELECT COUNT(*) FROM exchange_log WHERE kind = 'event' AND outcome = 'refused'").await;
+    assert!(refused >= 4, "the grant out of order, the bad key, the unknown case, the reused key: {refused}");
     let key = t.app.identity().keys().checkpoint_key();
     assert!(govhall_audit::verify(t.app.db(), &key).await.unwrap().is_intact());
 }

@@ -271,6 +271,17 @@ pub(crate) async fn event(
     let body = whole(body).await?;
     let caller = caller(&state, &ctx, &method, &uri, &headers, &body).await?;
     let request: EventRequest = serde_json::from_slice(&body).map_err(|e| bad_json(&e))?;
+    let incoming = incoming_of(request)?;
+    // Its content is its JSON with the keys in order: the same step sent again, alone or in a
+    // batch, is recognised by it whatever its spacing.
+    let content = serde_json::from_slice::<serde_json::Value>(&body)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(|e| bad_json(&e))?;
+    Ok(Json(state.exchange.apply(&caller, incoming, &content).await?))
+}
+
+/// The step a request sends, its files decoded.
+fn incoming_of(request: EventRequest) -> Result<Incoming, AppError> {
     if request.files.len() > MAX_EVENT_FILES {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -289,7 +300,7 @@ pub(crate) async fn event(
         })?;
         files.push(NewFile { file_name: f.name, bytes, result: f.result, material: String::new() });
     }
-    let incoming = Incoming {
+    Ok(Incoming {
         idempotency_key: request.idempotency_key,
         serial_number: request.serial_number,
         action: request.action,
@@ -299,6 +310,111 @@ pub(crate) async fn event(
         requested: request.requested,
         licence: request.licence,
         files,
-    };
-    Ok(Json(state.exchange.apply(&caller, incoming, &body).await?))
+    })
+}
+
+/// 批量回传的办理动作。
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct BatchRequest {
+    /// 办理动作（至多 100 个，格式同单个回传）；同一办件的动作按先后顺序办理
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<serde_json::Value>,
+}
+
+/// 批量回传中一个动作的结果。
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchResult {
+    /// 是否办理成功（含重发得到的原答复）
+    ok: bool,
+    /// 成功时：办件现状，同单个回传的答复
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    applied: Option<govhall_exchange::events::Applied>,
+    /// 失败时：单个回传会得到的 HTTP 状态码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    /// 失败时：错误代码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    /// 失败时：原因
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// 批量回传的结果，与请求中的动作一一对应。
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchAnswer {
+    /// 各动作的结果，顺序同请求
+    results: Vec<BatchResult>,
+}
+
+impl BatchResult {
+    fn failed(e: AppError) -> Self {
+        BatchResult {
+            ok: false,
+            applied: None,
+            status: Some(e.status().as_u16()),
+            code: Some(e.code()),
+            message: Some(e.message().to_owned()),
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/exchange/events/batch", tag = "部门系统对接", summary = "批量回传办理过程和结果",
+    description = "一次回传至多 100 个办理动作（每个的格式、幂等键和答复同单个回传）。不同办件的动作一并办理，同一办件的动作按请求中的先后顺序办理；每个动作各自成功或失败，结果按请求顺序列出，失败的动作给出单个回传时会得到的状态码、错误代码和原因。",
+    request_body = BatchRequest,
+    responses((status = 200, description = "各动作的结果", body = BatchAnswer),
+        (status = 400, description = "JSON 有误：invalid_json"), (status = 401, description = "密钥或签名有误"),
+        (status = 409, description = "重放：replayed_nonce"), (status = 422, description = "动作过多：too_many_events")))]
+pub(crate) async fn events_batch(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BatchAnswer>, AppError> {
+    let body = whole(body).await?;
+    let caller = caller(&state, &ctx, &method, &uri, &headers, &body).await?;
+    let request: BatchRequest = serde_json::from_slice(&body).map_err(|e| bad_json(&e))?;
+    let most = govhall_exchange::batch::MAX_STEPS;
+    if request.events.len() > most {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_events",
+            format!("一次至多批量回传 {most} 个办理动作（本次 {} 个）", request.events.len()),
+        ));
+    }
+    // Each step's content is its own JSON with the keys in order, as for a step sent alone.
+    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(request.events.len());
+    let mut steps = Vec::with_capacity(request.events.len());
+    let mut places = Vec::with_capacity(request.events.len());
+    for (at, value) in request.events.into_iter().enumerate() {
+        let content = serde_json::to_vec(&value).unwrap_or_default();
+        let parsed = serde_json::from_value::<EventRequest>(value)
+            .map_err(|e| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("第 {} 个动作的字段或类型有误：{e}", at + 1),
+                )
+            })
+            .and_then(incoming_of);
+        match parsed {
+            Ok(incoming) => {
+                results.push(None);
+                steps.push((incoming, content));
+                places.push(at);
+            }
+            Err(e) => results.push(Some(BatchResult::failed(e))),
+        }
+    }
+    let answers = state.exchange.apply_all(&caller, steps).await;
+    for (at, answer) in places.into_iter().zip(answers) {
+        results[at] = Some(match answer {
+            Ok(applied) => BatchResult { ok: true, applied: Some(applied), status: None, code: None, message: None },
+            Err(e) => BatchResult::failed(AppError::from(e)),
+        });
+    }
+    Ok(Json(BatchAnswer { results: results.into_iter().flatten().collect() }))
 }

@@ -49,6 +49,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/api/v1/exchange/cases/ack", Public, post(api::ack)),
         r(M::GET, "/api/v1/exchange/cases/{serial}/files/{file}", Public, get(api::file)),
         r(M::POST, "/api/v1/exchange/events", Public, post(api::event)),
+        r(M::POST, "/api/v1/exchange/events/batch", Public, post(api::events_batch)),
         r(M::GET, "/admin/exchange", Needs(P::ExchangeManage), get(admin::page)),
         r(
             M::POST,
