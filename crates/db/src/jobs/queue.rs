@@ -329,15 +329,22 @@ pub(crate) async fn claim(
         Backend::Sqlite => "",
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
     };
+    // Two scans, each in the index's order and stopped at the limit: queued jobs that are due,
+    // and running jobs whose lease has ended. (One scan with `OR` read every due job and sorted
+    // them all, a cost that grew with the backlog: 20 ms a claim behind 25,000 messages.)
+    let listed = placeholders.join(", ");
     let sql = format!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
-         WHERE id IN (SELECT id FROM jobs
-                      WHERE ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3))
-                        AND kind IN ({})
-                      ORDER BY run_at, id LIMIT $4
-                      {lock})
-         RETURNING id, kind, payload, attempts, COALESCE(max_attempts, $5) AS max_attempts",
-        placeholders.join(", ")
+        "WITH due AS (
+             SELECT id, run_at FROM (SELECT id, run_at FROM jobs
+                 WHERE state = 'queued' AND run_at <= $3 AND kind IN ({listed})
+                 ORDER BY run_at, id LIMIT $4 {lock}) AS queued
+             UNION ALL
+             SELECT id, run_at FROM (SELECT id, run_at FROM jobs
+                 WHERE state = 'running' AND locked_until < $3 AND kind IN ({listed})
+                 ORDER BY run_at, id LIMIT $4 {lock}) AS lapsed)
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
+         WHERE id IN (SELECT id FROM due ORDER BY run_at, id LIMIT $4)
+         RETURNING id, kind, payload, attempts, COALESCE(max_attempts, $5) AS max_attempts"
     );
     let now = db.now();
     let mut tx = db.begin().await?;
