@@ -26,6 +26,10 @@ pub const MAX_ATTEMPTS: i32 = 5;
 /// Files one event may carry.
 const MAX_FILES: i64 = 5;
 
+/// The most bytes of files a part of a page holds in memory at once (a page of 100 steps with
+/// five large result documents each would otherwise be read whole).
+const PAGE_FILE_BYTES: i64 = 64 << 20;
+
 const NEW_ROWS: &str = "SELECT id, idempotency_key, serial_number, action, note, handler, occurred_at, requested,
         licence, attempts
      FROM govhall_incoming_events WHERE status = 'new' AND id > $1 ORDER BY id LIMIT $2";
@@ -146,52 +150,90 @@ impl Exchange {
             let keys: Vec<String> =
                 rows.iter().filter_map(|r| r.1.as_deref().map(str::trim).map(str::to_owned)).collect();
             let listed = files_listed(front, &keys).await?;
-            let mut marks = Vec::with_capacity(rows.len());
-            let mut malformed_rows = Vec::new();
-            let mut events = Vec::with_capacity(rows.len());
-            let mut places = Vec::with_capacity(rows.len());
-            for (id, key, serial, action, note, handler, occurred, requested, licence, attempts) in rows {
-                let files = key.as_deref().map(str::trim).and_then(|k| listed.get(k).cloned()).unwrap_or_default();
-                let serial_text: String = text(serial.clone()).trim().chars().take(40).collect();
-                let fields = (key, serial, action, note, handler, occurred, requested, licence);
-                match self.event_of(front, fields, files).await {
-                    Ok(parsed) => {
-                        events.push(parsed);
-                        places.push((id, attempts));
+            // A page's files are read before its steps are made: pages whose files would take
+            // more than PAGE_FILE_BYTES are made in parts (in order: a case's rows stay in order).
+            let most = i64::try_from(self.cases().settings().max_file_bytes).unwrap_or(i64::MAX);
+            let mut parts: Vec<Vec<EventRow>> = Vec::new();
+            let mut held = 0i64;
+            for row in rows {
+                let bytes: i64 = row
+                    .1
+                    .as_deref()
+                    .and_then(|k| listed.get(k.trim()))
+                    .map_or(0, |files| files.iter().map(|f| f.size.unwrap_or(0).clamp(0, most)).sum());
+                match parts.last_mut() {
+                    Some(part) if held.saturating_add(bytes) <= PAGE_FILE_BYTES => {
+                        held = held.saturating_add(bytes);
+                        part.push(row);
                     }
-                    Err(e @ ExchangeError::FrontDb(_)) => return Err(e),
-                    Err(e) => {
-                        // The row does not say what the hall needs: refused before it reaches the case.
-                        let content = format!("govhall_incoming_events#{id}").into_bytes();
-                        let serial = (!serial_text.is_empty()).then_some(serial_text);
-                        malformed_rows.push(NewEntry::refused("event", serial, content, &e));
-                        marks.push(Marked::of(id, attempts, Err(e)));
+                    _ => {
+                        held = bytes;
+                        parts.push(vec![row]);
                     }
                 }
             }
-            if !malformed_rows.is_empty() {
-                let (department, client) = (Some(caller.department), Some(caller.client.id));
-                if let Err(err) = self.record(&caller.actor, department, client, "exchange.event", malformed_rows).await
-                {
-                    tracing::warn!(error = %err, "the exchange log could not record refused rows");
-                }
+            for part in parts {
+                let (done, failed) = self.receive_part(caller, front, part, &listed).await?;
+                applied += done;
+                refused += failed;
             }
-            let answers = self.apply_all(caller, events).await;
-            for ((id, attempts), answer) in places.into_iter().zip(answers) {
-                marks.push(Marked::of(id, attempts, answer));
-            }
-            for mark in &marks {
-                match mark.status {
-                    "done" => applied += 1,
-                    "failed" => refused += 1,
-                    _ => {}
-                }
-            }
-            mark_all(front, &marks).await?;
             if !full {
                 break;
             }
         }
+        Ok((applied, refused))
+    }
+
+    /// Reads, makes and marks `rows` of a page; how many were applied and how many marked failed.
+    async fn receive_part(
+        &self,
+        caller: &Caller,
+        front: &Db,
+        rows: Vec<EventRow>,
+        listed: &HashMap<String, Vec<Listed>>,
+    ) -> Result<(u64, u64), ExchangeError> {
+        let mut marks = Vec::with_capacity(rows.len());
+        let mut malformed_rows = Vec::new();
+        let mut events = Vec::with_capacity(rows.len());
+        let mut places = Vec::with_capacity(rows.len());
+        for (id, key, serial, action, note, handler, occurred, requested, licence, attempts) in rows {
+            let files = key.as_deref().map(str::trim).and_then(|k| listed.get(k).cloned()).unwrap_or_default();
+            let serial_text: String = text(serial.clone()).trim().chars().take(40).collect();
+            let fields = (key, serial, action, note, handler, occurred, requested, licence);
+            match self.event_of(front, fields, files).await {
+                Ok(parsed) => {
+                    events.push(parsed);
+                    places.push((id, attempts));
+                }
+                Err(e @ ExchangeError::FrontDb(_)) => return Err(e),
+                Err(e) => {
+                    // The row does not say what the hall needs: refused before it reaches the case.
+                    let content = format!("govhall_incoming_events#{id}").into_bytes();
+                    let serial = (!serial_text.is_empty()).then_some(serial_text);
+                    malformed_rows.push(NewEntry::refused("event", serial, content, &e));
+                    marks.push(Marked::of(id, attempts, Err(e)));
+                }
+            }
+        }
+        if !malformed_rows.is_empty() {
+            let (department, client) = (Some(caller.department), Some(caller.client.id));
+            if let Err(err) = self.record(&caller.actor, department, client, "exchange.event", malformed_rows).await {
+                tracing::warn!(error = %err, "the exchange log could not record refused rows");
+            }
+        }
+        let answers = self.apply_all(caller, events).await;
+        for ((id, attempts), answer) in places.into_iter().zip(answers) {
+            marks.push(Marked::of(id, attempts, answer));
+        }
+        let (mut applied, mut refused) = (0, 0);
+        for mark in &marks {
+            match mark.status {
+                "done" => applied += 1,
+                "failed" => refused += 1,
+                _ => {}
+            }
+        }
+        mark_all(front, &marks).await?;
         Ok((applied, refused))
     }
 
