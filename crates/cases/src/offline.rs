@@ -221,7 +221,7 @@ impl Cases {
             _ => (ActorKind::System, ("register_department", "部门系统受理登记")),
         };
         let event =
-            record_event(&mut tx, id, 1, label, (None, &first.code), (kind, o.staff, &o.actor.label), "").await?;
+            record_event(&mut tx, id, label, (None, &first.code), (kind, o.staff, &o.actor.label), "", &[]).await?;
         crate::files::store_files(&mut tx, id, event, &o.files, self.settings().max_file_bytes).await?;
         audit::record(
             &mut tx,

@@ -138,11 +138,11 @@ impl Cases {
         let event = record_event(
             &mut tx,
             id,
-            1,
             ("submit", "提交申请"),
             (None, &first.code),
             (ActorKind::Applicant, Some(s.applicant), "申请人"),
             "",
+            &[],
         )
         .await?;
         let actor = Actor { id: Some(s.applicant), label: applicant.label, client_ip: String::new() };
@@ -164,27 +164,30 @@ impl Cases {
     }
 }
 
-/// Appends one entry to a case's history; returns its id.
+/// Adds an entry to a case's history, numbered after its last one (the first entry of a new case
+/// is 1; a move updates the case's row first, which keeps two moves from numbering at once).
 pub(crate) async fn record_event(
     tx: &mut Tx,
     case: CaseId,
-    seq: i32,
     (action, label): (&str, &str),
     (from, to): (Option<&str>, &str),
     (kind, actor_id, actor_name): (ActorKind, Option<AccountId>, &str),
     note: &str,
+    requested: &[String],
 ) -> Result<CaseEventId, CaseError> {
     let id = CaseEventId::new();
     let now = tx.db().now();
+    let requested = serde_json::to_string(requested).unwrap_or_else(|_| "[]".into());
     exec!(
         tx,
         sqlx::query(
             "INSERT INTO case_events (id, case_id, seq, action, label, from_step, to_step, actor_kind, actor_id,
-                actor_name, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                actor_name, note, at, requested)
+             SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+             FROM case_events WHERE case_id = $2"
         )
         .bind(id.as_uuid())
         .bind(case.as_uuid())
-        .bind(seq)
         .bind(action)
         .bind(label)
         .bind(from)
@@ -194,6 +197,7 @@ pub(crate) async fn record_event(
         .bind(actor_name)
         .bind(note)
         .bind(now)
+        .bind(requested)
     )?;
     Ok(id)
 }

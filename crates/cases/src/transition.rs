@@ -4,9 +4,10 @@
 
 use crate::deadline::{self, Warning};
 use crate::files::{NewFile, store_files};
-use crate::ids::{CaseEventId, CaseId};
+use crate::ids::CaseId;
 use crate::model::{ActorKind, Case, CaseRow, Outcome};
 use crate::queries::target;
+use crate::submit::record_event;
 use crate::workflow::{BACK, Effect, PAID, StepActor};
 use crate::{CaseError, Cases, closed, granted, notify, payment_due, store};
 use govhall_audit::{self as audit, Actor, Event};
@@ -266,11 +267,11 @@ impl Cases {
         if changed == 0 {
             return Err(CaseError::Stale);
         }
-        let event = next_event(
+        let event = record_event(
             tx,
             case.id,
             (&t.action, &t.label),
-            (&from.code, &to.code),
+            (Some(&from.code), &to.code),
             (kind, actor_id, &actor_name),
             note,
             &requested,
@@ -483,44 +484,6 @@ fn rule<'c>(by: By<'_>, case: &'c Case, action: &str) -> Result<&'c crate::workf
         (None, By::Staff(..)) => Err(CaseError::Forbidden(format!("“{}”只能由申请人操作", t.label))),
         (_, By::System(_)) => Err(CaseError::Forbidden(format!("“{}”不能由系统自动办理", t.label))),
     }
-}
-
-/// Adds the move to the case's history, numbered after the last entry (the case's row, updated
-/// first, keeps two moves from numbering at once).
-async fn next_event(
-    tx: &mut Tx,
-    case: CaseId,
-    (action, label): (&str, &str),
-    (from, to): (&str, &str),
-    (kind, actor_id, actor_name): (ActorKind, Option<AccountId>, &str),
-    note: &str,
-    requested: &[String],
-) -> Result<CaseEventId, CaseError> {
-    let id = CaseEventId::new();
-    let now = tx.db().now();
-    let requested = serde_json::to_string(requested).unwrap_or_else(|_| "[]".into());
-    exec!(
-        tx,
-        sqlx::query(
-            "INSERT INTO case_events (id, case_id, seq, action, label, from_step, to_step, actor_kind, actor_id,
-                actor_name, note, at, requested)
-             SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-             FROM case_events WHERE case_id = $2"
-        )
-        .bind(id.as_uuid())
-        .bind(case.as_uuid())
-        .bind(action)
-        .bind(label)
-        .bind(from)
-        .bind(to)
-        .bind(kind.as_str())
-        .bind(actor_id.map(|a| a.as_uuid()))
-        .bind(actor_name)
-        .bind(note)
-        .bind(now)
-        .bind(requested)
-    )?;
-    Ok(id)
 }
 
 /// The clock columns as a move changes them.

@@ -246,7 +246,7 @@ async fn a_batch_of_steps_answers_each_as_if_it_were_sent_alone() {
     let (status, answer) = system.send(Method::POST, path, Some(batch.clone())).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let results = answer["results"].as_array().unwrap();
-    let seen: Vec<(bool, Option<&str>, Option<&str>, Option<u64>)> = results
+    let seen: Vec<_> = results
         .iter()
         .map(|r| (r["ok"] == true, r["applied"]["step"].as_str(), r["code"].as_str(), r["status"].as_u64()))
         .collect();
