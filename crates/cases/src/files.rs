@@ -61,7 +61,7 @@ pub fn clean_name(name: &str) -> String {
 }
 
 /// The name a file is kept under: cleaned, with the extension of what it really is.
-fn stored_name(name: &str, content_type: &str) -> String {
+pub fn stored_name(name: &str, content_type: &str) -> String {
     let ext = match content_type {
         "application/pdf" => "pdf",
         "image/png" => "png",

@@ -6,7 +6,7 @@
 
 use crate::evaluate::count;
 use crate::notify;
-use crate::{AppealId, EvaluationId, Feedback, FeedbackError, report};
+use crate::{AppealId, EvaluationId, Feedback, FeedbackError, attachments, report};
 use chrono::{DateTime, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_db::{exec, run, sqlx, sqlx::AssertSqlSafe};
@@ -84,6 +84,7 @@ impl Feedback {
         actor: &Actor,
         evaluation: EvaluationId,
         reason: &str,
+        evidence: &[govhall_cases::files::NewFile],
     ) -> Result<Appeal, FeedbackError> {
         let e = self.evaluation(evaluation).await?;
         let target = Target {
@@ -101,6 +102,8 @@ impl Feedback {
         if !(10..=2000).contains(&reason.chars().count()) {
             return Err(FeedbackError::Invalid("申诉理由和证据说明应为 10 到 2000 个字".into()));
         }
+        let max_bytes = self.cases().settings().max_file_bytes;
+        attachments::check_all(evidence, max_bytes)?;
         let id = AppealId::new();
         let mut tx = self.db().begin().await?;
         let inserted = exec!(
@@ -126,6 +129,8 @@ impl Feedback {
         if inserted == 0 {
             return Err(FeedbackError::WrongState("该评价已有待审核的申诉".into()));
         }
+        let owner = attachments::Owner::Appeal(id.as_uuid());
+        attachments::attach(&mut tx, owner, attachments::AddedBy::Staff, evidence, max_bytes).await?;
         audit::record(&mut tx, actor, Event::success("evaluation.appeal", "case", &e.serial_number).detail(&reason))
             .await?;
         tx.commit().await?;

@@ -22,9 +22,12 @@ pub enum FeedbackError {
     /// Something given is not valid.
     #[error("{0}")]
     Invalid(String),
-    /// Asked too often (codes, look-ups): later, or after the challenge.
+    /// Asked too often (codes, look-ups): later.
     #[error("{0}")]
     TooMany(String),
+    /// Asked often from this address or network: again with the answer to a challenge.
+    #[error("{0}")]
+    ChallengeRequired(String),
     /// Signed in, but without the permission over the record.
     #[error("{0}")]
     Forbidden(String),
@@ -90,6 +93,7 @@ impl Coded for FeedbackError {
             FeedbackError::Invalid(_) => "invalid_input",
             FeedbackError::Forbidden(_) => "forbidden",
             FeedbackError::TooMany(_) => "too_many_requests",
+            FeedbackError::ChallengeRequired(_) => "challenge_required",
             FeedbackError::Case(e) => e.code(),
             FeedbackError::Internal(_) => "internal_error",
             FeedbackError::Db(e) => e.code(),

@@ -17,6 +17,7 @@
 //!   published without personal data.
 
 pub mod appeal;
+pub mod attachments;
 pub mod complaints;
 mod error;
 pub mod evaluate;

@@ -7,7 +7,7 @@
 
 use crate::model::{Checked, Level};
 use crate::notify;
-use crate::{EvaluationId, Feedback, FeedbackError, RectificationId, report};
+use crate::{EvaluationId, Feedback, FeedbackError, RectificationId, attachments, report};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::model::Case;
@@ -242,6 +242,7 @@ impl Feedback {
         id: RectificationId,
         called_back: bool,
         answer: &str,
+        files: &[govhall_cases::files::NewFile],
     ) -> Result<Rectification, FeedbackError> {
         let r = self.rectification(access, id).await?;
         if !access.covers(Permission::EvaluationHandle, &r.target()) {
@@ -252,6 +253,8 @@ impl Feedback {
         if !(10..=2000).contains(&n) {
             return Err(FeedbackError::Invalid("整改情况或说明应为 10 到 2000 个字".into()));
         }
+        let max_bytes = self.cases().settings().max_file_bytes;
+        attachments::check_all(files, max_bytes)?;
         let now = self.db().now();
         let on_time = china_date(now) <= r.due_on;
         let evaluation = self.evaluation(EvaluationId::from_uuid(r.evaluation_id)).await?;
@@ -279,6 +282,8 @@ impl Feedback {
         if changed == 0 {
             return Err(FeedbackError::WrongState("该差评已回复或评价已作废".into()));
         }
+        let owner = attachments::Owner::Rectification(id.as_uuid());
+        attachments::attach(&mut tx, owner, attachments::AddedBy::Staff, files, max_bytes).await?;
         let params = json!({
             "serial": case.serial_number, "item": case.item_name, "department": r.department_name,
             "answer": answer, "link": self.link(&case.serial_number),

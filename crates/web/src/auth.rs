@@ -238,7 +238,8 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
         return Err(csrf_refused());
     }
     // Uploads stream: their forms carry the token in their address, and the body is not read
-    // here (materials, the materials library, supplements, a licence import, a licence PDF to check). Only there: other
+    // here (materials, the materials library, supplements, a licence import, a licence PDF to
+    // check, complaints and 好差评 answers and appeals with their files). Only there: other
     // multipart forms carry it in their body.
     let path: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
     let upload = matches!(
@@ -249,6 +250,11 @@ async fn check_csrf(state: &AppState, request: Request, binding: &str) -> Result
             | ["account", "cases", _, "act"]
             | ["admin", "licences", "import"]
             | ["verify", "pdf"]
+            | ["complaints"]
+            | ["complaints", "query"]
+            | ["account", "complaints", _, "act"]
+            | ["admin", "evaluations", "tasks", _]
+            | ["admin", "evaluations", "tasks", _, "appeal"]
     );
     if is_multipart
         && upload

@@ -15,6 +15,7 @@ mod calendar;
 mod cases;
 mod catalog;
 mod charts;
+mod download;
 mod error;
 mod exchange;
 mod feedback;

@@ -48,6 +48,10 @@ use utoipa::OpenApi;
         crate::payments::history::api, crate::space::api_home,
         crate::feedback::api::show, crate::feedback::api::submit, crate::feedback::api::rate_answer, crate::feedback::api::pending,
         crate::feedback::complaints_api::api_create, crate::feedback::complaints_api::api_mine, crate::feedback::complaints_api::api_one, crate::feedback::complaints_api::api_act,
+        crate::feedback::complaints_api::api_file, crate::feedback::complaints_api::api_challenge,
+        crate::feedback::complaints_api::api_code, crate::feedback::complaints_api::api_create_anonymous,
+        crate::feedback::complaints_api::api_lookup, crate::feedback::complaints_api::api_act_by_password,
+        crate::feedback::complaints_api::api_file_by_password,
         crate::exchange::api::pull, crate::exchange::api::ack, crate::exchange::api::file, crate::exchange::api::event, crate::exchange::api::events_batch,
         crate::exchange::register::register),
     tags(

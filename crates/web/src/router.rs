@@ -76,6 +76,17 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
             let each = state.cases.settings().max_file_bytes as u64;
             each.saturating_mul(crate::cases::supplements::MAX_SUPPLEMENT_FILES as u64) + (1 << 20)
         }
+        // A complaint, information added to it, a 差评's answer or an appeal, with their files;
+        // through the API in Base64.
+        ["complaints"]
+        | ["complaints", "query"]
+        | ["account", "complaints", _, "act"]
+        | ["admin", "evaluations", "tasks", _]
+        | ["admin", "evaluations", "tasks", _, "appeal"] => crate::feedback::upload::body_limit(state, false),
+        ["api", "v1", "me", "complaints"]
+        | ["api", "v1", "me", "complaints", _, "actions"]
+        | ["api", "v1", "complaints"]
+        | ["api", "v1", "complaints", _, "actions"] => crate::feedback::upload::body_limit(state, true),
         // A case taken in at a window, with its scans (each stopped at its own limit).
         ["admin", "intake", code] if *code != "receipt" => {
             let each = state.cases.settings().max_file_bytes as u64;

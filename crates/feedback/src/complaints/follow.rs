@@ -3,6 +3,7 @@
 //! period after the answer, rating the answer.
 
 use super::{Complaint, SELECT, Step, clean, step};
+use crate::attachments::{self, AddedBy, Owner};
 use crate::{Feedback, FeedbackError};
 use chrono::Duration;
 use govhall_audit::{self as audit, Actor, Event};
@@ -14,8 +15,8 @@ use uuid::Uuid;
 /// What a complainant does after making a complaint.
 #[derive(Debug, Clone)]
 pub enum FollowUp {
-    /// Adds information.
-    Info(String),
+    /// Adds information, with files (at most [`crate::attachments::MAX_FILES`]).
+    Info(String, Vec<govhall_cases::files::NewFile>),
     /// Asks for it to be handled again, saying why.
     Reopen(String),
     /// Rates the answer (1–5), which closes it.
@@ -117,11 +118,21 @@ impl Feedback {
         let now = self.db().now();
         let mut tx = self.db().begin().await?;
         let (event, note) = match &action {
-            FollowUp::Info(text) => {
+            FollowUp::Info(text, files) => {
                 if matches!(complaint.state.as_str(), "closed" | "rejected") {
                     return Err(FeedbackError::WrongState("投诉已办结，不能再补充".into()));
                 }
-                ("info", clean(text, 2, 2000, "补充情况")?)
+                let text = clean(text, 2, 2000, "补充情况")?;
+                let max_bytes = self.cases().settings().max_file_bytes;
+                attachments::check_all(files, max_bytes)?;
+                attachments::count_complaint_files(&mut tx, complaint.id, files.len()).await?;
+                let owner = Owner::Complaint(complaint.id);
+                attachments::attach(&mut tx, owner, AddedBy::Complainant, files, max_bytes).await?;
+                let note = match super::files_note(files.len()) {
+                    n if n.is_empty() => text,
+                    n => format!("{text}（{n}）"),
+                };
+                ("info", note)
             }
             FollowUp::Reopen(text) => {
                 let days = i64::from(self.settings().complaint_reopen_days);

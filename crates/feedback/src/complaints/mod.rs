@@ -18,6 +18,7 @@ pub mod routing;
 
 pub use follow::FollowUp;
 
+use crate::attachments::{self, AddedBy, Owner};
 use crate::{Feedback, FeedbackError};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
@@ -85,6 +86,9 @@ pub struct NewComplaint {
     /// Whether the answer may be published (without personal data).
     #[serde(default)]
     pub publishable: bool,
+    /// Files given with it (at most [`crate::attachments::MAX_FILES`]).
+    #[serde(skip)]
+    pub files: Vec<govhall_cases::files::NewFile>,
 }
 
 /// Who complains.
@@ -238,6 +242,11 @@ fn clean(text: &str, min: usize, max: usize, what: &str) -> Result<String, Feedb
     Ok(t)
 }
 
+/// What a step says of the files given with it (nothing when none).
+pub(crate) fn files_note(n: usize) -> String {
+    if n == 0 { String::new() } else { format!("附件 {n} 个") }
+}
+
 /// Records a step of `complaint` in `tx`.
 pub(crate) async fn step(
     tx: &mut Tx,
@@ -288,8 +297,10 @@ impl Feedback {
     ) -> Result<(), FeedbackError> {
         let phone = Phone::parse(phone).map_err(|e| FeedbackError::Invalid(govhall_core::Coded::message(&e)))?;
         self.identity().guard_code(request).await.map_err(|e| match e {
-            e @ (govhall_identity::IdentityError::ChallengeRequired
-            | govhall_identity::IdentityError::CodeDailyLimit) => {
+            e @ govhall_identity::IdentityError::ChallengeRequired => {
+                FeedbackError::ChallengeRequired(govhall_core::Coded::message(&e))
+            }
+            e @ govhall_identity::IdentityError::CodeDailyLimit => {
                 FeedbackError::TooMany(govhall_core::Coded::message(&e))
             }
             other => FeedbackError::from(other),
@@ -317,6 +328,8 @@ impl Feedback {
             return Err(FeedbackError::Invalid("请选择投诉类别".into()));
         }
         let body = clean(&new.body, 10, 2000, "投诉内容")?;
+        let max_bytes = self.cases().settings().max_file_bytes;
+        attachments::check_all(&new.files, max_bytes)?;
         let (account, phone) = match who {
             Complainant::Account(a) => (Some(*a), self.identity().account(*a).await?.phone),
             Complainant::Phone { phone, code } => {
@@ -369,7 +382,9 @@ impl Feedback {
         if number.is_empty() {
             return Err(FeedbackError::Internal("投诉编号冲突，请重试".into()));
         }
-        step(&mut tx, id, "received", "complainant", "投诉人", "", now).await?;
+        attachments::count_complaint_files(&mut tx, id, new.files.len()).await?;
+        attachments::attach(&mut tx, Owner::Complaint(id), AddedBy::Complainant, &new.files, max_bytes).await?;
+        step(&mut tx, id, "received", "complainant", "投诉人", &files_note(new.files.len()), now).await?;
         let detail = format!("{}：{}（{}）", new.subject.label(), label, category);
         audit::record(&mut tx, actor, Event::success("complaint.create", "complaint", &number).detail(detail)).await?;
         tx.commit().await?;

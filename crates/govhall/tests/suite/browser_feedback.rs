@@ -121,8 +121,12 @@ async fn a_person_complains_and_staff_answer_and_publish_in_chromium() {
     browser.set_value("#category", "办事效率").await;
     browser.type_into("#body", "网上申报后五个工作日没有人预审，电话也打不通。").await;
     browser.click("input[name='publishable']").await;
+    let evidence = std::env::temp_dir().join(format!("govhall-evidence-{}.pdf", uuid::Uuid::now_v7()));
+    std::fs::write(&evidence, crate::common::applying::pdf(800)).unwrap();
+    browser.choose_file("#complaint-files", &evidence).await;
     browser.click("button[value='submit']").await;
     let html = browser.wait_source("投诉已提交").await;
+    let _ = std::fs::remove_file(&evidence);
     assert!(html.contains("complaint-password"), "{html}");
     violations.extend(look(&browser, "complaint-made").await);
     sign_out(&browser).await;
@@ -133,7 +137,8 @@ async fn a_person_complains_and_staff_answer_and_publish_in_chromium() {
     browser.wait_source("投诉列表").await;
     violations.extend(look(&browser, "complaints-admin").await);
     browser.click("a[href^='/admin/complaints/']:not([href$='routes'])").await;
-    browser.wait_source("不予受理的理由").await;
+    let html = browser.wait_source("不予受理的理由").await;
+    assert!(html.contains("投诉人提供的附件") && html.contains("govhall-evidence-"), "the file chosen in the browser");
     browser.click("button[value='accept']").await;
     browser.wait_source("已受理").await;
     browser.type_into("#answer-text", "已安排专人预审，今天内联系您补正材料。").await;

@@ -33,6 +33,7 @@ mod evaluations;
 mod exchange;
 mod exchange_front_db;
 mod exchange_register;
+mod feedback_files;
 mod http;
 mod identity_web;
 mod intake;

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_cases::CaseError;
 use govhall_cases::files::NewFile;
@@ -343,20 +343,7 @@ pub(crate) async fn approval_file(
 ) -> Result<Response, AppError> {
     let approval: ApprovalId = approval.parse().map_err(|_| AppError::not_found())?;
     let (name, kind, bytes) = state.cases.approval_file(viewer.account.id, project_of(&id)?, approval).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&kind).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
-    let disposition = format!("attachment; filename=\"file\"; filename*=UTF-8''{}", crate::auth::urlencode(&name));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(crate::download::attachment(&name, &kind, bytes))
 }
 
 /// Staff: a dossier holding a case they may see.

@@ -512,20 +512,9 @@ pub(crate) async fn file(
     Ok(download(&meta, bytes))
 }
 
-/// A file as a download: its sniffed type, nosniff, never inline.
+/// A file as a download: its sniffed type, nosniff, never inline, never cached.
 pub(crate) fn download(meta: &CaseFile, bytes: Vec<u8>) -> Response {
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    let content_type =
-        HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let encoded = crate::auth::urlencode(&meta.file_name);
-    let disposition = format!("attachment; filename=\"file\"; filename*=UTF-8''{encoded}");
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    crate::download::attachment(&meta.file_name, &meta.content_type, bytes)
 }
 
 /// The form as staff read it: an online application's lines (section · label, value) in order,

@@ -3,6 +3,7 @@
 //! the appeals waiting for a supervisor; the statistics.
 
 use super::rate::Given;
+use super::upload::form_with_files;
 use crate::AppError;
 use crate::auth::{RequestContext, SignedIn, Viewer};
 use crate::html::{form_error, render, time, with_status};
@@ -10,17 +11,20 @@ use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};
 use govhall_core::clock::china_date;
+use govhall_feedback::FeedbackError;
 use govhall_feedback::appeal::Appeal;
+use govhall_feedback::attachments::{Attachment, Owner};
 use govhall_feedback::rectify::{Rectification, TaskFilter};
 use govhall_feedback::report::Report;
 use govhall_feedback::stats::{Dimension, Group, RectificationCounts};
 use govhall_feedback::{AppealId, EvaluationId, RectificationId};
 use govhall_identity::Permission;
 use serde::Deserialize;
+use uuid::Uuid;
 
 fn task_id(id: &str) -> Result<RectificationId, AppError> {
     id.parse().map_err(|_| AppError::not_found())
@@ -108,7 +112,12 @@ struct TaskPage {
     may_answer: bool,
     may_appeal: bool,
     may_decide: bool,
-    appeals: Vec<Appeal>,
+    /// Each appeal with its evidence.
+    appeals: Vec<(Appeal, Vec<Attachment>)>,
+    /// The files given with the answer.
+    task_files: Vec<Attachment>,
+    /// Where the task's files (the answer's and the appeals') are downloaded.
+    files_base: String,
     reports: Vec<Report>,
     reporting: bool,
     error: String,
@@ -126,11 +135,16 @@ async fn task_page(
     let r = state.feedback.rectification(&viewer.access, id).await?;
     let evaluation_id = EvaluationId::from_uuid(r.evaluation_id);
     let e = state.feedback.evaluation_for_staff(&viewer.access, evaluation_id).await?;
-    let appeals = state.feedback.appeals_of(evaluation_id).await?;
+    let mut appeals = Vec::new();
+    for a in state.feedback.appeals_of(evaluation_id).await? {
+        let files = state.feedback.attachments(Owner::Appeal(a.id)).await?;
+        appeals.push((a, files));
+    }
+    let task_files = state.feedback.attachments(Owner::Rectification(r.id)).await?;
     let reports = state.feedback.reports_of(evaluation_id).await?;
     let today = china_date(state.db.now());
     let handles = state.feedback.handles(&viewer.access, &r);
-    let pending = appeals.iter().any(|a| a.state == "pending");
+    let pending = appeals.iter().any(|(a, _)| a.state == "pending");
     render(TaskPage {
         page: Page::new(state, &format!("差评整改：{}", r.serial_number)).with(ctx),
         t: row(&r, today),
@@ -140,6 +154,8 @@ async fn task_page(
         may_appeal: handles && e.voided_at.is_none() && !pending,
         may_decide: state.feedback.supervises(&viewer.access, &r) && pending,
         appeals,
+        task_files,
+        files_base: format!("/admin/evaluations/tasks/{}/files", r.id),
         reports,
         reporting: !state.feedback.settings().upstream_url.trim().is_empty(),
         r,
@@ -176,15 +192,17 @@ pub(crate) struct AnswerForm {
     called_back: Option<String>,
 }
 
+/// 回访并回复: a plain form, or multipart with files (its CSRF token in its address).
 pub(crate) async fn answer(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<AnswerForm>,
+    request: Request,
 ) -> Result<Response, AppError> {
     let id = task_id(&id)?;
-    let result =
-        state.feedback.answer(&viewer.access, &ctx.actor(), id, form.called_back.is_some(), &form.answer).await;
+    let (form, files) = form_with_files::<AnswerForm>(&state, request).await?;
+    let called_back = form.called_back.is_some();
+    let result = state.feedback.answer(&viewer.access, &ctx.actor(), id, called_back, &form.answer, &files).await;
     after(&state, &viewer, &ctx, id, result.map(|_| ()), "answered").await
 }
 
@@ -194,17 +212,42 @@ pub(crate) struct AppealForm {
     reason: String,
 }
 
+/// 申诉: a plain form, or multipart with the evidence's files (its CSRF token in its address).
 pub(crate) async fn appeal(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<AppealForm>,
+    request: Request,
 ) -> Result<Response, AppError> {
     let id = task_id(&id)?;
     let r = state.feedback.rectification(&viewer.access, id).await?;
+    let (form, files) = form_with_files::<AppealForm>(&state, request).await?;
     let evaluation = EvaluationId::from_uuid(r.evaluation_id);
-    let result = state.feedback.appeal(&viewer.access, &ctx.actor(), evaluation, &form.reason).await;
+    let result = state.feedback.appeal(&viewer.access, &ctx.actor(), evaluation, &form.reason, &files).await;
     after(&state, &viewer, &ctx, id, result.map(|_| ()), "appealed").await
+}
+
+/// A file of a task, for staff who may see the task: given with its answer or with an appeal
+/// about its evaluation (anything else: not found).
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let r = state.feedback.rectification(&viewer.access, task_id(&id)?).await?;
+    let file: Uuid = file.parse().map_err(|_| AppError::not_found())?;
+    let mut owners = vec![Owner::Rectification(r.id)];
+    for a in state.feedback.appeals_of(EvaluationId::from_uuid(r.evaluation_id)).await? {
+        owners.push(Owner::Appeal(a.id));
+    }
+    for owner in owners {
+        match state.feedback.attachment(owner, file).await {
+            Ok((name, kind, bytes)) => return Ok(crate::download::attachment(&name, &kind, bytes)),
+            Err(FeedbackError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::not_found())
 }
 
 #[derive(Debug, Deserialize)]

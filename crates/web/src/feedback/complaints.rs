@@ -3,6 +3,7 @@
 //! adding information, reopening, rating the answer; the published complaints. The API is in
 //! [`super::complaints_api`].
 
+use super::upload::form_with_files;
 use crate::AppError;
 use crate::auth::{RequestContext, SignedIn};
 use crate::html::{form_error, render, time, with_status};
@@ -11,9 +12,11 @@ use crate::layout::Page;
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use govhall_cases::files::NewFile;
 use govhall_feedback::FeedbackError;
+use govhall_feedback::attachments::{Attachment, Owner};
 use govhall_feedback::complaints::publish::Published;
 use govhall_feedback::complaints::{CATEGORIES, Complainant, Complaint, FollowUp, NewComplaint, Subject, Via};
 use govhall_identity::codes::Challenge;
@@ -118,11 +121,13 @@ struct MadePage {
     signed_in: bool,
 }
 
+/// 提交投诉 (or 获取验证码): a plain form, or multipart with files (its CSRF token in its address).
 pub(crate) async fn create(
     State(state): State<AppState>,
     ctx: RequestContext,
-    Form(mut form): Form<ComplaintForm>,
+    request: Request,
 ) -> Result<Response, AppError> {
+    let (mut form, files) = form_with_files::<ComplaintForm>(&state, request).await?;
     let result = if form.action == "send_code" {
         let request = code_request(&ctx, &form.proof);
         state.feedback.send_complaint_code(&form.phone, &request).await.map(|()| None)
@@ -137,6 +142,7 @@ pub(crate) async fn create(
             category: form.category.clone(),
             body: form.body.clone(),
             publishable: form.publishable.is_some(),
+            files,
         };
         state.feedback.complain(&ctx.actor(), &who, Via::Web, &new).await.map(Some)
     };
@@ -153,7 +159,7 @@ pub(crate) async fn create(
             Ok(new_page(&state, &ctx, form, None, String::new(), "验证码已发送，5 分钟内有效")?.into_response())
         }
         Err(e) => {
-            let challenged = matches!(&e, FeedbackError::TooMany(m) if m.contains("安全验证"));
+            let challenged = matches!(e, FeedbackError::ChallengeRequired(_));
             let (status, error) = form_error(e)?;
             form.proof.clear();
             let challenge = challenged.then(|| state.identity.challenge());
@@ -177,6 +183,9 @@ struct ComplaintPage {
     number: String,
     password: String,
     may_reopen: bool,
+    /// What the complainant attached.
+    files: Vec<Attachment>,
+    files_base: String,
     error: String,
     notice: &'static str,
 }
@@ -199,7 +208,10 @@ async fn complaint_page(
         .collect();
     let reopen = chrono::Duration::days(i64::from(state.feedback.settings().complaint_reopen_days));
     let may_reopen = c.state == "answered" && c.answered_at.is_some_and(|at| state.db.now() <= at + reopen);
+    let files = state.feedback.attachments(Owner::Complaint(c.id)).await?;
     render(ComplaintPage {
+        files,
+        files_base: format!("/account/complaints/{}/files", c.number),
         page: Page::new(state, &format!("投诉 {}", c.number)).with(ctx),
         steps,
         created: time(c.created_at),
@@ -228,9 +240,9 @@ pub(crate) struct FollowForm {
     level: String,
 }
 
-fn follow_up_of(form: &FollowForm) -> Option<FollowUp> {
+fn follow_up_of(form: &FollowForm, files: Vec<NewFile>) -> Option<FollowUp> {
     match form.action.as_str() {
-        "info" => Some(FollowUp::Info(form.note.clone())),
+        "info" => Some(FollowUp::Info(form.note.clone(), files)),
         "reopen" => Some(FollowUp::Reopen(form.note.clone())),
         "rate" => Some(FollowUp::Rate(form.level.trim().parse().unwrap_or(0))),
         _ => None,
@@ -260,12 +272,14 @@ pub(crate) async fn query_page(State(state): State<AppState>, ctx: RequestContex
     })
 }
 
-/// 投诉查询: by number and password; the follow-up forms post here too (the password with them).
+/// 投诉查询: by number and password; the follow-up forms post here too (the password with them;
+/// information added with files as multipart, its CSRF token in its address).
 pub(crate) async fn query(
     State(state): State<AppState>,
     ctx: RequestContext,
-    Form(form): Form<FollowForm>,
+    request: Request,
 ) -> Result<Response, AppError> {
+    let (form, files) = form_with_files::<FollowForm>(&state, request).await?;
     let found = state.feedback.complaint_by_password(&form.number, &form.password, &ctx.client_ip).await;
     let c = match found {
         Ok(c) => c,
@@ -276,7 +290,7 @@ pub(crate) async fn query(
             return Ok(with_status(status, render(page)?));
         }
     };
-    let (error, notice, c) = match follow_up_of(&form) {
+    let (error, notice, c) = match follow_up_of(&form, files) {
         None => (String::new(), "", c),
         Some(action) => {
             let actor = govhall_audit::Actor { id: None, label: "投诉人".into(), client_ip: ctx.client_ip.clone() };
@@ -331,10 +345,11 @@ pub(crate) async fn my_act(
     State(state): State<AppState>,
     SignedIn(viewer, ctx): SignedIn,
     Path(number): Path<String>,
-    Form(form): Form<FollowForm>,
+    request: Request,
 ) -> Result<Response, AppError> {
     let c = state.feedback.my_complaint(viewer.account.id, &number).await?;
-    let action = follow_up_of(&form).ok_or_else(AppError::not_found)?;
+    let (form, files) = form_with_files::<FollowForm>(&state, request).await?;
+    let action = follow_up_of(&form, files).ok_or_else(AppError::not_found)?;
     match state.feedback.follow_up(&ctx.actor(), &c, action).await {
         Ok(()) => Ok(Redirect::to(&format!("/account/complaints/{number}?done={}", form.action)).into_response()),
         Err(e) => {
@@ -343,6 +358,32 @@ pub(crate) async fn my_act(
             Ok(with_status(status, complaint_page(&state, &ctx, c, act, String::new(), error, "").await?))
         }
     }
+}
+
+/// A file of one of `viewer`'s complaints.
+pub(crate) async fn my_file(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path((number, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let c = state.feedback.my_complaint(viewer.account.id, &number).await?;
+    let file = uuid::Uuid::parse_str(&file).map_err(|_| AppError::not_found())?;
+    let (name, kind, bytes) = state.feedback.attachment(Owner::Complaint(c.id), file).await?;
+    Ok(crate::download::attachment(&name, &kind, bytes))
+}
+
+/// A file of a complaint followed by its number and query password (posted with them, and
+/// counted like every look-up).
+pub(crate) async fn query_file(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Path(file): Path<String>,
+    Form(form): Form<FollowForm>,
+) -> Result<Response, AppError> {
+    let c = state.feedback.complaint_by_password(&form.number, &form.password, &ctx.client_ip).await?;
+    let file = uuid::Uuid::parse_str(&file).map_err(|_| AppError::not_found())?;
+    let (name, kind, bytes) = state.feedback.attachment(Owner::Complaint(c.id), file).await?;
+    Ok(crate::download::attachment(&name, &kind, bytes))
 }
 
 #[derive(Template)]

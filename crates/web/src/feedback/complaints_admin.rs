@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use govhall_core::clock::china_date;
 use govhall_feedback::FeedbackError;
+use govhall_feedback::attachments::{Attachment, Owner};
 use govhall_feedback::complaints::handle::{ComplaintFilter, Decision};
 use govhall_feedback::complaints::routing::Rule;
 use govhall_feedback::complaints::{CATEGORIES, Complaint};
@@ -78,6 +79,9 @@ struct OnePage {
     created: String,
     late: bool,
     may_handle: bool,
+    /// What the complainant attached.
+    files: Vec<Attachment>,
+    files_base: String,
     phone: String,
     proposed: Option<(String, String)>,
     error: String,
@@ -107,8 +111,11 @@ async fn one_page(
     } else {
         None
     };
+    let files = state.feedback.attachments(Owner::Complaint(c.id)).await?;
     render(OnePage {
         page: Page::new(state, &format!("投诉 {}", c.number)).with(ctx),
+        files,
+        files_base: format!("/admin/complaints/{}/files", c.id),
         created: time(c.created_at),
         late: c.open() && c.due_on < china_date(state.db.now()),
         steps,
@@ -123,6 +130,17 @@ async fn one_page(
 
 fn complaint_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::not_found())
+}
+
+/// A file the complainant attached, for staff who may see the complaint.
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    SignedIn(viewer, _): SignedIn,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let c = state.feedback.complaint_for_staff(&viewer.access, complaint_id(&id)?).await?;
+    let (name, kind, bytes) = state.feedback.attachment(Owner::Complaint(c.id), complaint_id(&file)?).await?;
+    Ok(crate::download::attachment(&name, &kind, bytes))
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@ pub(crate) mod complaints_admin;
 pub(crate) mod complaints_api;
 pub(crate) mod kiosk;
 pub(crate) mod rate;
+pub(crate) mod upload;
 
 use crate::AppError;
 use axum::http::StatusCode;
@@ -34,7 +35,7 @@ impl From<FeedbackError> for AppError {
             FeedbackError::Expired(_) => StatusCode::GONE,
             FeedbackError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FeedbackError::Forbidden(_) => StatusCode::FORBIDDEN,
-            FeedbackError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            FeedbackError::TooMany(_) | FeedbackError::ChallengeRequired(_) => StatusCode::TOO_MANY_REQUESTS,
         };
         AppError::coded(status, &e)
     }
@@ -116,6 +117,7 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::GET, "/admin/evaluations/tasks/{id}", AnyOf(STAFF), get(admin::task)),
         r(M::POST, "/admin/evaluations/tasks/{id}", Needs(P::EvaluationHandle), post(admin::answer)),
         r(M::POST, "/admin/evaluations/tasks/{id}/appeal", Needs(P::EvaluationHandle), post(admin::appeal)),
+        r(M::GET, "/admin/evaluations/tasks/{id}/files/{file}", AnyOf(STAFF), get(admin::file)),
         r(M::POST, "/admin/evaluations/appeals/{id}", Needs(P::EvaluationSupervise), post(admin::decide)),
         r(M::GET, "/admin/evaluations/statistics", AnyOf(STAFF), get(admin::statistics)),
         // 投诉.
@@ -123,14 +125,23 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/complaints", Public, post(complaints::create)),
         r(M::GET, "/complaints/query", Public, get(complaints::query_page)),
         r(M::POST, "/complaints/query", Public, post(complaints::query)),
+        r(M::POST, "/complaints/query/files/{file}", Public, post(complaints::query_file)),
         r(M::GET, "/complaints/published", Public, get(complaints::published)),
         r(M::GET, "/account/complaints", SignedIn, get(complaints::mine)),
         r(M::GET, "/account/complaints/{number}", SignedIn, get(complaints::my_one)),
         r(M::POST, "/account/complaints/{number}/act", SignedIn, post(complaints::my_act)),
+        r(M::GET, "/account/complaints/{number}/files/{file}", SignedIn, get(complaints::my_file)),
         r(M::POST, "/api/v1/me/complaints", SignedIn, post(complaints_api::api_create)),
         r(M::GET, "/api/v1/me/complaints", SignedIn, get(complaints_api::api_mine)),
         r(M::GET, "/api/v1/me/complaints/{number}", SignedIn, get(complaints_api::api_one)),
         r(M::POST, "/api/v1/me/complaints/{number}/actions", SignedIn, post(complaints_api::api_act)),
+        r(M::GET, "/api/v1/me/complaints/{number}/files/{file}", SignedIn, get(complaints_api::api_file)),
+        r(M::GET, "/api/v1/challenge", Public, get(complaints_api::api_challenge)),
+        r(M::POST, "/api/v1/complaints/code", Public, post(complaints_api::api_code)),
+        r(M::POST, "/api/v1/complaints", Public, post(complaints_api::api_create_anonymous)),
+        r(M::POST, "/api/v1/complaints/{number}/lookup", Public, post(complaints_api::api_lookup)),
+        r(M::POST, "/api/v1/complaints/{number}/actions", Public, post(complaints_api::api_act_by_password)),
+        r(M::POST, "/api/v1/complaints/{number}/files/{file}", Public, post(complaints_api::api_file_by_password)),
         r(M::GET, "/admin/complaints", AnyOf(COMPLAINT_STAFF), get(complaints_admin::list)),
         r(M::GET, "/admin/complaints/routes", Needs(P::ComplaintSupervise), get(complaints_admin::routes)),
         r(M::POST, "/admin/complaints/routes", Needs(P::ComplaintSupervise), post(complaints_admin::add_route)),
@@ -144,5 +155,6 @@ pub(crate) fn routes() -> Vec<crate::routes::Entry> {
         r(M::POST, "/admin/complaints/{id}", Needs(P::ComplaintHandle), post(complaints_admin::decide)),
         r(M::POST, "/admin/complaints/{id}/phone", Needs(P::ComplaintHandle), post(complaints_admin::phone)),
         r(M::POST, "/admin/complaints/{id}/publish", Needs(P::ComplaintHandle), post(complaints_admin::publish)),
+        r(M::GET, "/admin/complaints/{id}/files/{file}", AnyOf(COMPLAINT_STAFF), get(complaints_admin::file)),
     ]
 }

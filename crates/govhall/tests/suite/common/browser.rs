@@ -107,6 +107,13 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
     }
 
+    /// Chooses the file at `path` in a file input (as a person picking it would).
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let id = self.element(css).await;
+        let text = path.to_str().unwrap();
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
+    }
+
     /// Sets a field's value as a date picker would (typing into one depends on the locale).
     pub async fn set_value(&self, css: &str, value: &str) {
         let script = "document.querySelector(arguments[0]).value = arguments[1];";
