@@ -12,7 +12,9 @@
 //!   escalation; [`appeal`]: 申诉 and the supervisor's decision.
 //! - [`stats`]: satisfaction by item, department, region, channel and month.
 //! - [`report`]: the upstream report (HTTP, signed, retried by the job queue, idempotent).
-//! - [`sweep`]: the hourly job.
+//! - [`sweep`]: the hourly job; `staff_notice`: the department's staff told of a new 差评 task
+//!   or complaint (a job).
+//! - [`attachments`]: files with complaints, answers to 差评 and appeals.
 //! - [`complaints`]: 投诉 — made by anyone, routed, answered within working days or escalated,
 //!   published without personal data.
 
@@ -27,6 +29,7 @@ pub mod model;
 mod notify;
 pub mod rectify;
 pub mod report;
+mod staff_notice;
 pub mod stats;
 pub mod sweep;
 
@@ -174,6 +177,7 @@ impl Feedback {
     pub fn register_jobs(&self, registry: &mut JobRegistry) {
         invite::register(self, registry);
         report::register(self, registry);
+        staff_notice::register(self, registry);
         sweep::register(self.clone(), registry);
     }
 

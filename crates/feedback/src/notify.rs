@@ -1,6 +1,7 @@
 //! What 好差评 says through the message center: the invitation to rate (inbox and SMS, with a
 //! link), the department's answer to a 差评 (inbox and SMS), a new 差评 task and an overdue one
-//! (staff inbox), an evaluation voided after an appeal (inbox).
+//! (staff inbox), an evaluation voided after an appeal (inbox); a complaint received or reopened
+//! and an overdue one (staff inbox), answered (the complainant).
 
 use crate::FeedbackError;
 use govhall_db::Db;
@@ -14,6 +15,7 @@ pub(crate) const OVERDUE: &str = "evaluation.rectification_overdue";
 pub(crate) const VOIDED: &str = "evaluation.voided";
 pub(crate) const COMPLAINT_ANSWERED: &str = "complaint.answered";
 pub(crate) const COMPLAINT_OVERDUE: &str = "complaint.overdue";
+pub(crate) const COMPLAINT_RECEIVED: &str = "complaint.received";
 
 pub(crate) async fn install_templates(db: &Db) -> Result<(), FeedbackError> {
     let defaults = [
@@ -88,6 +90,12 @@ pub(crate) async fn install_templates(db: &Db) -> Result<(), FeedbackError> {
             Channel::Inbox,
             "投诉办理已超期：{{ number }}",
             "{{ department }}的投诉{{ number }}（{{ state }}）应在 {{ due }} 前办理，至今未办，请督办。",
+        ),
+        (
+            COMPLAINT_RECEIVED,
+            Channel::Inbox,
+            "新的投诉待办理：{{ number }}",
+            "{{ department }}{{ what }}{{ number }}（{{ subject }}，{{ category }}），请在 {{ due }} 前办理（投诉办理）。",
         ),
     ];
     for (code, channel, subject, body) in defaults {

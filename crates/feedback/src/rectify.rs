@@ -7,7 +7,7 @@
 
 use crate::model::{Checked, Level};
 use crate::notify;
-use crate::{EvaluationId, Feedback, FeedbackError, RectificationId, attachments, report};
+use crate::{EvaluationId, Feedback, FeedbackError, RectificationId, attachments, report, staff_notice};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
 use govhall_cases::model::Case;
@@ -92,7 +92,7 @@ impl Rectification {
         codes.iter().filter_map(|c| crate::model::reason_label(c)).collect()
     }
 
-    fn target(&self) -> Target {
+    pub(crate) fn target(&self) -> Target {
         Target {
             owner: None,
             department: Some(DepartmentId::from_uuid(self.department_id)),
@@ -128,19 +128,23 @@ pub(crate) async fn open_in(
 ) -> Result<(), FeedbackError> {
     let today = china_date(now);
     let due = feedback.cases().calendar().add_working_days(today, feedback.settings().rectify_working_days);
-    exec!(
+    let id = RectificationId::new();
+    let opened = exec!(
         tx,
         sqlx::query(
             "INSERT INTO rectifications (id, evaluation_id, department_id, region_code, due_on, state, created_at)
              VALUES ($1, $2, $3, $4, $5, 'open', $6) ON CONFLICT (evaluation_id) DO NOTHING"
         )
-        .bind(RectificationId::new().as_uuid())
+        .bind(id.as_uuid())
         .bind(evaluation.as_uuid())
         .bind(case.department_id.as_uuid())
         .bind(&case.region_code)
         .bind(due)
         .bind(now)
     )?;
+    if opened == 1 {
+        staff_notice::enqueue(tx, staff_notice::Notice::BadReview { task: id.as_uuid() }).await?;
+    }
     Ok(())
 }
 
@@ -173,7 +177,7 @@ impl Feedback {
         Ok(run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone())).bind(today).bind(limit).fetch_all(&mut *c).await)?)
     }
 
-    async fn rectification_row(&self, id: RectificationId) -> Result<Rectification, FeedbackError> {
+    pub(crate) async fn rectification_row(&self, id: RectificationId) -> Result<Rectification, FeedbackError> {
         let sql = format!("{SELECT} WHERE r.id = $1");
         let mut conn = self.db().conn().await?;
         let row: Option<Rectification> = run!(conn, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))

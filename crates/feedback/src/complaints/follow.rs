@@ -4,6 +4,7 @@
 
 use super::{Complaint, SELECT, Step, clean, step};
 use crate::attachments::{self, AddedBy, Owner};
+use crate::staff_notice::{self, Notice};
 use crate::{Feedback, FeedbackError};
 use chrono::Duration;
 use govhall_audit::{self as audit, Actor, Event};
@@ -161,6 +162,8 @@ impl Feedback {
                 if changed == 0 {
                     return Err(FeedbackError::WrongState("答复后才能申请重新办理".into()));
                 }
+                let notice = Notice::Complaint { complaint: complaint.id, reopened: complaint.reopened + 1 };
+                staff_notice::enqueue(&mut tx, notice).await?;
                 ("reopened", reason)
             }
             FollowUp::Rate(level) => {

@@ -38,7 +38,7 @@ pub enum Decision {
     Answer(String),
 }
 
-fn target(c: &Complaint) -> Target {
+pub(crate) fn target(c: &Complaint) -> Target {
     Target {
         owner: None,
         department: Some(DepartmentId::from_uuid(c.department_id)),

@@ -19,6 +19,7 @@ pub mod routing;
 pub use follow::FollowUp;
 
 use crate::attachments::{self, AddedBy, Owner};
+use crate::staff_notice::{self, Notice};
 use crate::{Feedback, FeedbackError};
 use chrono::{DateTime, NaiveDate, Utc};
 use govhall_audit::{self as audit, Actor, Event};
@@ -385,6 +386,7 @@ impl Feedback {
         attachments::count_complaint_files(&mut tx, id, new.files.len()).await?;
         attachments::attach(&mut tx, Owner::Complaint(id), AddedBy::Complainant, &new.files, max_bytes).await?;
         step(&mut tx, id, "received", "complainant", "投诉人", &files_note(new.files.len()), now).await?;
+        staff_notice::enqueue(&mut tx, Notice::Complaint { complaint: id, reopened: 0 }).await?;
         let detail = format!("{}：{}（{}）", new.subject.label(), label, category);
         audit::record(&mut tx, actor, Event::success("complaint.create", "complaint", &number).detail(detail)).await?;
         tx.commit().await?;

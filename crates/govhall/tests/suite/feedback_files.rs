@@ -4,7 +4,8 @@
 //! limit of a complaint's files held under additions sent at once, staff of the department
 //! downloading them and nobody else; a signed-in complaint on the web with a file whose name
 //! hides its type; a department's answer and its appeal with their evidence, seen by its staff
-//! and the supervisor, not by another department.
+//! and the supervisor, not by another department. The department's handlers are told of a new
+//! complaint and a new 差评 task by inbox; another department's are not.
 
 use crate::common;
 
@@ -30,6 +31,21 @@ async fn post_json(t: &common::TestApp, path: &str, body: Value) -> (StatusCode,
     let res = t.client.post(t.url(path)).json(&body).send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The subjects of `account`'s inbox once a message with `subject` in it has been delivered (or
+/// after five seconds).
+async fn inbox(t: &common::TestApp, account: govhall_identity::AccountId, subject: &str) -> Vec<String> {
+    let mut subjects = Vec::new();
+    for _ in 0..250 {
+        let list = govhall_messaging::inbox::list(t.app.db(), account.as_uuid(), 50, 0).await.unwrap();
+        subjects = list.into_iter().map(|m| m.subject).collect::<Vec<_>>();
+        if subjects.iter().any(|s| s.contains(subject)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    subjects
 }
 
 async fn count(t: &common::TestApp, sql: &'static str) -> i64 {
@@ -126,6 +142,11 @@ async fn a_complaint_through_the_api_without_an_account_carries_files_seen_by_it
     assert_eq!(count(t, "SELECT COUNT(*) FROM feedback_files").await, 16);
     assert_eq!(count(t, "SELECT CAST(MAX(file_count) AS BIGINT) FROM complaints").await, 16);
 
+    // The department's handlers are told of it, once; another department's are not.
+    let told = inbox(t, h.worker, "新的投诉待办理").await;
+    assert_eq!(told.iter().filter(|s| s.contains(&number)).count(), 1, "{told:?}");
+    assert!(inbox(t, h.stranger, "新的投诉待办理").await.is_empty());
+
     // The department's staff see and download them; another department's do not.
     let worker = t.sign_in(WORKER_PHONE, PASSWORD).await;
     let list = worker.get("/admin/complaints").await.text().await.unwrap();
@@ -221,6 +242,10 @@ async fn a_departments_answer_and_appeal_carry_evidence_for_its_staff_and_superv
     let (status, body) = me.json(Method::POST, &path, json!({"overall": 1, "reasons": ["attitude"]})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
+    // The department's handlers are told of the task; another department's are not.
+    let told = inbox(t, h.worker, "新的差评待整改").await;
+    assert_eq!(told.iter().filter(|s| s.contains("新的差评待整改")).count(), 1, "{told:?}");
+    assert!(inbox(t, h.stranger, "新的差评待整改").await.is_empty());
     let worker = t.sign_in(WORKER_PHONE, PASSWORD).await;
     let list = worker.get("/admin/evaluations").await.text().await.unwrap();
     let task = list.split("/admin/evaluations/tasks/").nth(1).unwrap().split('"').next().unwrap().to_owned();
