@@ -185,14 +185,21 @@ impl Feedback {
         let checked = rating.check(channel)?;
         let now = self.db().now();
         self.ratable(case, now)?;
+        // The first rating is the usual one: tried first, and only when the case has one already
+        // is that one read (to change it, or to say why not).
+        if let Some(e) = self.record_first(actor, rater, case, channel, &checked, false, now).await? {
+            return Ok(e);
+        }
         match self.of_case(case.id).await? {
             Some(old) if !old.is_default => self.change(actor, rater, case, &old, channel, &checked, now).await,
             Some(_) => Err(FeedbackError::AlreadyRated("该办件已按规定记为默认评价，不能再评价".into())),
-            None => self.record(actor, rater, case, channel, &checked, false, now).await,
+            // Rated and gone at once cannot happen (evaluations are never deleted); say so plainly.
+            None => Err(FeedbackError::AlreadyRated("该办件已评价".into())),
         }
     }
 
-    /// Records the first evaluation of `case` (a default one with `is_default`).
+    /// Records the first evaluation of `case` (a default one with `is_default`); refused when
+    /// the case has one.
     #[expect(clippy::too_many_arguments, reason = "one evaluation's parts")]
     pub(crate) async fn record(
         &self,
@@ -204,6 +211,23 @@ impl Feedback {
         is_default: bool,
         now: DateTime<Utc>,
     ) -> Result<Evaluation, FeedbackError> {
+        self.record_first(actor, rater, case, channel, checked, is_default, now)
+            .await?
+            .ok_or_else(|| FeedbackError::AlreadyRated("该办件已评价".into()))
+    }
+
+    /// Records the first evaluation of `case`; `None` (nothing written) when it has one.
+    #[expect(clippy::too_many_arguments, reason = "one evaluation's parts")]
+    async fn record_first(
+        &self,
+        actor: &Actor,
+        rater: Rater,
+        case: &Case,
+        channel: Channel,
+        checked: &Checked,
+        is_default: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Evaluation>, FeedbackError> {
         let id = EvaluationId::new();
         let rater_id = match rater {
             Rater::Person(a) => Some(a.as_uuid()),
@@ -236,8 +260,8 @@ impl Feedback {
                 .bind(now)
         )?;
         if inserted == 0 {
-            // Rated at the same moment from elsewhere: the other one counts.
-            return Err(FeedbackError::AlreadyRated("该办件已评价".into()));
+            // Rated before, or at the same moment from elsewhere: that one counts.
+            return Ok(None);
         }
         let counted = Counted {
             day,
@@ -256,7 +280,7 @@ impl Feedback {
         audit::record(&mut tx, actor, Event::success("evaluation.create", "case", &case.serial_number).detail(detail))
             .await?;
         tx.commit().await?;
-        Ok(Evaluation {
+        Ok(Some(Evaluation {
             id,
             case_id: case.id.as_uuid(),
             serial_number: case.serial_number.clone(),
@@ -275,7 +299,7 @@ impl Feedback {
             rated_on: day,
             created_at: now,
             changed_at: None,
-        })
+        }))
     }
 
     #[expect(clippy::too_many_arguments, reason = "the change's parts")]

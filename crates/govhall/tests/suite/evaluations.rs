@@ -2,7 +2,8 @@
 //! with a reason becomes the department's task; the answer reaches the applicant, who rates it;
 //! an overdue task is escalated on the calendar, once; an appeal voids an evaluation (out of the
 //! counts, not the record); the statistics equal the rows; the upstream report is retried after a
-//! failure and recorded once; nobody rates another's case; script in comments stays text.
+//! failure and recorded once; nobody rates another's case; script in comments stays text; ratings
+//! sent at once make one evaluation, changed at most once, counted once.
 
 use crate::common;
 
@@ -318,4 +319,40 @@ async fn a_hall_terminal_rates_by_number_and_password_without_signing_in() {
         .unwrap()
     };
     assert_eq!(channel, "kiosk");
+}
+
+#[tokio::test]
+async fn ratings_of_one_case_sent_at_once_make_one_evaluation_changed_at_most_once() {
+    let h = hall(|_| {}).await;
+    let t = &h.t;
+    let (_, serial) = finished(&h, "eval-5").await;
+    invited(&h, &serial).await;
+    let me = Api { t, bearer: t.bearer(APPLICANT_PHONE).await };
+    let path = format!("/api/v1/me/cases/{serial}/evaluation");
+    let at_once = (0..6).map(|i| me.json(Method::POST, &path, json!({"overall": 3 + i % 3})));
+    let answers = futures::future::join_all(at_once).await;
+    let kept = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    assert_eq!(kept, 2, "the first rating and one change: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|(s, _)| *s != StatusCode::CREATED)
+            .all(|(s, b)| *s == StatusCode::CONFLICT && b["code"] == "already_rated"),
+        "{answers:?}"
+    );
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM evaluations WHERE changed_at IS NOT NULL").await, 1);
+    assert_eq!(count(&h, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM evaluation_daily").await, 1);
+    assert_eq!(count(&h, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM evaluation_monthly").await, 1);
+    let (_, body) = me.get(&path).await;
+    let level = body["evaluation"]["overall"].as_i64().unwrap();
+    let counted = {
+        let mut conn = t.app.db().conn().await.unwrap();
+        govhall_db::run!(conn, |c| govhall_db::sqlx::query_scalar::<_, i16>(
+            "SELECT level FROM evaluation_daily GROUP BY level HAVING SUM(n) > 0"
+        )
+        .fetch_one(&mut *c)
+        .await)
+        .unwrap()
+    };
+    assert_eq!(i64::from(counted), level, "the count follows the change (summed over its shards)");
 }
