@@ -80,7 +80,7 @@ impl Attachment {
 /// content and size (the error names the file).
 pub(crate) fn check_all(files: &[NewFile], max_bytes: usize) -> Result<(), FeedbackError> {
     if files.len() > MAX_FILES {
-        return Err(FeedbackError::Invalid(format!("一次最多上传 {MAX_FILES} 个文件")));
+        return Err(FeedbackError::TooManyFiles(format!("一次最多上传 {MAX_FILES} 个文件")));
     }
     for file in files {
         check(file, max_bytes)?;
@@ -123,24 +123,33 @@ pub(crate) async fn attach(
     Ok(())
 }
 
-/// Counts `n` more files on a complaint, refused past [`MAX_COMPLAINT_FILES`]: one conditional
-/// update, so additions arriving at once cannot pass the limit together.
+/// Counts `n` more files on a complaint that is still open to additions (received, accepted or
+/// answered), refused past [`MAX_COMPLAINT_FILES`]: one conditional update, so additions arriving
+/// at once cannot pass the limit together, nor reach a complaint closed meanwhile.
 pub(crate) async fn count_complaint_files(tx: &mut Tx, complaint: Uuid, n: usize) -> Result<(), FeedbackError> {
-    if n == 0 {
-        return Ok(());
-    }
     let n = i32::try_from(n).unwrap_or(i32::MAX);
     let changed = exec!(
         tx,
-        sqlx::query("UPDATE complaints SET file_count = file_count + $1 WHERE id = $2 AND file_count + $1 <= $3")
-            .bind(n)
-            .bind(complaint)
-            .bind(MAX_COMPLAINT_FILES)
+        sqlx::query(
+            "UPDATE complaints SET file_count = file_count + $1
+             WHERE id = $2 AND file_count + $1 <= $3 AND state IN ('received', 'accepted', 'answered')"
+        )
+        .bind(n)
+        .bind(complaint)
+        .bind(MAX_COMPLAINT_FILES)
     )?;
-    if changed == 0 {
-        return Err(FeedbackError::Invalid(format!("一件投诉最多附 {MAX_COMPLAINT_FILES} 个文件")));
+    if changed == 1 {
+        return Ok(());
     }
-    Ok(())
+    let state: Option<String> = run!(tx, |c| sqlx::query_scalar("SELECT state FROM complaints WHERE id = $1")
+        .bind(complaint)
+        .fetch_optional(&mut *c)
+        .await)?;
+    match state.as_deref() {
+        None => Err(FeedbackError::NotFound("投诉")),
+        Some("closed" | "rejected") => Err(FeedbackError::WrongState("投诉已办结，不能再补充".into())),
+        Some(_) => Err(FeedbackError::TooManyFiles(format!("一件投诉最多附 {MAX_COMPLAINT_FILES} 个文件"))),
+    }
 }
 
 const LIST: &str = "SELECT id, owner_kind, owner_id, added_by, file_name, content_type, size, created_at

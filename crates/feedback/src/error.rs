@@ -28,6 +28,9 @@ pub enum FeedbackError {
     /// Asked often from this address or network: again with the answer to a challenge.
     #[error("{0}")]
     ChallengeRequired(String),
+    /// More files than an action or a complaint may carry.
+    #[error("{0}")]
+    TooManyFiles(String),
     /// Signed in, but without the permission over the record.
     #[error("{0}")]
     Forbidden(String),
@@ -86,11 +89,14 @@ impl Coded for FeedbackError {
     fn code(&self) -> &'static str {
         match self {
             FeedbackError::NotFound("办件") => "case_not_found",
+            FeedbackError::NotFound("投诉") => "complaint_not_found",
+            FeedbackError::NotFound("文件") => "file_not_found",
             FeedbackError::NotFound(_) => "evaluation_not_found",
             FeedbackError::AlreadyRated(_) => "already_rated",
             FeedbackError::Expired(_) => "rating_period_over",
             FeedbackError::WrongState(_) => "evaluation_state",
             FeedbackError::Invalid(_) => "invalid_input",
+            FeedbackError::TooManyFiles(_) => "too_many_files",
             FeedbackError::Forbidden(_) => "forbidden",
             FeedbackError::TooMany(_) => "too_many_requests",
             FeedbackError::ChallengeRequired(_) => "challenge_required",

@@ -89,6 +89,14 @@ const ADD_MONTHLY: &str =
      DO UPDATE SET n = evaluation_monthly.n + $8";
 
 impl Evaluation {
+    /// Whether this evaluation says what `checked` says (levels, reasons, comment).
+    pub(crate) fn says(&self, checked: &Checked) -> bool {
+        self.overall == checked.overall
+            && self.indicators == checked.indicators
+            && self.reasons == checked.reasons
+            && self.comment == checked.comment
+    }
+
     pub(crate) fn counted(&self) -> Counted<'_> {
         Counted {
             day: self.rated_on,
@@ -191,6 +199,9 @@ impl Feedback {
             return Ok(e);
         }
         match self.of_case(case.id).await? {
+            // The same rating again (a second click, an app's retry): the one kept is the answer,
+            // and the one change allowed is not spent on it.
+            Some(old) if !old.is_default && old.voided_at.is_none() && old.says(&checked) => Ok(old),
             Some(old) if !old.is_default => self.change(actor, rater, case, &old, channel, &checked, now).await,
             Some(_) => Err(FeedbackError::AlreadyRated("该办件已按规定记为默认评价，不能再评价".into())),
             // Rated and gone at once cannot happen (evaluations are never deleted); say so plainly.

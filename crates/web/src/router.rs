@@ -47,6 +47,9 @@ pub fn router(state: AppState) -> Router {
             .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_errors))
             .layer(CatchPanicLayer::new())
             .layer(axum::middleware::from_fn_with_state(state.clone(), limit_body))
+            // The limits are `limit_body`'s, route by route; axum's own 2 MB for the body
+            // extractors (forms, JSON, multipart) would cut every upload form at 2 MB.
+            .layer(axum::extract::DefaultBodyLimit::disable())
             .layer(axum::middleware::from_fn(crate::text_input::clean_text)),
     );
     // Outermost, so that error pages rendered above carry them too.
@@ -119,11 +122,14 @@ async fn limit_body(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         let error = if limit > MAX_BODY_BYTES as u64 {
-            let file = state.applications.settings().max_file_bytes;
+            // The route's own limit, whatever its files are (materials, scans, a licence import).
             AppError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "file_too_large",
-                format!("文件超过大小上限 {}（一次上传多个文件时请分几次上传）", govhall_files::human_size(file)),
+                format!(
+                    "提交的文件超过这里的上限 {}（一次上传多个文件时请分几次上传）",
+                    govhall_files::human_size(limit)
+                ),
             )
         } else {
             AppError::new(

@@ -94,6 +94,12 @@ impl Feedback {
         }
     }
 
+    /// `complaint` as it is now (after a follow-up: read again by its id, not by its password,
+    /// so that a look-up limit reached meanwhile does not hide what was just saved).
+    pub async fn complaint_now(&self, complaint: &Complaint) -> Result<Complaint, FeedbackError> {
+        self.complaint_row(complaint.id).await
+    }
+
     /// A complaint's history, oldest first; staff names stay out of the complainant's view.
     pub async fn complaint_steps(&self, id: Uuid, for_staff: bool) -> Result<Vec<Step>, FeedbackError> {
         let mut conn = self.db().conn().await?;
@@ -126,6 +132,7 @@ impl Feedback {
                 let text = clean(text, 2, 2000, "补充情况")?;
                 let max_bytes = self.cases().settings().max_file_bytes;
                 attachments::check_all(files, max_bytes)?;
+                // Also without files: the complaint must still be open when this is written.
                 attachments::count_complaint_files(&mut tx, complaint.id, files.len()).await?;
                 let owner = Owner::Complaint(complaint.id);
                 attachments::attach(&mut tx, owner, AddedBy::Complainant, files, max_bytes).await?;
@@ -149,20 +156,20 @@ impl Feedback {
                     .cases()
                     .calendar()
                     .add_working_days(china_date(now), self.settings().complaint_answer_working_days);
-                let changed = exec!(
-                    tx,
-                    sqlx::query(
-                        "UPDATE complaints SET state = 'accepted', reopened = reopened + 1, due_on = $1,
-                            escalated_at = NULL, updated_at = $2 WHERE id = $3 AND state = 'answered'"
-                    )
-                    .bind(due)
-                    .bind(now)
-                    .bind(complaint.id)
-                )?;
-                if changed == 0 {
+                let reopened: Option<i32> = run!(tx, |c| sqlx::query_scalar(
+                    "UPDATE complaints SET state = 'accepted', reopened = reopened + 1, due_on = $1,
+                        escalated_at = NULL, updated_at = $2 WHERE id = $3 AND state = 'answered'
+                     RETURNING reopened"
+                )
+                .bind(due)
+                .bind(now)
+                .bind(complaint.id)
+                .fetch_optional(&mut *c)
+                .await)?;
+                let Some(reopened) = reopened else {
                     return Err(FeedbackError::WrongState("答复后才能申请重新办理".into()));
-                }
-                let notice = Notice::Complaint { complaint: complaint.id, reopened: complaint.reopened + 1 };
+                };
+                let notice = Notice::Complaint { complaint: complaint.id, reopened };
                 staff_notice::enqueue(&mut tx, notice).await?;
                 ("reopened", reason)
             }

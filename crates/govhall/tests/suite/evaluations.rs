@@ -329,10 +329,23 @@ async fn ratings_of_one_case_sent_at_once_make_one_evaluation_changed_at_most_on
     invited(&h, &serial).await;
     let me = Api { t, bearer: t.bearer(APPLICANT_PHONE).await };
     let path = format!("/api/v1/me/cases/{serial}/evaluation");
-    let at_once = (0..6).map(|i| me.json(Method::POST, &path, json!({"overall": 3 + i % 3})));
-    let answers = futures::future::join_all(at_once).await;
+    // The same rating sent six times at once (a double click, an app's retries): one evaluation,
+    // each answered with it, the one change not spent.
+    let same = (0..6).map(|_| me.json(Method::POST, &path, json!({"overall": 4, "efficiency": 4})));
+    let answers = futures::future::join_all(same).await;
+    assert!(answers.iter().all(|(s, b)| *s == StatusCode::CREATED && b["evaluation"]["overall"] == 4), "{answers:?}");
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM evaluations WHERE changed_at IS NULL").await, 1);
+    // Different ratings at once: one of them is the change, the others are refused.
+    let ratings = [
+        json!({"overall": 5}),
+        json!({"overall": 3}),
+        json!({"overall": 2, "reasons": ["many_trips"]}),
+        json!({"overall": 1, "reasons": ["attitude"]}),
+    ];
+    let changes = ratings.iter().map(|r| me.json(Method::POST, &path, r.clone()));
+    let answers = futures::future::join_all(changes).await;
     let kept = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
-    assert_eq!(kept, 2, "the first rating and one change: {answers:?}");
+    assert_eq!(kept, 1, "one change: {answers:?}");
     assert!(
         answers
             .iter()

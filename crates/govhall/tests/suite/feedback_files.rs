@@ -214,12 +214,42 @@ async fn a_signed_in_complaint_on_the_web_keeps_its_file_for_its_complainant_alo
     let res = me.get(&format!("/account/complaints/{number}/files/{file}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.bytes().await.unwrap().to_vec(), pdf(500));
+    // Information added with a file larger than a plain form may be (3 MB): kept whole.
+    let big = pdf(3 * 1024 * 1024);
+    let add = Form::new()
+        .text("action", "info")
+        .text("note", "补充窗口收件回执的扫描件。")
+        .part("file", Part::bytes(big.clone()).file_name("回执.pdf"));
+    let res = t
+        .client
+        .post(t.url(&format!("/account/complaints/{number}/act?csrf={csrf}")))
+        .header("cookie", &me.cookie)
+        .header("origin", t.app.url())
+        .multipart(add)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+    let mine = me.get(&format!("/account/complaints/{number}")).await.text().await.unwrap();
+    assert!(mine.contains("回执.pdf") && mine.contains("附件 1 个"), "{mine}");
+    assert_eq!(count(t, "SELECT CAST(MAX(size) AS BIGINT) FROM feedback_files").await, big.len() as i64);
+
     // Through the API with the same person's token; another person's token: not found.
     let api = Api { t, bearer: t.bearer(APPLICANT_PHONE).await };
     let res = api.req(Method::GET, &format!("/api/v1/me/complaints/{number}/files/{file}")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (_, one) = api.get(&format!("/api/v1/me/complaints/{number}")).await;
     assert_eq!(one["files"][0]["id"], file.as_str());
+    // Files through the API in Base64, larger than a plain request may be.
+    let (status, body) = api
+        .json(
+            Method::POST,
+            &format!("/api/v1/me/complaints/{number}/actions"),
+            json!({"action": "info", "note": "再补充一份说明。", "files": [{"name": "说明.pdf", "content_base64": b64(&big)}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["files"].as_array().unwrap().len(), 3);
     t.person("13700000557", &common::test_id_number(57)).await;
     let other = Api { t, bearer: t.bearer("13700000557").await };
     let res = other.req(Method::GET, &format!("/api/v1/me/complaints/{number}/files/{file}")).send().await.unwrap();

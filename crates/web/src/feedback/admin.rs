@@ -200,6 +200,8 @@ pub(crate) async fn answer(
     request: Request,
 ) -> Result<Response, AppError> {
     let id = task_id(&id)?;
+    // Someone who may not see the task does not get to send it files.
+    state.feedback.rectification(&viewer.access, id).await?;
     let (form, files) = form_with_files::<AnswerForm>(&state, request).await?;
     let called_back = form.called_back.is_some();
     let result = state.feedback.answer(&viewer.access, &ctx.actor(), id, called_back, &form.answer, &files).await;

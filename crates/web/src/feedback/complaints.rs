@@ -128,6 +128,7 @@ pub(crate) async fn create(
     request: Request,
 ) -> Result<Response, AppError> {
     let (mut form, files) = form_with_files::<ComplaintForm>(&state, request).await?;
+    let had_files = !files.is_empty();
     let result = if form.action == "send_code" {
         let request = code_request(&ctx, &form.proof);
         state.feedback.send_complaint_code(&form.phone, &request).await.map(|()| None)
@@ -160,7 +161,10 @@ pub(crate) async fn create(
         }
         Err(e) => {
             let challenged = matches!(e, FeedbackError::ChallengeRequired(_));
-            let (status, error) = form_error(e)?;
+            let (status, mut error) = form_error(e)?;
+            if had_files {
+                error.push_str("（所选附件未保存，请重新选择）");
+            }
             form.proof.clear();
             let challenge = challenged.then(|| state.identity.challenge());
             Ok(with_status(status, new_page(&state, &ctx, form, challenge, error, "")?))
@@ -295,11 +299,7 @@ pub(crate) async fn query(
         Some(action) => {
             let actor = govhall_audit::Actor { id: None, label: "投诉人".into(), client_ip: ctx.client_ip.clone() };
             match state.feedback.follow_up(&actor, &c, action).await {
-                Ok(()) => (
-                    String::new(),
-                    done_notice(&form.action),
-                    state.feedback.complaint_by_password(&form.number, &form.password, &ctx.client_ip).await?,
-                ),
+                Ok(()) => (String::new(), done_notice(&form.action), state.feedback.complaint_now(&c).await?),
                 Err(e) => (form_error(e)?.1, "", c),
             }
         }

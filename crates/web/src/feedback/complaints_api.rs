@@ -168,7 +168,7 @@ pub(crate) async fn api_mine(
 
 #[utoipa::path(get, path = "/api/v1/me/complaints/{number}", tag = "投诉", summary = "一件投诉",
     params(("number" = String, Path, description = "投诉编号")),
-    responses((status = 200, description = "投诉", body = ComplaintOut), (status = 404, description = "不存在或不是本人的：evaluation_not_found")))]
+    responses((status = 200, description = "投诉", body = ComplaintOut), (status = 404, description = "不存在或不是本人的：complaint_not_found")))]
 pub(crate) async fn api_one(
     State(state): State<AppState>,
     SignedIn(viewer, _): SignedIn,
@@ -298,7 +298,8 @@ pub(crate) struct AnonymousIn {
     description = "先用 /api/v1/complaints/code 验证手机号码；投诉对象不能是办件（办件须登录后投诉）。返回投诉编号和查询密码（只显示这一次）。",
     request_body = AnonymousIn,
     responses((status = 201, description = "已提交", body = MadeOut),
-        (status = 422, description = "验证码、类别、内容、附件或投诉对象有误：invalid_input、invalid_file")))]
+        (status = 400, description = "附件不是 PDF、OFD、PNG 或 JPG：invalid_attachment"),
+        (status = 422, description = "验证码、类别、内容或投诉对象有误：invalid_input；附件超过 5 个：too_many_files；附件不是有效的 Base64：invalid_attachment")))]
 pub(crate) async fn api_create_anonymous(
     State(state): State<AppState>,
     ctx: RequestContext,
@@ -331,7 +332,7 @@ async fn by_password(
 #[utoipa::path(post, path = "/api/v1/complaints/{number}/lookup", tag = "投诉", summary = "按编号和查询密码查看投诉",
     params(("number" = String, Path, description = "投诉编号")), request_body = PasswordIn,
     responses((status = 200, description = "投诉", body = ComplaintOut),
-        (status = 404, description = "编号或查询密码不对：evaluation_not_found"),
+        (status = 404, description = "编号或查询密码不对：complaint_not_found"),
         (status = 429, description = "失败次数过多：too_many_requests")))]
 pub(crate) async fn api_lookup(
     State(state): State<AppState>,
@@ -366,7 +367,7 @@ pub(crate) async fn api_act_by_password(
     let c = by_password(&state, &ctx, &number, &body.password).await?;
     let actor = govhall_audit::Actor { id: None, label: "投诉人".into(), client_ip: ctx.client_ip.clone() };
     state.feedback.follow_up(&actor, &c, body.follow.into_follow_up()?).await?;
-    out(&state, by_password(&state, &ctx, &number, &body.password).await?).await
+    out(&state, state.feedback.complaint_now(&c).await?).await
 }
 
 #[utoipa::path(post, path = "/api/v1/complaints/{number}/files/{file}", tag = "投诉", summary = "下载投诉的附件（凭查询密码）",

@@ -33,7 +33,7 @@ impl From<FeedbackError> for AppError {
             FeedbackError::NotFound(_) => StatusCode::NOT_FOUND,
             FeedbackError::AlreadyRated(_) | FeedbackError::WrongState(_) => StatusCode::CONFLICT,
             FeedbackError::Expired(_) => StatusCode::GONE,
-            FeedbackError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FeedbackError::Invalid(_) | FeedbackError::TooManyFiles(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FeedbackError::Forbidden(_) => StatusCode::FORBIDDEN,
             FeedbackError::TooMany(_) | FeedbackError::ChallengeRequired(_) => StatusCode::TOO_MANY_REQUESTS,
         };

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use base64::Engine as _;
-use govhall_cases::files::NewFile;
+use govhall_cases::files::{NewFile, clean_name};
 use govhall_feedback::attachments::MAX_FILES;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -49,22 +49,23 @@ pub(crate) async fn form_with_files<T: DeserializeOwned>(
             continue;
         }
         let name = field.file_name().unwrap_or_default().to_owned();
-        if files.len() >= MAX_FILES && !name.is_empty() {
-            return Err(too_many());
-        }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|_| broken())? {
             if bytes.len() + chunk.len() > max {
                 return Err(AppError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "file_too_large",
-                    format!("文件“{name}”超过 {} 的上限", govhall_files::human_size(max as u64)),
+                    format!("文件“{}”超过 {} 的上限", clean_name(&name), govhall_files::human_size(max as u64)),
                 ));
             }
             bytes.extend_from_slice(&chunk);
         }
         if name.is_empty() && bytes.is_empty() {
+            // A file input left empty.
             continue;
+        }
+        if files.len() >= MAX_FILES {
+            return Err(too_many());
         }
         files.push(NewFile { file_name: name, bytes, result: false, material: String::new() });
     }
@@ -102,10 +103,16 @@ pub(crate) fn api_files(files: Vec<ApiFile>) -> Result<Vec<NewFile>, AppError> {
         .collect()
 }
 
-/// The body limit of routes taking these files: each file at its limit, and the rest.
+/// The most a JSON request of the API may carry with its files in Base64: the body is read whole
+/// (and its text cleaned) before the handler, so it is kept well below five files at their limit.
+pub(crate) const MAX_API_BODY: u64 = 12 * 1024 * 1024;
+
+/// The body limit of routes taking these files: on the web each file at its limit (multipart,
+/// read part by part), through the API [`MAX_API_BODY`].
 pub(crate) fn body_limit(state: &AppState, base64: bool) -> u64 {
+    if base64 {
+        return MAX_API_BODY + (1 << 20);
+    }
     let each = state.cases.settings().max_file_bytes as u64;
-    let files = each.saturating_mul(MAX_FILES as u64);
-    let files = if base64 { files / 3 * 4 } else { files };
-    files + (1 << 20)
+    each.saturating_mul(MAX_FILES as u64) + (1 << 20)
 }
