@@ -30,8 +30,14 @@ const MAX_FILES: i64 = 5;
 /// five large result documents each would otherwise be read whole).
 const PAGE_FILE_BYTES: i64 = 64 << 20;
 
-const NEW_ROWS: &str = "SELECT id, idempotency_key, serial_number, action, note, handler, occurred_at, requested,
-        licence, attempts
+/// The most characters a text column of a row may hold (a licence's fields as JSON are the
+/// longest). Rows are read cut one character past it, so a department writing megabytes into a
+/// column costs the hall no more than this, and the row is refused as too long.
+const LONGEST_TEXT: usize = 20_000;
+
+const NEW_ROWS: &str = "SELECT id, SUBSTR(idempotency_key, 1, 20001), SUBSTR(serial_number, 1, 20001),
+        SUBSTR(action, 1, 20001), SUBSTR(note, 1, 20001), SUBSTR(handler, 1, 20001), SUBSTR(occurred_at, 1, 20001),
+        SUBSTR(requested, 1, 20001), SUBSTR(licence, 1, 20001), attempts
      FROM govhall_incoming_events WHERE status = 'new' AND id > $1 ORDER BY id LIMIT $2";
 
 /// The files of a page's events (their keys listed after `IN`), without their content.
@@ -199,8 +205,15 @@ impl Exchange {
         for (id, key, serial, action, note, handler, occurred, requested, licence, attempts) in rows {
             let files = key.as_deref().map(str::trim).and_then(|k| listed.get(k).cloned()).unwrap_or_default();
             let serial_text: String = text(serial.clone()).trim().chars().take(40).collect();
+            let columns = [&key, &serial, &action, &note, &handler, &occurred, &requested, &licence];
+            let too_long = columns.iter().any(|c| c.as_deref().is_some_and(|v| v.chars().count() > LONGEST_TEXT));
             let fields = (key, serial, action, note, handler, occurred, requested, licence);
-            match self.event_of(front, fields, files).await {
+            let parsed = if too_long {
+                Err(malformed(&format!("有字段超过 {LONGEST_TEXT} 个字符")))
+            } else {
+                self.event_of(front, fields, files).await
+            };
+            match parsed {
                 Ok(parsed) => {
                     events.push(parsed);
                     places.push((id, attempts));

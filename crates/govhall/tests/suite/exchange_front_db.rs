@@ -194,11 +194,13 @@ async fn a_front_database_receives_each_case_once_and_its_rows_move_them() {
          {EVENT} ('r-4', '00000000000000000000', 'start_prereview', '', '王审批', NULL, NULL);
          {EVENT} ('r-5', '{fourth}', 'start_prereview', '', '王审批', '昨天下午', NULL);
          {EVENT} ('r-6', '{fourth}', 'start_prereview', '', '王审批', NULL, '身份证复印件');
-         {EVENT} (NULL, '{fourth}', 'start_prereview', '', '王审批', NULL, NULL);"
+         {EVENT} (NULL, '{fourth}', 'start_prereview', '', '王审批', NULL, NULL);
+         {EVENT} ('r-11', '{fourth}', 'start_prereview', '{long}', '王审批', NULL, NULL);",
+        long = "长".repeat(30_000)
     ))
     .await;
     let done = visit(t, department).await;
-    assert_eq!((done.applied, done.failed), (2, 6), "{done:?}");
+    assert_eq!((done.applied, done.failed), (2, 7), "{done:?}");
     let marks = dept
         .rows("SELECT CAST(id AS TEXT), status, error_code, error, step FROM govhall_incoming_events ORDER BY id")
         .await;
@@ -214,12 +216,14 @@ async fn a_front_database_receives_each_case_once_and_its_rows_move_them() {
     assert!(marks[5][3].as_deref().unwrap().contains("RFC 3339"), "{marks:?}");
     assert!(marks[6][3].as_deref().unwrap().contains("JSON"), "{marks:?}");
     assert!(marks[7][3].as_deref().unwrap().contains("幂等键"), "{marks:?}");
+    assert_eq!(status(8), ("failed".into(), "invalid_input".into()), "a column of 30,000 characters");
+    assert!(marks[8][3].as_deref().unwrap().contains("超过 20000 个字符"));
     let id = t.app.cases().id_by_serial(&first).await.unwrap();
     let history = t.app.cases().history(id).await.unwrap();
     assert_eq!(history.len(), 2, "applied once: {history:?}");
     assert!(history[1].actor_name.contains("不动产登记系统") && history[1].actor_name.contains("王审批"));
     let refused = count(t, "SELECT COUNT(*) FROM exchange_log WHERE kind = 'event' AND outcome = 'refused'").await;
-    assert_eq!(refused, 6, "every failed row is on the log");
+    assert_eq!(refused, 7, "every failed row is on the log");
 
     // The whole way to a grant with its result document, and delivery.
     for (key, action, note) in [("r-7", "accept", ""), ("r-8", "start_review", ""), ("r-9", "grant", "准予许可")] {
