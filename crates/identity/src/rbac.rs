@@ -407,24 +407,36 @@ impl Identity {
     }
 
     /// Active staff holding `permission` somewhere, with what each may do (to tell the
-    /// supervisors of a department about what their scope reaches).
+    /// supervisors of a department about what their scope reaches). One query finds those a grant
+    /// gives it to (their own, a group's or their department's); only theirs is worked out whole.
     pub async fn staff_holding(&self, permission: Permission) -> Result<Vec<(AccountId, Access)>, IdentityError> {
-        let mut found = Vec::new();
-        let mut offset = 0;
-        loop {
-            let staff = self.list_accounts("staff", None, 500, offset).await?;
-            let n = staff.len();
-            for account in staff.into_iter().filter(|a| a.active) {
-                let access = self.access(account.id).await?;
-                if access.has(permission) {
-                    found.push((account.id, access));
-                }
+        let mut conn = self.db.conn().await?;
+        let holders: Vec<Uuid> = run!(conn, |c| {
+            sqlx::query_scalar(
+                "SELECT a.id FROM accounts a
+                 WHERE a.kind = 'staff' AND a.status = 'active' AND EXISTS (
+                     SELECT 1 FROM grants g JOIN role_permissions rp ON rp.role_id = g.role_id
+                     WHERE rp.permission = $1 AND (
+                         (g.grantee_kind = 'account' AND g.grantee_id = a.id)
+                         OR (g.grantee_kind = 'group'
+                             AND g.grantee_id IN (SELECT group_id FROM group_members WHERE account_id = a.id))
+                         OR (g.grantee_kind = 'department' AND g.grantee_id = a.department_id)))
+                 ORDER BY a.id",
+            )
+            .bind(permission.name())
+            .fetch_all(&mut *c)
+            .await
+        })?;
+        drop(conn);
+        let mut found = Vec::with_capacity(holders.len());
+        for id in holders {
+            let account = AccountId::from_uuid(id);
+            let access = self.access(account).await?;
+            if access.has(permission) {
+                found.push((account, access));
             }
-            if n < 500 {
-                return Ok(found);
-            }
-            offset += 500;
         }
+        Ok(found)
     }
 
     /// Everything an account may do: its own grants, its groups' and its department's.

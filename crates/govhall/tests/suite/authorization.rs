@@ -81,3 +81,39 @@ async fn every_route_allows_exactly_the_viewers_its_guard_names() {
     assert!(checked > 150, "{checked}");
     t.stop().await;
 }
+
+/// Who is told as holding a permission: staff given it on their own, through a group or through
+/// their department, while active; nobody else.
+#[tokio::test]
+async fn staff_holding_a_permission_are_found_by_every_kind_of_grant() {
+    let t = TestApp::spawn().await;
+    let jinan = t.department("济南市行政审批服务局", "370100", None).await;
+    let qingdao = t.department("青岛市行政审批服务局", "370200", None).await;
+    let own = t.staff("13600000011", jinan).await;
+    let grouped = t.staff("13600000012", jinan).await;
+    let by_department = t.staff("13600000013", qingdao).await;
+    let left = t.staff("13600000014", jinan).await;
+    let without = t.staff("13600000015", jinan).await;
+    t.person("13800138016", "370102199003071238").await;
+    let identity = t.app.identity();
+    let actor = Actor::system("test");
+    let role = identity.save_role(&actor, "supervisor", "监督", &[Permission::CaseSupervise]).await.unwrap();
+    let other = identity.save_role(&actor, "reviewer", "审查", &[Permission::CaseReview]).await.unwrap();
+    identity.grant(&actor, role, Grantee::Account(own), Scope::Department).await.unwrap();
+    identity.grant(&actor, role, Grantee::Account(left), Scope::Department).await.unwrap();
+    identity.grant(&actor, other, Grantee::Account(without), Scope::All).await.unwrap();
+    let group = identity.create_group(&actor, "督查组").await.unwrap();
+    identity.add_to_group(&actor, group, grouped).await.unwrap();
+    identity.grant(&actor, role, Grantee::Group(group), Scope::Region).await.unwrap();
+    identity.grant(&actor, role, Grantee::Department(qingdao), Scope::Department).await.unwrap();
+    identity.set_active(&actor, left, false).await.unwrap();
+
+    let mut found: Vec<_> =
+        identity.staff_holding(Permission::CaseSupervise).await.unwrap().into_iter().map(|(a, _)| a).collect();
+    found.sort();
+    let mut expected = vec![own, grouped, by_department];
+    expected.sort();
+    assert_eq!(found, expected);
+    let access = identity.staff_holding(Permission::CaseSupervise).await.unwrap();
+    assert!(access.iter().all(|(_, a)| a.has(Permission::CaseSupervise)));
+}
