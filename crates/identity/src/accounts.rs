@@ -145,7 +145,7 @@ const UNUSABLE_PASSWORD: &str = "!activation-pending";
 /// The purpose of registration codes.
 pub const REGISTER: &str = "register";
 impl Identity {
-    fn account_from(&self, row: Row) -> Result<Account, IdentityError> {
+    pub(crate) fn account_from(&self, row: Row) -> Result<Account, IdentityError> {
         let kind = match (row.kind.as_str(), row.admin_role.as_deref().and_then(AdminRole::parse)) {
             ("person", _) => AccountKind::Person,
             ("staff", _) => AccountKind::Staff,

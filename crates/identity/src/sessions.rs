@@ -58,6 +58,22 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A session and its account as one row reads them (the session's columns named `s_…`).
+#[derive(sqlx::FromRow)]
+struct Joined {
+    s_id: Uuid,
+    s_account_id: Uuid,
+    s_kind: String,
+    s_acting_enterprise_id: Option<Uuid>,
+    s_client_ip: String,
+    s_user_agent: String,
+    s_created_at: DateTime<Utc>,
+    s_last_seen_at: DateTime<Utc>,
+    s_expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    account: crate::accounts::Row,
+}
+
 /// A live session, as a request finds it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
@@ -276,27 +292,52 @@ impl Identity {
 
     /// The live session a token belongs to, touching it at most once a minute.
     pub async fn session(&self, token: &str, kind: SessionKind) -> Result<Option<Session>, IdentityError> {
+        Ok(self.session_and_account(token, kind).await?.map(|(session, _)| session))
+    }
+
+    /// The live session a token belongs to with its (active) account, read together: what every
+    /// signed-in request needs first. Touches the session at most once a minute.
+    pub async fn session_and_account(
+        &self,
+        token: &str,
+        kind: SessionKind,
+    ) -> Result<Option<(Session, crate::Account)>, IdentityError> {
         if token.is_empty() || token.len() > 100 {
             return Ok(None);
         }
         let now = self.db.now();
+        let sql = format!(
+            "SELECT s.id AS s_id, s.account_id AS s_account_id, s.kind AS s_kind,
+                    s.acting_enterprise_id AS s_acting_enterprise_id, s.client_ip AS s_client_ip,
+                    s.user_agent AS s_user_agent, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
+                    s.expires_at AS s_expires_at, {}
+             FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL AND s.expires_at > $3
+               AND a.status = 'active'",
+            crate::accounts::COLUMNS.split(", ").map(|c| format!("a.{}", c.trim())).collect::<Vec<_>>().join(", ")
+        );
         let mut conn = self.db.conn().await?;
-        let found: Option<Session> = run!(conn, |c| {
-            sqlx::query_as(
-                "SELECT s.id, s.account_id, s.kind, s.acting_enterprise_id, s.client_ip, s.user_agent, s.created_at,
-                        s.last_seen_at, s.expires_at
-                 FROM sessions s JOIN accounts a ON a.id = s.account_id
-                 WHERE s.token_hash = $1 AND s.kind = $2 AND s.revoked_at IS NULL AND s.expires_at > $3
-                   AND a.status = 'active'",
-            )
-            .bind(token_hash(token))
-            .bind(kind.as_str())
-            .bind(now)
-            .fetch_optional(&mut *c)
-            .await
+        let found: Option<Joined> = run!(conn, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(token_hash(token))
+                .bind(kind.as_str())
+                .bind(now)
+                .fetch_optional(&mut *c)
+                .await
         })?;
         drop(conn);
-        let Some(session) = found else { return Ok(None) };
+        let Some(joined) = found else { return Ok(None) };
+        let session = Session {
+            id: joined.s_id,
+            account_id: joined.s_account_id,
+            kind: joined.s_kind,
+            acting_enterprise_id: joined.s_acting_enterprise_id,
+            client_ip: joined.s_client_ip,
+            user_agent: joined.s_user_agent,
+            created_at: joined.s_created_at,
+            last_seen_at: joined.s_last_seen_at,
+            expires_at: joined.s_expires_at,
+        };
         if session.last_seen_at + self.idle(&session.kind) <= now {
             return Ok(None);
         }
@@ -305,7 +346,8 @@ impl Identity {
             exec!(tx, sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now).bind(session.id))?;
             tx.commit().await?;
         }
-        Ok(Some(session))
+        let account = self.account_from(joined.account)?;
+        Ok(Some((session, account)))
     }
 
     /// An account's live sessions, newest first.

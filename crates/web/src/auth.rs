@@ -156,8 +156,7 @@ fn client_ip(state: &AppState, request: &Request) -> String {
 }
 
 async fn viewer(state: &AppState, token: &str, kind: SessionKind) -> Result<Option<Viewer>, IdentityError> {
-    let Some(session) = state.identity.session(token, kind).await? else { return Ok(None) };
-    let account = state.identity.account(session.account()).await?;
+    let Some((session, account)) = state.identity.session_and_account(token, kind).await? else { return Ok(None) };
     // People who use the hall hold no grants (Identity::access answers so for them too): their
     // requests skip the read.
     let access = if account.kind == govhall_identity::AccountKind::Person {

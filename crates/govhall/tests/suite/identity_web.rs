@@ -441,6 +441,32 @@ async fn the_app_signs_in_with_bearer_tokens_that_can_be_revoked() {
     .unwrap();
     drop(conn);
     assert_eq!(stored, 0, "tokens are stored hashed");
+    // A disabled account's token opens nothing, and stays revoked when the account is enabled
+    // again: it signs in anew.
+    let account = t.app.identity().find_account("13800138007").await.unwrap().unwrap();
+    let actor = govhall_audit::Actor::system("test");
+    t.app.identity().set_active(&actor, account, false).await.unwrap();
+    assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    t.app.identity().set_active(&actor, account, true).await.unwrap();
+    assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let res = t
+        .client
+        .post(t.url("/api/v1/sessions"))
+        .json(&json!({"login": "13800138007", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::OK);
+    // A token left unused past the idle time opens nothing.
+    let mut conn = t.app.db().conn().await.unwrap();
+    let long_ago = t.app.db().now() - chrono::Duration::days(400);
+    govhall_db::exec!(conn, sqlx::query("UPDATE sessions SET last_seen_at = $1").bind(long_ago)).unwrap();
+    drop(conn);
+    assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let mut conn = t.app.db().conn().await.unwrap();
+    govhall_db::exec!(conn, sqlx::query("UPDATE sessions SET last_seen_at = $1").bind(t.app.db().now())).unwrap();
+    drop(conn);
     let res = t.client.delete(t.url("/api/v1/sessions/current")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(me(token).await.unwrap().status(), StatusCode::UNAUTHORIZED);
