@@ -290,11 +290,6 @@ impl Identity {
         Ok(())
     }
 
-    /// The live session a token belongs to, touching it at most once a minute.
-    pub async fn session(&self, token: &str, kind: SessionKind) -> Result<Option<Session>, IdentityError> {
-        Ok(self.session_and_account(token, kind).await?.map(|(session, _)| session))
-    }
-
     /// The live session a token belongs to with its (active) account, read together: what every
     /// signed-in request needs first. Touches the session at most once a minute.
     pub async fn session_and_account(
