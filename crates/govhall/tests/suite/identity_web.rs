@@ -449,14 +449,7 @@ async fn the_app_signs_in_with_bearer_tokens_that_can_be_revoked() {
     assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     t.app.identity().set_active(&actor, account, true).await.unwrap();
     assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    let res = t
-        .client
-        .post(t.url("/api/v1/sessions"))
-        .json(&json!({"login": "13800138007", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let token = t.bearer("13800138007").await.trim_start_matches("Bearer ").to_owned();
     assert_eq!(me(token.clone()).await.unwrap().status(), StatusCode::OK);
     // A token left unused past the idle time opens nothing.
     let mut conn = t.app.db().conn().await.unwrap();
